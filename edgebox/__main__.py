@@ -1,0 +1,5 @@
+"""`python -m edgebox` runs the CLI."""
+
+from edgebox.cli import main
+
+main()

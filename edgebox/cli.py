@@ -1,0 +1,205 @@
+"""The `edgebox` command. The only module that may wire in `tui` and `sync`.
+
+Errors go to stderr as one line (`error: ...`) with a non-zero exit code; a
+traceback means a bug in edgebox, never bad input.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from edgebox import __version__
+from edgebox import config as config_module
+from edgebox.errors import EdgeboxError, ExtractError
+
+
+def main() -> None:
+    """Entry point: run the command group, turning EdgeboxError into one line."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except EdgeboxError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+
+
+@click.group()
+@click.version_option(__version__, prog_name="edgebox")
+@click.option(
+    "--home",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder of edgebox.toml and all state (default: $EDGEBOX_HOME, ~/edgebox).",
+)
+@click.pass_context
+def cli(ctx: click.Context, home: Path | None) -> None:
+    """edgebox: offline triage of clinic documents."""
+    ctx.obj = config_module.home_dir(home)
+
+
+def _config(ctx: click.Context) -> config_module.Config:
+    return config_module.load(ctx.obj)
+
+
+@cli.command()
+@click.argument(
+    "directory", required=False, type=click.Path(file_okay=False, path_type=Path)
+)
+@click.option("--force", is_flag=True, help="Overwrite an existing edgebox.toml.")
+@click.pass_context
+def init(ctx: click.Context, directory: Path | None, force: bool) -> None:
+    """Write a commented edgebox.toml and the inbox and data folders."""
+    home = config_module.home_dir(directory) if directory else ctx.obj
+    target = home / config_module.CONFIG_NAME
+    if target.exists() and not force:
+        raise EdgeboxError(f"{target} already exists (use --force to overwrite it)")
+    home.mkdir(parents=True, exist_ok=True)
+    target.write_text(config_module.render_default(), encoding="utf-8")
+    settings = config_module.load(home)
+    settings.inbox_dir.mkdir(parents=True, exist_ok=True)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    click.echo(f"wrote {target}")
+
+
+@cli.command()
+@click.pass_context
+def demo(ctx: click.Context) -> None:
+    """Create a demo workspace: settings (if missing) and sample documents."""
+    from edgebox.demo import write_demo_inbox
+
+    home: Path = ctx.obj
+    if not (home / config_module.CONFIG_NAME).exists():
+        ctx.invoke(init)
+    settings = _config(ctx)
+    written = write_demo_inbox(settings.inbox_dir)
+    click.echo(
+        f"demo inbox {settings.inbox_dir}: {len(written)} new sample document(s)"
+    )
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--json", "as_json", is_flag=True, help="One JSON object per file on stdout."
+)
+@click.option(
+    "--timeout", type=float, help="Seconds per document (default: model.timeout_s)."
+)
+@click.pass_context
+def triage(
+    ctx: click.Context, files: tuple[Path, ...], as_json: bool, timeout: float | None
+) -> None:
+    """Triage files now and print the results (nothing is stored)."""
+    from edgebox.extract import extract_text
+    from edgebox.triage import TriageEngine
+
+    settings = _config(ctx)
+    texts: list[tuple[Path, str]] = []
+    failed = 0
+    for path in files:
+        try:
+            texts.append((path, extract_text(path)))
+        except ExtractError as exc:
+            click.echo(f"error: {exc}", err=True)
+            failed += 1
+    if texts:
+        engine = TriageEngine(settings)
+        results = [(p, engine.triage(t, timeout_s=timeout)) for p, t in texts]
+        if as_json:
+            for path, result in results:
+                click.echo(
+                    json.dumps(
+                        {"file": str(path)} | result.to_json(), ensure_ascii=False
+                    )
+                )
+        else:
+            from edgebox.render import results_table
+
+            rows = [{"file_name": p.name} | r.to_json() for p, r in results]
+            results_table(rows, title="Triage")
+    if failed:
+        sys.exit(1)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the queue as JSON.")
+@click.pass_context
+def process(ctx: click.Context, as_json: bool) -> None:
+    """One pass over the inbox: record new files, triage them, show the queue."""
+    from edgebox.pipeline import Pipeline
+    from edgebox.render import progress_line, results_table
+    from edgebox.store import Store
+
+    settings = _config(ctx)
+    with Store(settings.db_path) as store:
+        pipeline = Pipeline(settings, store)
+
+        def on_triaged(doc: dict[str, Any], result: Any) -> None:
+            if not as_json:
+                click.echo(progress_line(doc, result), err=True)
+
+        report = pipeline.run_once(on_triaged=on_triaged)
+        queue = store.queue()
+    if as_json:
+        click.echo(json.dumps(queue, ensure_ascii=False, indent=2))
+        return
+    click.echo(
+        f"recorded {report.recorded}, triaged {report.triaged}, "
+        f"quarantined {report.quarantined}",
+        err=True,
+    )
+    results_table(queue, title=f"Queue: {settings.home}")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Counts as JSON.")
+@click.pass_context
+def status(ctx: click.Context, as_json: bool) -> None:
+    """Documents per state, review and outbox counts."""
+    from edgebox.store import Store
+
+    settings = _config(ctx)
+    with Store(settings.db_path) as store:
+        data = {
+            "home": str(settings.home),
+            "database": str(settings.db_path),
+            "documents": store.counts_by_state(),
+            "needs_review": store.needs_review_count(),
+            "outbox": store.outbox_counts(),
+        }
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+        return
+    click.echo(f"home      {data['home']}")
+    click.echo(f"database  {data['database']}")
+    states = ", ".join(f"{k} {v}" for k, v in data["documents"].items() if v)
+    click.echo(f"documents {states or 'none'}")
+    click.echo(f"review    {data['needs_review']} waiting for a person")
+    outbox = ", ".join(f"{k} {v}" for k, v in data["outbox"].items())
+    click.echo(f"outbox    {outbox}")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="The full report as JSON.")
+@click.pass_context
+def doctor(ctx: click.Context, as_json: bool) -> None:
+    """Check Python, SQLite, the model, llama.cpp's GPU support and OCR."""
+    from edgebox.doctor import report
+    from edgebox.render import doctor_text
+
+    checks = report(_config(ctx))
+    if as_json:
+        click.echo(json.dumps(checks, indent=2))
+    else:
+        click.echo(doctor_text(checks))
+    if not checks["model"].get("ok") or not checks["llama_cpp"].get("installed"):
+        sys.exit(1)

@@ -1,0 +1,317 @@
+"""Settings: one `edgebox.toml` read into frozen dataclasses.
+
+All state lives under one home folder: `EDGEBOX_HOME`, else `~/edgebox`. The file
+`<home>/edgebox.toml` is optional (defaults apply without it); `edgebox init`
+writes a commented one. Relative paths in it are relative to the home folder.
+`EDGEBOX_<SECTION>_<KEY>` environment variables override single keys, for
+example `EDGEBOX_MODEL_THREADS=2`. Every bad value names the key and the file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_type_hints
+
+from edgebox.errors import ConfigError
+
+CONFIG_NAME = "edgebox.toml"
+URGENCY_LEVELS = ("emergency", "urgent", "routine")
+
+DEFAULT_CATEGORIES: dict[str, str] = {
+    "referral": "A letter sending a patient to another clinician or facility",
+    "lab_result": "Laboratory or rapid test results (blood, urine, malaria, HIV)",
+    "prescription": "A prescription or medication order",
+    "intake_note": "Notes taken when a patient arrives: complaint, history, vitals",
+    "progress_note": "A follow-up or progress note on a known patient",
+    "consultation": "A specialist's or clinician's consultation and assessment",
+    "discharge_summary": "A summary written when a patient leaves hospital",
+    "emergency_report": "A report of an emergency department visit",
+    "imaging_report": "A radiology, ultrasound or other imaging report",
+    "operative_report": "A report of a surgical operation or procedure",
+    "letter": "Other correspondence about a patient (not a referral)",
+    "other": "Anything that fits none of the categories above",
+}
+
+DEFAULT_URGENCY: dict[str, str] = {
+    "emergency": "Danger signs: needs care now (breathing, shock, coma, convulsions)",
+    "urgent": "Priority signs: should be seen today",
+    "routine": "Stable: can wait for a normal appointment",
+}
+
+
+def _default_models_dir() -> Path:
+    # The repository's models/ folder, beside the package in a source checkout.
+    return Path(__file__).resolve().parent.parent / "models"
+
+
+@dataclass(frozen=True)
+class PathsConfig:
+    inbox: Path = Path("inbox")
+    """The drop folder that staff and scanners write into."""
+    data: Path = Path("data")
+    """Where edgebox keeps its database, archive and quarantine."""
+    models: Path = field(default_factory=_default_models_dir)
+    """The folder that holds GGUF files and manifest.toml."""
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    file: str = "SmolLM2-135M-Instruct.Q4_1.gguf"
+    """A GGUF file in paths.models, or an absolute path to one."""
+    n_ctx: int = 4096
+    """Context window in tokens: prompt, document and answer together."""
+    threads: int = 0
+    """CPU threads for llama.cpp; 0 means one per core."""
+    gpu_layers: int | str = "auto"
+    """"auto" offloads every layer when the llama.cpp build can; 0 is CPU only."""
+    chat_format: str = ""
+    """A llama-cpp-python chat format name; empty uses the GGUF's own template."""
+    max_tokens: int = 384
+    """The longest answer the model may write."""
+    timeout_s: float = 120.0
+    """Deadline for one document; past it the result fails closed to review."""
+
+
+@dataclass(frozen=True)
+class TriageConfig:
+    language: str = "en"
+    """Language of the summaries: "en" or "fr"."""
+
+
+@dataclass(frozen=True)
+class Config:
+    home: Path
+    source: Path | None
+    """The edgebox.toml that was read, or None when only defaults apply."""
+    paths: PathsConfig = field(default_factory=PathsConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    triage: TriageConfig = field(default_factory=TriageConfig)
+    categories: Mapping[str, str] = field(default_factory=lambda: DEFAULT_CATEGORIES)
+    urgency: Mapping[str, str] = field(default_factory=lambda: DEFAULT_URGENCY)
+
+    @property
+    def inbox_dir(self) -> Path:
+        return self.home / self.paths.inbox
+
+    @property
+    def data_dir(self) -> Path:
+        return self.home / self.paths.data
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "edgebox.db"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.home / self.paths.models
+
+    @property
+    def model_path(self) -> Path:
+        return self.models_dir / self.model.file
+
+
+SECTIONS: dict[str, type] = {
+    "paths": PathsConfig,
+    "model": ModelConfig,
+    "triage": TriageConfig,
+}
+
+
+def home_dir(explicit: Path | str | None = None) -> Path:
+    """The folder that holds all state: explicit, else EDGEBOX_HOME, else ~/edgebox."""
+    if explicit is not None:
+        return Path(explicit).expanduser().resolve()
+    env = os.environ.get("EDGEBOX_HOME")
+    if env:
+        return Path(env).expanduser().resolve()
+    return Path.home() / "edgebox"
+
+
+def load(home: Path | str | None = None) -> Config:
+    """Read `<home>/edgebox.toml` (if present) and the EDGEBOX_* overrides."""
+    root = home_dir(home)
+    path = root / CONFIG_NAME
+    raw: dict[str, Any] = {}
+    if path.is_file():
+        raw = _read_toml(path)
+    where = str(path) if path.is_file() else "the defaults"
+    sections = {
+        name: _section(cls, raw.pop(name, {}), name, where)
+        for name, cls in SECTIONS.items()
+    }
+    taxonomy = raw.pop("taxonomy", {})
+    if not isinstance(taxonomy, dict):
+        raise ConfigError(f"'taxonomy' must be a table, in {where}")
+    categories = _labels(taxonomy.pop("categories", DEFAULT_CATEGORIES), where)
+    urgency = _labels(taxonomy.pop("urgency", DEFAULT_URGENCY), where, "urgency")
+    if set(urgency) != set(URGENCY_LEVELS):
+        levels = " | ".join(URGENCY_LEVELS)
+        raise ConfigError(f"'taxonomy.urgency' must name exactly {levels}, in {where}")
+    for leftover in (raw, taxonomy):
+        if leftover:
+            raise ConfigError(f"unknown key '{next(iter(leftover))}' in {where}")
+    return Config(
+        home=root,
+        source=path if path.is_file() else None,
+        categories=categories,
+        urgency={level: urgency[level] for level in URGENCY_LEVELS},
+        **sections,
+    )
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
+
+
+def _section(cls: type, values: Any, name: str, where: str) -> Any:
+    """Build one section's dataclass from its TOML table and EDGEBOX_* overrides."""
+    if not isinstance(values, dict):
+        raise ConfigError(f"'{name}' must be a table, in {where}")
+    hints = get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    for key in values:
+        if key not in known:
+            raise ConfigError(f"unknown key '{name}.{key}' in {where}")
+    kwargs: dict[str, Any] = {}
+    for key in known:
+        env_name = f"EDGEBOX_{name}_{key}".upper()
+        if env_name in os.environ:
+            kwargs[key] = _coerce(os.environ[env_name], hints[key], env_name, "env")
+        elif key in values:
+            kwargs[key] = _coerce(values[key], hints[key], f"{name}.{key}", where)
+    return cls(**kwargs)
+
+
+def _coerce(value: Any, kind: Any, key: str, where: str) -> Any:
+    """Turn a TOML or environment value into the declared type, or say why not."""
+    from_env = where == "env"
+    converter, expected = _CONVERTERS[kind]
+    try:
+        return converter(value, from_env)
+    except (TypeError, ValueError):
+        pass
+    if from_env:
+        raise ConfigError(
+            f"environment variable {key} must be {expected}, got {value!r}"
+        )
+    raise ConfigError(f"'{key}' must be {expected}, got {value!r}, in {where}")
+
+
+def _to_int(value: Any, from_env: bool) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if from_env:
+        return int(value)
+    raise TypeError(value)
+
+
+def _to_float(value: Any, from_env: bool) -> float:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if from_env:
+        return float(value)
+    raise TypeError(value)
+
+
+def _to_str(value: Any, from_env: bool) -> str:
+    if isinstance(value, str):
+        return value
+    raise TypeError(value)
+
+
+def _to_path(value: Any, from_env: bool) -> Path:
+    if isinstance(value, str) and value.strip():
+        return Path(value).expanduser()
+    raise TypeError(value)
+
+
+def _to_layers(value: Any, from_env: bool) -> int | str:
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        return "auto"
+    return _to_int(value, from_env)
+
+
+_CONVERTERS: dict[Any, tuple[Any, str]] = {
+    int: (_to_int, "an integer"),
+    float: (_to_float, "a number"),
+    str: (_to_str, "a string"),
+    Path: (_to_path, "a path"),
+    int | str: (_to_layers, 'an integer or "auto"'),
+}
+
+
+def _labels(table: Any, where: str, name: str = "categories") -> dict[str, str]:
+    """A table of label = "one-line description", checked for shape."""
+    key = f"taxonomy.{name}"
+    if not isinstance(table, dict) or not table:
+        raise ConfigError(f"'{key}' must be a non-empty table, in {where}")
+    for label, description in table.items():
+        if not isinstance(description, str) or not description.strip():
+            raise ConfigError(
+                f"'{key}.{label}' must be a one-line description, in {where}"
+            )
+        if not label.replace("_", "").isalnum() or label != label.lower():
+            raise ConfigError(
+                f"'{key}.{label}': labels are lower-case words joined by _, in {where}"
+            )
+    return dict(table)
+
+
+def render_default(*, models_dir: Path | None = None) -> str:
+    """The commented edgebox.toml that `edgebox init` writes."""
+    models = models_dir or _default_models_dir()
+    model = ModelConfig()
+    categories = "\n".join(f'{k} = "{v}"' for k, v in DEFAULT_CATEGORIES.items())
+    urgency = "\n".join(f'{k} = "{v}"' for k, v in DEFAULT_URGENCY.items())
+    return f"""\
+# edgebox settings. Relative paths are relative to this file's folder.
+# Any key can be overridden by an environment variable EDGEBOX_<SECTION>_<KEY>,
+# for example EDGEBOX_MODEL_THREADS=2.
+
+[paths]
+# The drop folder that staff and scanners write into.
+inbox = "inbox"
+# Database, document archive and quarantine.
+data = "data"
+# Folder of GGUF model files and their manifest.toml.
+models = "{models}"
+
+[model]
+# A GGUF file in paths.models (or an absolute path). Any Llama-family GGUF works.
+file = "{model.file}"
+# Context window in tokens (prompt + document + answer).
+n_ctx = {model.n_ctx}
+# CPU threads; 0 means one per core.
+threads = {model.threads}
+# "auto" offloads every layer to the GPU when llama.cpp was built for one;
+# 0 forces the CPU; a number offloads that many layers.
+gpu_layers = "auto"
+# llama-cpp-python chat format; empty uses the template stored in the GGUF.
+chat_format = ""
+# Longest answer, and the deadline for one document (then: review by a person).
+max_tokens = {model.max_tokens}
+timeout_s = {model.timeout_s}
+
+[triage]
+# Language of the summaries: "en" or "fr".
+language = "en"
+
+# Document categories: label = one-line description (the model reads these).
+[taxonomy.categories]
+{categories}
+
+# Urgency levels are fixed; their descriptions may be reworded.
+[taxonomy.urgency]
+{urgency}
+"""

@@ -1,0 +1,151 @@
+"""`edgebox doctor`: what this box has, and what is wrong with it, in plain words.
+
+The most common silent failure of llama-cpp-python is a CPU-only build on a
+machine with a GPU: it runs, slowly, and says nothing. The doctor says it.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import sqlite3
+import subprocess
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from edgebox import __version__
+from edgebox.config import Config
+from edgebox.errors import ModelError
+from edgebox.llm import check_gguf, gpu_offload_supported, resolve_gpu_layers
+from edgebox.manifest import find_entry, sha256_file
+
+CUDA_HINT = (
+    'reinstall llama-cpp-python with CMAKE_ARGS="-DGGML_CUDA=on" '
+    "(see README, GPU section)"
+)
+
+
+def report(config: Config) -> dict[str, Any]:
+    """Everything the doctor checks, as plain data."""
+    checks: dict[str, Any] = {
+        "edgebox": __version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "home": str(config.home),
+        "config_file": str(config.source) if config.source else None,
+        "sqlite": {
+            "version": sqlite3.sqlite_version,
+            "extensions_loadable": sqlite_extensions_loadable(),
+        },
+        "model": model_report(config),
+        "llama_cpp": llama_report(config),
+        "gpu": gpu_present(),
+        "threads": config.model.threads or os.cpu_count(),
+        "ocr": ocr_report(),
+    }
+    checks["warnings"] = warnings(checks)
+    return checks
+
+
+def sqlite_extensions_loadable() -> bool:
+    """Whether this Python's sqlite3 can load extensions (sqlite-vec and the like)."""
+    conn = sqlite3.connect(":memory:")
+    try:
+        conn.enable_load_extension(True)
+        return True
+    except (AttributeError, sqlite3.OperationalError):
+        return False
+    finally:
+        conn.close()
+
+
+def model_report(config: Config) -> dict[str, Any]:
+    path = config.model_path
+    result: dict[str, Any] = {"file": str(path), "exists": path.is_file()}
+    try:
+        check_gguf(path)
+    except ModelError as exc:
+        return result | {"ok": False, "problem": str(exc)}
+    digest = sha256_file(path)
+    entry = find_entry(config.models_dir, path.name)
+    if entry is None:
+        verdict = "not listed in models/manifest.toml"
+    else:
+        verdict = "match" if entry.sha256 == digest else "MISMATCH"
+    return result | {
+        "ok": verdict != "MISMATCH",
+        "size_bytes": path.stat().st_size,
+        "sha256": digest,
+        "manifest": verdict,
+        "name": entry.name if entry else None,
+        "licence": entry.licence if entry else None,
+    }
+
+
+def llama_report(config: Config) -> dict[str, Any]:
+    try:
+        version = metadata.version("llama-cpp-python")
+        offload = gpu_offload_supported()
+    except (metadata.PackageNotFoundError, ImportError, OSError) as exc:
+        return {"installed": False, "problem": str(exc)}
+    layers = resolve_gpu_layers(config.model.gpu_layers, offload_supported=offload)
+    return {
+        "installed": True,
+        "version": version,
+        "gpu_offload": offload,
+        "gpu_layers_setting": config.model.gpu_layers,
+        "gpu_layers_used": layers,
+    }
+
+
+def gpu_present() -> dict[str, Any]:
+    """An NVIDIA GPU (desktop or Jetson) that this machine could use, if any."""
+    for device in ("/dev/nvidia0", "/dev/nvhost-ctrl-gpu", "/dev/nvgpu/igpu0/ctrl"):
+        if Path(device).exists():
+            return {"present": True, "detail": device}
+    smi = shutil.which("nvidia-smi")
+    if smi:
+        try:
+            out = subprocess.run(
+                [smi, "-L"], capture_output=True, text=True, timeout=10, check=False
+            )
+            if out.returncode == 0 and out.stdout.strip():
+                return {"present": True, "detail": out.stdout.strip().splitlines()[0]}
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+    return {"present": False, "detail": None}
+
+
+def ocr_report() -> dict[str, Any]:
+    tesseract = shutil.which("tesseract")
+    if not tesseract:
+        return {"available": False, "languages": []}
+    try:
+        out = subprocess.run(
+            [tesseract, "--list-langs"], capture_output=True, text=True, timeout=10
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return {"available": False, "languages": []}
+    languages = [line.strip() for line in out.stdout.splitlines()[1:] if line.strip()]
+    return {"available": True, "path": tesseract, "languages": languages}
+
+
+def warnings(checks: dict[str, Any]) -> list[str]:
+    found = []
+    model, llama = checks["model"], checks["llama_cpp"]
+    if not model.get("ok"):
+        found.append(
+            model.get("problem") or f"model file {model['file']} fails its checksum"
+        )
+    if not llama.get("installed"):
+        found.append(f"llama-cpp-python is not usable: {llama.get('problem')}")
+    elif checks["gpu"]["present"] and not llama["gpu_offload"]:
+        found.append(
+            f"a GPU is present ({checks['gpu']['detail']}) but this llama-cpp-python "
+            f"build cannot offload to it: the model runs on the CPU; {CUDA_HINT}"
+        )
+    if not checks["ocr"]["available"]:
+        found.append("Tesseract OCR is not installed: scanned documents cannot be read")
+    return found

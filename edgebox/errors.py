@@ -1,0 +1,52 @@
+"""The errors edgebox raises on purpose.
+
+Library exceptions are translated once, where they happen (`raise ... from exc`),
+into one of these; the CLI prints their message on one line, the service logs it
+and carries on.
+"""
+
+
+class EdgeboxError(Exception):
+    """Root of every error edgebox raises for a person to read."""
+
+    title = "edgebox error"
+
+    def __init__(self, message: str, *, title: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if title is not None:
+            self.title = title
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigError(EdgeboxError):
+    title = "configuration error"
+
+
+class StoreError(EdgeboxError):
+    title = "store error"
+
+
+class ModelError(EdgeboxError):
+    """The model file is missing, damaged or cannot be loaded."""
+
+    title = "model error"
+
+
+class TriageError(EdgeboxError):
+    """One triage attempt failed (timeout, invalid output); the engine fails closed."""
+
+    title = "triage error"
+
+
+class ExtractError(EdgeboxError):
+    """The text of a document could not be read."""
+
+    title = "extraction error"
+
+    def __init__(self, message: str, *, code: str, permanent: bool = True) -> None:
+        super().__init__(message)
+        self.code = code
+        self.permanent = permanent

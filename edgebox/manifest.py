@@ -1,0 +1,73 @@
+"""The model manifest (`models/manifest.toml`) and checksums of model files."""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from edgebox.errors import ModelError
+
+MANIFEST_NAME = "manifest.toml"
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    name: str
+    file: str
+    sha256: str
+    licence: str
+    context_length: int
+    chat_format: str
+    architecture: str = "llama"
+    default: bool = False
+    wheel: str = ""
+    member: str = ""
+
+
+def load_manifest(models_dir: Path) -> list[ModelEntry]:
+    """Every model the manifest lists; an empty list when there is no manifest."""
+    path = models_dir / MANIFEST_NAME
+    if not path.is_file():
+        return []
+    try:
+        with path.open("rb") as handle:
+            raw = tomllib.load(handle)
+        return [ModelEntry(**entry) for entry in raw.get("model", [])]
+    except (tomllib.TOMLDecodeError, TypeError) as exc:
+        raise ModelError(f"{path} is not a valid model manifest: {exc}") from exc
+
+
+def find_entry(models_dir: Path, file_name: str) -> ModelEntry | None:
+    """The manifest entry for a model file name, if the manifest lists it."""
+    return next((m for m in load_manifest(models_dir) if m.file == file_name), None)
+
+
+def default_entry(models_dir: Path) -> ModelEntry:
+    """The model that set-up fetches."""
+    entries = load_manifest(models_dir)
+    for entry in entries:
+        if entry.default:
+            return entry
+    raise ModelError(f"no model is marked default in {models_dir / MANIFEST_NAME}")
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def verify(path: Path, entry: ModelEntry) -> str:
+    """Check a file against its manifest checksum; return the sha256."""
+    actual = sha256_file(path)
+    if actual != entry.sha256:
+        raise ModelError(
+            f"{path} does not match models/manifest.toml: sha256 {actual}, "
+            f"expected {entry.sha256} (a partial download or a different file)"
+        )
+    return actual

@@ -1,0 +1,405 @@
+"""The store: one SQLite file (WAL) and every SQL statement edgebox runs.
+
+Schema changes are numbered migrations (sqlite-utils `Migrations`), applied on
+open. A triage result is never overwritten: the AI's answer is revision 1 and a
+staff review is a new revision, so what the model said is always kept. Writing a
+revision also writes its outbox row and an audit row in the same transaction
+(transactional outbox): a crash leaves all of them or none.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database, Migrations
+
+from edgebox.errors import StoreError
+
+
+class DocState(StrEnum):
+    RECEIVED = "received"
+    EXTRACTED = "extracted"
+    TRIAGED = "triaged"
+    REVIEWED = "reviewed"
+    DUPLICATE = "duplicate"
+    QUARANTINED = "quarantined"
+    FAILED = "failed"
+
+
+class OutboxState(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    DEAD = "dead"
+
+
+# "unknown" is what a failed triage says: it sorts with the urgent ones, never
+# with the routine ones, so a model failure cannot hide an emergency.
+URGENCY_RANK = {"emergency": 0, "urgent": 1, "unknown": 2, "routine": 3}
+
+
+def _enum_check(column: str, values: Any) -> str:
+    names = ", ".join(f"'{v}'" for v in values)
+    return f"CHECK ({column} IN ({names}))"
+
+
+migrations = Migrations("edgebox")
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    db.execute(f"""
+        CREATE TABLE documents (
+            id INTEGER PRIMARY KEY,
+            file_name TEXT NOT NULL,
+            source_path TEXT,
+            sha256 TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            state TEXT NOT NULL {_enum_check("state", DocState)},
+            text TEXT,
+            duplicate_of INTEGER REFERENCES documents(id),
+            error_code TEXT,
+            error_message TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            received_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""")
+    db.execute("CREATE INDEX documents_sha256 ON documents(sha256)")
+    db.execute("CREATE INDEX documents_state ON documents(state)")
+    db.execute(f"""
+        CREATE TABLE triage_revisions (
+            id INTEGER PRIMARY KEY,
+            document_id INTEGER NOT NULL REFERENCES documents(id),
+            revision INTEGER NOT NULL,
+            author TEXT NOT NULL,
+            category TEXT,
+            urgency TEXT NOT NULL {_enum_check("urgency", URGENCY_RANK)},
+            summary TEXT NOT NULL DEFAULT '',
+            red_flags TEXT NOT NULL DEFAULT '[]',
+            fields TEXT NOT NULL DEFAULT '{{}}',
+            language TEXT,
+            confidence REAL,
+            needs_review INTEGER NOT NULL,
+            sources TEXT NOT NULL DEFAULT '{{}}',
+            provenance TEXT NOT NULL DEFAULT '{{}}',
+            error TEXT,
+            created_at TEXT NOT NULL,
+            UNIQUE (document_id, revision)
+        )""")
+    db.execute(f"""
+        CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,
+            document_id INTEGER NOT NULL REFERENCES documents(id),
+            revision INTEGER NOT NULL,
+            payload TEXT NOT NULL,
+            state TEXT NOT NULL {_enum_check("state", OutboxState)},
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            created_at TEXT NOT NULL,
+            sent_at TEXT,
+            UNIQUE (kind, document_id, revision)
+        )""")
+    db.execute("CREATE INDEX outbox_state ON outbox(state, id)")
+    db.execute("""
+        CREATE TABLE audit (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            action TEXT NOT NULL,
+            document_id INTEGER REFERENCES documents(id),
+            detail TEXT NOT NULL DEFAULT '{}'
+        )""")
+
+
+_JSON_COLUMNS = ("red_flags", "fields", "sources", "provenance")
+_REVISION_COLUMNS = (
+    "category", "urgency", "summary", "red_flags", "fields", "language",
+    "confidence", "needs_review", "sources", "provenance", "error",
+)  # fmt: skip
+
+
+def now() -> str:
+    """The current UTC time as ISO 8601 text, as every timestamp is stored."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+class Store:
+    """A connection to edgebox.db. One per thread; cheap to open."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(path, timeout=30, check_same_thread=False)
+            self.db = Database(conn)
+            self.db.enable_wal()
+            # FULL: a committed result survives a power cut, which is what lets a
+            # file leave the inbox once its transaction has committed.
+            self.db.execute("PRAGMA synchronous=FULL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            migrations.apply(self.db)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot open the store {path}: {exc}") from exc
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        """One transaction (a savepoint when nested)."""
+        with self.db.atomic():
+            yield
+
+    def applied_migrations(self) -> list[str]:
+        return [m.name for m in migrations.applied(self.db)]
+
+    def journal_mode(self) -> str:
+        return next(self.db.query("PRAGMA journal_mode"))["journal_mode"]
+
+    # -- documents ---------------------------------------------------------
+
+    def add_document(
+        self,
+        *,
+        file_name: str,
+        sha256: str,
+        size: int,
+        source_path: str | None = None,
+        state: DocState = DocState.RECEIVED,
+        text: str | None = None,
+    ) -> int:
+        """Record a new document and return its id."""
+        stamp = now()
+        with self.atomic():
+            cursor = self.db.execute(
+                "INSERT INTO documents (file_name, source_path, sha256, size, state,"
+                " text, received_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [file_name, source_path, sha256, size, state, text, stamp, stamp],
+            )
+            doc_id = int(cursor.lastrowid or 0)
+            self._audit("edgebox", "received", doc_id, {"file": file_name})
+        return doc_id
+
+    def document(self, doc_id: int) -> dict[str, Any]:
+        rows = list(self.db.query("SELECT * FROM documents WHERE id = ?", [doc_id]))
+        if not rows:
+            raise StoreError(f"no document with id {doc_id}")
+        return rows[0]
+
+    def find_by_sha256(self, sha256: str) -> dict[str, Any] | None:
+        """The first document recorded with this content, if any."""
+        rows = self.db.query(
+            "SELECT * FROM documents WHERE sha256 = ? ORDER BY id LIMIT 1", [sha256]
+        )
+        return next(rows, None)
+
+    def set_state(
+        self,
+        doc_id: int,
+        state: DocState,
+        *,
+        text: str | None = None,
+        error_code: str | None = None,
+        error_message: str | None = None,
+    ) -> None:
+        """Move a document to a new state (with its text or its error)."""
+        with self.atomic():
+            self.db.execute(
+                "UPDATE documents SET state = ?, text = COALESCE(?, text),"
+                " error_code = ?, error_message = ?, updated_at = ? WHERE id = ?",
+                [state, text, error_code, error_message, now(), doc_id],
+            )
+            self._audit("edgebox", f"state:{state}", doc_id, {"error": error_code})
+
+    def documents_in_state(self, state: DocState) -> list[dict[str, Any]]:
+        return list(
+            self.db.query(
+                "SELECT * FROM documents WHERE state = ? ORDER BY id", [state]
+            )
+        )
+
+    def counts_by_state(self) -> dict[str, int]:
+        counts = {state.value: 0 for state in DocState}
+        for row in self.db.query(
+            "SELECT state, COUNT(*) AS n FROM documents GROUP BY state"
+        ):
+            counts[row["state"]] = row["n"]
+        return counts
+
+    # -- triage revisions --------------------------------------------------
+
+    def record_triage(
+        self, doc_id: int, result: Mapping[str, Any], *, author: str = "ai"
+    ) -> int:
+        """Store a triage result as the document's next revision; return its number.
+
+        The revision, its outbox row, the document's new state and an audit row
+        are one transaction.
+        """
+        values = [_column_value(key, result.get(key)) for key in _REVISION_COLUMNS]
+        state = DocState.TRIAGED if author == "ai" else DocState.REVIEWED
+        with self.atomic():
+            revision = (
+                1
+                + next(
+                    self.db.query(
+                        "SELECT COALESCE(MAX(revision), 0) AS n FROM triage_revisions"
+                        " WHERE document_id = ?",
+                        [doc_id],
+                    )
+                )["n"]
+            )
+            stamp = now()
+            columns = ", ".join(_REVISION_COLUMNS)
+            marks = ", ".join("?" for _ in _REVISION_COLUMNS)
+            self.db.execute(
+                f"INSERT INTO triage_revisions (document_id, revision, author,"
+                f" created_at, {columns}) VALUES (?, ?, ?, ?, {marks})",
+                [doc_id, revision, author, stamp, *values],
+            )
+            self.db.execute(
+                "UPDATE documents SET state = ?, updated_at = ? WHERE id = ?",
+                [state, stamp, doc_id],
+            )
+            payload = {"document_id": doc_id, "revision": revision, "author": author}
+            payload |= self.revision(doc_id, revision)
+            self.db.execute(
+                "INSERT INTO outbox (kind, document_id, revision, payload, state,"
+                " created_at) VALUES ('triage', ?, ?, ?, ?, ?)",
+                [doc_id, revision, json.dumps(payload), OutboxState.PENDING, stamp],
+            )
+            self._audit(author, "triage", doc_id, {"revision": revision})
+        return revision
+
+    def record_review(
+        self, doc_id: int, *, reviewer: str, changes: Mapping[str, Any]
+    ) -> int:
+        """A person confirms or corrects the latest result: a new revision."""
+        latest = self.latest_revision(doc_id)
+        if latest is None:
+            raise StoreError(f"document {doc_id} has no triage result to review")
+        unknown = set(changes) - set(_REVISION_COLUMNS)
+        if unknown:
+            raise StoreError(f"cannot review unknown field(s): {', '.join(unknown)}")
+        reviewed = {key: latest[key] for key in _REVISION_COLUMNS}
+        reviewed |= dict(changes)
+        reviewed["needs_review"] = False
+        reviewed["sources"] = {"category": "staff", "urgency": "staff"}
+        reviewed["error"] = None
+        return self.record_triage(doc_id, reviewed, author=f"staff:{reviewer}")
+
+    def revision(self, doc_id: int, revision: int) -> dict[str, Any]:
+        rows = self.db.query(
+            "SELECT * FROM triage_revisions WHERE document_id = ? AND revision = ?",
+            [doc_id, revision],
+        )
+        row = next(rows, None)
+        if row is None:
+            raise StoreError(f"document {doc_id} has no revision {revision}")
+        return _decode(row)
+
+    def revisions(self, doc_id: int) -> list[dict[str, Any]]:
+        rows = self.db.query(
+            "SELECT * FROM triage_revisions WHERE document_id = ? ORDER BY revision",
+            [doc_id],
+        )
+        return [_decode(row) for row in rows]
+
+    def latest_revision(self, doc_id: int) -> dict[str, Any] | None:
+        revisions = self.revisions(doc_id)
+        return revisions[-1] if revisions else None
+
+    def queue(self, *, limit: int = 100) -> list[dict[str, Any]]:
+        """Documents with their latest result, most urgent first, then oldest."""
+        rank = " ".join(f"WHEN '{u}' THEN {r}" for u, r in URGENCY_RANK.items())
+        rows = self.db.query(
+            f"""
+            SELECT d.id AS document_id, d.file_name, d.state, d.received_at,
+                   d.error_code, d.error_message, t.revision, t.author, t.category,
+                   t.urgency, t.summary, t.red_flags, t.fields, t.confidence,
+                   t.needs_review, t.sources, t.provenance, t.error
+            FROM documents d
+            LEFT JOIN triage_revisions t ON t.document_id = d.id AND t.revision = (
+                SELECT MAX(revision) FROM triage_revisions WHERE document_id = d.id)
+            ORDER BY CASE t.urgency {rank} ELSE 4 END, d.received_at, d.id
+            LIMIT ?""",
+            [limit],
+        )
+        return [_decode(row) for row in rows]
+
+    def needs_review_count(self) -> int:
+        row = next(
+            self.db.query(
+                """SELECT COUNT(*) AS n FROM triage_revisions t WHERE needs_review = 1
+                AND revision = (SELECT MAX(revision) FROM triage_revisions
+                                WHERE document_id = t.document_id)"""
+            )
+        )
+        return int(row["n"])
+
+    # -- outbox and audit --------------------------------------------------
+
+    def outbox_counts(self) -> dict[str, int]:
+        counts = {state.value: 0 for state in OutboxState}
+        for row in self.db.query(
+            "SELECT state, COUNT(*) AS n FROM outbox GROUP BY state"
+        ):
+            counts[row["state"]] = row["n"]
+        return counts
+
+    def pending_outbox(self, *, limit: int = 100) -> list[dict[str, Any]]:
+        rows = self.db.query(
+            "SELECT * FROM outbox WHERE state = ? ORDER BY id LIMIT ?",
+            [OutboxState.PENDING, limit],
+        )
+        return list(rows)
+
+    def audit_log(self, doc_id: int | None = None) -> list[dict[str, Any]]:
+        if doc_id is None:
+            return list(self.db.query("SELECT * FROM audit ORDER BY id"))
+        return list(
+            self.db.query(
+                "SELECT * FROM audit WHERE document_id = ? ORDER BY id", [doc_id]
+            )
+        )
+
+    def _audit(
+        self, actor: str, action: str, doc_id: int | None, detail: Mapping[str, Any]
+    ) -> None:
+        self.db.execute(
+            "INSERT INTO audit (at, actor, action, document_id, detail)"
+            " VALUES (?, ?, ?, ?, ?)",
+            [now(), actor, action, doc_id, json.dumps(dict(detail))],
+        )
+
+
+def _column_value(key: str, value: Any) -> Any:
+    if key in _JSON_COLUMNS:
+        return json.dumps(
+            value if value is not None else ({} if key != "red_flags" else [])
+        )
+    if key == "needs_review":
+        return 1 if value else 0
+    return value
+
+
+def _decode(row: dict[str, Any]) -> dict[str, Any]:
+    for key in _JSON_COLUMNS:
+        if isinstance(row.get(key), str):
+            row[key] = json.loads(row[key])
+    if row.get("needs_review") is not None:
+        row["needs_review"] = bool(row["needs_review"])
+    return row

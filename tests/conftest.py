@@ -1,0 +1,47 @@
+"""Shared fixtures: every test gets its own EDGEBOX_HOME; the real model loads once."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from edgebox import config
+from edgebox.triage import TriageEngine
+
+REPO = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.fixture(autouse=True)
+def edgebox_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point EDGEBOX_HOME at a fresh folder and drop any other EDGEBOX_* setting."""
+    for key in list(os.environ):
+        if key.startswith("EDGEBOX_"):
+            monkeypatch.delenv(key)
+    home = tmp_path / "home"
+    monkeypatch.setenv("EDGEBOX_HOME", str(home))
+    return home
+
+
+@pytest.fixture(scope="session")
+def engine(tmp_path_factory: pytest.TempPathFactory) -> TriageEngine:
+    """The real bundled GGUF through llama-cpp-python, loaded once per session."""
+    home = tmp_path_factory.mktemp("engine-home")
+    return TriageEngine(config.Config(home=home, source=None))
+
+
+def run_cli(
+    *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """Run `edgebox ARGS` in a real subprocess, as a user would."""
+    return subprocess.run(
+        [sys.executable, "-m", "edgebox", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=600,
+    )

@@ -1,0 +1,35 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO
+
+
+@pytest.mark.slow
+@pytest.mark.model
+def test_bench_reports_engine_and_baseline_in_one_run() -> None:
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "scripts" / "bench.py"),
+            "--docs",
+            "2",
+            "--rounds",
+            "1",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    )
+    (result,) = json.loads(out.stdout)
+    assert result["docs"] == 2
+    assert result["engine_docs_per_s"] > 0 and result["bare_llama_cpp_docs_per_s"] > 0
+    expected = result["engine_docs_per_s"] / result["bare_llama_cpp_docs_per_s"]
+    assert result["ratio_engine_to_bare"] == pytest.approx(expected, abs=0.002)
+    # Same prompts, same greedy decoding: both loops do the same work.
+    tokens = result["tokens_out_per_round"]
+    assert tokens["engine"] == tokens["bare"]

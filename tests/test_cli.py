@@ -1,0 +1,83 @@
+"""The `edgebox` command in real subprocesses, with the real model and SQLite."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_cli
+
+NOTE = "Intake note. 40-year-old woman, SpO2 80 %, convulsions this morning."
+REQUIRED = {
+    "file",
+    "category",
+    "urgency",
+    "summary",
+    "red_flags",
+    "needs_review",
+    "model",
+}
+
+
+@pytest.mark.model
+def test_triage_json_gives_one_object_per_file(tmp_path: Path) -> None:
+    first, second = tmp_path / "one.txt", tmp_path / "two.md"
+    first.write_text(NOTE)
+    second.write_text("Prescription: paracetamol 1 g three times a day for 3 days.")
+    result = run_cli("triage", str(first), str(second), "--json")
+    assert result.returncode == 0, result.stderr
+    objects = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [o["file"] for o in objects] == [str(first), str(second)]
+    for obj in objects:
+        assert REQUIRED <= obj.keys()
+        assert obj["model"] == "SmolLM2-135M-Instruct.Q4_1.gguf"
+    assert objects[0]["urgency"] == "emergency"
+
+
+@pytest.mark.model
+def test_a_bad_file_is_named_and_the_others_are_still_triaged(tmp_path: Path) -> None:
+    good, empty = tmp_path / "good.txt", tmp_path / "empty.txt"
+    good.write_text(NOTE)
+    empty.write_bytes(b"")
+    missing = tmp_path / "missing.txt"
+    result = run_cli("triage", str(missing), str(empty), str(good), "--json")
+    assert result.returncode == 1
+    assert [json.loads(line)["file"] for line in result.stdout.splitlines()] == [
+        str(good)
+    ]
+    errors = result.stderr.strip().splitlines()
+    assert len(errors) == 2
+    assert str(missing) in errors[0] and str(empty) in errors[1]
+    assert "Traceback" not in result.stderr
+
+
+def test_doctor_json_reports_the_box() -> None:
+    result = run_cli("doctor", "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["model"]["manifest"] == "match"
+    assert report["llama_cpp"]["gpu_offload"] is False
+    assert report["llama_cpp"]["gpu_layers_used"] == 0
+    assert isinstance(report["sqlite"]["extensions_loadable"], bool)
+    assert report["threads"] >= 1
+    assert set(report["ocr"]) >= {"available", "languages"}
+
+
+def test_doctor_fails_on_a_missing_model(tmp_path: Path) -> None:
+    result = run_cli("doctor", env={"EDGEBOX_MODEL_FILE": str(tmp_path / "no.gguf")})
+    assert result.returncode == 1
+    assert "model file not found" in result.stdout
+
+
+def test_status_json_on_a_new_home() -> None:
+    result = run_cli("status", "--json")
+    assert result.returncode == 0, result.stderr
+    status = json.loads(result.stdout)
+    assert status["documents"]["received"] == 0
+    assert status["outbox"] == {"pending": 0, "sent": 0, "dead": 0}
+
+
+def test_usage_errors_exit_non_zero() -> None:
+    result = run_cli("triage")
+    assert result.returncode == 2
+    assert "Missing argument" in result.stderr

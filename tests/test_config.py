@@ -1,0 +1,143 @@
+from pathlib import Path
+
+import pytest
+
+from edgebox import config
+from edgebox.errors import ConfigError
+from tests.conftest import run_cli
+
+
+def write(home: Path, text: str) -> Path:
+    home.mkdir(parents=True, exist_ok=True)
+    path = home / "edgebox.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_defaults_apply_without_a_file(edgebox_home: Path) -> None:
+    settings = config.load()
+    assert settings.home == edgebox_home.resolve()
+    assert settings.source is None
+    assert settings.db_path == edgebox_home.resolve() / "data" / "edgebox.db"
+    assert settings.model.gpu_layers == "auto"
+    assert list(settings.urgency) == ["emergency", "urgent", "routine"]
+
+
+def test_init_writes_a_file_that_loads_to_the_defaults(edgebox_home: Path) -> None:
+    result = run_cli("init")
+    assert result.returncode == 0, result.stderr
+    settings = config.load()
+    assert settings.source == edgebox_home.resolve() / "edgebox.toml"
+    assert settings.model == config.ModelConfig()
+    assert dict(settings.categories) == config.DEFAULT_CATEGORIES
+    assert settings.inbox_dir.is_dir() and settings.data_dir.is_dir()
+
+
+def test_init_refuses_to_overwrite(edgebox_home: Path) -> None:
+    write(edgebox_home, "[model]\nthreads = 1\n")
+    result = run_cli("init")
+    assert result.returncode == 1
+    assert "already exists" in result.stderr
+    assert config.load().model.threads == 1
+
+
+def test_init_into_a_named_directory(tmp_path: Path) -> None:
+    target = tmp_path / "clinic"
+    assert run_cli("init", str(target)).returncode == 0
+    assert config.load(target).source == target.resolve() / "edgebox.toml"
+
+
+def test_env_variables_override_keys(
+    edgebox_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(edgebox_home, '[model]\nthreads = 1\ngpu_layers = "auto"\n')
+    monkeypatch.setenv("EDGEBOX_MODEL_THREADS", "3")
+    monkeypatch.setenv("EDGEBOX_MODEL_GPU_LAYERS", "0")
+    monkeypatch.setenv("EDGEBOX_TRIAGE_LANGUAGE", "fr")
+    settings = config.load()
+    assert settings.model.threads == 3
+    assert settings.model.gpu_layers == 0
+    assert settings.triage.language == "fr"
+
+
+def test_edgebox_home_moves_all_state(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EDGEBOX_HOME", str(tmp_path / "elsewhere"))
+    settings = config.load()
+    assert settings.db_path.is_relative_to(tmp_path / "elsewhere")
+    assert settings.inbox_dir.is_relative_to(tmp_path / "elsewhere")
+
+
+def test_invalid_toml_names_the_file_and_line(edgebox_home: Path) -> None:
+    path = write(edgebox_home, "[model]\nthreads = = 2\n")
+    with pytest.raises(ConfigError) as caught:
+        config.load()
+    assert str(path) in str(caught.value)
+    assert "line 2" in str(caught.value)
+
+
+def test_wrong_type_names_the_key_and_the_file(edgebox_home: Path) -> None:
+    path = write(edgebox_home, '[model]\nn_ctx = "big"\n')
+    with pytest.raises(ConfigError) as caught:
+        config.load()
+    assert str(caught.value) == (
+        f"'model.n_ctx' must be an integer, got 'big', in {path}"
+    )
+
+
+def test_unknown_key_is_named(edgebox_home: Path) -> None:
+    path = write(edgebox_home, "[model]\nnctx = 2048\n")
+    with pytest.raises(ConfigError, match=r"unknown key 'model.nctx'") as caught:
+        config.load()
+    assert str(path) in str(caught.value)
+
+
+def test_unknown_section_is_named(edgebox_home: Path) -> None:
+    write(edgebox_home, "[modle]\nfile = 'x.gguf'\n")
+    with pytest.raises(ConfigError, match=r"unknown key 'modle'"):
+        config.load()
+
+
+def test_bad_environment_value_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("EDGEBOX_MODEL_N_CTX", "lots")
+    with pytest.raises(ConfigError) as caught:
+        config.load()
+    assert str(caught.value) == (
+        "environment variable EDGEBOX_MODEL_N_CTX must be an integer, got 'lots'"
+    )
+
+
+def test_boolean_is_not_an_integer(edgebox_home: Path) -> None:
+    write(edgebox_home, "[model]\nthreads = true\n")
+    with pytest.raises(ConfigError, match="'model.threads' must be an integer"):
+        config.load()
+
+
+def test_urgency_levels_are_fixed(edgebox_home: Path) -> None:
+    write(edgebox_home, '[taxonomy.urgency]\nemergency = "now"\nsoon = "later"\n')
+    with pytest.raises(ConfigError, match="taxonomy.urgency"):
+        config.load()
+
+
+def test_custom_categories_replace_the_defaults(edgebox_home: Path) -> None:
+    write(edgebox_home, '[taxonomy.categories]\nreferral = "a referral"\nother = "x"\n')
+    assert dict(config.load().categories) == {"referral": "a referral", "other": "x"}
+
+
+def test_category_needs_a_description(edgebox_home: Path) -> None:
+    write(edgebox_home, '[taxonomy.categories]\nreferral = ""\n')
+    with pytest.raises(ConfigError, match="taxonomy.categories.referral"):
+        config.load()
+
+
+def test_cli_reports_a_bad_config_in_one_line(edgebox_home: Path) -> None:
+    path = write(edgebox_home, '[model]\nthreads = "two"\n')
+    result = run_cli("status")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"error: 'model.threads' must be an integer, got 'two', in {path}"
+    ]
