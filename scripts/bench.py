@@ -105,9 +105,8 @@ def main() -> int:
             f" {result['threads']} threads, gpu_layers {result['gpu_layers']}"
         )
         print(f"  edgebox triage engine   {result['engine_docs_per_s']:.3f} docs/s")
-        print(
-            f"  bare llama-cpp-python   {result['bare_llama_cpp_docs_per_s']:.3f} docs/s"
-        )
+        bare = result["bare_llama_cpp_docs_per_s"]
+        print(f"  bare llama-cpp-python   {bare:.3f} docs/s")
         print(f"  ratio engine / bare     {result['ratio_engine_to_bare']:.3f}")
         print(f"  tokens out per round    {result['tokens_out_per_round']}")
     return 0
