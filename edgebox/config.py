@@ -84,6 +84,26 @@ class TriageConfig:
 
 
 @dataclass(frozen=True)
+class SyncConfig:
+    url: str = ""
+    """The central server, e.g. https://central.example.org; empty disables sync."""
+    device: str = ""
+    """This box's device name, as registered with `edgebox central add-device`."""
+    token: str = ""
+    """The device token; better set by EDGEBOX_SYNC_TOKEN than written here."""
+    interval_s: float = 300.0
+    """Seconds between sync attempts while `edgebox serve` runs."""
+    batch_records: int = 500
+    """Most records in one batch."""
+    batch_bytes: int = 1_000_000
+    """Most uncompressed bytes in one batch."""
+    timeout_s: float = 30.0
+    """Network timeout for one request."""
+    send_documents: bool = False
+    """Also send the raw documents (after the results); off by default."""
+
+
+@dataclass(frozen=True)
 class Config:
     home: Path
     source: Path | None
@@ -91,6 +111,7 @@ class Config:
     paths: PathsConfig = field(default_factory=PathsConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     triage: TriageConfig = field(default_factory=TriageConfig)
+    sync: SyncConfig = field(default_factory=SyncConfig)
     categories: Mapping[str, str] = field(default_factory=lambda: DEFAULT_CATEGORIES)
     urgency: Mapping[str, str] = field(default_factory=lambda: DEFAULT_URGENCY)
 
@@ -119,6 +140,7 @@ SECTIONS: dict[str, type] = {
     "paths": PathsConfig,
     "model": ModelConfig,
     "triage": TriageConfig,
+    "sync": SyncConfig,
 }
 
 
@@ -242,7 +264,25 @@ def _to_layers(value: Any, from_env: bool) -> int | str:
     return _to_int(value, from_env)
 
 
+def _to_bool(value: Any, from_env: bool) -> bool:
+    if isinstance(value, bool):
+        return value
+    if from_env and value.strip().lower() in (
+        "1",
+        "true",
+        "yes",
+        "on",
+        "0",
+        "false",
+        "no",
+        "off",
+    ):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    raise TypeError(value)
+
+
 _CONVERTERS: dict[Any, tuple[Any, str]] = {
+    bool: (_to_bool, "true or false"),
     int: (_to_int, "an integer"),
     float: (_to_float, "a number"),
     str: (_to_str, "a string"),
@@ -306,6 +346,16 @@ timeout_s = {model.timeout_s}
 [triage]
 # Language of the summaries: "en" or "fr".
 language = "en"
+
+[sync]
+# The central server; empty: results stay on this box until it is set.
+url = ""
+# This box's name, as registered with `edgebox central add-device NAME`.
+device = ""
+# Keep the device token out of this file: set EDGEBOX_SYNC_TOKEN instead.
+interval_s = 300.0
+# Raw documents are not sent unless this is true.
+send_documents = false
 
 # Document categories: label = one-line description (the model reads these).
 [taxonomy.categories]

@@ -141,3 +141,26 @@ def test_cli_reports_a_bad_config_in_one_line(edgebox_home: Path) -> None:
     assert result.stderr.strip().splitlines() == [
         f"error: 'model.threads' must be an integer, got 'two', in {path}"
     ]
+
+
+def test_sync_settings_and_boolean_overrides(
+    edgebox_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(edgebox_home, '[sync]\nurl = "https://central.example"\ndevice = "kouri"\n')
+    monkeypatch.setenv("EDGEBOX_SYNC_SEND_DOCUMENTS", "yes")
+    monkeypatch.setenv("EDGEBOX_SYNC_TOKEN", "secret-from-env")
+    settings = config.load()
+    assert (settings.sync.url, settings.sync.device) == (
+        "https://central.example",
+        "kouri",
+    )
+    assert settings.sync.send_documents is True
+    assert settings.sync.token == "secret-from-env"
+
+
+def test_a_boolean_key_refuses_other_values(edgebox_home: Path) -> None:
+    write(edgebox_home, '[sync]\nsend_documents = "maybe"\n')
+    with pytest.raises(
+        ConfigError, match="'sync.send_documents' must be true or false"
+    ):
+        config.load()

@@ -1,3 +1,4 @@
+import json
 import sqlite3
 from pathlib import Path
 
@@ -38,10 +39,10 @@ def test_migrations_run_from_empty(tmp_path: Path) -> None:
     with Store(path) as store:
         tables = set(store.db.table_names())
         assert {"documents", "triage_revisions", "outbox", "audit"} <= tables
-        assert store.applied_migrations() == ["m001_initial"]
+        assert store.applied_migrations() == ["m001_initial", "m002_sync"]
         assert store.journal_mode() == "wal"
     with Store(path) as reopened:  # a second open applies nothing new
-        assert reopened.applied_migrations() == ["m001_initial"]
+        assert reopened.applied_migrations() == ["m001_initial", "m002_sync"]
 
 
 def test_a_file_that_is_not_sqlite_gives_a_store_error(tmp_path: Path) -> None:
@@ -149,3 +150,54 @@ def test_find_by_sha256_returns_the_first_document(store: Store) -> None:
     add(store, name="copy.txt", sha="a" * 64)
     assert store.find_by_sha256("a" * 64)["id"] == first
     assert store.find_by_sha256("b" * 64) is None
+
+
+def test_outbox_sends_emergencies_first_then_oldest(store: Store) -> None:
+    for i, urgency in enumerate(["routine", "emergency", "unknown", "emergency"]):
+        store.record_triage(add(store, sha=str(i) * 64), ai_result(urgency))
+    pending = store.pending_outbox()
+    urgencies = [json.loads(row["payload"])["urgency"] for row in pending]
+    assert urgencies == ["emergency", "emergency", "unknown", "routine"]
+    assert pending[0]["document_id"] < pending[1]["document_id"]
+
+
+def test_outbox_sent_dead_and_failed_rows(store: Store) -> None:
+    for i in range(3):
+        store.record_triage(add(store, sha=str(i) * 64), ai_result())
+    first, second, third = (row["id"] for row in store.pending_outbox())
+    store.note_outbox_failure([first, second], "connection reset")
+    store.mark_outbox_sent([first])
+    store.mark_outbox_dead(second, "422: summary too long")
+    assert store.outbox_counts() == {"pending": 1, "sent": 1, "dead": 1}
+    (dead,) = store.dead_outbox()
+    assert (dead["id"], dead["last_error"], dead["attempts"]) == (
+        second,
+        "422: summary too long",
+        1,
+    )
+    assert [row["id"] for row in store.pending_outbox()] == [third]
+
+
+def test_sync_state_is_kept(store: Store) -> None:
+    assert store.sync_state() == {}
+    store.update_sync_state({"last_attempt": "t1", "bytes_sent": 10})
+    store.update_sync_state({"bytes_sent": 25})
+    assert store.sync_state() == {"last_attempt": "t1", "bytes_sent": "25"}
+
+
+def test_override_stats_compare_staff_with_the_ai(store: Store) -> None:
+    assert store.override_stats()["urgency"]["rate"] is None
+    kept, changed, unreviewed = (add(store, sha=str(i) * 64) for i in range(3))
+    for doc in (kept, changed, unreviewed):
+        store.record_triage(doc, ai_result("routine"))
+    store.record_review(kept, reviewer="nurse", changes={})
+    store.record_review(changed, reviewer="nurse", changes={"urgency": "urgent"})
+    stats = store.override_stats()
+    assert stats["reviewed"] == 2
+    assert stats["urgency"]["overridden"] == 1 and stats["urgency"]["rate"] == 0.5
+    assert stats["urgency"]["per_label"]["routine"] == {
+        "reviewed": 2,
+        "overridden": 1,
+        "rate": 0.5,
+    }
+    assert stats["category"]["rate"] == 0.0

@@ -13,110 +13,14 @@ import json
 import sqlite3
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from sqlite_utils import Database, Migrations
+from sqlite_utils import Database
 
 from edgebox.errors import StoreError
-
-
-class DocState(StrEnum):
-    RECEIVED = "received"
-    EXTRACTED = "extracted"
-    TRIAGED = "triaged"
-    REVIEWED = "reviewed"
-    DUPLICATE = "duplicate"
-    QUARANTINED = "quarantined"
-    FAILED = "failed"
-
-
-class OutboxState(StrEnum):
-    PENDING = "pending"
-    SENT = "sent"
-    DEAD = "dead"
-
-
-# "unknown" is what a failed triage says: it sorts with the urgent ones, never
-# with the routine ones, so a model failure cannot hide an emergency.
-URGENCY_RANK = {"emergency": 0, "urgent": 1, "unknown": 2, "routine": 3}
-
-
-def _enum_check(column: str, values: Any) -> str:
-    names = ", ".join(f"'{v}'" for v in values)
-    return f"CHECK ({column} IN ({names}))"
-
-
-migrations = Migrations("edgebox")
-
-
-@migrations()
-def m001_initial(db: Database) -> None:
-    db.execute(f"""
-        CREATE TABLE documents (
-            id INTEGER PRIMARY KEY,
-            file_name TEXT NOT NULL,
-            source_path TEXT,
-            sha256 TEXT NOT NULL,
-            size INTEGER NOT NULL,
-            state TEXT NOT NULL {_enum_check("state", DocState)},
-            text TEXT,
-            duplicate_of INTEGER REFERENCES documents(id),
-            error_code TEXT,
-            error_message TEXT,
-            attempts INTEGER NOT NULL DEFAULT 0,
-            received_at TEXT NOT NULL,
-            updated_at TEXT NOT NULL
-        )""")
-    db.execute("CREATE INDEX documents_sha256 ON documents(sha256)")
-    db.execute("CREATE INDEX documents_state ON documents(state)")
-    db.execute(f"""
-        CREATE TABLE triage_revisions (
-            id INTEGER PRIMARY KEY,
-            document_id INTEGER NOT NULL REFERENCES documents(id),
-            revision INTEGER NOT NULL,
-            author TEXT NOT NULL,
-            category TEXT,
-            urgency TEXT NOT NULL {_enum_check("urgency", URGENCY_RANK)},
-            summary TEXT NOT NULL DEFAULT '',
-            red_flags TEXT NOT NULL DEFAULT '[]',
-            fields TEXT NOT NULL DEFAULT '{{}}',
-            language TEXT,
-            confidence REAL,
-            needs_review INTEGER NOT NULL,
-            sources TEXT NOT NULL DEFAULT '{{}}',
-            provenance TEXT NOT NULL DEFAULT '{{}}',
-            error TEXT,
-            created_at TEXT NOT NULL,
-            UNIQUE (document_id, revision)
-        )""")
-    db.execute(f"""
-        CREATE TABLE outbox (
-            id INTEGER PRIMARY KEY,
-            kind TEXT NOT NULL,
-            document_id INTEGER NOT NULL REFERENCES documents(id),
-            revision INTEGER NOT NULL,
-            payload TEXT NOT NULL,
-            state TEXT NOT NULL {_enum_check("state", OutboxState)},
-            attempts INTEGER NOT NULL DEFAULT 0,
-            last_error TEXT,
-            created_at TEXT NOT NULL,
-            sent_at TEXT,
-            UNIQUE (kind, document_id, revision)
-        )""")
-    db.execute("CREATE INDEX outbox_state ON outbox(state, id)")
-    db.execute("""
-        CREATE TABLE audit (
-            id INTEGER PRIMARY KEY,
-            at TEXT NOT NULL,
-            actor TEXT NOT NULL,
-            action TEXT NOT NULL,
-            document_id INTEGER REFERENCES documents(id),
-            detail TEXT NOT NULL DEFAULT '{}'
-        )""")
-
+from edgebox.store.outbox import OutboxQueries
+from edgebox.store.schema import URGENCY_RANK, DocState, OutboxState, migrations, now
 
 _JSON_COLUMNS = ("red_flags", "fields", "sources", "provenance")
 _REVISION_COLUMNS = (
@@ -125,12 +29,7 @@ _REVISION_COLUMNS = (
 )  # fmt: skip
 
 
-def now() -> str:
-    """The current UTC time as ISO 8601 text, as every timestamp is stored."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
-
-
-class Store:
+class Store(OutboxQueries):
     """A connection to edgebox.db. One per thread; cheap to open."""
 
     def __init__(self, path: Path) -> None:
@@ -278,8 +177,15 @@ class Store:
             payload |= self.revision(doc_id, revision)
             self.db.execute(
                 "INSERT INTO outbox (kind, document_id, revision, payload, state,"
-                " created_at) VALUES ('triage', ?, ?, ?, ?, ?)",
-                [doc_id, revision, json.dumps(payload), OutboxState.PENDING, stamp],
+                " priority, created_at) VALUES ('triage', ?, ?, ?, ?, ?, ?)",
+                [
+                    doc_id,
+                    revision,
+                    json.dumps(payload),
+                    OutboxState.PENDING,
+                    URGENCY_RANK.get(payload["urgency"], 3),
+                    stamp,
+                ],
             )
             self._audit(author, "triage", doc_id, {"revision": revision})
         return revision
@@ -350,22 +256,29 @@ class Store:
         )
         return int(row["n"])
 
-    # -- outbox and audit --------------------------------------------------
-
-    def outbox_counts(self) -> dict[str, int]:
-        counts = {state.value: 0 for state in OutboxState}
-        for row in self.db.query(
-            "SELECT state, COUNT(*) AS n FROM outbox GROUP BY state"
-        ):
-            counts[row["state"]] = row["n"]
-        return counts
-
-    def pending_outbox(self, *, limit: int = 100) -> list[dict[str, Any]]:
-        rows = self.db.query(
-            "SELECT * FROM outbox WHERE state = ? ORDER BY id LIMIT ?",
-            [OutboxState.PENDING, limit],
+    def override_stats(self) -> dict[str, Any]:
+        """How often staff changed the AI's category or urgency, overall and per
+        label the AI gave."""
+        rows = list(
+            self.db.query(
+                """
+                SELECT ai.category AS ai_category, ai.urgency AS ai_urgency,
+                       staff.category AS category, staff.urgency AS urgency
+                FROM triage_revisions ai
+                JOIN triage_revisions staff ON staff.document_id = ai.document_id
+                  AND staff.revision = (SELECT MAX(revision) FROM triage_revisions
+                                        WHERE document_id = ai.document_id)
+                WHERE ai.author = 'ai' AND ai.revision = 1
+                  AND staff.author LIKE 'staff:%'"""
+            )
         )
-        return list(rows)
+        return {
+            "reviewed": len(rows),
+            "category": _override_rates(rows, "category"),
+            "urgency": _override_rates(rows, "urgency"),
+        }
+
+    # -- audit -----------------------------------------------------------
 
     def audit_log(self, doc_id: int | None = None) -> list[dict[str, Any]]:
         if doc_id is None:
@@ -384,6 +297,20 @@ class Store:
             " VALUES (?, ?, ?, ?, ?)",
             [now(), actor, action, doc_id, json.dumps(dict(detail))],
         )
+
+
+def _override_rates(rows: list[dict[str, Any]], field: str) -> dict[str, Any]:
+    changed = [row for row in rows if row[f"ai_{field}"] != row[field]]
+    per_label: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        label = row[f"ai_{field}"] or "unknown"
+        entry = per_label.setdefault(label, {"reviewed": 0, "overridden": 0})
+        entry["reviewed"] += 1
+        entry["overridden"] += row in changed
+    for entry in per_label.values():
+        entry["rate"] = round(entry["overridden"] / entry["reviewed"], 3)
+    rate = round(len(changed) / len(rows), 3) if rows else None
+    return {"overridden": len(changed), "rate": rate, "per_label": per_label}
 
 
 def _column_value(key: str, value: Any) -> Any:

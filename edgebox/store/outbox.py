@@ -1,0 +1,85 @@
+"""Outbox and sync bookkeeping queries (mixed into Store)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlite_utils import Database
+
+from edgebox.store.schema import OutboxState, now
+
+
+class OutboxQueries:
+    """What the sync client reads and writes; the rows are written by Store."""
+
+    db: Database
+
+    def atomic(self) -> Any:  # provided by Store
+        raise NotImplementedError
+
+    # -- outbox and audit --------------------------------------------------
+
+    def outbox_counts(self) -> dict[str, int]:
+        counts = {state.value: 0 for state in OutboxState}
+        for row in self.db.query(
+            "SELECT state, COUNT(*) AS n FROM outbox GROUP BY state"
+        ):
+            counts[row["state"]] = row["n"]
+        return counts
+
+    def pending_outbox(self, *, limit: int = 100) -> list[dict[str, Any]]:
+        """Unsent rows, emergencies first, then oldest first."""
+        rows = self.db.query(
+            "SELECT * FROM outbox WHERE state = ? ORDER BY priority, id LIMIT ?",
+            [OutboxState.PENDING, limit],
+        )
+        return list(rows)
+
+    def mark_outbox_sent(self, ids: list[int]) -> None:
+        """The server acknowledged these rows."""
+        with self.atomic():
+            self.db.conn.executemany(
+                "UPDATE outbox SET state = ?, sent_at = ?, last_error = NULL"
+                " WHERE id = ? AND state = ?",
+                [(OutboxState.SENT, now(), i, OutboxState.PENDING) for i in ids],
+            )
+
+    def mark_outbox_dead(self, outbox_id: int, reason: str) -> None:
+        """The server rejected this row as invalid: park it, with the reason."""
+        with self.atomic():
+            self.db.execute(
+                "UPDATE outbox SET state = ?, last_error = ? WHERE id = ?",
+                [OutboxState.DEAD, reason, outbox_id],
+            )
+
+    def note_outbox_failure(self, ids: list[int], error: str) -> None:
+        """A try that failed as a whole (network, server): count it, keep pending."""
+        with self.atomic():
+            self.db.conn.executemany(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = ?"
+                " WHERE id = ?",
+                [(error, i) for i in ids],
+            )
+
+    def dead_outbox(self) -> list[dict[str, Any]]:
+        return list(
+            self.db.query(
+                "SELECT * FROM outbox WHERE state = ? ORDER BY id", [OutboxState.DEAD]
+            )
+        )
+
+    def sync_state(self) -> dict[str, str]:
+        """Sync bookkeeping (last attempt, last success, last error, bytes sent)."""
+        return {
+            row["key"]: row["value"]
+            for row in self.db.query("SELECT key, value FROM sync_state")
+        }
+
+    def update_sync_state(self, values: Mapping[str, Any]) -> None:
+        with self.atomic():
+            self.db.conn.executemany(
+                "INSERT INTO sync_state (key, value) VALUES (?, ?)"
+                " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                [(key, str(value)) for key, value in values.items()],
+            )

@@ -1,0 +1,122 @@
+"""The schema of edgebox.db: state enums and numbered migrations.
+
+Migrations run in the order they are declared; never edit one that has shipped,
+add the next number instead.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlite_utils import Database, Migrations
+
+
+class DocState(StrEnum):
+    RECEIVED = "received"
+    EXTRACTED = "extracted"
+    TRIAGED = "triaged"
+    REVIEWED = "reviewed"
+    DUPLICATE = "duplicate"
+    QUARANTINED = "quarantined"
+    FAILED = "failed"
+
+
+class OutboxState(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    DEAD = "dead"
+
+
+# "unknown" is what a failed triage says: it sorts with the urgent ones, never
+# with the routine ones, so a model failure cannot hide an emergency.
+URGENCY_RANK = {"emergency": 0, "urgent": 1, "unknown": 2, "routine": 3}
+
+
+def _enum_check(column: str, values: Any) -> str:
+    names = ", ".join(f"'{v}'" for v in values)
+    return f"CHECK ({column} IN ({names}))"
+
+
+migrations = Migrations("edgebox")
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    db.execute(f"""
+        CREATE TABLE documents (
+            id INTEGER PRIMARY KEY,
+            file_name TEXT NOT NULL,
+            source_path TEXT,
+            sha256 TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            state TEXT NOT NULL {_enum_check("state", DocState)},
+            text TEXT,
+            duplicate_of INTEGER REFERENCES documents(id),
+            error_code TEXT,
+            error_message TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            received_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""")
+    db.execute("CREATE INDEX documents_sha256 ON documents(sha256)")
+    db.execute("CREATE INDEX documents_state ON documents(state)")
+    db.execute(f"""
+        CREATE TABLE triage_revisions (
+            id INTEGER PRIMARY KEY,
+            document_id INTEGER NOT NULL REFERENCES documents(id),
+            revision INTEGER NOT NULL,
+            author TEXT NOT NULL,
+            category TEXT,
+            urgency TEXT NOT NULL {_enum_check("urgency", URGENCY_RANK)},
+            summary TEXT NOT NULL DEFAULT '',
+            red_flags TEXT NOT NULL DEFAULT '[]',
+            fields TEXT NOT NULL DEFAULT '{{}}',
+            language TEXT,
+            confidence REAL,
+            needs_review INTEGER NOT NULL,
+            sources TEXT NOT NULL DEFAULT '{{}}',
+            provenance TEXT NOT NULL DEFAULT '{{}}',
+            error TEXT,
+            created_at TEXT NOT NULL,
+            UNIQUE (document_id, revision)
+        )""")
+    db.execute(f"""
+        CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,
+            document_id INTEGER NOT NULL REFERENCES documents(id),
+            revision INTEGER NOT NULL,
+            payload TEXT NOT NULL,
+            state TEXT NOT NULL {_enum_check("state", OutboxState)},
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            created_at TEXT NOT NULL,
+            sent_at TEXT,
+            UNIQUE (kind, document_id, revision)
+        )""")
+    db.execute("CREATE INDEX outbox_state ON outbox(state, id)")
+    db.execute("""
+        CREATE TABLE audit (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            action TEXT NOT NULL,
+            document_id INTEGER REFERENCES documents(id),
+            detail TEXT NOT NULL DEFAULT '{}'
+        )""")
+
+
+@migrations()
+def m002_sync(db: Database) -> None:
+    # Emergencies leave first: the outbox is sent by priority, then by age.
+    db.execute("ALTER TABLE outbox ADD COLUMN priority INTEGER NOT NULL DEFAULT 3")
+    db.execute("DROP INDEX outbox_state")
+    db.execute("CREATE INDEX outbox_pending ON outbox(state, priority, id)")
+    db.execute("CREATE TABLE sync_state (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+
+
+def now() -> str:
+    """The current UTC time as ISO 8601 text, as every timestamp is stored."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
