@@ -1,91 +1,22 @@
-"""edgebox benchmarks: each figure against a baseline measured in the same run.
+"""edgebox benchmarks: every figure against a baseline measured in the same run.
 
-1. Triage throughput: docs/s of the triage engine over the demo documents,
-   against a bare llama-cpp-python loop (its own `Llama`, the same model,
-   settings, prompts and JSON schema), and their ratio. Rounds alternate
-   engine and baseline so that neither gets a warmer machine.
+Each `bench_*.py` beside this file measures one part and returns a list of
+result dicts; this runner prints them, or all of them as JSON.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
-import tempfile
-import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE.parent), str(HERE)]
 
-from edgebox import config  # noqa: E402
+from bench_triage import triage_throughput  # noqa: E402
+
 from edgebox.demo import SAMPLES  # noqa: E402
-from edgebox.triage import TriageEngine  # noqa: E402
-
-
-def bare_llama(settings: config.Config, threads: int, gpu_layers: int):
-    import llama_cpp
-
-    return llama_cpp.Llama(
-        model_path=str(settings.model_path),
-        n_ctx=settings.model.n_ctx,
-        n_threads=threads,
-        n_threads_batch=threads,
-        n_gpu_layers=gpu_layers,
-        chat_format=settings.model.chat_format or None,
-        verbose=False,
-    )
-
-
-def triage_throughput(docs: list[str], rounds: int) -> dict:
-    settings = config.Config(home=Path(tempfile.mkdtemp()), source=None)
-    engine = TriageEngine(settings)
-    llama = bare_llama(settings, engine.model.threads, engine.model.gpu_layers)
-    prompts = [engine.messages(text) for text in docs]
-    max_tokens = settings.model.max_tokens
-    response_format = {"type": "json_object", "schema": engine.schema}
-
-    def run_engine() -> int:
-        return sum(engine.triage(text).provenance["tokens_out"] for text in docs)
-
-    def run_bare() -> int:
-        tokens = 0
-        for messages in prompts:
-            out = llama.create_chat_completion(
-                messages,
-                response_format=response_format,
-                max_tokens=max_tokens,
-                temperature=0.0,
-            )
-            json.loads(out["choices"][0]["message"]["content"] or "null")
-            tokens += out["usage"]["completion_tokens"]
-        return tokens
-
-    # Warm both: the first call reads the shared prompt prefix into the KV cache.
-    engine.triage(docs[0])
-    llama.create_chat_completion(
-        prompts[0], response_format=response_format, max_tokens=8
-    )
-    times: dict[str, list[float]] = {"engine": [], "bare": []}
-    tokens: dict[str, int] = {}
-    for _ in range(rounds):
-        for name, run in (("engine", run_engine), ("bare", run_bare)):
-            started = time.perf_counter()
-            tokens[name] = run()
-            times[name].append(time.perf_counter() - started)
-    engine_rate = len(docs) / statistics.median(times["engine"])
-    bare_rate = len(docs) / statistics.median(times["bare"])
-    return {
-        "figure": "triage throughput (demo documents)",
-        "docs": len(docs),
-        "rounds": rounds,
-        "threads": engine.model.threads,
-        "gpu_layers": engine.model.gpu_layers,
-        "engine_docs_per_s": round(engine_rate, 3),
-        "bare_llama_cpp_docs_per_s": round(bare_rate, 3),
-        "ratio_engine_to_bare": round(engine_rate / bare_rate, 3),
-        "tokens_out_per_round": tokens,
-    }
 
 
 def main() -> int:
@@ -100,15 +31,9 @@ def main() -> int:
         print(json.dumps(results, indent=2))
         return 0
     for result in results:
-        print(
-            f"{result['figure']}: {result['docs']} docs x {result['rounds']} rounds,"
-            f" {result['threads']} threads, gpu_layers {result['gpu_layers']}"
-        )
-        print(f"  edgebox triage engine   {result['engine_docs_per_s']:.3f} docs/s")
-        bare = result["bare_llama_cpp_docs_per_s"]
-        print(f"  bare llama-cpp-python   {bare:.3f} docs/s")
-        print(f"  ratio engine / bare     {result['ratio_engine_to_bare']:.3f}")
-        print(f"  tokens out per round    {result['tokens_out_per_round']}")
+        print(result.pop("figure"))
+        for key, value in result.items():
+            print(f"  {key:32} {value}")
     return 0
 
 

@@ -201,3 +201,16 @@ def test_override_stats_compare_staff_with_the_ai(store: Store) -> None:
         "rate": 0.5,
     }
     assert stats["category"]["rate"] == 0.0
+
+
+def test_training_examples_are_the_reviewed_documents(store: Store) -> None:
+    reviewed, unreviewed = (add(store, sha=str(i) * 64) for i in range(2))
+    for doc in (reviewed, unreviewed):
+        store.set_state(doc, DocState.EXTRACTED, text=f"text {doc}")
+        store.record_triage(doc, ai_result("routine"))
+    store.record_review(
+        reviewed, reviewer="nurse", changes={"urgency": "urgent", "category": "letter"}
+    )
+    (example,) = store.training_examples()
+    assert (example["document_id"], example["text"]) == (reviewed, f"text {reviewed}")
+    assert (example["category"], example["urgency"]) == ("letter", "urgent")

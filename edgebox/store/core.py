@@ -256,6 +256,21 @@ class Store(OutboxQueries):
         )
         return int(row["n"])
 
+    def training_examples(self) -> list[dict[str, Any]]:
+        """Documents a person confirmed or corrected, with the labels they chose:
+        what the learned models train on."""
+        rows = self.db.query(
+            """
+            SELECT d.id AS document_id, d.text, t.category, t.urgency,
+                   t.created_at AS reviewed_at
+            FROM documents d
+            JOIN triage_revisions t ON t.document_id = d.id AND t.revision = (
+                SELECT MAX(revision) FROM triage_revisions WHERE document_id = d.id)
+            WHERE t.author LIKE 'staff:%' AND d.text IS NOT NULL
+            ORDER BY t.created_at, d.id"""
+        )
+        return list(rows)
+
     def override_stats(self) -> dict[str, Any]:
         """How often staff changed the AI's category or urgency, overall and per
         label the AI gave."""
