@@ -16,6 +16,7 @@ import click
 from edgebox import __version__
 from edgebox import config as config_module
 from edgebox.errors import EdgeboxError, ExtractError
+from edgebox.redflags import bundled_rules_text
 
 
 def main() -> None:
@@ -65,6 +66,9 @@ def init(ctx: click.Context, directory: Path | None, force: bool) -> None:
     home.mkdir(parents=True, exist_ok=True)
     target.write_text(config_module.render_default(), encoding="utf-8")
     settings = config_module.load(home)
+    rules = settings.home / settings.triage.rules
+    if not rules.exists():
+        rules.write_bytes(bundled_rules_text())
     settings.inbox_dir.mkdir(parents=True, exist_ok=True)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     click.echo(f"wrote {target}")

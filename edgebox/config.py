@@ -81,6 +81,8 @@ class ModelConfig:
 class TriageConfig:
     language: str = "en"
     """Language of the summaries: "en" or "fr"."""
+    rules: Path = Path("redflags.toml")
+    """The red-flag rule file; the bundled rules apply while it does not exist."""
 
 
 @dataclass(frozen=True)
@@ -134,6 +136,12 @@ class Config:
     @property
     def model_path(self) -> Path:
         return self.models_dir / self.model.file
+
+    @property
+    def rules_path(self) -> Path | None:
+        """The NGO's own rule file when there is one, else None (bundled rules)."""
+        path = self.home / self.triage.rules
+        return path if path.is_file() else None
 
 
 SECTIONS: dict[str, type] = {
@@ -346,6 +354,9 @@ timeout_s = {model.timeout_s}
 [triage]
 # Language of the summaries: "en" or "fr".
 language = "en"
+# Red-flag rules (danger signs that raise urgency); `edgebox init` writes a copy
+# here for the NGO to edit.
+rules = "redflags.toml"
 
 [sync]
 # The central server; empty: results stay on this box until it is set.

@@ -111,10 +111,14 @@ def load_rules(path: Path | None = None) -> RuleSet:
     return _parse(path.read_bytes(), str(path))
 
 
+def bundled_rules_text() -> bytes:
+    """The rule file shipped with edgebox, for `edgebox init` to copy."""
+    return (resources.files("edgebox") / "data" / "redflags.toml").read_bytes()
+
+
 @cache
 def _bundled() -> RuleSet:
-    source = resources.files("edgebox") / "data" / "redflags.toml"
-    return _parse(source.read_bytes(), "the bundled redflags.toml")
+    return _parse(bundled_rules_text(), "the bundled redflags.toml")
 
 
 def _parse(raw: bytes, where: str) -> RuleSet:

@@ -88,7 +88,7 @@ class TriageEngine:
             gpu_layers=config.model.gpu_layers,
             chat_format=config.model.chat_format,
         )
-        self.rules = rules or load_rules()
+        self.rules = rules or load_rules(config.rules_path)
         self.schema = output_schema(config.categories)
         self._validator = Draft202012Validator(self.schema)
         self._prefix_tokens = self._count_prefix_tokens()

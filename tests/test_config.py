@@ -164,3 +164,11 @@ def test_a_boolean_key_refuses_other_values(edgebox_home: Path) -> None:
         ConfigError, match="'sync.send_documents' must be true or false"
     ):
         config.load()
+
+
+def test_init_copies_the_rule_file_for_the_ngo_to_edit(edgebox_home: Path) -> None:
+    assert config.load().rules_path is None  # bundled rules until there is a file
+    assert run_cli("init").returncode == 0
+    settings = config.load()
+    assert settings.rules_path == edgebox_home.resolve() / "redflags.toml"
+    assert 'version = "' in settings.rules_path.read_text(encoding="utf-8")
