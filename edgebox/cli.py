@@ -135,6 +135,24 @@ def triage(
 
 
 @cli.command()
+@click.option("--json", "as_json", is_flag=True, help="The queue as JSON.")
+@click.option("--limit", type=int, default=100, show_default=True)
+@click.pass_context
+def queue(ctx: click.Context, as_json: bool, limit: int) -> None:
+    """Documents and their triage, most urgent first."""
+    from edgebox.render import results_table
+    from edgebox.store import Store
+
+    settings = _config(ctx)
+    with Store(settings.db_path) as store:
+        rows = store.queue(limit=limit)
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+    else:
+        results_table(rows, title=f"Queue: {settings.home}")
+
+
+@cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the queue as JSON.")
 @click.pass_context
 def process(ctx: click.Context, as_json: bool) -> None:
@@ -151,17 +169,105 @@ def process(ctx: click.Context, as_json: bool) -> None:
             if not as_json:
                 click.echo(progress_line(doc, result), err=True)
 
-        report = pipeline.run_once(on_triaged=on_triaged)
+        try:
+            report = pipeline.run_once(on_triaged=on_triaged)
+        finally:
+            pipeline.close()
         queue = store.queue()
     if as_json:
         click.echo(json.dumps(queue, ensure_ascii=False, indent=2))
         return
     click.echo(
-        f"recorded {report.recorded}, triaged {report.triaged}, "
-        f"quarantined {report.quarantined}",
+        f"recorded {report.recorded}, duplicates {report.duplicates}, "
+        f"triaged {report.triaged}, quarantined {report.quarantined}",
         err=True,
     )
     results_table(queue, title=f"Queue: {settings.home}")
+
+
+@cli.command()
+@click.option(
+    "--until-idle", is_flag=True, help="Stop once the inbox is empty and all is done."
+)
+@click.option(
+    "--no-triage", is_flag=True, help="Only take in and read files (no model)."
+)
+@click.option(
+    "--progress-every",
+    type=float,
+    default=10.0,
+    show_default=True,
+    help="Seconds between progress lines on stderr.",
+)
+@click.pass_context
+def watch(
+    ctx: click.Context, until_idle: bool, no_triage: bool, progress_every: float
+) -> None:
+    """Watch the inbox and triage what arrives (the headless service)."""
+    import logging
+    import threading
+
+    from edgebox.render import result_line
+    from edgebox.service import Service
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s"
+    )
+    settings = _config(ctx)
+    service = Service(
+        settings,
+        triage=not no_triage,
+        on_result=lambda doc, result: _echo_result(result_line(doc, result)),
+    )
+    click.echo(f"watching {settings.inbox_dir} (Ctrl-C to stop)", err=True)
+    ticker = threading.Thread(
+        target=_report_progress, args=(service, progress_every), daemon=True
+    )
+    ticker.start()
+    try:
+        progress = service.run(until_idle=until_idle)
+    except KeyboardInterrupt:
+        service.stop_event.set()
+        progress = service.progress
+    click.echo(progress.line(), err=True)
+
+
+def _echo_result(line: str | None) -> None:
+    if line:
+        click.echo(line)
+
+
+def _report_progress(service: Any, every: float) -> None:
+    while not service.stop_event.wait(every):
+        click.echo(service.progress.line(), err=True)
+
+
+@cli.command()
+@click.argument("document_id", type=int, required=False)
+@click.option(
+    "--all-failed", is_flag=True, help="Every failed or quarantined document."
+)
+@click.pass_context
+def requeue(ctx: click.Context, document_id: int | None, all_failed: bool) -> None:
+    """Send a failed or quarantined document back to be read and triaged again."""
+    from edgebox.archive import clear_quarantine_copy
+    from edgebox.store import DocState, Store
+
+    if (document_id is None) == (not all_failed):
+        raise click.UsageError("give a DOCUMENT_ID or --all-failed (not both)")
+    settings = _config(ctx)
+    with Store(settings.db_path) as store:
+        if all_failed:
+            docs = store.documents_in_state(DocState.FAILED, DocState.QUARANTINED)
+            ids = [doc["id"] for doc in docs if doc["archive_path"]]
+        else:
+            ids = [document_id]
+        for doc_id in ids:
+            doc = store.requeue(doc_id)
+            clear_quarantine_copy(
+                settings.quarantine_dir, doc_id=doc_id, file_name=doc["file_name"]
+            )
+    click.echo(f"requeued {len(ids)} document(s); the next watch or process reads them")
 
 
 @cli.command()
@@ -179,6 +285,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
             "documents": store.counts_by_state(),
             "needs_review": store.needs_review_count(),
             "outbox": store.outbox_counts(),
+            "overrides": store.override_stats(),
         }
     if as_json:
         click.echo(json.dumps(data, indent=2))
@@ -190,6 +297,13 @@ def status(ctx: click.Context, as_json: bool) -> None:
     click.echo(f"review    {data['needs_review']} waiting for a person")
     outbox = ", ".join(f"{k} {v}" for k, v in data["outbox"].items())
     click.echo(f"outbox    {outbox}")
+    overrides = data["overrides"]
+    if overrides["reviewed"]:
+        click.echo(
+            f"overrides staff changed the urgency of "
+            f"{overrides['urgency']['overridden']} and the category of "
+            f"{overrides['category']['overridden']} of {overrides['reviewed']} reviewed"
+        )
 
 
 @cli.command()

@@ -57,6 +57,8 @@ class PathsConfig:
     """Where edgebox keeps its database, archive and quarantine."""
     models: Path = field(default_factory=_default_models_dir)
     """The folder that holds GGUF files and manifest.toml."""
+    quarantine: Path = Path("quarantine")
+    """Where staff find copies of failed documents, each with a .reason.txt."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,26 @@ class TriageConfig:
     """Language of the summaries: "en" or "fr"."""
     rules: Path = Path("redflags.toml")
     """The red-flag rule file; the bundled rules apply while it does not exist."""
+
+
+@dataclass(frozen=True)
+class IngestConfig:
+    quiet_s: float = 2.0
+    """A file is taken once its size and mtime have not changed for this long."""
+    rescan_s: float = 30.0
+    """Full rescans of the inbox, for events lost on network shares and mounts."""
+    ignore: tuple[str, ...] = ()
+    """Extra file-name patterns to ignore, added to the built-in OS/editor junk."""
+    max_bytes: int = 50 * 1024 * 1024
+    """Larger files are quarantined without being read."""
+    max_pages: int = 200
+    """PDFs with more pages are quarantined."""
+    extract_timeout_s: float = 120.0
+    """Time box for reading one document (PDF parsing, OCR)."""
+    ocr_languages: str = "eng+fra"
+    """Tesseract languages for scanned documents."""
+    max_attempts: int = 5
+    """Transient failures (OCR timeout) are retried this often, with backoff."""
 
 
 @dataclass(frozen=True)
@@ -113,6 +135,7 @@ class Config:
     paths: PathsConfig = field(default_factory=PathsConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     triage: TriageConfig = field(default_factory=TriageConfig)
+    ingest: IngestConfig = field(default_factory=IngestConfig)
     sync: SyncConfig = field(default_factory=SyncConfig)
     categories: Mapping[str, str] = field(default_factory=lambda: DEFAULT_CATEGORIES)
     urgency: Mapping[str, str] = field(default_factory=lambda: DEFAULT_URGENCY)
@@ -124,6 +147,14 @@ class Config:
     @property
     def data_dir(self) -> Path:
         return self.home / self.paths.data
+
+    @property
+    def archive_dir(self) -> Path:
+        return self.data_dir / "archive"
+
+    @property
+    def quarantine_dir(self) -> Path:
+        return self.home / self.paths.quarantine
 
     @property
     def db_path(self) -> Path:
@@ -148,6 +179,7 @@ SECTIONS: dict[str, type] = {
     "paths": PathsConfig,
     "model": ModelConfig,
     "triage": TriageConfig,
+    "ingest": IngestConfig,
     "sync": SyncConfig,
 }
 
@@ -289,7 +321,16 @@ def _to_bool(value: Any, from_env: bool) -> bool:
     raise TypeError(value)
 
 
+def _to_patterns(value: Any, from_env: bool) -> tuple[str, ...]:
+    if from_env and isinstance(value, str):
+        value = [part.strip() for part in value.split(",") if part.strip()]
+    if isinstance(value, list) and all(isinstance(v, str) and v for v in value):
+        return tuple(value)
+    raise TypeError(value)
+
+
 _CONVERTERS: dict[Any, tuple[Any, str]] = {
+    tuple[str, ...]: (_to_patterns, "a list of strings"),
     bool: (_to_bool, "true or false"),
     int: (_to_int, "an integer"),
     float: (_to_float, "a number"),
@@ -334,6 +375,8 @@ inbox = "inbox"
 data = "data"
 # Folder of GGUF model files and their manifest.toml.
 models = "{models}"
+# Copies of documents that could not be read, each with a .reason.txt.
+quarantine = "quarantine"
 
 [model]
 # A GGUF file in paths.models (or an absolute path). Any Llama-family GGUF works.
@@ -357,6 +400,19 @@ language = "en"
 # Red-flag rules (danger signs that raise urgency); `edgebox init` writes a copy
 # here for the NGO to edit.
 rules = "redflags.toml"
+
+[ingest]
+# Seconds a dropped file must stay unchanged before it is taken (slow scanners, SMB).
+quiet_s = 2.0
+# Full rescan of the inbox every so often (events get lost on network shares).
+rescan_s = 30.0
+# Your own file-name patterns to ignore, added to the built-in junk list.
+ignore = []
+# Limits: bigger files and longer PDFs are quarantined; reading is time-boxed.
+max_bytes = 52428800
+max_pages = 200
+extract_timeout_s = 120.0
+ocr_languages = "eng+fra"
 
 [sync]
 # The central server; empty: results stay on this box until it is set.

@@ -50,3 +50,12 @@ class ExtractError(EdgeboxError):
         super().__init__(message)
         self.code = code
         self.permanent = permanent
+
+    def __reduce__(self) -> tuple:
+        # Raised in the extraction worker process and re-raised here: pickle
+        # must carry the keyword-only fields.
+        return (_extract_error, (self.message, self.code, self.permanent))
+
+
+def _extract_error(message: str, code: str, permanent: bool) -> ExtractError:
+    return ExtractError(message, code=code, permanent=permanent)

@@ -2,48 +2,65 @@
 
 Each step is idempotent and each transition is one transaction, so a crash
 between steps resumes where it stopped: documents left in `received` or
-`extracted` are simply picked up again on the next pass. This first version
-takes the files found in the inbox once (`edgebox process`); the ingestion
-issue adds the watcher, the archive and the quarantine folder.
+`extracted` are simply picked up again. Originals are read from the archive,
+never from the inbox. Permanent extraction failures are quarantined with their
+reason; transient ones are retried with a capped backoff.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
+from edgebox.archive import write_quarantine_copy
 from edgebox.config import Config
 from edgebox.errors import ExtractError
-from edgebox.extract import extract_text
-from edgebox.manifest import sha256_file
+from edgebox.extract import Limits
+from edgebox.extract.timebox import TimeboxedExtractor
+from edgebox.ingest import Ingestor
 from edgebox.store import DocState, Store
 from edgebox.triage import TriageEngine, TriageResult
 
 ProgressCallback = Callable[[dict, TriageResult], None]
+RETRY_BASE_S = 30.0
+RETRY_CAP_S = 3600.0
+
+
+def retry_delay_s(
+    attempt: int, *, base: float = RETRY_BASE_S, cap: float = RETRY_CAP_S
+) -> float:
+    """Seconds before retry number `attempt` (1, 2, ...): doubling, capped."""
+    return min(cap, base * 2 ** max(0, attempt - 1))
 
 
 @dataclass
 class PassReport:
     recorded: int = 0
+    duplicates: int = 0
     quarantined: int = 0
     triaged: int = 0
 
 
-def inbox_files(inbox: Path) -> list[Path]:
-    """Regular, visible files in the inbox and its subfolders, in a stable order."""
+def inbox_files(inbox: Path, ignore: tuple[str, ...] = ()) -> list[Path]:
+    """Files in the inbox and its subfolders (junk and links to folders skipped),
+    in a stable order. Symbolic links to files are listed: they get refused."""
+    from edgebox.ignore import is_ignored
+
     if not inbox.is_dir():
         return []
     return sorted(
         path
         for path in inbox.rglob("*")
-        if path.is_file()
-        and not any(part.startswith(".") for part in path.relative_to(inbox).parts)
+        if (path.is_symlink() or path.is_file())
+        and not is_ignored(path.relative_to(inbox), ignore)
     )
 
 
 class Pipeline:
-    """One store, one engine (loaded on first need), one pass at a time."""
+    """One store, one engine (loaded on first need), one step at a time."""
 
     def __init__(
         self,
@@ -51,11 +68,23 @@ class Pipeline:
         store: Store,
         *,
         engine_loader: Callable[[], TriageEngine] | None = None,
+        triage: bool = True,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.config = config
         self.store = store
+        self.triage_enabled = triage
+        self.clock = clock
         self._engine_loader = engine_loader or (lambda: TriageEngine(config))
         self._engine: TriageEngine | None = None
+        self.extractor = TimeboxedExtractor(
+            Limits(
+                max_bytes=config.ingest.max_bytes,
+                max_pages=config.ingest.max_pages,
+                timeout_s=config.ingest.extract_timeout_s,
+                ocr_languages=config.ingest.ocr_languages,
+            )
+        )
 
     @property
     def engine(self) -> TriageEngine:
@@ -63,51 +92,94 @@ class Pipeline:
             self._engine = self._engine_loader()
         return self._engine
 
+    def close(self) -> None:
+        self.extractor.close()
+
     def run_once(self, *, on_triaged: ProgressCallback | None = None) -> PassReport:
-        """Record new inbox files, extract their text, triage them."""
+        """Take every file in the inbox now (no stability wait), then drain the work.
+
+        For `edgebox process` and tests; the service uses the watcher instead.
+        """
         report = PassReport()
-        for path in inbox_files(self.config.inbox_dir):
-            if self.record(path) is not None:
-                report.recorded += 1
-        for doc in self.store.documents_in_state(DocState.RECEIVED):
-            if not self.extract(doc):
+        ingestor = Ingestor(self.config, self.store)
+        for path in inbox_files(self.config.inbox_dir, self.config.ingest.ignore):
+            outcome = ingestor.ingest(path)
+            report.recorded += outcome.result == "recorded"
+            report.duplicates += outcome.result == "duplicate"
+            report.quarantined += outcome.result == "quarantined"
+        while (step := self.step()) is not None:
+            doc, result = step
+            if result == "quarantined":
                 report.quarantined += 1
-        for doc in self.store.documents_in_state(DocState.EXTRACTED):
-            result = self.triage(doc)
-            report.triaged += 1
-            if on_triaged:
-                on_triaged(doc, result)
+            elif isinstance(result, TriageResult):
+                report.triaged += 1
+                if on_triaged:
+                    on_triaged(doc, result)
         return report
 
-    def record(self, path: Path) -> int | None:
-        """Record a file once; None when the same content is already recorded."""
-        digest = sha256_file(path)
-        if self.store.find_by_sha256(digest) is not None:
-            return None
-        return self.store.add_document(
-            file_name=path.name,
-            source_path=str(path),
-            sha256=digest,
-            size=path.stat().st_size,
-        )
+    def step(self) -> tuple[dict, object] | None:
+        """Do the next piece of work; None when there is nothing to do now."""
+        due = self.store.due_for_retry(_iso(self.clock()))
+        received = due or self.store.documents_in_state(DocState.RECEIVED)
+        if received:
+            doc = received[0]
+            return doc, self.extract(doc)
+        if self.triage_enabled:
+            extracted = self.store.documents_in_state(DocState.EXTRACTED)
+            if extracted:
+                return extracted[0], self.triage(extracted[0])
+        return None
 
-    def extract(self, doc: dict) -> bool:
-        """received -> extracted, or quarantined with the reason."""
+    def pending(self) -> int:
+        """Documents waiting for a step now (retries waiting for later excluded)."""
+        states = [DocState.RECEIVED] + (
+            [DocState.EXTRACTED] if self.triage_enabled else []
+        )
+        return len(self.store.documents_in_state(*states))
+
+    def extract(self, doc: dict) -> str:
+        """received (or failed) -> extracted, failed (retry later) or quarantined."""
         try:
-            text = extract_text(Path(doc["source_path"]))
-        except ExtractError as exc:
-            self.store.set_state(
-                doc["id"],
-                DocState.QUARANTINED,
-                error_code=exc.code,
-                error_message=str(exc),
+            text = self.extractor.extract(
+                Path(doc["archive_path"] or doc["source_path"])
             )
-            return False
+        except ExtractError as exc:
+            return self._failed(doc, exc)
         self.store.set_state(doc["id"], DocState.EXTRACTED, text=text)
-        return True
+        return "extracted"
 
     def triage(self, doc: dict) -> TriageResult:
         """extracted -> triaged; result, outbox row and audit in one transaction."""
         result = self.engine.triage(doc["text"] or "")
         self.store.record_triage(doc["id"], result.to_record())
         return result
+
+    def quarantine(self, doc: dict, *, code: str, message: str) -> None:
+        self.store.set_state(
+            doc["id"], DocState.QUARANTINED, error_code=code, error_message=message
+        )
+        archived = Path(doc["archive_path"]) if doc["archive_path"] else None
+        write_quarantine_copy(
+            self.config.quarantine_dir,
+            doc_id=doc["id"],
+            file_name=doc["file_name"],
+            original=archived,
+            reason=f"{message}\n(reason code: {code}; document id {doc['id']})",
+        )
+
+    def _failed(self, doc: dict, exc: ExtractError) -> str:
+        # Name the file as staff dropped it, not its archive path.
+        message = exc.message.replace(str(doc["archive_path"]), doc["file_name"])
+        attempts = doc["attempts"] + 1
+        if exc.permanent or attempts >= self.config.ingest.max_attempts:
+            self.quarantine(doc, code=exc.code, message=message)
+            return "quarantined"
+        retry_at = _iso(self.clock() + retry_delay_s(attempts))
+        self.store.mark_failed(
+            doc["id"], error_code=exc.code, error_message=message, retry_at=retry_at
+        )
+        return "failed"
+
+
+def _iso(epoch_s: float) -> str:
+    return datetime.fromtimestamp(epoch_s, UTC).isoformat(timespec="milliseconds")

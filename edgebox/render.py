@@ -46,6 +46,20 @@ def results_table(rows: Iterable[Mapping[str, Any]], *, title: str) -> None:
     Console().print(table)
 
 
+def result_line(doc: Mapping[str, Any], result: Any) -> str | None:
+    """One line per finished step that a person cares about."""
+    name = doc["file_name"]
+    if result == "quarantined":
+        return f"quarantined #{doc['id']} {name}"
+    if result in ("extracted", "failed"):
+        return None if result == "extracted" else f"will retry #{doc['id']} {name}"
+    flags = ", ".join(f["sign"] for f in result.red_flags if f.get("source") == "rules")
+    review = " [review]" if result.needs_review else ""
+    detail = f" ({flags})" if flags else ""
+    category = result.category or "-"
+    return f"{result.urgency:9} #{doc['id']} {name}: {category}{review}{detail}"
+
+
 def progress_line(doc: Mapping[str, Any], result: Any) -> str:
     latency = result.provenance.get("latency_s")
     took = f"{latency:.1f} s" if latency is not None else "failed"

@@ -14,6 +14,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent), str(HERE)]
 
+from bench_ingest import ingest_throughput  # noqa: E402
 from bench_triage import triage_throughput  # noqa: E402
 
 from edgebox.demo import SAMPLES  # noqa: E402
@@ -23,10 +24,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--docs", type=int, default=len(SAMPLES))
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--files", type=int, default=300)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     docs = list(SAMPLES.values())[: args.docs]
-    results = [triage_throughput(docs, args.rounds)]
+    results = [ingest_throughput(args.files), triage_throughput(docs, args.rounds)]
     if args.json:
         print(json.dumps(results, indent=2))
         return 0

@@ -25,7 +25,14 @@ def test_bench_reports_engine_and_baseline_in_one_run() -> None:
         check=True,
         timeout=600,
     )
-    (result,) = json.loads(out.stdout)
+    figures = {result.pop("figure"): result for result in json.loads(out.stdout)}
+    ingest = figures["ingestion throughput (no triage)"]
+    assert ingest["files"] == 50
+    assert ingest["ratio_ingest_to_baseline"] == pytest.approx(
+        ingest["ingest_files_per_s"] / ingest["baseline_copy_hash_fsync_files_per_s"],
+        abs=0.01,
+    )
+    result = figures["triage throughput (demo documents)"]
     assert result["docs"] == 2
     assert result["engine_docs_per_s"] > 0 and result["bare_llama_cpp_docs_per_s"] > 0
     expected = result["engine_docs_per_s"] / result["bare_llama_cpp_docs_per_s"]

@@ -75,6 +75,7 @@ def test_status_json_on_a_new_home() -> None:
     status = json.loads(result.stdout)
     assert status["documents"]["received"] == 0
     assert status["outbox"] == {"pending": 0, "sent": 0, "dead": 0}
+    assert status["overrides"]["reviewed"] == 0
 
 
 def test_usage_errors_exit_non_zero() -> None:

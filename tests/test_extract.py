@@ -1,9 +1,20 @@
+"""Reading text out of real files of every supported kind, and refusing the rest."""
+
+import os
 from pathlib import Path
 
 import pytest
 
 from edgebox.errors import ExtractError
-from edgebox.extract import extract_text
+from edgebox.extract import Limits, extract_text
+from edgebox.extract.ocr import ocr_available
+from edgebox.extract.sniff import sniff
+from edgebox.extract.timebox import TimeboxedExtractor
+from tests.documents import docx_file, encrypted_pdf, scanned_image, text_pdf
+
+needs_ocr = pytest.mark.skipif(
+    not ocr_available(), reason="Tesseract is not installed (scripts/setup installs it)"
+)
 
 
 def test_utf8_text(tmp_path: Path) -> None:
@@ -18,39 +29,174 @@ def test_utf8_with_bom(tmp_path: Path) -> None:
     assert extract_text(path) == "# Note"
 
 
-def test_legacy_windows_text_never_crashes_the_decode(tmp_path: Path) -> None:
+def test_latin1_text_is_detected(tmp_path: Path) -> None:
     path = tmp_path / "old.txt"
-    path.write_bytes("Référence : fièvre".encode("cp1252") + b"\x81")
-    assert extract_text(path).startswith("Référence : fièvre")
+    text = "Référence : fièvre élevée depuis trois jours, enfant très fatigué."
+    path.write_bytes(text.encode("latin-1"))
+    assert extract_text(path) == text
+
+
+def test_utf16_text(tmp_path: Path) -> None:
+    path = tmp_path / "export.txt"
+    path.write_text("Patient ref UT-16, résultats normaux", encoding="utf-16")
+    assert extract_text(path) == "Patient ref UT-16, résultats normaux"
+
+
+def test_html_gives_visible_text_only(tmp_path: Path) -> None:
+    path = tmp_path / "letter.html"
+    path.write_bytes(
+        b"<html><head><meta charset='utf-8'><style>p{}</style>"
+        b"<script>alert(1)</script></head><body><p>Referral:&nbsp;fever</p>"
+        b"<p>Child \xc3\xa2g\xc3\xa9 de 3 ans</p></body></html>"
+    )
+    assert extract_text(path) == "Referral: fever\nChild âgé de 3 ans"
+
+
+def test_csv(tmp_path: Path) -> None:
+    path = tmp_path / "labs.csv"
+    path.write_text("test,value\nHb,11.2\n")
+    assert extract_text(path) == "test,value\nHb,11.2\n"
+
+
+def test_pdf_text_layer(tmp_path: Path) -> None:
+    path = text_pdf(tmp_path / "lab.pdf", ["Laboratory report", "Haemoglobin 9.1 g/dL"])
+    text = extract_text(path)
+    assert "Laboratory report" in text and "Haemoglobin 9.1 g/dL" in text
+
+
+def test_docx_paragraphs_and_tables(tmp_path: Path) -> None:
+    path = docx_file(
+        tmp_path / "referral.docx",
+        ["Referral letter", "Severe headache"],
+        [["BP", "168/112"]],
+    )
+    assert extract_text(path) == "Referral letter\nSevere headache\nBP | 168/112"
+
+
+def test_content_decides_not_the_name(tmp_path: Path) -> None:
+    disguised = text_pdf(tmp_path / "looks_like.txt", ["Real PDF inside"])
+    assert "Real PDF inside" in extract_text(disguised)
+    assert sniff(b"%PDF-1.7", ".txt") == "pdf"
+    assert sniff(b"hello", ".pdf") == "text"
+
+
+@needs_ocr
+def test_an_image_is_read_by_ocr(tmp_path: Path) -> None:
+    path = scanned_image(tmp_path / "scan.png", ["Patient unresponsive", "SpO2 82"])
+    text = extract_text(path)
+    assert "unresponsive" in text and "82" in text
+
+
+@needs_ocr
+def test_a_pdf_of_scanned_images_is_read_by_ocr(tmp_path: Path) -> None:
+    path = scanned_image(tmp_path / "scan.pdf", ["Convulsions since morning"])
+    assert "Convulsions since morning" in extract_text(path)
+
+
+def test_without_tesseract_a_scan_says_ocr_not_available(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = scanned_image(tmp_path / "scan.png", ["Anything"])
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+    with pytest.raises(ExtractError, match="OCR not available") as caught:
+        extract_text(path)
+    assert caught.value.code == "ocr_unavailable"
 
 
 @pytest.mark.parametrize(
-    ("content", "code", "words"),
+    ("make", "code", "words"),
     [
-        (b"", "empty", "empty"),
-        (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", "unsupported", "PDF"),
-        (b"\x89PNG\r\n\x1a\n\x00\x00", "unsupported", "PNG"),
-        (bytes(range(256)) * 4, "unsupported", "binary"),
+        (lambda p: p.write_bytes(b""), "empty", "the file is empty"),
+        (
+            lambda p: p.write_bytes(os.urandom(4096) + b"\x00"),
+            "unsupported",
+            "unsupported",
+        ),
+        (
+            lambda p: p.write_bytes(b"%PDF-1.4\n%\xe2\xe3\n1 0 obj <<"),
+            "corrupt_pdf",
+            "damaged",
+        ),
+        (
+            lambda p: p.write_bytes(b"PK\x03\x04garbage"),
+            "unsupported",
+            "not a readable DOCX",
+        ),
+        (lambda p: p.write_text("   \n\t  "), "no_text", "no text found"),
     ],
 )
 def test_bad_input_is_named_with_a_reason(
-    tmp_path: Path, content: bytes, code: str, words: str
+    tmp_path: Path, make, code: str, words: str
 ) -> None:
-    path = tmp_path / "scan.txt"
-    path.write_bytes(content)
+    path = tmp_path / "bad.pdf"
+    make(path)
     with pytest.raises(ExtractError) as caught:
         extract_text(path)
     assert caught.value.code == code
     assert str(path) in str(caught.value) and words in str(caught.value)
+    assert caught.value.permanent
 
 
-def test_over_the_size_limit(tmp_path: Path) -> None:
+def test_truncated_pdf(tmp_path: Path) -> None:
+    whole = text_pdf(tmp_path / "whole.pdf", ["Line one", "Line two"] * 20)
+    cut = tmp_path / "cut.pdf"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    with pytest.raises(ExtractError) as caught:
+        extract_text(cut)
+    assert caught.value.code in ("corrupt_pdf", "no_text", "ocr_unavailable")
+    assert str(cut) in str(caught.value)
+
+
+def test_password_protected_pdf(tmp_path: Path) -> None:
+    path = encrypted_pdf(tmp_path / "locked.pdf", ["Secret"])
+    with pytest.raises(ExtractError, match="protected by a password") as caught:
+        extract_text(path)
+    assert caught.value.code == "encrypted" and caught.value.permanent
+
+
+def test_page_limit(tmp_path: Path) -> None:
+    path = text_pdf(tmp_path / "long.pdf", ["x"] * 80)  # several pages
+    with pytest.raises(ExtractError, match="page limit") as caught:
+        extract_text(path, Limits(max_pages=1))
+    assert caught.value.code == "too_many_pages"
+
+
+def test_over_the_size_limit_is_refused_before_reading(tmp_path: Path) -> None:
     path = tmp_path / "big.txt"
-    path.write_text("x" * 100)
-    with pytest.raises(ExtractError, match="over the 10-byte limit"):
-        extract_text(path, max_bytes=10)
+    with path.open("wb") as handle:
+        handle.truncate(2 * 1024**3)  # sparse: 2 GB that take no disk
+    with pytest.raises(ExtractError, match="over the 1024-byte limit") as caught:
+        extract_text(path, Limits(max_bytes=1024))
+    assert caught.value.code == "too_large"
 
 
-def test_missing_file_is_named(tmp_path: Path) -> None:
-    with pytest.raises(ExtractError, match="missing.txt"):
+def test_missing_file_is_transient_and_named(tmp_path: Path) -> None:
+    with pytest.raises(ExtractError, match="missing.txt") as caught:
         extract_text(tmp_path / "missing.txt")
+    assert not caught.value.permanent
+
+
+def test_the_worker_process_reports_errors_and_results(tmp_path: Path) -> None:
+    extractor = TimeboxedExtractor(Limits())
+    try:
+        good = text_pdf(tmp_path / "ok.pdf", ["Worker process text"])
+        assert "Worker process text" in extractor.extract(good)
+        locked = encrypted_pdf(tmp_path / "locked.pdf", ["x"])
+        with pytest.raises(ExtractError) as caught:
+            extractor.extract(locked)
+        assert (caught.value.code, caught.value.permanent) == ("encrypted", True)
+    finally:
+        extractor.close()
+
+
+@needs_ocr
+def test_an_overrunning_extraction_is_killed_and_retried_later(tmp_path: Path) -> None:
+    path = scanned_image(tmp_path / "scan.pdf", ["Slow scan"] * 12)
+    extractor = TimeboxedExtractor(Limits(timeout_s=0.01))
+    try:
+        with pytest.raises(ExtractError) as caught:
+            extractor.extract(path)
+        assert caught.value.code in ("ocr_timeout", "timeout")
+        assert not caught.value.permanent
+    finally:
+        extractor.close()

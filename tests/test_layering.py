@@ -10,6 +10,12 @@ from tests.conftest import REPO
 CORE_MODULES = [
     "edgebox.config",
     "edgebox.store",
+    "edgebox.extract",
+    "edgebox.extract.timebox",
+    "edgebox.ingest",
+    "edgebox.watcher",
+    "edgebox.service",
+    "edgebox.archive",
     "edgebox.manifest",
     "edgebox.extract",
     "edgebox.redflags",

@@ -39,11 +39,11 @@ def test_each_file_is_taken_once_and_bad_ones_are_quarantined(
         assert (first.recorded, first.triaged, first.quarantined) == (2, 1, 1)
         assert (second.recorded, second.triaged, second.quarantined) == (0, 0, 0)
         (quarantined,) = store.documents_in_state(DocState.QUARANTINED)
-        assert quarantined["error_code"] == "unsupported"
+        assert quarantined["error_code"] == "corrupt_pdf"
         assert "scan.pdf" in quarantined["error_message"]
         (triaged,) = store.documents_in_state(DocState.TRIAGED)
         assert store.latest_revision(triaged["id"])["urgency"] == "emergency"
-        assert store.outbox_counts()["pending"] == 1
+        assert store.outbox_counts()["pending"] == 2  # the result and the quarantine
 
 
 @pytest.mark.model

@@ -39,10 +39,18 @@ def test_migrations_run_from_empty(tmp_path: Path) -> None:
     with Store(path) as store:
         tables = set(store.db.table_names())
         assert {"documents", "triage_revisions", "outbox", "audit"} <= tables
-        assert store.applied_migrations() == ["m001_initial", "m002_sync"]
+        assert store.applied_migrations() == [
+            "m001_initial",
+            "m002_sync",
+            "m003_ingest",
+        ]
         assert store.journal_mode() == "wal"
     with Store(path) as reopened:  # a second open applies nothing new
-        assert reopened.applied_migrations() == ["m001_initial", "m002_sync"]
+        assert reopened.applied_migrations() == [
+            "m001_initial",
+            "m002_sync",
+            "m003_ingest",
+        ]
 
 
 def test_a_file_that_is_not_sqlite_gives_a_store_error(tmp_path: Path) -> None:

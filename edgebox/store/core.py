@@ -19,6 +19,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from edgebox.errors import StoreError
+from edgebox.store.documents import DocumentQueries
 from edgebox.store.outbox import OutboxQueries
 from edgebox.store.schema import URGENCY_RANK, DocState, OutboxState, migrations, now
 
@@ -29,7 +30,7 @@ _REVISION_COLUMNS = (
 )  # fmt: skip
 
 
-class Store(OutboxQueries):
+class Store(DocumentQueries, OutboxQueries):
     """A connection to edgebox.db. One per thread; cheap to open."""
 
     def __init__(self, path: Path) -> None:
@@ -67,76 +68,6 @@ class Store(OutboxQueries):
 
     def journal_mode(self) -> str:
         return next(self.db.query("PRAGMA journal_mode"))["journal_mode"]
-
-    # -- documents ---------------------------------------------------------
-
-    def add_document(
-        self,
-        *,
-        file_name: str,
-        sha256: str,
-        size: int,
-        source_path: str | None = None,
-        state: DocState = DocState.RECEIVED,
-        text: str | None = None,
-    ) -> int:
-        """Record a new document and return its id."""
-        stamp = now()
-        with self.atomic():
-            cursor = self.db.execute(
-                "INSERT INTO documents (file_name, source_path, sha256, size, state,"
-                " text, received_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [file_name, source_path, sha256, size, state, text, stamp, stamp],
-            )
-            doc_id = int(cursor.lastrowid or 0)
-            self._audit("edgebox", "received", doc_id, {"file": file_name})
-        return doc_id
-
-    def document(self, doc_id: int) -> dict[str, Any]:
-        rows = list(self.db.query("SELECT * FROM documents WHERE id = ?", [doc_id]))
-        if not rows:
-            raise StoreError(f"no document with id {doc_id}")
-        return rows[0]
-
-    def find_by_sha256(self, sha256: str) -> dict[str, Any] | None:
-        """The first document recorded with this content, if any."""
-        rows = self.db.query(
-            "SELECT * FROM documents WHERE sha256 = ? ORDER BY id LIMIT 1", [sha256]
-        )
-        return next(rows, None)
-
-    def set_state(
-        self,
-        doc_id: int,
-        state: DocState,
-        *,
-        text: str | None = None,
-        error_code: str | None = None,
-        error_message: str | None = None,
-    ) -> None:
-        """Move a document to a new state (with its text or its error)."""
-        with self.atomic():
-            self.db.execute(
-                "UPDATE documents SET state = ?, text = COALESCE(?, text),"
-                " error_code = ?, error_message = ?, updated_at = ? WHERE id = ?",
-                [state, text, error_code, error_message, now(), doc_id],
-            )
-            self._audit("edgebox", f"state:{state}", doc_id, {"error": error_code})
-
-    def documents_in_state(self, state: DocState) -> list[dict[str, Any]]:
-        return list(
-            self.db.query(
-                "SELECT * FROM documents WHERE state = ? ORDER BY id", [state]
-            )
-        )
-
-    def counts_by_state(self) -> dict[str, int]:
-        counts = {state.value: 0 for state in DocState}
-        for row in self.db.query(
-            "SELECT state, COUNT(*) AS n FROM documents GROUP BY state"
-        ):
-            counts[row["state"]] = row["n"]
-        return counts
 
     # -- triage revisions --------------------------------------------------
 

@@ -117,6 +117,20 @@ def m002_sync(db: Database) -> None:
     db.execute("CREATE TABLE sync_state (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
 
 
+@migrations()
+def m003_ingest(db: Database) -> None:
+    # Where the file came from (to recognise it after a crash), where its
+    # original is archived, and when a transient failure is retried.
+    for column, kind in (
+        ("relative_path", "TEXT"),
+        ("mtime_ns", "INTEGER"),
+        ("archive_path", "TEXT"),
+        ("next_attempt_at", "TEXT"),
+    ):
+        db.execute(f"ALTER TABLE documents ADD COLUMN {column} {kind}")
+    db.execute("CREATE INDEX documents_relative_path ON documents(relative_path)")
+
+
 def now() -> str:
     """The current UTC time as ISO 8601 text, as every timestamp is stored."""
     return datetime.now(UTC).isoformat(timespec="milliseconds")

@@ -1,0 +1,86 @@
+"""The content-addressed archive of originals, and the quarantine folder.
+
+An original is written to a temporary file, fsynced, and renamed into place, so
+the archive never holds half a file; its name is its sha256, so the same
+content is stored once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+CHUNK = 1 << 20
+
+
+def archive_path(archive_dir: Path, sha256: str) -> Path:
+    return archive_dir / sha256[:2] / sha256
+
+
+def copy_into_archive(source: Path, archive_dir: Path) -> tuple[str, Path]:
+    """Hash and copy a file in one read; return (sha256, archived path)."""
+    archive_dir.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    handle, tmp_name = tempfile.mkstemp(dir=archive_dir, prefix=".incoming-")
+    tmp = Path(tmp_name)
+    try:
+        with source.open("rb") as reader, os.fdopen(handle, "wb") as writer:
+            while chunk := reader.read(CHUNK):
+                digest.update(chunk)
+                writer.write(chunk)
+            writer.flush()
+            os.fsync(writer.fileno())
+        sha = digest.hexdigest()
+        target = archive_path(archive_dir, sha)
+        target.parent.mkdir(exist_ok=True)
+        if target.exists():
+            tmp.unlink()
+        else:
+            tmp.replace(target)
+            _fsync_dir(target.parent)
+        return sha, target
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_quarantine_copy(
+    quarantine_dir: Path,
+    *,
+    doc_id: int,
+    file_name: str,
+    original: Path | None,
+    reason: str,
+) -> Path:
+    """Put a copy of the original and `<name>.reason.txt` where staff can see them."""
+    quarantine_dir.mkdir(parents=True, exist_ok=True)
+    name = f"{doc_id}-{safe_name(file_name)}"
+    if original is not None and original.is_file():
+        shutil.copyfile(original, quarantine_dir / name)
+    reason_file = quarantine_dir / f"{name}.reason.txt"
+    reason_file.write_text(reason + "\n", encoding="utf-8")
+    return reason_file
+
+
+def clear_quarantine_copy(quarantine_dir: Path, *, doc_id: int, file_name: str) -> None:
+    name = f"{doc_id}-{safe_name(file_name)}"
+    for path in (quarantine_dir / name, quarantine_dir / f"{name}.reason.txt"):
+        path.unlink(missing_ok=True)
+
+
+def safe_name(name: str) -> str:
+    """A file name without path separators, control characters or `..`."""
+    cleaned = "".join("_" if ch in "/\\\0" or ord(ch) < 32 else ch for ch in name)
+    cleaned = cleaned.replace("..", "_").strip(" .")
+    return cleaned[:150] or "document"
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,113 @@
+"""Text out of a document file, chosen by its content, not only its name.
+
+Plain text, Markdown and CSV (charset detected), HTML, PDF text layers, DOCX,
+and images or scanned PDFs through Tesseract OCR. Every failure is an
+ExtractError with a reason code, a message naming the file, and whether a retry
+could help (`permanent=False`: an OCR timeout, a locked file).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from edgebox.errors import ExtractError
+from edgebox.extract.sniff import sniff
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_bytes: int = 50 * 1024 * 1024
+    max_pages: int = 200
+    timeout_s: float = 120.0
+    ocr_languages: str = "eng+fra"
+
+
+def extract_text(path: Path, limits: Limits | None = None) -> str:
+    """The document's text, or an ExtractError naming the file and the reason.
+
+    Runs in the calling process; `edgebox.extract.timebox` runs the same thing
+    in a worker process that can be killed when it overruns.
+    """
+    limits = limits or Limits()
+    size = _size(path)
+    if size == 0:
+        raise ExtractError(f"{path}: the file is empty", code="empty")
+    if size > limits.max_bytes:
+        raise ExtractError(
+            f"{path}: {size} bytes is over the {limits.max_bytes}-byte limit",
+            code="too_large",
+        )
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(8192)
+    except OSError as exc:
+        raise ExtractError(
+            f"{path}: cannot read the file ({exc.strerror})",
+            code="unreadable",
+            permanent=False,
+        ) from exc
+    kind = sniff(head, path.suffix)
+    text = _READERS[kind](path, limits)
+    if not text.strip():
+        raise ExtractError(f"{path}: no text found in this {kind} file", code="no_text")
+    return text
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError as exc:
+        raise ExtractError(
+            f"{path}: cannot read the file ({exc.strerror})",
+            code="unreadable",
+            permanent=False,
+        ) from exc
+
+
+def _read_text(path: Path, limits: Limits) -> str:
+    from edgebox.extract.text import decode
+
+    return decode(path.read_bytes())
+
+
+def _read_html(path: Path, limits: Limits) -> str:
+    from edgebox.extract.text import decode, html_to_text
+
+    return html_to_text(decode(path.read_bytes()))
+
+
+def _read_pdf(path: Path, limits: Limits) -> str:
+    from edgebox.extract.pdf import pdf_text
+
+    return pdf_text(path, limits)
+
+
+def _read_docx(path: Path, limits: Limits) -> str:
+    from edgebox.extract.office import docx_text
+
+    return docx_text(path)
+
+
+def _read_image(path: Path, limits: Limits) -> str:
+    from edgebox.extract.ocr import ocr_image
+
+    return ocr_image(path, languages=limits.ocr_languages, timeout_s=limits.timeout_s)
+
+
+def _unsupported(path: Path, limits: Limits) -> str:
+    raise ExtractError(
+        f"{path}: unsupported file type (binary content that is not a PDF, DOCX "
+        "or image)",
+        code="unsupported",
+    )
+
+
+_READERS = {
+    "text": _read_text,
+    "html": _read_html,
+    "pdf": _read_pdf,
+    "docx": _read_docx,
+    "image": _read_image,
+    "binary": _unsupported,
+}

@@ -1,0 +1,57 @@
+"""Extraction in a worker process that is killed when it overruns.
+
+A damaged PDF can send a parser into a loop, and a thread cannot be stopped:
+a process can. Plain text and HTML are read in-process (fast and safe); the
+worker is started on first need and replaced after a kill.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from multiprocessing.pool import Pool
+from pathlib import Path
+
+from edgebox.errors import ExtractError
+from edgebox.extract import Limits, extract_text
+from edgebox.extract.sniff import sniff
+
+_IN_PROCESS = {"text", "html", "binary"}
+
+
+class TimeboxedExtractor:
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self._pool: Pool | None = None
+
+    def extract(self, path: Path) -> str:
+        if self._kind(path) in _IN_PROCESS:
+            return extract_text(path, self.limits)
+        pending = self._worker().apply_async(extract_text, (path, self.limits))
+        try:
+            return pending.get(timeout=self.limits.timeout_s + 10)
+        except multiprocessing.TimeoutError as exc:
+            self.close()
+            raise ExtractError(
+                f"{path}: reading took longer than {self.limits.timeout_s:.0f} s",
+                code="timeout",
+                permanent=False,
+            ) from exc
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool.join()
+            self._pool = None
+
+    def _worker(self) -> Pool:
+        if self._pool is None:
+            # spawn: a fresh interpreter, safe beside the service's threads.
+            self._pool = multiprocessing.get_context("spawn").Pool(1)
+        return self._pool
+
+    def _kind(self, path: Path) -> str:
+        try:
+            with path.open("rb") as handle:
+                return sniff(handle.read(8192), path.suffix)
+        except OSError:
+            return "text"  # extract_text reports the read error properly

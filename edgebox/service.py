@@ -1,0 +1,174 @@
+"""The appliance running headless: the inbox watcher and the worker, together.
+
+Two threads, each with its own store connection: ingestion (fast: hash, archive,
+record) never waits for triage (seconds per document), and the worker never
+waits for a slow scanner. `run()` returns when asked to stop or, with
+`until_idle`, once the inbox is empty and nothing is left to do.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from edgebox.config import Config
+from edgebox.ingest import Ingestor, Outcome
+from edgebox.pipeline import Pipeline
+from edgebox.store import Store
+from edgebox.triage import TriageEngine
+from edgebox.watcher import InboxWatcher
+
+log = logging.getLogger(__name__)
+POLL_S = 0.2
+
+
+@dataclass
+class Progress:
+    started: float = field(default_factory=time.monotonic)
+    ingested: int = 0
+    triaged: int = 0
+    failed: int = 0
+    quarantined: int = 0
+    waiting: int = 0
+
+    def line(self) -> str:
+        elapsed = max(time.monotonic() - self.started, 1e-9)
+        return (
+            f"waiting {self.waiting} | done {self.triaged} | failed {self.failed} | "
+            f"quarantined {self.quarantined} | {self.triaged / elapsed:.2f} docs/s"
+        )
+
+
+class Service:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        triage: bool = True,
+        engine_loader: Callable[[], TriageEngine] | None = None,
+        on_result: Callable[[dict, object], None] | None = None,
+    ) -> None:
+        self.config = config
+        self.triage = triage
+        self.engine_loader = engine_loader
+        self.on_result = on_result
+        self.progress = Progress()
+        self.stop_event = threading.Event()
+        self._work = threading.Event()
+        self._idle = {"ingest": False, "worker": False}
+        self._errors: list[BaseException] = []
+
+    def run(self, *, until_idle: bool = False) -> Progress:
+        # Migrate and switch to WAL once, before two connections race to do it.
+        Store(self.config.db_path).close()
+        threads = [
+            threading.Thread(
+                target=self._guard, args=(self._ingest_loop,), name="ingest"
+            ),
+            threading.Thread(
+                target=self._guard, args=(self._worker_loop,), name="worker"
+            ),
+        ]
+        for thread in threads:
+            thread.start()
+        try:
+            while not self.stop_event.wait(POLL_S):
+                if until_idle and all(self._idle.values()) and self._nothing_left():
+                    break
+                if self._errors:
+                    break
+        finally:
+            self.stop_event.set()
+            self._work.set()
+            for thread in threads:
+                thread.join()
+        if self._errors:
+            raise self._errors[0]
+        return self.progress
+
+    def _nothing_left(self) -> bool:
+        """Checked against the store and the folder, not only the threads' flags."""
+        from edgebox.pipeline import inbox_files
+        from edgebox.store import DocState
+
+        if inbox_files(self.config.inbox_dir, self.config.ingest.ignore):
+            return False
+        states = [DocState.RECEIVED] + ([DocState.EXTRACTED] if self.triage else [])
+        with Store(self.config.db_path) as store:
+            return not store.documents_in_state(*states)
+
+    def _guard(self, loop: Callable[[], None]) -> None:
+        try:
+            loop()
+        except BaseException as exc:  # reported by run(), on the main thread
+            self._errors.append(exc)
+            self.stop_event.set()
+
+    def _ingest_loop(self) -> None:
+        ingest = self.config.ingest
+        watcher = InboxWatcher(
+            self.config.inbox_dir,
+            quiet_s=ingest.quiet_s,
+            rescan_s=ingest.rescan_s,
+            ignore=ingest.ignore,
+        )
+        watcher.start()
+        try:
+            with Store(self.config.db_path) as store:
+                ingestor = Ingestor(self.config, store)
+                while not self.stop_event.is_set():
+                    ready = watcher.poll()
+                    for path in ready:
+                        self._count(ingestor.ingest(path))
+                        watcher.done(path)
+                    if ready:
+                        self._work.set()
+                    self.progress.waiting = watcher.waiting()
+                    self._idle["ingest"] = not ready and watcher.waiting() == 0
+                    self.stop_event.wait(POLL_S)
+        finally:
+            watcher.stop()
+
+    def _worker_loop(self) -> None:
+        with Store(self.config.db_path) as store:
+            pipeline = Pipeline(
+                self.config,
+                store,
+                engine_loader=self.engine_loader,
+                triage=self.triage,
+            )
+            try:
+                while not self.stop_event.is_set():
+                    step = pipeline.step()
+                    if step is None:
+                        self._idle["worker"] = True
+                        self._work.wait(1.0)
+                        self._work.clear()
+                        continue
+                    self._idle["worker"] = False
+                    doc, result = step
+                    self._count_step(result)
+                    if self.on_result is not None:
+                        self.on_result(doc, result)
+            finally:
+                pipeline.close()
+
+    def _count(self, outcome: Outcome) -> None:
+        if outcome.result in ("recorded", "duplicate"):
+            self.progress.ingested += 1
+        elif outcome.result == "quarantined":
+            self.progress.quarantined += 1
+        self._idle["worker"] = (
+            False if outcome.result == "recorded" else self._idle["worker"]
+        )
+
+    def _count_step(self, result: object) -> None:
+        if result == "quarantined":
+            self.progress.quarantined += 1
+        elif result == "failed":
+            self.progress.failed += 1
+        elif result != "extracted":
+            self.progress.triaged += 1

@@ -1,0 +1,215 @@
+"""Documents: recording, state changes, retries (mixed into Store).
+
+A document's `sha256` is "" when its content was never read (over the size
+limit, a symbolic link): such a file is quarantined without being opened.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from sqlite_utils import Database
+
+from edgebox.errors import StoreError
+from edgebox.store.schema import DocState, OutboxState, now
+
+
+class DocumentQueries:
+    db: Database
+
+    def atomic(self) -> Any:  # provided by Store
+        raise NotImplementedError
+
+    def _audit(
+        self, actor: str, action: str, doc_id: int | None, detail: Mapping[str, Any]
+    ) -> None:  # provided by Store
+        raise NotImplementedError
+
+    def add_document(
+        self,
+        *,
+        file_name: str,
+        sha256: str,
+        size: int,
+        source_path: str | None = None,
+        relative_path: str | None = None,
+        mtime_ns: int | None = None,
+        archive_path: str | None = None,
+        state: DocState = DocState.RECEIVED,
+        text: str | None = None,
+        duplicate_of: int | None = None,
+        error_code: str | None = None,
+        error_message: str | None = None,
+    ) -> int:
+        """Record a new document and return its id (one transaction)."""
+        stamp = now()
+        row = {
+            "file_name": file_name,
+            "source_path": source_path,
+            "relative_path": relative_path,
+            "mtime_ns": mtime_ns,
+            "archive_path": archive_path,
+            "sha256": sha256,
+            "size": size,
+            "state": str(state),
+            "text": text,
+            "duplicate_of": duplicate_of,
+            "error_code": error_code,
+            "error_message": error_message,
+            "received_at": stamp,
+            "updated_at": stamp,
+        }
+        columns = ", ".join(row)
+        marks = ", ".join("?" for _ in row)
+        with self.atomic():
+            cursor = self.db.execute(
+                f"INSERT INTO documents ({columns}) VALUES ({marks})",
+                list(row.values()),
+            )
+            doc_id = int(cursor.lastrowid or 0)
+            self._audit("edgebox", "received", doc_id, {"state": str(state)})
+            if state == DocState.QUARANTINED:
+                self._quarantine_event(doc_id)
+        return doc_id
+
+    def document(self, doc_id: int) -> dict[str, Any]:
+        rows = list(self.db.query("SELECT * FROM documents WHERE id = ?", [doc_id]))
+        if not rows:
+            raise StoreError(f"no document with id {doc_id}")
+        return rows[0]
+
+    def find_by_sha256(self, sha256: str) -> dict[str, Any] | None:
+        """The first document recorded with this content, if any."""
+        rows = self.db.query(
+            "SELECT * FROM documents WHERE sha256 = ? AND sha256 != ''"
+            " ORDER BY id LIMIT 1",
+            [sha256],
+        )
+        return next(rows, None)
+
+    def find_recorded_file(
+        self, *, relative_path: str, size: int, mtime_ns: int, sha256: str
+    ) -> dict[str, Any] | None:
+        """The document recorded from this very inbox file (same path, size, mtime
+        and content): a file whose removal from the inbox a crash interrupted."""
+        rows = self.db.query(
+            "SELECT * FROM documents WHERE relative_path = ? AND size = ?"
+            " AND mtime_ns = ? AND sha256 = ? ORDER BY id LIMIT 1",
+            [relative_path, size, mtime_ns, sha256],
+        )
+        return next(rows, None)
+
+    def set_state(
+        self,
+        doc_id: int,
+        state: DocState,
+        *,
+        text: str | None = None,
+        error_code: str | None = None,
+        error_message: str | None = None,
+    ) -> None:
+        """Move a document to a new state (with its text or its error)."""
+        with self.atomic():
+            self.db.execute(
+                "UPDATE documents SET state = ?, text = COALESCE(?, text),"
+                " error_code = ?, error_message = ?, next_attempt_at = NULL,"
+                " updated_at = ? WHERE id = ?",
+                [state, text, error_code, error_message, now(), doc_id],
+            )
+            self._audit("edgebox", f"state:{state}", doc_id, {"error": error_code})
+            if state == DocState.QUARANTINED:
+                self._quarantine_event(doc_id)
+
+    def mark_failed(
+        self, doc_id: int, *, error_code: str, error_message: str, retry_at: str
+    ) -> int:
+        """A transient failure: count the attempt, retry at `retry_at`."""
+        with self.atomic():
+            self.db.execute(
+                "UPDATE documents SET state = ?, attempts = attempts + 1,"
+                " error_code = ?, error_message = ?, next_attempt_at = ?,"
+                " updated_at = ? WHERE id = ?",
+                [DocState.FAILED, error_code, error_message, retry_at, now(), doc_id],
+            )
+            self._audit("edgebox", "state:failed", doc_id, {"error": error_code})
+        return int(self.document(doc_id)["attempts"])
+
+    def due_for_retry(self, at: str) -> list[dict[str, Any]]:
+        """Failed documents whose next attempt is due."""
+        return list(
+            self.db.query(
+                "SELECT * FROM documents WHERE state = ? AND next_attempt_at <= ?"
+                " ORDER BY next_attempt_at, id",
+                [DocState.FAILED, at],
+            )
+        )
+
+    def requeue(self, doc_id: int, *, actor: str = "staff") -> dict[str, Any]:
+        """Send a failed or quarantined document back to the start."""
+        doc = self.document(doc_id)
+        if doc["state"] not in (DocState.FAILED, DocState.QUARANTINED):
+            raise StoreError(
+                f"document {doc_id} is {doc['state']}: only failed or quarantined "
+                "documents can be requeued"
+            )
+        if not doc["archive_path"]:
+            raise StoreError(
+                f"document {doc_id} ({doc['file_name']}) was never read, so there "
+                "is no archived original to requeue: drop the file in again"
+            )
+        with self.atomic():
+            self.db.execute(
+                "UPDATE documents SET state = ?, attempts = 0, error_code = NULL,"
+                " error_message = NULL, next_attempt_at = NULL, updated_at = ?"
+                " WHERE id = ?",
+                [DocState.RECEIVED, now(), doc_id],
+            )
+            self._audit(actor, "requeue", doc_id, {"from": doc["state"]})
+        return doc
+
+    def documents_in_state(self, *states: DocState) -> list[dict[str, Any]]:
+        marks = ", ".join("?" for _ in states)
+        return list(
+            self.db.query(
+                f"SELECT * FROM documents WHERE state IN ({marks}) ORDER BY id",
+                list(states),
+            )
+        )
+
+    def counts_by_state(self) -> dict[str, int]:
+        counts = {state.value: 0 for state in DocState}
+        for row in self.db.query(
+            "SELECT state, COUNT(*) AS n FROM documents GROUP BY state"
+        ):
+            counts[row["state"]] = row["n"]
+        return counts
+
+    def _quarantine_event(self, doc_id: int) -> None:
+        """An outbox row for the central server: this document could not be read."""
+        doc = self.document(doc_id)
+        event = (
+            1
+            + next(
+                self.db.query(
+                    "SELECT COUNT(*) AS n FROM outbox WHERE kind = 'quarantine'"
+                    " AND document_id = ?",
+                    [doc_id],
+                )
+            )["n"]
+        )
+        payload = {
+            "document_id": doc_id,
+            "revision": event,
+            "file_name": doc["file_name"],
+            "sha256": doc["sha256"],
+            "error_code": doc["error_code"],
+            "error_message": doc["error_message"],
+            "at": doc["updated_at"],
+        }
+        self.db.execute(
+            "INSERT INTO outbox (kind, document_id, revision, payload, state,"
+            " priority, created_at) VALUES ('quarantine', ?, ?, ?, ?, 3, ?)",
+            [doc_id, event, json.dumps(payload), OutboxState.PENDING, now()],
+        )

@@ -1,0 +1,111 @@
+"""The inbox watcher: watchdog events, a scan at start and periodic rescans.
+
+Events get lost on network shares and container mounts (paperless-ngx's "files
+never picked up"), so a full rescan backs them up. The watchdog handler only
+records paths in a queue: all work happens on the caller's thread. A path that
+has been handed out stays in the in-flight set until `done()`, so stray events
+never queue it twice.
+"""
+
+from __future__ import annotations
+
+import queue
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+
+from edgebox.ignore import is_ignored
+from edgebox.stability import FileStabilityTracker
+
+
+class _RecordPaths(FileSystemEventHandler):
+    def __init__(self, paths: queue.SimpleQueue[Path]) -> None:
+        self.paths = paths
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        for raw in (event.src_path, getattr(event, "dest_path", "")):
+            if raw:
+                self.paths.put(Path(str(raw)))
+
+
+class InboxWatcher:
+    def __init__(
+        self,
+        inbox: Path,
+        *,
+        quiet_s: float,
+        rescan_s: float,
+        ignore: tuple[str, ...] = (),
+        clock: Callable[[], float] = time.monotonic,
+        use_events: bool = True,
+    ) -> None:
+        self.inbox = inbox
+        self.rescan_s = rescan_s
+        self.ignore = ignore
+        self.clock = clock
+        self.tracker = FileStabilityTracker(quiet_s=quiet_s)
+        self.in_flight: set[Path] = set()
+        self._events: queue.SimpleQueue[Path] = queue.SimpleQueue()
+        self._observer: Observer | None = None
+        self._use_events = use_events
+        self._last_scan = float("-inf")
+
+    def start(self) -> None:
+        self.inbox.mkdir(parents=True, exist_ok=True)
+        if self._use_events:
+            self._observer = Observer()
+            self._observer.schedule(
+                _RecordPaths(self._events), str(self.inbox), recursive=True
+            )
+            self._observer.start()
+
+    def stop(self) -> None:
+        if self._observer is not None:
+            self._observer.stop()
+            self._observer.join(timeout=5)
+            self._observer = None
+
+    def poll(self) -> list[Path]:
+        """Files that are ready now; each is handed out once until `done()`."""
+        now = self.clock()
+        candidates: set[Path] = set()
+        while not self._events.empty():
+            candidates.update(self._expand(self._events.get_nowait()))
+        if now - self._last_scan >= self.rescan_s:
+            self._last_scan = now
+            candidates.update(self._expand(self.inbox))
+        for path in candidates | set(self.tracker.tracked()):
+            self._observe(path, now)
+        ready = [p for p in self.tracker.ready(now) if p not in self.in_flight]
+        self.in_flight.update(ready)
+        return ready
+
+    def done(self, path: Path) -> None:
+        self.tracker.forget(path)
+        self.in_flight.discard(path)
+
+    def waiting(self) -> int:
+        """Files seen in the inbox and not yet taken."""
+        return len(self.tracker)
+
+    def _expand(self, path: Path) -> set[Path]:
+        """A path, or every file under it (a folder dropped with 500 files)."""
+        if path.is_dir() and not path.is_symlink():
+            return {p for p in path.rglob("*") if p.is_file() or p.is_symlink()}
+        return {path}
+
+    def _observe(self, path: Path, now: float) -> None:
+        try:
+            relative = path.relative_to(self.inbox)
+            info = path.lstat()
+        except (ValueError, OSError):
+            self.tracker.forget(path)  # outside the inbox, or gone
+            return
+        if path.is_dir() or is_ignored(relative, self.ignore):
+            return
+        self.tracker.observe(
+            path, size=info.st_size, mtime_ns=info.st_mtime_ns, now=now
+        )

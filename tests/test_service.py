@@ -1,0 +1,133 @@
+"""The headless service on a real inbox with real watchdog events."""
+
+import json
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from edgebox import config
+from edgebox.extract.ocr import ocr_available
+from edgebox.service import Service
+from edgebox.store import DocState, Store
+from tests.conftest import run_cli
+from tests.documents import scanned_image
+
+
+def fast_settings(monkeypatch: pytest.MonkeyPatch) -> config.Config:
+    monkeypatch.setenv("EDGEBOX_INGEST_QUIET_S", "0.3")
+    monkeypatch.setenv("EDGEBOX_INGEST_RESCAN_S", "60")  # events must do the work
+    settings = config.load()
+    settings.inbox_dir.mkdir(parents=True)
+    return settings
+
+
+def wait_for(condition, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.1)
+
+
+def run_in_background(service: Service) -> threading.Thread:
+    thread = threading.Thread(target=service.run)
+    thread.start()
+    return thread
+
+
+def counts(settings: config.Config) -> dict[str, int]:
+    with Store(settings.db_path) as store:
+        return store.counts_by_state()
+
+
+def test_a_folder_of_500_files_dropped_at_once(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    settings = fast_settings(monkeypatch)
+    batch = tmp_path / "batch"
+    batch.mkdir()
+    for i in range(500):
+        (batch / f"note-{i:03}.txt").write_text(f"Note {i}: patient seen, stable.")
+    service = Service(settings, triage=False)
+    thread = run_in_background(service)
+    try:
+        time.sleep(0.5)  # the scan at start has run on the empty inbox
+        batch.rename(settings.inbox_dir / "batch")  # one event for the folder
+        wait_for(lambda: counts(settings)["extracted"] == 500)
+    finally:
+        service.stop_event.set()
+        thread.join()
+    assert not [p for p in settings.inbox_dir.rglob("*") if p.is_file()]
+    with Store(settings.db_path) as store:
+        names = {
+            doc["relative_path"] for doc in store.documents_in_state(DocState.EXTRACTED)
+        }
+    assert names == {f"batch/note-{i:03}.txt" for i in range(500)}
+
+
+def test_a_file_renamed_into_the_inbox_is_taken(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings = fast_settings(monkeypatch)
+    service = Service(settings, triage=False)
+    thread = run_in_background(service)
+    try:
+        partial = settings.inbox_dir / "scan0001.part"  # a scanner writing: ignored
+        partial.write_text("Referral: fever")
+        time.sleep(0.8)
+        assert counts(settings)["received"] + counts(settings)["extracted"] == 0
+        partial.rename(settings.inbox_dir / "scan0001.txt")
+        wait_for(lambda: counts(settings)["extracted"] == 1)
+    finally:
+        service.stop_event.set()
+        thread.join()
+
+
+def test_until_idle_returns_when_everything_is_done(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings = fast_settings(monkeypatch)
+    for i in range(5):
+        (settings.inbox_dir / f"{i}.txt").write_text(f"note {i}")
+    progress = Service(settings, triage=False).run(until_idle=True)
+    assert progress.ingested == 5
+    assert counts(settings)["extracted"] == 5
+
+
+@pytest.mark.skipif(not ocr_available(), reason="Tesseract is not installed")
+def test_requeue_after_ocr_is_installed(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    settings = fast_settings(monkeypatch)
+    scanned_image(settings.inbox_dir / "scan.png", ["Patient unresponsive"])
+    no_ocr = tmp_path / "bin-without-tesseract"
+    no_ocr.mkdir()
+    result = run_cli("process", "--json", env={"PATH": str(no_ocr)})
+    assert result.returncode == 0, result.stderr
+    (row,) = json.loads(result.stdout)
+    assert (row["state"], row["error_code"]) == ("quarantined", "ocr_unavailable")
+    reason = settings.quarantine_dir / f"{row['document_id']}-scan.png.reason.txt"
+    assert "OCR not available" in reason.read_text()
+    requeue = run_cli("requeue", str(row["document_id"]))
+    assert requeue.returncode == 0, requeue.stderr
+    assert not reason.exists()
+    progress = Service(settings, triage=False).run(until_idle=True)
+    assert progress.quarantined == 0
+    with Store(settings.db_path) as store:
+        doc = store.document(row["document_id"])
+    assert doc["state"] == "extracted" and "unresponsive" in doc["text"]
+
+
+def test_requeue_refuses_a_document_that_did_not_fail(edgebox_home: Path) -> None:
+    settings = config.load()
+    with Store(settings.db_path) as store:
+        doc = store.add_document(file_name="a.txt", sha256="a" * 64, size=1)
+    result = run_cli("requeue", str(doc))
+    assert result.returncode == 1
+    assert "only failed or quarantined documents can be requeued" in result.stderr
+
+
+def test_requeue_needs_an_id_or_all_failed() -> None:
+    assert run_cli("requeue").returncode == 2
