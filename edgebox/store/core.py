@@ -20,6 +20,7 @@ from sqlite_utils import Database
 
 from edgebox.errors import StoreError
 from edgebox.store.documents import DocumentQueries
+from edgebox.store.index import Chunk, IndexQueries
 from edgebox.store.outbox import OutboxQueries
 from edgebox.store.schema import URGENCY_RANK, DocState, OutboxState, migrations, now
 
@@ -30,7 +31,7 @@ _REVISION_COLUMNS = (
 )  # fmt: skip
 
 
-class Store(DocumentQueries, OutboxQueries):
+class Store(DocumentQueries, IndexQueries, OutboxQueries):
     """A connection to edgebox.db. One per thread; cheap to open."""
 
     def __init__(self, path: Path) -> None:
@@ -72,12 +73,18 @@ class Store(DocumentQueries, OutboxQueries):
     # -- triage revisions --------------------------------------------------
 
     def record_triage(
-        self, doc_id: int, result: Mapping[str, Any], *, author: str = "ai"
+        self,
+        doc_id: int,
+        result: Mapping[str, Any],
+        *,
+        author: str = "ai",
+        chunks: tuple[str, list[Chunk]] | None = None,
     ) -> int:
         """Store a triage result as the document's next revision; return its number.
 
-        The revision, its outbox row, the document's new state and an audit row
-        are one transaction.
+        The revision, its outbox row, the document's new state, its search
+        index rows (`chunks`: the embedding model's name and the vectors) and
+        an audit row are one transaction.
         """
         values = [_column_value(key, result.get(key)) for key in _REVISION_COLUMNS]
         state = DocState.TRIAGED if author == "ai" else DocState.REVIEWED
@@ -119,6 +126,9 @@ class Store(DocumentQueries, OutboxQueries):
                 ],
             )
             self._audit(author, "triage", doc_id, {"revision": revision})
+            self.refresh_fts(doc_id)
+            if chunks is not None:
+                self.write_chunks(doc_id, chunks[0], chunks[1])
         return revision
 
     def record_review(

@@ -7,7 +7,7 @@ limit, a symbolic link): such a file is quarantined without being opened.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlite_utils import Database
@@ -18,6 +18,7 @@ from edgebox.store.schema import DocState, OutboxState, now
 
 class DocumentQueries:
     db: Database
+    refresh_fts: Callable[[int], None]  # provided by IndexQueries
 
     def atomic(self) -> Any:  # provided by Store
         raise NotImplementedError
@@ -70,6 +71,7 @@ class DocumentQueries:
             )
             doc_id = int(cursor.lastrowid or 0)
             self._audit("edgebox", "received", doc_id, {"state": str(state)})
+            self.refresh_fts(doc_id)  # findable by name even if never read
             if state == DocState.QUARANTINED:
                 self._quarantine_event(doc_id)
         return doc_id
@@ -119,6 +121,8 @@ class DocumentQueries:
                 [state, text, error_code, error_message, now(), doc_id],
             )
             self._audit("edgebox", f"state:{state}", doc_id, {"error": error_code})
+            if text is not None:
+                self.refresh_fts(doc_id)
             if state == DocState.QUARANTINED:
                 self._quarantine_event(doc_id)
 

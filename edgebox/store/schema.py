@@ -131,6 +131,38 @@ def m003_ingest(db: Database) -> None:
     db.execute("CREATE INDEX documents_relative_path ON documents(relative_path)")
 
 
+@migrations()
+def m004_index(db: Database) -> None:
+    # Embedding vectors of each document's chunks (float32 bytes), tagged with
+    # the model that made them so that a model change can be reindexed.
+    db.execute("""
+        CREATE TABLE chunks (
+            id INTEGER PRIMARY KEY,
+            document_id INTEGER NOT NULL REFERENCES documents(id),
+            model TEXT NOT NULL,
+            chunk_no INTEGER NOT NULL,
+            start INTEGER NOT NULL,
+            end INTEGER NOT NULL,
+            vector BLOB NOT NULL,
+            UNIQUE (document_id, model, chunk_no)
+        )""")
+    db.execute("CREATE INDEX chunks_model ON chunks(model, id)")
+    # Full text, accents folded so that "fievre" finds "fièvre". Its rowid is
+    # the document id; the store keeps it in step with each document.
+    db.execute("""
+        CREATE VIRTUAL TABLE documents_fts USING fts5(
+            file_name, text, summary, fields,
+            tokenize = 'unicode61 remove_diacritics 2'
+        )""")
+    db.execute("""
+        INSERT INTO documents_fts (rowid, file_name, text, summary, fields)
+        SELECT d.id, d.file_name, COALESCE(d.text, ''), COALESCE(t.summary, ''),
+               COALESCE(t.fields, '')
+        FROM documents d LEFT JOIN triage_revisions t ON t.document_id = d.id
+          AND t.revision = (SELECT MAX(revision) FROM triage_revisions
+                            WHERE document_id = d.id)""")
+
+
 def now() -> str:
     """The current UTC time as ISO 8601 text, as every timestamp is stored."""
     return datetime.now(UTC).isoformat(timespec="milliseconds")

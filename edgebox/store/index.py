@@ -1,0 +1,172 @@
+"""Search index queries: chunk vectors and the FTS5 table (mixed into Store)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlite_utils import Database
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One embedded span of a document's text."""
+
+    start: int
+    end: int
+    vector: bytes
+
+
+@dataclass(frozen=True)
+class Filters:
+    category: str | None = None
+    urgency: str | None = None
+    state: str | None = None
+    since: str | None = None
+    """ISO date: documents received on or after it."""
+    until: str | None = None
+    """ISO date: documents received before the end of that day."""
+
+
+class IndexQueries:
+    db: Database
+
+    def atomic(self) -> Any:  # provided by Store
+        raise NotImplementedError
+
+    def write_chunks(self, doc_id: int, model: str, chunks: Sequence[Chunk]) -> None:
+        """Replace a document's vectors for one embedding model."""
+        with self.atomic():
+            self.db.execute(
+                "DELETE FROM chunks WHERE document_id = ? AND model = ?",
+                [doc_id, model],
+            )
+            self.db.conn.executemany(
+                "INSERT INTO chunks (document_id, model, chunk_no, start, end, vector)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (doc_id, model, no, c.start, c.end, c.vector)
+                    for no, c in enumerate(chunks)
+                ],
+            )
+
+    def chunks_after(
+        self, model: str, after_id: int, *, limit: int = 50_000
+    ) -> list[tuple[int, int, bytes]]:
+        """(chunk id, document id, vector) for one model, in id order."""
+        return self.db.conn.execute(
+            "SELECT id, document_id, vector FROM chunks WHERE model = ? AND id > ?"
+            " ORDER BY id LIMIT ?",
+            [model, after_id, limit],
+        ).fetchall()
+
+    def count_chunks_upto(self, model: str, chunk_id: int) -> int:
+        """Chunks of one model with an id up to `chunk_id`: fewer than a cache
+        holds means a reindex replaced some."""
+        row = self.db.conn.execute(
+            "SELECT COUNT(*) FROM chunks WHERE model = ? AND id <= ?", [model, chunk_id]
+        ).fetchone()
+        return int(row[0])
+
+    def chunk_span(self, chunk_id: int) -> tuple[int, int, int] | None:
+        """(document id, start, end) of one chunk."""
+        return self.db.conn.execute(
+            "SELECT document_id, start, end FROM chunks WHERE id = ?", [chunk_id]
+        ).fetchone()
+
+    def documents_to_index(
+        self, model: str, *, limit: int = 64
+    ) -> list[dict[str, Any]]:
+        """Triaged or reviewed documents that have no vectors from this model."""
+        return list(
+            self.db.query(
+                """SELECT d.id, d.file_name, d.text FROM documents d
+                WHERE d.state IN ('triaged', 'reviewed') AND NOT EXISTS (
+                    SELECT 1 FROM chunks c WHERE c.document_id = d.id AND c.model = ?)
+                ORDER BY d.id LIMIT ?""",
+                [model, limit],
+            )
+        )
+
+    def count_to_index(self, model: str) -> int:
+        row = self.db.conn.execute(
+            """SELECT COUNT(*) FROM documents d
+            WHERE d.state IN ('triaged', 'reviewed') AND NOT EXISTS (
+                SELECT 1 FROM chunks c WHERE c.document_id = d.id AND c.model = ?)""",
+            [model],
+        ).fetchone()
+        return int(row[0])
+
+    def drop_other_models(self, model: str) -> int:
+        with self.atomic():
+            return self.db.execute(
+                "DELETE FROM chunks WHERE model != ?", [model]
+            ).rowcount
+
+    def refresh_fts(self, doc_id: int) -> None:
+        """Rewrite a document's full-text row from its current name, text and
+        latest triage (called inside the transaction that changed them)."""
+        row = next(
+            self.db.query(
+                """SELECT d.file_name, d.text, t.summary, t.fields
+                FROM documents d LEFT JOIN triage_revisions t ON t.document_id = d.id
+                  AND t.revision = (SELECT MAX(revision) FROM triage_revisions
+                                    WHERE document_id = d.id)
+                WHERE d.id = ?""",
+                [doc_id],
+            ),
+            None,
+        )
+        if row is None:
+            return
+        fields = " ".join(str(v) for v in json.loads(row["fields"] or "{}").values())
+        self.db.execute("DELETE FROM documents_fts WHERE rowid = ?", [doc_id])
+        self.db.execute(
+            "INSERT INTO documents_fts (rowid, file_name, text, summary, fields)"
+            " VALUES (?, ?, ?, ?, ?)",
+            [doc_id, row["file_name"], row["text"] or "", row["summary"] or "", fields],
+        )
+
+    def fts_search(self, match: str, *, limit: int) -> list[tuple[int, float, str]]:
+        """(document id, bm25 rank, snippet) for an FTS5 MATCH expression."""
+        return self.db.conn.execute(
+            """SELECT rowid, rank,
+                      snippet(documents_fts, -1, '[', ']', '…', 12)
+            FROM documents_fts WHERE documents_fts MATCH ? ORDER BY rank LIMIT ?""",
+            [match, limit],
+        ).fetchall()
+
+    def search_rows(
+        self, doc_ids: Sequence[int], filters: Filters
+    ) -> dict[int, dict[str, Any]]:
+        """Documents (with latest triage) among `doc_ids` that pass the filters."""
+        if not doc_ids:
+            return {}
+        marks = ", ".join("?" for _ in doc_ids)
+        where, params = [f"d.id IN ({marks})"], list(doc_ids)
+        for column, value in (
+            ("t.category", filters.category),
+            ("t.urgency", filters.urgency),
+            ("d.state", filters.state),
+        ):
+            if value:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if filters.since:
+            where.append("d.received_at >= ?")
+            params.append(filters.since)
+        if filters.until:
+            where.append("substr(d.received_at, 1, 10) <= ?")
+            params.append(filters.until)
+        rows = self.db.query(
+            f"""SELECT d.id AS document_id, d.file_name, d.state, d.received_at,
+                   d.text, t.category, t.urgency, t.author, t.summary
+            FROM documents d LEFT JOIN triage_revisions t ON t.document_id = d.id
+              AND t.revision = (SELECT MAX(revision) FROM triage_revisions
+                                WHERE document_id = d.id)
+            WHERE {" AND ".join(where)}""",
+            params,
+        )
+        return {row["document_id"]: row for row in rows}
