@@ -14,6 +14,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent), str(HERE)]
 
+from bench_index import index_benchmarks  # noqa: E402
 from bench_ingest import ingest_throughput  # noqa: E402
 from bench_triage import triage_throughput  # noqa: E402
 
@@ -25,10 +26,19 @@ def main() -> int:
     parser.add_argument("--docs", type=int, default=len(SAMPLES))
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--files", type=int, default=300)
+    parser.add_argument("--index-docs", type=int, default=300)
+    parser.add_argument(
+        "--scales", default="10000,100000", help="document counts for search latency"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     docs = list(SAMPLES.values())[: args.docs]
-    results = [ingest_throughput(args.files), triage_throughput(docs, args.rounds)]
+    scales = tuple(int(n) for n in args.scales.split(",") if n)
+    results = [
+        ingest_throughput(args.files),
+        triage_throughput(docs, args.rounds),
+        *index_benchmarks(docs=args.index_docs, scales=scales),
+    ]
     if args.json:
         print(json.dumps(results, indent=2))
         return 0

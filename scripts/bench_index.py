@@ -31,8 +31,19 @@ WORDS = (
 ).split()
 
 
+def _vocabulary(rng: random.Random, size: int = 20_000) -> list[str]:
+    syllables = ["ka", "lo", "mi", "ne", "ru", "sa", "ti", "vo", "zu", "pe", "da", "gi"]
+    made = {"".join(rng.choice(syllables) for _ in range(rng.randint(2, 4)))
+            for _ in range(size)}  # fmt: skip
+    return WORDS + sorted(made)
+
+
 def _texts(count: int, rng: random.Random, words: int = 120) -> list[str]:
-    return [" ".join(rng.choice(WORDS) for _ in range(words)) for _ in range(count)]
+    """Text with a Zipf-like word distribution, so that full-text matches are
+    as selective as in real documents (a few common words, many rare ones)."""
+    vocabulary = _vocabulary(rng)
+    weights = [1 / (rank + 1) for rank in range(len(vocabulary))]
+    return [" ".join(rng.choices(vocabulary, weights, k=words)) for _ in range(count)]
 
 
 def _seed(store: Store, texts: list[str]) -> None:
@@ -103,7 +114,7 @@ def search_latency(embedder: Embedder, docs: int, queries: int = 50) -> dict:
         rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         hybrid, vector_only = [], []
         for _ in range(queries):
-            query = " ".join(rng.choice(WORDS) for _ in range(3))
+            query = " ".join(rng.sample(WORDS, 2))
             started = time.perf_counter()
             index.search(query, limit=10)
             hybrid.append(time.perf_counter() - started)

@@ -18,8 +18,14 @@ def test_bench_reports_engine_and_baseline_in_one_run() -> None:
             "2",
             "--rounds",
             "1",
+            "--files",
+            "50",
+            "--index-docs",
+            "20",
+            "--scales",
+            "500",
             "--json",
-        ],
+        ],  # fmt: skip
         capture_output=True,
         text=True,
         check=True,
@@ -32,6 +38,14 @@ def test_bench_reports_engine_and_baseline_in_one_run() -> None:
         ingest["ingest_files_per_s"] / ingest["baseline_copy_hash_fsync_files_per_s"],
         abs=0.01,
     )
+    indexing = figures["indexing throughput"]
+    assert indexing["ratio_index_to_bare"] == pytest.approx(
+        indexing["edgebox_reindex_docs_per_s"] / indexing["bare_encode_docs_per_s"],
+        abs=0.01,
+    )
+    latency = figures["search latency at 500 documents"]
+    assert 0 < latency["hybrid_p50_ms"] <= latency["hybrid_p95_ms"]
+    assert latency["vector_matrix_mb"] == pytest.approx(500 * 384 * 4 / 2**20, abs=0.1)
     result = figures["triage throughput (demo documents)"]
     assert result["docs"] == 2
     assert result["engine_docs_per_s"] > 0 and result["bare_llama_cpp_docs_per_s"] > 0
