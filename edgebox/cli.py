@@ -413,3 +413,36 @@ def doctor(ctx: click.Context, as_json: bool) -> None:
         click.echo(doctor_text(checks))
     if not checks["model"].get("ok") or not checks["llama_cpp"].get("installed"):
         sys.exit(1)
+
+
+@cli.command("eval")
+@click.option(
+    "--train",
+    "train_file",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+)
+@click.option(
+    "--test",
+    "test_file",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
+@click.pass_context
+def eval_command(
+    ctx: click.Context, train_file: Path, test_file: Path, as_json: bool
+) -> None:
+    """Train as if staff had reviewed TRAIN, then measure triage on TEST."""
+    from edgebox.evaluate import format_report, run_eval
+
+    settings = _config(ctx)
+    report = run_eval(train_file, test_file, config=settings)
+    click.echo(json.dumps(report, indent=2) if as_json else format_report(report))
+
+
+# The CLI entry is the only place where the core meets the sync package.
+from sync.cli import central_group, sync_command  # noqa: E402
+
+cli.add_command(sync_command)
+cli.add_command(central_group)

@@ -1,8 +1,11 @@
 """Deterministic red-flag rules: danger signs that can only raise urgency.
 
-The rules live in a versioned TOML file (English and French patterns). A match
-that a negation governs ("no convulsions", "denies chest pain", "pas de
-convulsions") does not count. Each finding names its sign and where it is.
+The rules live in a versioned TOML file (English and French patterns) with
+thresholds on the vital signs that `edgebox.vitals` reads (SpO2, blood
+pressure, heart and breathing rates, temperature, AVPU, GCS, pain, glucose).
+A match that a negation governs ("no convulsions", "denies chest pain", "pas de
+convulsions", "convulsions: none") does not count. Each finding names its sign
+and where it is.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from importlib import resources
 from pathlib import Path
 
 from edgebox.errors import ConfigError
+from edgebox.vitals import Vitals, parse_vitals
 
 LEVEL_RANK = {"routine": 0, "urgent": 1, "emergency": 2}
 
@@ -24,8 +28,18 @@ _NEGATIONS = {
     "nor", "never", "pas", "sans", "aucun", "aucune", "ni", "absence", "nie",
     "jamais", "non",
 }  # fmt: skip
+# A comma ends the clause too: "no fever, convulsing since dawn" must keep its
+# emergency. The cost is "denies fever, convulsions" counting convulsions, an
+# error on the side that sends the document to a person.
 _CLAUSE_BREAK = re.compile(
-    r"[.;:!?\n]|\bbut\b|\bmais\b|\bhowever\b|\bcependant\b", re.I
+    r"[.,;:!?\n]|\bbut\b|\bmais\b|\bhowever\b|\bcependant\b|\bthen\b|\bpuis\b",
+    re.I,
+)
+# A negation written after the sign: "convulsions: none", "cyanose absente".
+_AFTER_NEGATION = re.compile(
+    r"(?:[ \t]+[\w'-]+){0,3}\s*[:=\-–]?\s*(?:none|nil|absent[es]*|negative"
+    r"|n[ée]gati(?:f|ve)s?|denied|not (?:present|seen|found)|aucune?)\b",
+    re.I,
 )
 _WORD = re.compile(r"[\w']+")
 _NEGATION_WINDOW = 5  # words before the sign
@@ -36,6 +50,38 @@ class Rule:
     sign: str
     level: str
     patterns: tuple[re.Pattern[str], ...]
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """A vital sign past a limit, within an age range (years) when one is set.
+
+    An unknown age counts as inside the range: a missing age must not switch a
+    danger sign off.
+    """
+
+    sign: str
+    level: str
+    vital: str
+    at_least: float | None
+    at_most: float | None
+    min_age: float | None
+    max_age: float | None
+
+    def crossed(self, vitals: Vitals) -> bool:
+        value, age = vitals.get(self.vital), vitals.get("age")
+        if value is None or not self._age_applies(age):
+            return False
+        return (self.at_least is not None and value >= self.at_least) or (
+            self.at_most is not None and value <= self.at_most
+        )
+
+    def _age_applies(self, age: float | None) -> bool:
+        if age is None:
+            return self.max_age is None  # child-only limits need a known age
+        return (self.min_age is None or age >= self.min_age) and (
+            self.max_age is None or age < self.max_age
+        )
 
 
 @dataclass(frozen=True)
@@ -61,9 +107,30 @@ class RuleSet:
     version: str
     rules: tuple[Rule, ...]
     injection: tuple[re.Pattern[str], ...]
+    thresholds: tuple[Threshold, ...] = ()
 
-    def findings(self, text: str) -> list[Finding]:
+    def findings(self, text: str, vitals: Vitals | None = None) -> list[Finding]:
         """Every sign found in the text, at most one finding per sign."""
+        found = self._pattern_findings(text)
+        signs = {finding.sign for finding in found}
+        vitals = parse_vitals(text) if vitals is None else vitals
+        for threshold in self.thresholds:
+            if threshold.sign not in signs and threshold.crossed(vitals):
+                reading = vitals.readings[threshold.vital]
+                evidence = text[reading.start : reading.end][:60]
+                found.append(
+                    Finding(
+                        threshold.sign,
+                        threshold.level,
+                        evidence,
+                        reading.start,
+                        reading.end,
+                    )
+                )
+                signs.add(threshold.sign)
+        return found
+
+    def _pattern_findings(self, text: str) -> list[Finding]:
         found: list[Finding] = []
         for rule in self.rules:
             match = next(
@@ -71,7 +138,7 @@ class RuleSet:
                     m
                     for p in rule.patterns
                     for m in p.finditer(text)
-                    if not _negated(text, m.start())
+                    if not _negated(text, m.start(), m.end())
                 ),
                 None,
             )
@@ -97,7 +164,9 @@ def highest_level(findings: list[Finding]) -> str | None:
     return max((f.level for f in findings), key=LEVEL_RANK.__getitem__)
 
 
-def _negated(text: str, start: int) -> bool:
+def _negated(text: str, start: int, end: int) -> bool:
+    if _AFTER_NEGATION.match(text, end):
+        return True
     before = text[max(0, start - 80) : start]
     clause = _CLAUSE_BREAK.split(before)[-1]
     words = [w.lower() for w in _WORD.findall(clause)][-_NEGATION_WINDOW:]
@@ -137,9 +206,43 @@ def _parse(raw: bytes, where: str) -> RuleSet:
             for entry in data.get("injection", [])
             for p in entry["patterns"]
         )
-        return RuleSet(version=str(data["version"]), rules=rules, injection=injection)
-    except (tomllib.TOMLDecodeError, KeyError, TypeError, re.error) as exc:
+        thresholds = tuple(
+            _threshold(entry, where) for entry in data.get("threshold", [])
+        )
+        return RuleSet(
+            version=str(data["version"]),
+            rules=rules,
+            injection=injection,
+            thresholds=thresholds,
+        )
+    except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError, re.error) as exc:
         raise ConfigError(f"invalid red-flag rules in {where}: {exc}") from exc
+
+
+VITALS = ("sbp", "dbp", "hr", "rr", "temp", "spo2", "gcs", "avpu", "pain", "glucose")
+
+
+def _threshold(entry: dict, where: str) -> Threshold:
+    if entry["vital"] not in VITALS:
+        raise ConfigError(
+            f"unknown vital sign '{entry['vital']}' in a threshold, in {where}"
+            f" (known: {', '.join(VITALS)})"
+        )
+    if "at_least" not in entry and "at_most" not in entry:
+        raise ConfigError(f"a threshold needs at_least or at_most, in {where}")
+
+    def number(key: str) -> float | None:
+        return float(entry[key]) if key in entry else None
+
+    return Threshold(
+        sign=entry["sign"],
+        level=_level(entry["level"], where),
+        vital=entry["vital"],
+        at_least=number("at_least"),
+        at_most=number("at_most"),
+        min_age=number("min_age"),
+        max_age=number("max_age"),
+    )
 
 
 def _level(level: str, where: str) -> str:

@@ -1,22 +1,31 @@
-"""The triage engine: the local LLM and the red-flag rules, combined.
+"""The triage engine: red-flag rules, learned classifiers and the local LLM.
 
-Rules only raise urgency. Any failure of the model (deadline, invalid output,
-model error) fails closed: urgency "unknown", sent to review, sorted with the
-urgent documents, never "routine".
+The rules read danger signs and vital-sign thresholds; the learned models
+(trained on what staff reviewed, see `edgebox.learn`) vote category and
+urgency with a calibrated probability; the LLM writes the summary and the
+fields, and votes the labels only while the learned models lack data.
+`edgebox.combine.decide` turns the votes into the result, the same function
+`edgebox eval` measures.
+
+Rules only raise urgency. A failure of the model (deadline, invalid output,
+model error) fails closed: without a learned model the urgency is "unknown"
+(or what the rules found), always sent to review, never "routine".
 """
 
 from __future__ import annotations
 
 import json
-import re
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from edgebox.combine import UNKNOWN, Decision, Votes, decide
 from edgebox.config import Config
 from edgebox.errors import TriageError
+from edgebox.grounding import ground_fields, red_flags, vital_fields
+from edgebox.learn import LearnedModel, LearnedModels, Prediction
 from edgebox.llm import ChatOutput, LlamaModel
 from edgebox.prompt import (
     FIELD_NAMES,
@@ -25,9 +34,11 @@ from edgebox.prompt import (
     output_schema,
     strip_think,
 )
-from edgebox.redflags import LEVEL_RANK, Finding, RuleSet, highest_level, load_rules
+from edgebox.redflags import Finding, RuleSet, highest_level, load_rules
+from edgebox.vitals import Vitals, parse_vitals
 
-UNKNOWN = "unknown"
+__all__ = ["UNKNOWN", "TriageEngine", "TriageResult", "ground_fields"]
+
 # Room kept free in the context window besides the prompt and the answer.
 _CONTEXT_MARGIN = 64
 
@@ -45,7 +56,8 @@ class TriageResult:
     sources: dict[str, str]
     provenance: dict[str, Any]
     confidence: float | None = None
-    """Not calibrated yet in this first engine: None rather than a made-up number."""
+    """The weakest field's calibrated confidence; None when a label has none
+    (the LLM's labels and rule-raised urgency are not calibrated)."""
     error: str | None = None
 
     def to_record(self) -> dict[str, Any]:
@@ -79,19 +91,46 @@ class TriageEngine:
         *,
         model: LlamaModel | None = None,
         rules: RuleSet | None = None,
+        learned: LearnedModels | None = None,
+        lazy_model: bool = False,
+        llm_votes: str | None = None,
+        review_below: float | None = None,
     ) -> None:
+        """`lazy_model` loads the GGUF only when a document needs it (eval);
+        `llm_votes` "fallback" lets the LLM vote labels only for a task with no
+        learned model, "always" also when there is one (for larger GGUFs)."""
         self.config = config
-        self.model = model or LlamaModel(
-            config.model_path,
-            n_ctx=config.model.n_ctx,
-            threads=config.model.threads,
-            gpu_layers=config.model.gpu_layers,
-            chat_format=config.model.chat_format,
-        )
+        self._model = model
         self.rules = rules or load_rules(config.rules_path)
+        # [triage] keys proposed to the config (see the issue-4 note); the
+        # defaults apply while config.py does not declare them.
+        settings = config.triage
+        self.learned = learned or LearnedModels(
+            config.data_dir, min_examples=getattr(settings, "min_examples", 30)
+        )
+        self.llm_votes = llm_votes or getattr(settings, "llm_votes", "fallback")
+        self.review_below = (
+            review_below
+            if review_below is not None
+            else getattr(settings, "review_below", 0.6)
+        )
         self.schema = output_schema(config.categories)
         self._validator = Draft202012Validator(self.schema)
-        self._prefix_tokens = self._count_prefix_tokens()
+        self._prefix_tokens: int | None = None
+        if not lazy_model:
+            self._prefix_tokens = self._count_prefix_tokens()
+
+    @property
+    def model(self) -> LlamaModel:
+        if self._model is None:
+            self._model = LlamaModel(
+                self.config.model_path,
+                n_ctx=self.config.model.n_ctx,
+                threads=self.config.model.threads,
+                gpu_layers=self.config.model.gpu_layers,
+                chat_format=self.config.model.chat_format,
+            )
+        return self._model
 
     def messages(self, text: str) -> list[dict[str, str]]:
         """The chat messages for a document (after fitting it into the context)."""
@@ -104,6 +143,8 @@ class TriageEngine:
 
     def fit(self, text: str) -> str:
         """The document cut to its head and tail when it is too long for the context."""
+        if self._prefix_tokens is None:
+            self._prefix_tokens = self._count_prefix_tokens()
         budget = (
             self.model.n_ctx
             - self._prefix_tokens
@@ -122,25 +163,120 @@ class TriageEngine:
             + self.model.detokenize(tokens[-tail:])
         )
 
-    def triage(self, text: str, *, timeout_s: float | None = None) -> TriageResult:
-        """Triage one document's text. Never raises for a bad model answer."""
+    def triage(
+        self,
+        text: str,
+        *,
+        timeout_s: float | None = None,
+        summary: bool = True,
+        tasks: tuple[str, ...] = ("category", "urgency"),
+    ) -> TriageResult:
+        """Triage one document's text. Never raises for a bad model answer.
+
+        `summary=False` (eval) skips the LLM when learned models cover the
+        labels in `tasks`: those labels are then exactly what a full triage
+        would give, since the LLM votes only for a task with no learned model.
+        """
         timeout = self.config.model.timeout_s if timeout_s is None else timeout_s
         deadline = time.monotonic() + timeout
-        findings = self.rules.findings(text)
+        vitals = parse_vitals(text)
+        findings = self.rules.findings(text, vitals)
         injection = self.rules.injection_attempt(text)
+        answer: _Answer | None = None
+        output: ChatOutput | None = None
+        error: str | None = None
         if not text.strip():
-            return self._fail_closed("the document has no text", findings, injection)
-        try:
-            output = self.model.chat_json(
-                self.messages(text),
-                schema=self.schema,
-                max_tokens=self.config.model.max_tokens,
-                deadline=deadline,
-            )
-            answer = self._parse(output)
-        except TriageError as exc:
-            return self._fail_closed(str(exc), findings, injection)
-        return self._combine(answer, output, text, findings, injection)
+            learned: dict[str, Prediction | None] = {"category": None, "urgency": None}
+            error = "the document has no text"
+        else:
+            learned = self._learned_votes(text)
+        if not error and (summary or any(learned[t] is None for t in tasks)):
+            try:
+                output = self.model.chat_json(
+                    self.messages(text),
+                    schema=self.schema,
+                    max_tokens=self.config.model.max_tokens,
+                    deadline=deadline,
+                )
+                answer = self._parse(output)
+            except TriageError as exc:
+                error = str(exc)
+        votes = self._votes(findings, learned, answer, injection)
+        decision = decide(votes, review_below=self.review_below)
+        if error:
+            # Fail closed: no answer leaves the rules and the learned models,
+            # else "unknown"; never "routine" for want of an answer.
+            decision.flag("document", f"triage failed: {error}")
+        return self._result(
+            decision, votes, answer, output, text, vitals, findings, injection, error
+        )
+
+    def _learned_votes(self, text: str) -> dict[str, Prediction | None]:
+        votes: dict[str, Prediction | None] = {}
+        for task in ("category", "urgency"):
+            model = self.learned.get(task)
+            votes[task] = model.predict([text])[0] if model else None
+        return votes
+
+    def _votes(
+        self,
+        findings: list[Finding],
+        learned: dict[str, Prediction | None],
+        answer: _Answer | None,
+        injection: str | None,
+    ) -> Votes:
+        def llm(task: str) -> str | None:
+            if answer is None:
+                return None
+            if learned[task] is not None and self.llm_votes != "always":
+                return None  # the tiny LLM's label only fills in for a missing model
+            return getattr(answer, task)
+
+        return Votes(
+            rules=highest_level(findings),
+            learned_category=learned["category"],
+            learned_urgency=learned["urgency"],
+            llm_category=llm("category"),
+            llm_urgency=llm("urgency"),
+            injection=injection is not None,
+        )
+
+    def _result(
+        self,
+        decision: Decision,
+        votes: Votes,
+        answer: _Answer | None,
+        output: ChatOutput | None,
+        text: str,
+        vitals: Vitals,
+        findings: list[Finding],
+        injection: str | None,
+        error: str | None,
+    ) -> TriageResult:
+        sources = decision.sources | {"summary": "llm" if answer else "none"}
+        fields = ground_fields(answer.fields, text) if answer else {}
+        provenance = self._provenance(output) | {
+            "field_confidence": decision.confidence,
+            "votes": _votes_record(votes, answer),
+            "learned": self._learned_record(),
+            "review_about": sorted(decision.review),
+        }
+        return TriageResult(
+            category=decision.category,
+            urgency=decision.urgency,
+            summary=answer.summary if answer else "",
+            red_flags=red_flags(
+                findings, injection, answer.red_flags if answer else [], text
+            ),
+            fields=fields | vital_fields(vitals),
+            language=self.config.triage.language,
+            needs_review=decision.needs_review,
+            review_reasons=decision.review_reasons,
+            sources=sources,
+            provenance=provenance,
+            confidence=decision.overall_confidence,
+            error=error,
+        )
 
     def _parse(self, output: ChatOutput) -> _Answer:
         text = strip_think(output.text)
@@ -166,72 +302,24 @@ class TriageEngine:
             fields={name: data[name].strip() for name in FIELD_NAMES},
         )
 
-    def _combine(
-        self,
-        answer: _Answer,
-        output: ChatOutput,
-        text: str,
-        findings: list[Finding],
-        injection: str | None,
-    ) -> TriageResult:
-        urgency, urgency_source = answer.urgency, "llm"
-        rule_level = highest_level(findings)
-        reasons: list[str] = []
-        if rule_level and LEVEL_RANK[rule_level] > LEVEL_RANK[urgency]:
-            urgency, urgency_source = rule_level, "rules"
-            reasons.append(f"red-flag rules raised urgency from {answer.urgency}")
-        if injection:
-            reasons.append("the document contains instructions to the triage system")
-            if urgency == "routine":
-                # The model may have obeyed the document: do not trust its "routine".
-                urgency, urgency_source = "urgent", "injection-guard"
-        if urgency == "emergency":
-            reasons.append("emergency: a person confirms every emergency")
-        return TriageResult(
-            category=answer.category,
-            urgency=urgency,
-            summary=answer.summary,
-            red_flags=_red_flags(findings, injection, answer.red_flags, text),
-            fields=ground_fields(answer.fields, text),
-            language=self.config.triage.language,
-            needs_review=bool(reasons),
-            review_reasons=reasons,
-            sources={"category": "llm", "urgency": urgency_source},
-            provenance=self._provenance(output),
-        )
-
-    def _fail_closed(
-        self, error: str, findings: list[Finding], injection: str | None
-    ) -> TriageResult:
-        rule_level = highest_level(findings)
-        reasons = [f"triage failed: {error}"]
-        if injection:
-            reasons.append("the document contains instructions to the triage system")
-        return TriageResult(
-            category=None,
-            urgency=rule_level or UNKNOWN,
-            summary="",
-            red_flags=_red_flags(findings, injection, [], ""),
-            fields={},
-            language=self.config.triage.language,
-            needs_review=True,
-            review_reasons=reasons,
-            sources={"category": "none", "urgency": "rules" if rule_level else "none"},
-            provenance=self._provenance(None),
-            error=error,
-        )
-
     def _provenance(self, output: ChatOutput | None) -> dict[str, Any]:
+        model = self._model
         return {
-            "model": self.model.name,
-            "model_sha256": self.model.sha256,
+            "model": model.name if model else self.config.model_path.name,
+            "model_sha256": model.sha256 if model else None,
             "prompt_version": PROMPT_VERSION,
             "rules_version": self.rules.version,
-            "gpu_layers": self.model.gpu_layers,
+            "gpu_layers": model.gpu_layers if model else None,
             "latency_s": round(output.latency_s, 3) if output else None,
             "tokens_in": output.tokens_in if output else 0,
             "tokens_out": output.tokens_out if output else 0,
         }
+
+    def _learned_record(self) -> dict[str, Any]:
+        models: dict[str, LearnedModel | None] = {
+            task: self.learned.get(task) for task in ("category", "urgency")
+        }
+        return {t: m.describe() if m else None for t, m in models.items()}
 
     def _count_prefix_tokens(self) -> int:
         messages = build_messages(
@@ -244,58 +332,16 @@ class TriageEngine:
         return sum(len(self.model.tokenize(m["content"])) + 8 for m in messages)
 
 
-def _red_flags(
-    findings: list[Finding], injection: str | None, llm_flags: list[str], text: str
-) -> list[dict[str, Any]]:
-    """Rule findings first, then the model's flags that the document really says
-    (a small model repeats the flags of its worked examples)."""
-    flags = [finding.as_red_flag() for finding in findings]
-    if injection:
-        flags.append(
-            {
-                "sign": "instructions inside the document (ignored)",
-                "level": None,
-                "source": "rules",
-                "evidence": injection,
-            }
-        )
-    seen = {str(flag["evidence"]).lower() for flag in flags}
-    lowered = text.lower()
-    for flag in llm_flags:
-        if flag.lower() in lowered and flag.lower() not in seen:
-            seen.add(flag.lower())
-            flags.append({"sign": flag, "level": None, "source": "llm"})
-    return flags
+def _votes_record(votes: Votes, answer: _Answer | None) -> dict[str, Any]:
+    """Every source's vote, kept for audit (the LLM's even when it did not count)."""
 
+    def learned(p: Prediction | None) -> dict[str, Any] | None:
+        return {"label": p.label, "confidence": round(p.confidence, 3)} if p else None
 
-_FEMALE = re.compile(
-    r"\b(woman|female|girl|she|her|pregnant|mrs|femme|fille|enceinte|mme|f)\b", re.I
-)
-_MALE = re.compile(r"\b(man|male|boy|he|his|mr|homme|gar[çc]on|m)\b", re.I)
-
-
-def ground_fields(fields: dict[str, str], text: str) -> dict[str, str]:
-    """Keep only the fields the document itself supports.
-
-    A small model copies values from its worked examples; a value that does not
-    appear in the document is dropped rather than reported.
-    """
-    lowered = text.lower()
-    grounded: dict[str, str] = {}
-    for name in ("patient_ref", "date", "facility"):
-        value = fields.get(name, "")
-        if value and value.lower() in lowered:
-            grounded[name] = value
-    age = fields.get("age", "")
-    numbers = re.findall(r"\d+", age)
-    if numbers and all(re.search(rf"\b{n}\b", text) for n in numbers):
-        grounded["age"] = age
-    grounded["sex"] = _sex(fields.get("sex", "unknown"), text)
-    return grounded
-
-
-def _sex(model_value: str, text: str) -> str:
-    female, male = bool(_FEMALE.search(text)), bool(_MALE.search(text))
-    if female != male:
-        return "female" if female else "male"
-    return model_value if female and male else "unknown"
+    return {
+        "rules": votes.rules,
+        "learned_category": learned(votes.learned_category),
+        "learned_urgency": learned(votes.learned_urgency),
+        "llm_category": answer.category if answer else None,
+        "llm_urgency": answer.urgency if answer else None,
+    }

@@ -16,9 +16,10 @@ sys.path[:0] = [str(HERE.parent), str(HERE)]
 
 from bench_index import index_benchmarks  # noqa: E402
 from bench_ingest import ingest_throughput  # noqa: E402
-from bench_triage import triage_throughput  # noqa: E402
+from bench_triage import prefix_reuse, triage_throughput  # noqa: E402
 
 from edgebox.demo import SAMPLES  # noqa: E402
+from sync.bench import sync_throughput  # noqa: E402
 
 
 def main() -> int:
@@ -26,6 +27,7 @@ def main() -> int:
     parser.add_argument("--docs", type=int, default=len(SAMPLES))
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--files", type=int, default=300)
+    parser.add_argument("--sync-results", type=int, default=10_000)
     parser.add_argument("--index-docs", type=int, default=300)
     parser.add_argument(
         "--scales", default="10000,100000", help="document counts for search latency"
@@ -37,7 +39,9 @@ def main() -> int:
     results = [
         ingest_throughput(args.files),
         triage_throughput(docs, args.rounds),
+        prefix_reuse(docs, args.rounds),
         *index_benchmarks(docs=args.index_docs, scales=scales),
+        *sync_throughput(results=args.sync_results),
     ]
     if args.json:
         print(json.dumps(results, indent=2))

@@ -24,6 +24,8 @@ def test_bench_reports_engine_and_baseline_in_one_run() -> None:
             "20",
             "--scales",
             "500",
+            "--sync-results",
+            "500",
             "--json",
         ],  # fmt: skip
         capture_output=True,

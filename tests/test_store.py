@@ -43,6 +43,7 @@ def test_migrations_run_from_empty(tmp_path: Path) -> None:
             "m001_initial",
             "m002_sync",
             "m003_ingest",
+            "m004_index",
         ]
         assert store.journal_mode() == "wal"
     with Store(path) as reopened:  # a second open applies nothing new
@@ -50,6 +51,7 @@ def test_migrations_run_from_empty(tmp_path: Path) -> None:
             "m001_initial",
             "m002_sync",
             "m003_ingest",
+            "m004_index",
         ]
 
 

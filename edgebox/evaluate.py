@@ -1,0 +1,212 @@
+"""`edgebox eval`: train as if staff had reviewed one file, triage another.
+
+The test documents go through `TriageEngine.triage` itself (rules, learned
+models, `combine.decide`), without the LLM's summary: the LLM votes a label
+only for a task whose learned model lacks data, exactly as on the box. The
+label field of the JSONL rows ("category" or "urgency") says which task is
+measured; the label set comes from the data.
+
+`run_crossval` repeats this over stratified folds of one file (fixed seeds), so
+that the figures in a report can be rerun by a command (scripts/crossval.py).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from edgebox.config import Config
+from edgebox.errors import EdgeboxError
+from edgebox.learn import EMERGENCY_RECALL, MIN_EXAMPLES, LearnedModels, train
+from edgebox.triage import TriageEngine
+
+TASK_FIELDS = ("category", "urgency")
+
+
+class EvalError(EdgeboxError):
+    title = "eval error"
+
+
+def read_jsonl(path: Path) -> tuple[str, list[dict[str, Any]]]:
+    """The rows of a JSONL file and the task their label field names."""
+    rows: list[dict[str, Any]] = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise EvalError(f"cannot read {path}: {exc.strerror}") from exc
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise EvalError(f"{path}:{number} is not valid JSON: {exc.msg}") from exc
+        if not isinstance(row, dict) or not isinstance(row.get("text"), str):
+            raise EvalError(f"{path}:{number} needs a string 'text' field")
+        rows.append(row)
+    tasks = {t for t in TASK_FIELDS if rows and all(t in row for row in rows)}
+    if len(tasks) != 1:
+        raise EvalError(
+            f"{path}: every row needs exactly one label field, category or urgency"
+        )
+    return tasks.pop(), rows
+
+
+def run_eval(
+    train_path: Path,
+    test_path: Path,
+    *,
+    config: Config,
+    engine: TriageEngine | None = None,
+    emergency_recall: float = EMERGENCY_RECALL,
+    min_examples: int = MIN_EXAMPLES,
+) -> dict[str, Any]:
+    """Train on one file, run the deployed decision path on the other."""
+    task, train_rows = read_jsonl(train_path)
+    test_task, test_rows = read_jsonl(test_path)
+    if test_task != task:
+        raise EvalError(f"{train_path} is labelled {task}, {test_path} {test_task}")
+    report, _ = evaluate_split(
+        task,
+        train_rows,
+        test_rows,
+        config=config,
+        engine=engine,
+        emergency_recall=emergency_recall,
+        min_examples=min_examples,
+    )
+    return report
+
+
+def evaluate_split(
+    task: str,
+    train_rows: Sequence[dict[str, Any]],
+    test_rows: Sequence[dict[str, Any]],
+    *,
+    config: Config,
+    engine: TriageEngine | None = None,
+    emergency_recall: float = EMERGENCY_RECALL,
+    min_examples: int = MIN_EXAMPLES,
+) -> tuple[dict[str, Any], list[tuple[str, str, bool]]]:
+    """Metrics for one train/test split, and (truth, predicted, review) per row."""
+    texts = [row["text"] for row in train_rows]
+    labels = [str(row[task]) for row in train_rows]
+    started = time.perf_counter()
+    model = train(task, texts, labels, emergency_recall=emergency_recall)
+    train_seconds = time.perf_counter() - started
+    learned = LearnedModels(None, min_examples=min_examples, preset={task: model})
+    if engine is None:
+        engine = TriageEngine(config, learned=learned, lazy_model=True)
+    saved, engine.learned = engine.learned, learned
+    started = time.perf_counter()
+    try:
+        outcomes, llm_calls = _run(engine, task, test_rows)
+    finally:
+        engine.learned = saved  # a shared engine keeps the box's own models
+    seconds = time.perf_counter() - started
+    report = metrics(task, outcomes)
+    report |= {
+        "n_train": len(train_rows),
+        "docs_per_s": round(len(test_rows) / seconds, 2) if seconds else None,
+        "train_seconds": round(train_seconds, 2),
+        "llm_calls": llm_calls,
+        "emergency_threshold": model.emergency_threshold,
+    }
+    return report, outcomes
+
+
+def _run(
+    engine: TriageEngine, task: str, rows: Sequence[dict[str, Any]]
+) -> tuple[list[tuple[str, str, bool]], int]:
+    outcomes: list[tuple[str, str, bool]] = []
+    llm_calls = 0
+    for row in rows:
+        result = engine.triage(row["text"], summary=False, tasks=(task,))
+        llm_calls += result.provenance["tokens_out"] > 0
+        about = result.provenance.get("review_about", [])
+        review = task in about or "document" in about
+        outcomes.append((str(row[task]), getattr(result, task) or "unknown", review))
+    return outcomes, llm_calls
+
+
+def metrics(task: str, outcomes: Sequence[tuple[str, str, bool]]) -> dict[str, Any]:
+    """Macro-F1, accuracy, per-class precision/recall, confusion, review share."""
+    truth = [t for t, _, _ in outcomes]
+    predicted = [p for _, p, _ in outcomes]
+    classes = sorted(set(truth))
+    shown = classes + sorted(set(predicted) - set(classes))
+    per_class: dict[str, dict[str, float | int]] = {}
+    for label in classes:
+        tp = sum(t == p == label for t, p in zip(truth, predicted, strict=True))
+        n_pred, n_true = predicted.count(label), truth.count(label)
+        precision = tp / n_pred if n_pred else 0.0
+        recall = tp / n_true if n_true else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if tp else 0.0
+        per_class[label] = {
+            "precision": round(precision, 3),
+            "recall": round(recall, 3),
+            "f1": round(f1, 3),
+            "support": n_true,
+        }
+    n = len(outcomes)
+    report: dict[str, Any] = {
+        "task": task,
+        "n": n,
+        "labels": shown,
+        "macro_f1": round(statistics.fmean(c["f1"] for c in per_class.values()), 3),
+        "accuracy": round(
+            sum(t == p for t, p in zip(truth, predicted, strict=True)) / n, 3
+        ),
+        "per_class": per_class,
+        "confusion": [
+            [
+                sum(t == a and p == b for t, p in zip(truth, predicted, strict=True))
+                for b in shown
+            ]
+            for a in classes
+        ],
+        "review_rate": round(sum(r for _, _, r in outcomes) / n, 3),
+    }
+    if task == "urgency":
+        report["emergency_recall"] = per_class.get("emergency", {}).get("recall")
+    return report
+
+
+def format_report(report: dict[str, Any]) -> str:
+    """The report as plain text for a terminal."""
+    lines = [
+        f"task {report['task']}: {report['n']} test documents"
+        + (f", trained on {report['n_train']}" if "n_train" in report else ""),
+        f"macro-F1 {_figure(report, 'macro_f1')}   "
+        f"accuracy {_figure(report, 'accuracy')}",
+    ]
+    if report["task"] == "urgency":
+        lines.append(f"emergency recall {_figure(report, 'emergency_recall')}")
+    lines.append(
+        f"sent to review {_figure(report, 'review_rate')}   "
+        f"docs/s {_figure(report, 'docs_per_s')}"
+    )
+    lines += ["", f"{'label':20} {'precision':>9} {'recall':>7} {'support':>8}"]
+    for label, c in report["per_class"].items():
+        lines.append(
+            f"{label:20} {c['precision']:9.3f} {c['recall']:7.3f} {c['support']:8d}"
+        )
+    shown = report["labels"]
+    width = max(5, *(len(s[:9]) for s in shown))
+    lines += ["", "confusion (rows: truth, columns: predicted)"]
+    lines.append(" " * 20 + " ".join(f"{s[:9]:>{width}}" for s in shown))
+    for label, row in zip(report["per_class"], report["confusion"], strict=True):
+        lines.append(f"{label:20}" + " ".join(f"{v:>{width}}" for v in row))
+    return "\n".join(lines)
+
+
+def _figure(report: dict[str, Any], key: str) -> str:
+    value = report.get(key)
+    spread = report.get(f"{key}_sd")
+    if value is None:
+        return "n/a"
+    return f"{value:.3f} ± {spread:.3f}" if spread is not None else f"{value:.3f}"

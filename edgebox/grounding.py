@@ -1,0 +1,85 @@
+"""What the result may say about the document: only what the text supports.
+
+A small model copies values and flags from its worked examples; these helpers
+keep the ones the document itself states, and add the vital signs read by
+`edgebox.vitals` (deterministic, never the model's guess).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from edgebox.redflags import Finding
+from edgebox.vitals import Vitals
+
+
+def vital_fields(vitals: Vitals) -> dict[str, str]:
+    """The vital signs read from the text, as fields (not the model's guess)."""
+    fields: dict[str, str] = {}
+    if "sbp" in vitals:
+        fields["bp"] = f"{vitals.get('sbp'):g}/{vitals.get('dbp'):g}"
+    for name in ("hr", "rr", "temp", "spo2", "gcs", "pain", "glucose"):
+        value = vitals.get(name)
+        if value is not None:
+            fields[name] = f"{value:g}"
+    if "avpu" in vitals:
+        fields["avpu"] = "AVPU"[int(vitals.get("avpu") or 1) - 1]
+    return fields
+
+
+def red_flags(
+    findings: list[Finding], injection: str | None, llm_flags: list[str], text: str
+) -> list[dict[str, Any]]:
+    """Rule findings first, then the model's flags that the document really says
+    (a small model repeats the flags of its worked examples)."""
+    flags = [finding.as_red_flag() for finding in findings]
+    if injection:
+        flags.append(
+            {
+                "sign": "instructions inside the document (ignored)",
+                "level": None,
+                "source": "rules",
+                "evidence": injection,
+            }
+        )
+    seen = {str(flag["evidence"]).lower() for flag in flags}
+    lowered = text.lower()
+    for flag in llm_flags:
+        if flag.lower() in lowered and flag.lower() not in seen:
+            seen.add(flag.lower())
+            flags.append({"sign": flag, "level": None, "source": "llm"})
+    return flags
+
+
+_FEMALE = re.compile(
+    r"\b(woman|female|girl|she|her|pregnant|mrs|femme|fille|enceinte|mme|f)\b", re.I
+)
+_MALE = re.compile(r"\b(man|male|boy|he|his|mr|homme|gar[çc]on|m)\b", re.I)
+
+
+def ground_fields(fields: dict[str, str], text: str) -> dict[str, str]:
+    """Keep only the fields the document itself supports.
+
+    A small model copies values from its worked examples; a value that does not
+    appear in the document is dropped rather than reported.
+    """
+    lowered = text.lower()
+    grounded: dict[str, str] = {}
+    for name in ("patient_ref", "date", "facility"):
+        value = fields.get(name, "")
+        if value and value.lower() in lowered:
+            grounded[name] = value
+    age = fields.get("age", "")
+    numbers = re.findall(r"\d+", age)
+    if numbers and all(re.search(rf"\b{n}\b", text) for n in numbers):
+        grounded["age"] = age
+    grounded["sex"] = _sex(fields.get("sex", "unknown"), text)
+    return grounded
+
+
+def _sex(model_value: str, text: str) -> str:
+    female, male = bool(_FEMALE.search(text)), bool(_MALE.search(text))
+    if female != male:
+        return "female" if female else "male"
+    return model_value if female and male else "unknown"

@@ -1,0 +1,276 @@
+"""Classifiers that learn category and urgency from what staff reviewed.
+
+Every document a person confirms or corrects is a training example (plain data:
+`{"text", "category", "urgency", "reviewed_at"}`; this module never reads the
+store). Measured on the development data by cross-validation
+(scripts/crossval.py), sparse lexical features with linear models beat
+everything else tried at this size: word n-grams and section headers with a
+calibrated linear SVM for document type; word and character n-grams with the
+parsed vital signs and a class-balanced logistic regression for urgency.
+
+Missing an emergency is the costly error, so the urgency model does not take
+the most probable level: it calls "emergency" from a probability threshold
+chosen by cross-validation inside its own training data, the highest one that
+still reaches the target emergency recall together with the red-flag rules.
+
+Models are pickled (joblib) under `<data_dir>/learned/`, with the size of the
+data they learned from and a version; a file from another version of edgebox
+or scikit-learn is ignored and the models retrain. The files are written and
+read only by the box itself.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+LEARN_VERSION = "learn-v1"
+TASKS = ("category", "urgency")
+URGENCY_LABELS = ("emergency", "urgent", "routine")
+MIN_EXAMPLES = 30
+"""Fewer reviewed documents than this: the LLM labels instead (cold start)."""
+MIN_NEW = 10
+"""Retrain once this many documents were reviewed since the last training."""
+EMERGENCY_RECALL = 0.95
+"""Target emergency recall (with the rules) for the urgency threshold."""
+SEED = 0
+
+
+@dataclass(frozen=True)
+class Prediction:
+    label: str
+    confidence: float
+    """The model's probability of `label` (sigmoid-calibrated for category)."""
+
+
+@dataclass
+class LearnedModel:
+    """One fitted classifier and what it learned from."""
+
+    task: str
+    pipeline: Any
+    labels: list[str]
+    n_examples: int
+    reviewed_through: str = ""
+    emergency_threshold: float | None = None
+    trained_at: float = field(default_factory=time.time)
+    train_seconds: float = 0.0
+    version: str = LEARN_VERSION
+    sklearn_version: str = ""
+
+    def predict(self, texts: Sequence[str]) -> list[Prediction]:
+        """The label and its probability for each text."""
+        if not texts:
+            return []
+        probabilities = self.pipeline.predict_proba(list(texts))
+        chosen = self.pipeline.predict(list(texts))
+        classes = [str(c) for c in self.pipeline.classes_]
+        return [
+            self._choose(classes, row, str(label))
+            for row, label in zip(probabilities, chosen, strict=True)
+        ]
+
+    def _choose(self, classes: list[str], row: Any, label: str) -> Prediction:
+        scores = dict(zip(classes, (float(p) for p in row), strict=True))
+        threshold = self.emergency_threshold
+        if threshold is not None and scores.get("emergency", 0.0) >= threshold:
+            label = "emergency"  # below the most probable level: recall first
+        return Prediction(label, scores[label])
+
+    def describe(self) -> dict[str, Any]:
+        """What `edgebox status` and provenance show about this model."""
+        return {
+            "task": self.task,
+            "version": self.version,
+            "n_examples": self.n_examples,
+            "labels": self.labels,
+            "trained_at": round(self.trained_at, 3),
+            "train_seconds": round(self.train_seconds, 2),
+            "emergency_threshold": self.emergency_threshold,
+        }
+
+
+def labelled(examples: Iterable[Mapping[str, Any]], task: str) -> list[tuple[str, str]]:
+    """(text, label) pairs usable for a task: a text and a real label."""
+    pairs = []
+    for example in examples:
+        text, label = example.get("text"), example.get(task)
+        if not text or not str(text).strip() or not label:
+            continue
+        if task == "urgency" and label not in URGENCY_LABELS:
+            continue  # "unknown" is a failed triage, not a level to learn
+        pairs.append((str(text), str(label)))
+    return pairs
+
+
+def train(
+    task: str,
+    texts: Sequence[str],
+    labels: Sequence[str],
+    *,
+    emergency_recall: float = EMERGENCY_RECALL,
+    reviewed_through: str = "",
+) -> LearnedModel:
+    """Fit the classifier for `task` (and, for urgency, its emergency threshold)."""
+    import sklearn  # lazy: the CLI's quick commands should not load it
+
+    from edgebox.learn_pipelines import build_pipeline, emergency_threshold
+
+    if len(set(labels)) < 2:
+        raise ValueError(f"{task}: at least two different labels are needed")
+    started = time.perf_counter()
+    pipeline = build_pipeline(task, labels, seed=SEED)
+    pipeline.fit(list(texts), list(labels))
+    threshold = None
+    if task == "urgency" and "emergency" in labels:
+        threshold = emergency_threshold(
+            texts, labels, target_recall=emergency_recall, seed=SEED
+        )
+    return LearnedModel(
+        task=task,
+        pipeline=pipeline,
+        labels=sorted(set(labels)),
+        n_examples=len(texts),
+        reviewed_through=reviewed_through,
+        emergency_threshold=threshold,
+        train_seconds=time.perf_counter() - started,
+        sklearn_version=sklearn.__version__,
+    )
+
+
+def model_path(data_dir: Path, task: str) -> Path:
+    return data_dir / "learned" / f"{task}.joblib"
+
+
+def save(model: LearnedModel, data_dir: Path) -> Path:
+    """Write atomically: a reader never sees half a model."""
+    import joblib  # lazy: comes with scikit-learn
+
+    path = model_path(data_dir, model.task)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    joblib.dump(model, partial)
+    os.replace(partial, path)
+    return path
+
+
+def load(data_dir: Path, task: str) -> LearnedModel | None:
+    """The saved model, or None when absent, unreadable or from another version."""
+    path = model_path(data_dir, task)
+    if not path.is_file():
+        return None
+    import joblib
+    import sklearn
+
+    try:
+        model = joblib.load(path)
+    except Exception:  # noqa: BLE001 - any unreadable file means "retrain"
+        return None
+    if (
+        not isinstance(model, LearnedModel)
+        or model.version != LEARN_VERSION
+        or model.sklearn_version != sklearn.__version__
+    ):
+        return None
+    return model
+
+
+def retrain_if_due(
+    examples: Sequence[Mapping[str, Any]],
+    data_dir: Path,
+    *,
+    min_examples: int = MIN_EXAMPLES,
+    min_new: int = MIN_NEW,
+    emergency_recall: float = EMERGENCY_RECALL,
+) -> bool:
+    """Retrain each task whose reviews moved on enough; True if any retrained.
+
+    `examples` is `store.training_examples()`. A task retrains when it has no
+    usable model and at least `min_examples` examples, or when `min_new`
+    documents were reviewed (or re-reviewed) after its last training.
+    """
+    retrained = False
+    for task in TASKS:
+        pairs = labelled(examples, task)
+        current = load(data_dir, task)
+        if not _due(examples, pairs, current, min_examples, min_new):
+            continue
+        texts, labels = zip(*pairs, strict=True)
+        if len(set(labels)) < 2:
+            continue
+        latest = max((str(e.get("reviewed_at") or "") for e in examples), default="")
+        model = train(
+            task,
+            texts,
+            labels,
+            emergency_recall=emergency_recall,
+            reviewed_through=latest,
+        )
+        save(model, data_dir)
+        retrained = True
+    return retrained
+
+
+def _due(
+    examples: Sequence[Mapping[str, Any]],
+    pairs: list[tuple[str, str]],
+    current: LearnedModel | None,
+    min_examples: int,
+    min_new: int,
+) -> bool:
+    if len(pairs) < min_examples:
+        return False
+    if current is None:
+        return True
+    newer = sum(
+        1
+        for e in examples
+        if str(e.get("reviewed_at") or "") > current.reviewed_through
+    )
+    grown = len(pairs) - current.n_examples
+    return max(newer, grown) >= min_new
+
+
+class LearnedModels:
+    """The saved models of one box, reloaded when a retrain replaces a file."""
+
+    def __init__(
+        self,
+        data_dir: Path | None,
+        *,
+        min_examples: int = MIN_EXAMPLES,
+        preset: Mapping[str, LearnedModel] | None = None,
+    ) -> None:
+        """`preset` models (eval) are used as they are and never read from disk."""
+        self.data_dir = None if preset is not None else data_dir
+        self.min_examples = min_examples
+        self._cache: dict[str, tuple[int, LearnedModel | None]] = {}
+        if preset is not None:
+            self._cache = {task: (-2, preset.get(task)) for task in TASKS}
+
+    def get(self, task: str) -> LearnedModel | None:
+        """The task's model when it learned from enough examples, else None."""
+        model = self._cached(task)
+        if model is None or model.n_examples < self.min_examples:
+            return None
+        return model
+
+    def _cached(self, task: str) -> LearnedModel | None:
+        if self.data_dir is None:
+            return self._cache.get(task, (0, None))[1]
+        path = model_path(self.data_dir, task)
+        stamp = path.stat().st_mtime_ns if path.is_file() else -1
+        cached = self._cache.get(task)
+        if cached is None or cached[0] != stamp:
+            cached = (stamp, load(self.data_dir, task) if stamp >= 0 else None)
+            self._cache[task] = cached
+        return cached[1]
+
+
+def label_counts(labels: Iterable[str]) -> dict[str, int]:
+    return dict(sorted(Counter(labels).items()))

@@ -1,0 +1,388 @@
+"""The device side: push the outbox to the central server, store-and-forward.
+
+A row leaves the `pending` state only two ways: the server's acknowledgement
+names it (then `sent`), or the server says it can never be accepted (invalid,
+or another version already holds its key: then `dead`, with the reason, out of
+the queue's way). Anything else (no link, a cut connection, a timeout, 429,
+5xx, a captive portal's 200 page) leaves it pending and is retried with capped,
+jittered backoff; a run gives up after a bounded number of tries and a time
+limit, and the next run starts again. Replays are harmless: the server keys
+every record by (device, kind, document, revision).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+from pydantic import ValidationError
+
+from edgebox import __version__
+from edgebox.config import SyncConfig
+from edgebox.store import Store, now
+from sync.backoff import backoff_delay, parse_retry_after
+from sync.errors import Retry, SyncError
+from sync.heartbeat import heartbeat
+from sync.payload import (
+    BATCHES_PATH,
+    HEALTH_PATH,
+    IDEMPOTENCY_HEADER,
+    BatchAck,
+    Problem,
+    batch_key,
+    canonical_json,
+)
+
+T = TypeVar("T")
+
+
+@dataclass
+class PushReport:
+    """What one run did; `error` is None when everything pending was sent."""
+
+    acknowledged: int = 0
+    duplicates: int = 0
+    dead: int = 0
+    requests: int = 0
+    bytes_sent: int = 0
+    documents: int = 0
+    pending: int = 0
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class SyncClient:
+    """Pushes one store's outbox to the central server named in the settings."""
+
+    def __init__(
+        self,
+        store: Store,
+        settings: SyncConfig,
+        *,
+        model_path: Path | None = None,
+        max_attempts: int = 6,
+        backoff_base_s: float = 1.0,
+        backoff_cap_s: float = 60.0,
+        max_run_s: float = 900.0,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        if not settings.url:
+            raise SyncError("sync is off: set [sync] url in edgebox.toml")
+        if not settings.device or not settings.token:
+            raise SyncError(
+                "sync needs [sync] device and a token (set EDGEBOX_SYNC_TOKEN)"
+            )
+        self.store, self.settings, self.model_path = store, settings, model_path
+        self.max_attempts, self.max_run_s = max_attempts, max_run_s
+        self.backoff = (backoff_base_s, backoff_cap_s)
+        self._sleep, self._clock, self._jitter = sleep, clock, jitter
+        self.http = httpx.Client(
+            base_url=settings.url.rstrip("/"),
+            timeout=settings.timeout_s,
+            headers={
+                "Authorization": f"Bearer {settings.token}",
+                "User-Agent": f"edgebox/{__version__}",
+            },
+        )
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> SyncClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- one run -----------------------------------------------------------
+
+    def push(self) -> PushReport:
+        """Send what is pending (emergencies first), then the raw documents if
+        the settings say so; never raises for network trouble."""
+        report = PushReport()
+        deadline = self._clock() + self.max_run_s
+        self.store.update_sync_state({"last_attempt": now()})
+        try:
+            self._push_records(report, deadline)
+            if self.settings.send_documents:
+                from sync.documents import push_documents
+
+                push_documents(self, report, deadline)
+        except SyncError as exc:
+            report.error = str(exc)
+        finally:
+            self._record_run(report)
+        return report
+
+    def probe(self) -> bool:
+        """One cheap connection attempt: is the central server reachable now?"""
+        timeout = min(10.0, self.settings.timeout_s)
+        try:
+            response = self.http.get(HEALTH_PATH, timeout=timeout)
+            return response.status_code == 200 and response.json().get("api") == "v1"
+        except (httpx.HTTPError, ValueError, AttributeError):
+            return False
+
+    def _push_records(self, report: PushReport, deadline: float) -> None:
+        limit = max(1, self.settings.batch_records)
+        beat_sent = False
+        while True:
+            if self._clock() > deadline:
+                raise SyncError("the run's time limit passed; the rest waits")
+            rows, records = self._next_batch(limit, report)
+            if not rows and beat_sent:
+                return
+            outcome = self._send_batch(rows, records, report, deadline)
+            beat_sent = True
+            if outcome == "too_large":
+                if len(rows) == 1:
+                    self._dead(rows[0], "too large for the central server", report)
+                limit = max(1, len(rows) // 2)
+            else:
+                limit = min(self.settings.batch_records, limit * 2)
+
+    def _next_batch(
+        self, limit: int, report: PushReport
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Pending rows in priority order, cut at the byte budget (at least one)."""
+        rows: list[dict[str, Any]] = []
+        records: list[dict[str, Any]] = []
+        size = 0
+        for row in self.store.pending_outbox(limit=limit):
+            try:
+                record = wire_record(row)
+            except ValueError as exc:
+                self._dead(row, f"unreadable outbox payload: {exc}", report)
+                continue
+            grows = len(canonical_json(record))
+            if rows and size + grows > self.settings.batch_bytes:
+                break
+            rows.append(row)
+            records.append(record)
+            size += grows
+        return rows, records
+
+    def _send_batch(
+        self,
+        rows: list[dict[str, Any]],
+        records: list[dict[str, Any]],
+        report: PushReport,
+        deadline: float,
+    ) -> str:
+        key = batch_key(self.settings.device, records)
+        body = {
+            "device": self.settings.device,
+            "heartbeat": heartbeat(self.store, records, model_path=self.model_path),
+            "records": records,
+        }
+        data = gzip.compress(
+            json.dumps(body, separators=(",", ":")).encode(),
+            compresslevel=6,
+        )
+        headers = {
+            "Content-Type": "application/json",
+            "Content-Encoding": "gzip",
+            IDEMPOTENCY_HEADER: key,
+        }
+
+        def send() -> httpx.Response:
+            report.requests += 1
+            report.bytes_sent += len(data)
+            return self.http.post(BATCHES_PATH, content=data, headers=headers)
+
+        def accept(response: httpx.Response) -> str:
+            return self._answer(response, key, rows, report)
+
+        try:
+            return self.with_retries(send, accept, deadline)
+        except Retry as exc:
+            self.store.note_outbox_failure([row["id"] for row in rows], exc.message)
+            raise SyncError(
+                f"no acknowledgement from the server: {exc.message}"
+            ) from None
+
+    def _answer(
+        self, response: httpx.Response, key: str, rows: list[dict[str, Any]],
+        report: PushReport,
+    ) -> str:  # fmt: skip
+        status = response.status_code
+        if status == 200:
+            self._apply_ack(_ack(response, key, self.settings.device), rows, report)
+            return "ok"
+        if status == 413:
+            return "too_large"
+        if status == 422:
+            self._dead_letter(response, rows, report)
+            return "ok"
+        raise Retry(f"HTTP {status}")
+
+    def _apply_ack(
+        self, ack: BatchAck, rows: list[dict[str, Any]], report: PushReport
+    ) -> None:
+        by_key = {(r["kind"], r["document_id"], r["revision"]): r for r in rows}
+        sent: list[int] = []
+        for result in ack.results:
+            row = by_key.pop(
+                (result.kind.value, result.document_id, result.revision), None
+            )
+            if row is None:
+                continue
+            if result.status == "conflict":
+                reason = "conflict: the central server holds other content for it"
+                self._dead(row, reason, report)
+            else:
+                sent.append(row["id"])
+                report.duplicates += result.status == "duplicate"
+        if rows and not sent and len(by_key) == len(rows):
+            raise Retry("the acknowledgement names none of the records sent")
+        self.store.mark_outbox_sent(sent)
+        report.acknowledged += len(sent)
+        self.store.update_sync_state({"last_success": now()})
+
+    def _dead_letter(
+        self, response: httpx.Response, rows: list[dict[str, Any]], report: PushReport
+    ) -> None:
+        try:
+            problem = Problem.model_validate_json(response.content)
+        except ValidationError:
+            raise Retry("HTTP 422 without the server's explanation") from None
+        named = [item for item in problem.invalid if 0 <= item.index < len(rows)]
+        if not named:
+            raise SyncError(f"the central server refused the batch: {problem.detail}")
+        for item in named:
+            self._dead(rows[item.index], f"rejected as invalid: {item.reason}", report)
+
+    def _dead(self, row: Mapping[str, Any], reason: str, report: PushReport) -> None:
+        self.store.mark_outbox_dead(row["id"], reason)
+        report.dead += 1
+
+    # -- retries -----------------------------------------------------------
+
+    def with_retries(
+        self,
+        send: Callable[[], httpx.Response],
+        accept: Callable[[httpx.Response], T],
+        deadline: float,
+    ) -> T:
+        """Try `send` until `accept` takes its answer, with capped, jittered
+        backoff; raises Retry (the last problem) when tries or time run out."""
+        base_s, cap_s = self.backoff
+        problem = Retry("no try was made")
+        for attempt in range(self.max_attempts):
+            try:
+                return accept(_refuse_auth(_retry_server_errors(send())))
+            except httpx.TransportError as exc:
+                problem = Retry(f"network error ({type(exc).__name__})")
+            except Retry as exc:
+                problem = exc
+            delay = backoff_delay(
+                attempt,
+                base_s=base_s,
+                cap_s=cap_s,
+                jitter=self._jitter(),
+                retry_after_s=problem.retry_after_s,
+            )
+            if attempt + 1 >= self.max_attempts or self._clock() + delay > deadline:
+                break
+            self._sleep(delay)
+        raise problem
+
+    def _record_run(self, report: PushReport) -> None:
+        counts = self.store.outbox_counts()
+        report.pending = counts.get("pending", 0)
+        state = self.store.sync_state()
+        values: dict[str, Any] = {
+            "pending": report.pending,
+            "dead": counts.get("dead", 0),
+            "bytes_sent": int(state.get("bytes_sent") or 0) + report.bytes_sent,
+            "records_sent": int(state.get("records_sent") or 0) + report.acknowledged,
+            "last_error": report.error or "",
+        }
+        if report.error:
+            values["last_error_at"] = now()
+        self.store.update_sync_state(values)
+
+
+def wire_record(row: Mapping[str, Any]) -> dict[str, Any]:
+    """An outbox row as a protocol record; a staff review names the revision it
+    replaces."""
+    content = json.loads(row["payload"])
+    if not isinstance(content, dict):
+        raise ValueError("the payload is not a JSON object")
+    json.dumps(content, allow_nan=False)  # NaN is not JSON: the server refuses it
+    revision = int(row["revision"])
+    replaces = revision - 1 if row["kind"] == "triage" and revision > 1 else None
+    return {
+        "kind": row["kind"],
+        "document_id": int(row["document_id"]),
+        "revision": revision,
+        "replaces": replaces,
+        "created_at": row["created_at"],
+        "content": content,
+    }
+
+
+def _ack(response: httpx.Response, key: str, device: str) -> BatchAck:
+    """The server's acknowledgement, or Retry: a captive portal answers 200 too,
+    but it cannot echo the idempotency key."""
+    if "json" not in response.headers.get("content-type", ""):
+        raise Retry("a 200 answer that is not the server's (captive portal?)")
+    try:
+        ack = BatchAck.model_validate_json(response.content)
+    except ValidationError:
+        raise Retry("a 200 answer that is not an acknowledgement") from None
+    if ack.batch_id != key or ack.device != device:
+        raise Retry("an acknowledgement of another batch")
+    return ack
+
+
+def _retry_server_errors(response: httpx.Response) -> httpx.Response:
+    status = response.status_code
+    if status == 429 or status >= 500 or 300 <= status < 400:
+        wait = parse_retry_after(response.headers.get("retry-after"))
+        raise Retry(f"HTTP {status}", wait)
+    return response
+
+
+def _refuse_auth(response: httpx.Response) -> httpx.Response:
+    if response.status_code == 401:
+        raise SyncError("the central server refused the device token (HTTP 401)")
+    if response.status_code == 403:
+        raise SyncError("the central server refused this device's records (HTTP 403)")
+    return response
+
+
+def sync_status(store: Store) -> dict[str, Any]:
+    """Sync state for `edgebox status` / `edgebox sync --status`: counts, times,
+    bytes, and each dead-lettered row with its reason."""
+    dead = [
+        {
+            "outbox_id": row["id"],
+            "kind": row["kind"],
+            "document_id": row["document_id"],
+            "revision": row["revision"],
+            "reason": row["last_error"],
+        }
+        for row in store.dead_outbox()
+    ]
+    state = store.sync_state()
+    keys = ("last_attempt", "last_success", "last_error", "last_error_at")
+    return {
+        "outbox": store.outbox_counts(),
+        **{key: state.get(key) or None for key in keys},
+        "bytes_sent": int(state.get("bytes_sent") or 0),
+        "records_sent": int(state.get("records_sent") or 0),
+        "dead": dead,
+    }

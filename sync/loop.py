@@ -1,0 +1,111 @@
+"""When to push: once (`edgebox sync --once`) or periodically (`edgebox serve`).
+
+Clinics are online for minutes a day. While the last push succeeded, the loop
+waits the configured interval; after a failure it probes `GET /v1/health` on a
+short, growing, jittered schedule, and pushes the moment a probe connects,
+instead of sleeping out the whole interval and missing the window.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from edgebox.config import Config
+from edgebox.store import Store
+from sync.backoff import backoff_delay
+from sync.client import PushReport, SyncClient
+from sync.errors import SyncError
+
+log = logging.getLogger(__name__)
+
+PROBE_BASE_S = 5.0
+PROBE_CAP_S = 120.0
+
+
+def push_once(settings: Config, **options: Any) -> PushReport:
+    """One run over the box's store (what `edgebox sync --once` does)."""
+    with (
+        Store(settings.db_path) as store,
+        SyncClient(
+            store, settings.sync, model_path=settings.model_path, **options
+        ) as client,
+    ):
+        return client.push()
+
+
+class SyncLoop:
+    """Run `run()` in a thread; `wake()` asks for a push now, `stop()` ends it."""
+
+    def __init__(
+        self,
+        settings: Config,
+        *,
+        on_report: Callable[[PushReport], None] | None = None,
+        probe_base_s: float = PROBE_BASE_S,
+        **client_options: Any,
+    ) -> None:
+        self.settings = settings
+        self.on_report = on_report
+        self.probe_base_s = probe_base_s
+        self.client_options = client_options
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+
+    def run(self) -> None:
+        """Push, wait, repeat, until stop(); never raises for network trouble."""
+        if not self.settings.sync.url:
+            log.info("sync is off: [sync] url is empty")
+            return
+        with Store(self.settings.db_path) as store:
+            try:
+                client = SyncClient(
+                    store,
+                    self.settings.sync,
+                    model_path=self.settings.model_path,
+                    **self.client_options,
+                )
+            except SyncError as exc:  # no device or token: say so once, stop
+                log.warning("sync is off: %s", exc)
+                return
+            with client:
+                self._loop(client)
+
+    def _loop(self, client: SyncClient) -> None:
+        interval = max(1.0, self.settings.sync.interval_s)
+        online, failures = True, 0
+        while not self._stop.is_set():
+            if online:
+                report = client.push()
+                if self.on_report is not None:
+                    self.on_report(report)
+                online = report.ok
+            elif client.probe():
+                online = True
+                continue  # the link is back: push now, not at the next tick
+            if online:
+                failures, wait = 0, interval
+            else:
+                wait = self._retry_wait(failures, interval)
+                failures += 1
+            self._wake.wait(wait)
+            self._wake.clear()
+
+    def _retry_wait(self, failures: int, interval: float) -> float:
+        # Growing waits: a box whose token was revoked does not hammer the server.
+        return backoff_delay(
+            failures,
+            base_s=self.probe_base_s,
+            cap_s=min(interval, PROBE_CAP_S),
+            jitter=0.5 + random.random() / 2,
+        )

@@ -1,0 +1,370 @@
+"""The central server: an ASGI app (FastAPI) that receives the devices' batches.
+
+The order of checks is the point: the token first (401), then the declared size
+(413, before a byte of the body is read), then the body read with the same
+limit and gunzipped with a limit of its own (a small gzip can unpack to
+gigabytes), then the envelope (422), the device (403) and each record (422
+naming the records at fault, so the client can dead-letter exactly those). Only
+then one transaction stores the batch. Bad input never reaches the database, so
+it never becomes a 500.
+"""
+
+import json
+import math
+import zlib
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Header, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ValidationError
+from pydantic.json_schema import models_json_schema
+from starlette.concurrency import run_in_threadpool
+
+from edgebox import __version__
+from sync.auth import device_id_of, token_matches
+from sync.central_db import CentralDB
+from sync.errors import CentralUnavailable, DocumentConflict, DocumentInvalid
+from sync.payload import (
+    API_VERSION,
+    BATCHES_PATH,
+    DOCUMENTS_PATH,
+    HEALTH_PATH,
+    KEY_PATTERN,
+    MAX_ID,
+    SHA256_PATTERN,
+    Batch,
+    BatchAck,
+    DocumentProgress,
+    Envelope,
+    Health,
+    InvalidRecord,
+    Problem,
+    Record,
+    RecordResult,
+)
+
+MAX_BODY_BYTES = 4 * 1024 * 1024
+MAX_JSON_BYTES = 32 * 1024 * 1024
+MAX_DOCUMENT_BYTES = 512 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Device:
+    id: int
+    name: str
+
+
+class ApiProblem(Exception):
+    """An answer other than success, with its status and a sentence."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        invalid: list[InvalidRecord] | None = None,
+        headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status, self.detail = status, detail
+        self.invalid, self.headers, self.extra = invalid or [], headers, extra or {}
+
+    def response(self) -> JSONResponse:
+        body = Problem(detail=self.detail, invalid=self.invalid).model_dump()
+        return JSONResponse(body | self.extra, self.status, headers=self.headers)
+
+
+class Conflict(Problem):
+    received: int
+
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": Problem, "description": text}
+    for code, text in {
+        401: "No valid device token",
+        403: "Records of another device",
+        413: "Body over the size limit",
+        415: "Unknown Content-Encoding",
+        422: "Malformed data (invalid records are listed)",
+        503: "Database unavailable: retry later",
+    }.items()
+}
+
+
+def create_app(
+    db: CentralDB,
+    *,
+    max_body_bytes: int = MAX_BODY_BYTES,
+    max_json_bytes: int = MAX_JSON_BYTES,
+    close_db: bool = True,
+) -> FastAPI:
+    """The central ASGI app over an open database."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if close_db:
+            db.close()
+
+    app = FastAPI(
+        title="edgebox central",
+        version=__version__,
+        docs_url=None,  # the Swagger page loads scripts from a CDN: not offline
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    # Acknowledgements name every record: gzip them too, the link is metered.
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    _handlers(app)
+    auth = _authenticator(db)
+    _batch_route(app, db, auth, max_body_bytes, max_json_bytes)
+    _document_routes(app, db, auth, max_body_bytes)
+
+    @app.get(HEALTH_PATH, responses={503: _ERRORS[503]})
+    async def health() -> Health:
+        """Liveness and database reachability (also the client's online probe)."""
+        await run_in_threadpool(db.ping)
+        return Health(status="ok", api=API_VERSION, version=__version__)
+
+    app.openapi = _openapi_with_batch(app)  # type: ignore[method-assign]
+    return app
+
+
+def _handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiProblem)
+    async def on_problem(_: Request, exc: ApiProblem) -> JSONResponse:
+        return exc.response()
+
+    @app.exception_handler(RequestValidationError)
+    async def on_invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return ApiProblem(422, _reason(exc.errors())).response()
+
+    @app.exception_handler(CentralUnavailable)
+    async def on_down(_: Request, exc: CentralUnavailable) -> JSONResponse:
+        retry = {"Retry-After": "5"}
+        return ApiProblem(503, "the database is unavailable", headers=retry).response()
+
+
+def _authenticator(db: CentralDB) -> Callable[..., Device]:
+    bearer = HTTPBearer(auto_error=False, description="The device token")
+
+    def authenticate(
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    ) -> Device:
+        token = credentials.credentials if credentials else ""
+        device_id = device_id_of(token)
+        held = db.token_hash(device_id) if device_id is not None else None
+        if device_id is None or not token_matches(token, held[1] if held else None):
+            raise ApiProblem(
+                401,
+                "a valid device token is required",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        assert held is not None
+        return Device(device_id, held[0])
+
+    return authenticate
+
+
+def _batch_route(
+    app: FastAPI, db: CentralDB, auth: Callable[..., Device], limit: int, unpacked: int
+) -> None:
+    body_doc = {
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/Batch"}}
+        },
+    }
+
+    @app.post(
+        BATCHES_PATH,
+        responses={k: _ERRORS[k] for k in (401, 403, 413, 415, 422, 503)},
+        openapi_extra={"requestBody": body_doc},
+    )
+    async def post_batch(
+        request: Request,
+        device: Annotated[Device, Depends(auth)],
+        idempotency_key: Annotated[str, Header(pattern=KEY_PATTERN)],
+    ) -> BatchAck:
+        """Store a batch of records (gzip JSON welcome); replays are harmless."""
+        body = await _read_body(request, limit)
+        raw = _decode_json(body, request.headers.get("content-encoding", ""), unpacked)
+        envelope, records = _validate(raw, device)
+        statuses = await run_in_threadpool(
+            db.store_batch, device.id, idempotency_key, envelope.heartbeat, records
+        )
+        results = [
+            RecordResult(
+                kind=r.kind, document_id=r.document_id, revision=r.revision, status=s
+            )
+            for r, s in zip(records, statuses, strict=True)
+        ]
+        return BatchAck(batch_id=idempotency_key, device=device.name, results=results)
+
+
+def _document_routes(
+    app: FastAPI, db: CentralDB, auth: Callable[..., Device], limit: int
+) -> None:
+    doc_id = Path(ge=1, le=MAX_ID)
+
+    @app.get(
+        DOCUMENTS_PATH + "/{document_id}",
+        responses={
+            401: _ERRORS[401],
+            404: {"model": Problem, "description": "Not uploaded yet"},
+        },
+    )
+    async def document_progress(
+        document_id: Annotated[int, doc_id],
+        device: Annotated[Device, Depends(auth)],
+    ) -> DocumentProgress:
+        """How much of a raw document the server holds: where to resume."""
+        held = await run_in_threadpool(db.document, device.id, document_id)
+        if held is None:
+            raise ApiProblem(404, "no upload of this document yet")
+        return DocumentProgress(**held)
+
+    @app.put(
+        DOCUMENTS_PATH + "/{document_id}",
+        responses={k: _ERRORS[k] for k in (401, 413, 422, 503)}
+        | {409: {"model": Conflict, "description": "Resume elsewhere"}},
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/octet-stream": {
+                        "schema": {"type": "string", "format": "binary"}
+                    }
+                },
+            }
+        },
+    )
+    async def put_chunk(
+        request: Request,
+        document_id: Annotated[int, doc_id],
+        device: Annotated[Device, Depends(auth)],
+        sha256: Annotated[str, Query(pattern=SHA256_PATTERN)],
+        size: Annotated[int, Query(ge=0, le=MAX_DOCUMENT_BYTES)],
+        start: Annotated[int, Query(ge=0, le=MAX_DOCUMENT_BYTES)],
+    ) -> DocumentProgress:
+        """Add the chunk of a raw document that starts at byte `start`."""
+        data = await _read_body(request, limit)
+        try:
+            held = await run_in_threadpool(
+                lambda: db.append_chunk(
+                    device.id, document_id, sha256=sha256, size=size, start=start,
+                    data=data,
+                )
+            )  # fmt: skip
+        except DocumentConflict as exc:
+            raise ApiProblem(409, str(exc), extra={"received": exc.received}) from exc
+        except DocumentInvalid as exc:
+            raise ApiProblem(422, str(exc)) from exc
+        return DocumentProgress(**held)
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The body, refused with 413 as soon as it is known to be too big."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise ApiProblem(413, f"the body is over the limit of {limit} bytes")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise ApiProblem(413, f"the body is over the limit of {limit} bytes")
+    return bytes(body)
+
+
+def _decode_json(body: bytes, encoding: str, limit: int) -> Any:
+    encoding = encoding.strip().lower()
+    if encoding == "gzip":
+        body = _gunzip(body, limit)
+    elif encoding not in ("", "identity"):
+        raise ApiProblem(415, f"unsupported Content-Encoding {encoding[:32]!r}")
+    try:
+        return json.loads(body, parse_constant=_no_constant, parse_float=_finite)
+    except (ValueError, RecursionError) as exc:
+        raise ApiProblem(422, "the body is not valid JSON") from exc
+
+
+def _gunzip(body: bytes, limit: int) -> bytes:
+    inflater = zlib.decompressobj(wbits=31)
+    try:
+        data = inflater.decompress(body, limit + 1)
+    except zlib.error as exc:
+        raise ApiProblem(422, "the body is not valid gzip") from exc
+    if len(data) > limit:
+        raise ApiProblem(413, f"the unpacked body is over {limit} bytes")
+    if not inflater.eof:
+        raise ApiProblem(422, "the gzip body is truncated")
+    return data
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError("number out of range")
+    return value
+
+
+def _validate(raw: Any, device: Device) -> tuple[Envelope, list[Record]]:
+    try:
+        envelope = Envelope.model_validate(raw)
+    except ValidationError as exc:
+        raise ApiProblem(422, _reason(exc.errors())) from None
+    if envelope.device != device.name:
+        raise ApiProblem(403, "this token may only write its own device's records")
+    records: list[Record] = []
+    invalid: list[InvalidRecord] = []
+    for index, item in enumerate(envelope.records):
+        try:
+            records.append(Record.model_validate(item))
+        except ValidationError as exc:
+            invalid.append(InvalidRecord(index=index, reason=_reason(exc.errors())))
+    if invalid:
+        raise ApiProblem(422, f"{len(invalid)} invalid record(s)", invalid=invalid)
+    return envelope, records
+
+
+def _reason(errors: Any) -> str:
+    """The first validation error, where and what, never the input value (which
+    may be document text)."""
+    if not errors:
+        return "invalid data"
+    first = errors[0]
+    where = ".".join(str(part) for part in first.get("loc", ()))
+    return f"{where}: {first.get('msg', 'invalid')}"[:300]
+
+
+def _openapi_with_batch(app: FastAPI) -> Callable[[], dict[str, Any]]:
+    """FastAPI's document plus the batch schemas the route reads by hand."""
+    from fastapi.openapi.utils import get_openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title, version=app.version, routes=app.routes
+            )
+            models: list[tuple[type[BaseModel], Any]] = [(Batch, "validation")]
+            _, defs = models_json_schema(
+                models, ref_template="#/components/schemas/{model}"
+            )
+            schema.setdefault("components", {}).setdefault("schemas", {}).update(
+                defs["$defs"]
+            )
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    return openapi

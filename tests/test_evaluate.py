@@ -1,0 +1,106 @@
+"""`edgebox eval` logic: known figures on hand-made outcomes and small fixtures."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from edgebox import config
+from edgebox.evaluate import EvalError, format_report, metrics, read_jsonl, run_eval
+from edgebox.triage import TriageEngine
+from tests.conftest import DATA
+
+
+def settings(tmp_path: Path) -> config.Config:
+    return config.Config(home=tmp_path, source=None)
+
+
+def test_metrics_of_hand_made_outcomes() -> None:
+    outcomes = [
+        ("emergency", "emergency", True),
+        ("emergency", "urgent", False),
+        ("urgent", "urgent", False),
+        ("urgent", "urgent", True),
+        ("routine", "urgent", False),
+        ("routine", "routine", False),
+    ]
+    report = metrics("urgency", outcomes)
+    assert report["n"] == 6
+    assert report["accuracy"] == pytest.approx(4 / 6, abs=0.001)
+    assert report["per_class"]["emergency"] == {
+        "precision": 1.0, "recall": 0.5, "f1": 0.667, "support": 2,
+    }  # fmt: skip
+    assert report["per_class"]["urgent"]["precision"] == 0.5
+    # F1: emergency 2/3, urgent 2/3 (p 0.5, r 1), routine 2/3 (p 1, r 0.5)
+    assert report["macro_f1"] == pytest.approx(0.667, abs=0.001)
+    assert report["emergency_recall"] == 0.5
+    assert report["review_rate"] == pytest.approx(2 / 6, abs=0.001)
+    assert report["confusion"] == [[1, 0, 1], [0, 1, 1], [0, 0, 2]]
+    assert report["labels"] == ["emergency", "routine", "urgent"]
+
+
+def test_an_unknown_prediction_is_a_column_and_an_error() -> None:
+    report = metrics(
+        "category", [("letter", "unknown", True), ("letter", "letter", False)]
+    )
+    assert report["labels"] == ["letter", "unknown"]
+    assert report["confusion"] == [[1, 1]]
+    assert report["accuracy"] == 0.5
+    assert "emergency_recall" not in report
+
+
+@pytest.mark.parametrize("task", ["urgency", "category"])
+def test_eval_on_the_fixtures(task: str, tmp_path: Path) -> None:
+    report = run_eval(
+        DATA / f"{task}_train.jsonl",
+        DATA / f"{task}_test.jsonl",
+        config=settings(tmp_path),
+    )
+    _, test_rows = read_jsonl(DATA / f"{task}_test.jsonl")
+    assert (report["task"], report["n"], report["n_train"]) == (task, 12, 36)
+    # The fixtures' classes are written apart on purpose: a working path is exact.
+    assert report["macro_f1"] == 1.0 and report["accuracy"] == 1.0
+    assert report["llm_calls"] == 0  # the learned models had data: no LLM vote
+    assert report["docs_per_s"] > 0
+    if task == "urgency":
+        assert report["emergency_recall"] == 1.0
+        emergencies = sum(r["urgency"] == "emergency" for r in test_rows)
+        assert report["review_rate"] >= emergencies / 12  # every emergency reviewed
+    text = format_report(report)
+    assert f"task {task}: 12 test documents, trained on 36" in text
+    assert "confusion (rows: truth, columns: predicted)" in text
+    json.dumps(report)  # --json prints it as it is
+
+
+def test_the_label_field_names_the_task(tmp_path: Path) -> None:
+    both = tmp_path / "both.jsonl"
+    both.write_text('{"text": "x", "category": "letter", "urgency": "urgent"}\n')
+    with pytest.raises(EvalError, match="exactly one label field"):
+        read_jsonl(both)
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text('{"text": "x", "category": "letter"}\n{oops\n')
+    with pytest.raises(EvalError, match="broken.jsonl:2 is not valid JSON"):
+        read_jsonl(broken)
+
+
+def test_train_and_test_must_be_the_same_task(tmp_path: Path) -> None:
+    with pytest.raises(EvalError, match="labelled urgency"):
+        run_eval(
+            DATA / "urgency_train.jsonl",
+            DATA / "category_test.jsonl",
+            config=settings(tmp_path),
+        )
+
+
+@pytest.mark.slow
+@pytest.mark.model
+def test_without_enough_reviews_the_llm_votes(engine: TriageEngine) -> None:
+    report = run_eval(
+        DATA / "urgency_train.jsonl",
+        DATA / "urgency_test.jsonl",
+        config=engine.config,
+        engine=engine,
+        min_examples=1000,
+    )
+    assert report["llm_calls"] == report["n"] == 12
+    assert report["emergency_recall"] == 1.0  # the rules catch these emergencies

@@ -1,0 +1,102 @@
+"""The learned classifiers with real scikit-learn on small fixture files."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edgebox import learn
+from edgebox.learn_pipelines import pick_threshold
+from tests.conftest import DATA
+
+
+def examples(name: str) -> list[dict]:
+    rows = [json.loads(line) for line in (DATA / name).read_text().splitlines()]
+    return [
+        {"document_id": i, "text": r["text"], "reviewed_at": f"2026-01-01T00:{i:02d}"}
+        | {k: r[k] for k in ("category", "urgency") if k in r}
+        for i, r in enumerate(rows)
+    ]
+
+
+URGENCY = examples("urgency_train.jsonl")
+RASH = "Triage note. 30-year-old female. Chief complaint: mild rash on the arm."
+
+
+def test_a_trained_model_round_trips_through_its_file(tmp_path: Path) -> None:
+    texts = [e["text"] for e in URGENCY]
+    model = learn.train("urgency", texts, [e["urgency"] for e in URGENCY])
+    learn.save(model, tmp_path)
+    loaded = learn.load(tmp_path, "urgency")
+    assert loaded is not None and loaded.n_examples == len(URGENCY)
+    assert loaded.predict(texts[:5]) == model.predict(texts[:5])
+    assert all(0.0 <= p.confidence <= 1.0 for p in loaded.predict(texts))
+
+
+def test_a_model_from_another_version_is_ignored(tmp_path: Path) -> None:
+    model = learn.train(
+        "urgency", [e["text"] for e in URGENCY], [e["urgency"] for e in URGENCY]
+    )
+    model.version = "learn-v0"
+    learn.save(model, tmp_path)
+    assert learn.load(tmp_path, "urgency") is None
+
+
+def test_a_damaged_model_file_is_ignored(tmp_path: Path) -> None:
+    path = learn.model_path(tmp_path, "category")
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"not a pickle")
+    assert learn.load(tmp_path, "category") is None
+
+
+def test_retraining_waits_for_enough_reviews(tmp_path: Path) -> None:
+    assert not learn.retrain_if_due(URGENCY[:20], tmp_path, min_examples=30)
+    assert learn.retrain_if_due(URGENCY, tmp_path, min_examples=30)
+    assert learn.load(tmp_path, "urgency") is not None
+    assert learn.load(tmp_path, "category") is None  # no category labels here
+    assert not learn.retrain_if_due(URGENCY, tmp_path, min_examples=30)
+
+
+def test_retraining_picks_up_a_correction(tmp_path: Path) -> None:
+    learn.retrain_if_due(URGENCY, tmp_path, min_examples=30)
+    models = learn.LearnedModels(tmp_path)
+    assert models.get("urgency").predict([RASH])[0].label == "routine"
+    # A measles outbreak: staff now correct every rash to urgent.
+    corrected = [
+        e | {"urgency": "urgent", "reviewed_at": "2026-02-01T00:00"}
+        if "rash" in e["text"]
+        else e
+        for e in URGENCY
+    ]
+    changed = sum(a != b for a, b in zip(URGENCY, corrected, strict=True))
+    assert changed >= 2
+    assert learn.retrain_if_due(corrected, tmp_path, min_examples=30, min_new=changed)
+    assert models.get("urgency").predict([RASH])[0].label == "urgent"
+
+
+def test_too_few_examples_mean_no_learned_vote(tmp_path: Path) -> None:
+    learn.retrain_if_due(URGENCY, tmp_path, min_examples=30)
+    assert learn.LearnedModels(tmp_path, min_examples=100).get("urgency") is None
+
+
+def test_failed_triages_are_not_training_labels() -> None:
+    rows = [{"text": "x", "urgency": "unknown"}, {"text": " ", "urgency": "urgent"}]
+    assert learn.labelled(rows + [{"text": "y", "urgency": "routine"}], "urgency") == [
+        ("y", "routine")
+    ]
+
+
+def test_the_threshold_is_the_highest_that_reaches_the_recall_target() -> None:
+    p = np.array([0.9, 0.6, 0.3, 0.2, 0.1, 0.05])
+    emergency = np.array([True, True, True, True, False, False])
+    by_rules = np.array([False, False, False, True, False, False])
+    # 4 emergencies; the rules catch one; 75 % recall allows missing one.
+    assert pick_threshold(p, emergency, by_rules, 0.75) == pytest.approx(0.6)
+    assert pick_threshold(p, emergency, by_rules, 1.0) == pytest.approx(0.3)
+    assert pick_threshold(p, emergency, emergency, 0.95) is None  # rules suffice
+
+
+def test_a_single_label_cannot_be_learned() -> None:
+    with pytest.raises(ValueError, match="two different labels"):
+        learn.train("urgency", ["a", "b"], ["urgent", "urgent"])

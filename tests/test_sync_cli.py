@@ -1,0 +1,136 @@
+"""`edgebox sync` and `edgebox central ...` as a person runs them (subprocesses),
+and the central server's independence from the model libraries."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from sync.loopback import CentralProcess, free_port, wait_until_healthy
+from tests.conftest import REPO
+from tests.sync_fixtures import fill_store
+
+HEAVY = ("llama_cpp", "sentence_transformers", "torch")
+
+# Makes any import of the model libraries fail, as on a server without them.
+BLOCKER = f"""
+import sys
+class Blocker:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {HEAVY!r}:
+            raise ImportError(f"{{name}} is not installed on the central server")
+sys.meta_path.insert(0, Blocker())
+"""
+
+
+def sync_cli(
+    *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "sync.cli", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=120,
+        cwd=REPO,
+    )
+
+
+def test_central_server_imports_no_model_library() -> None:
+    code = BLOCKER + (
+        "import json, sync.cli, sync.server, sync.central_db, sync.payload\n"
+        "from sync.central_db import open_central\n"
+        "import tempfile, pathlib\n"
+        "db = open_central(str(pathlib.Path(tempfile.mkdtemp()) / 'c.db'))\n"
+        "sync.server.create_app(db).openapi()\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO
+    )
+    assert out.returncode == 0, out.stderr
+    loaded = set(json.loads(out.stdout))
+    assert {m for m in loaded if m.split(".")[0] in HEAVY} == set()
+
+
+def test_central_serves_with_the_model_libraries_absent(tmp_path: Path) -> None:
+    port = free_port()
+    code = BLOCKER + "import runpy; runpy.run_module('sync.cli', run_name='__main__')"
+    args = ["central", "serve", "--db", str(tmp_path / "c.db"), "--port", str(port)]
+    server = subprocess.Popen(
+        [sys.executable, "-c", code, *args], cwd=REPO, stderr=subprocess.PIPE
+    )
+    try:
+        wait_until_healthy(f"http://127.0.0.1:{port}", timeout_s=30, process=server)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_add_device_prints_the_token_once_and_keeps_only_its_hash(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "central.db"
+    added = sync_cli("central", "add-device", "clinic-a", "--db", str(db))
+    assert added.returncode == 0, added.stderr
+    token = added.stdout.strip()
+    assert len(token.splitlines()) == 1 and token.startswith("1.")
+    assert "not shown again" in added.stderr
+    raw = b"".join(p.read_bytes() for p in tmp_path.iterdir())
+    assert token.encode() not in raw
+    again = sync_cli("central", "add-device", "clinic-a", "--db", str(db))
+    assert again.returncode == 1 and "exists" in again.stderr
+    assert again.stdout == ""
+    rotated = sync_cli("central", "add-device", "clinic-a", "--rotate", "--db", str(db))
+    assert rotated.returncode == 0 and rotated.stdout.strip() != token
+    bad = sync_cli("central", "add-device", "clinic a/../x", "--db", str(db))
+    assert bad.returncode == 1 and bad.stderr.startswith("error: device name")
+
+
+def test_a_clinic_box_syncs_and_both_sides_report_it(
+    tmp_path: Path, edgebox_home: Path
+) -> None:
+    db = f"sqlite:///{tmp_path / 'central.db'}"
+    token = sync_cli("central", "add-device", "clinic-a", "--db", db).stdout.strip()
+    fill_store(edgebox_home / "data" / "edgebox.db", 7)
+    with CentralProcess(db, log=tmp_path / "central.log") as server:
+        (edgebox_home / "edgebox.toml").write_text(
+            f'[sync]\nurl = "{server.url}"\ndevice = "clinic-a"\n', encoding="utf-8"
+        )
+        pushed = sync_cli("sync", "--once", env={"EDGEBOX_SYNC_TOKEN": token})
+        assert pushed.returncode == 0, pushed.stderr
+        assert pushed.stdout.startswith("sent 7 ")
+        health = httpx.get(server.url + "/v1/health").json()
+    assert health["status"] == "ok"
+    box = json.loads(sync_cli("sync", "--status", "--json").stdout)
+    assert box["outbox"] == {"pending": 0, "sent": 7, "dead": 0}
+    assert box["records_sent"] == 7 and box["last_success"]
+    status = sync_cli("central", "status", "--json", "--db", db)
+    (device,) = json.loads(status.stdout)
+    assert device["name"] == "clinic-a" and device["records"] == 7
+    assert device["pending"] == 7 and device["last_seen"]
+    text = sync_cli("central", "status", "--db", db).stdout
+    assert text.startswith("clinic-a") and "7 records" in text
+
+
+def test_sync_once_without_a_server_says_why(edgebox_home: Path) -> None:
+    off = sync_cli("sync", "--once")
+    assert off.returncode == 1
+    assert off.stderr.strip() == "error: sync is off: set [sync] url in edgebox.toml"
+    edgebox_home.mkdir(parents=True, exist_ok=True)
+    (edgebox_home / "edgebox.toml").write_text(
+        f'[sync]\nurl = "http://127.0.0.1:{free_port()}"\ndevice = "clinic-a"\n',
+        encoding="utf-8",
+    )
+    fill_store(edgebox_home / "data" / "edgebox.db", 2)
+    down = sync_cli(
+        "sync", "--once", "--attempts", "2", env={"EDGEBOX_SYNC_TOKEN": "1.x"}
+    )
+    assert down.returncode == 1 and "network error" in down.stderr
+    status = sync_cli("sync", "--status").stdout
+    assert "pending 2" in status and "network error (ConnectError)" in status

@@ -1,0 +1,412 @@
+"""The sync client against a real central server (and, where the point is a
+misbehaving network, a named fake): what is marked sent, dead or left pending."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from edgebox.config import Config
+from edgebox.store import DocState, Store
+from sync import documents
+from sync.client import SyncClient, sync_status
+from sync.loop import SyncLoop
+from sync.loopback import CentralProcess, free_port
+from tests.sync_fixtures import (
+    Central,
+    FaultProxy,
+    device_name,
+    fill_store,
+    result,
+    shared_central,  # noqa: F401
+    sync_settings,
+)
+
+
+@pytest.fixture
+def central(shared_central: Central) -> Central:  # noqa: F811
+    return shared_central
+
+
+@pytest.fixture
+def device(central: Central) -> tuple[str, str]:
+    name = device_name()
+    return name, central.add_device(name)
+
+
+class Sleeps:
+    """A fake clock for backoff: records each wait instead of sleeping."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+        self.now = 0.0
+
+    def sleep(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        self.now += seconds
+
+    def clock(self) -> float:
+        return self.now
+
+
+def client_for(
+    store: Store, url: str, device: tuple[str, str], **options: Any
+) -> SyncClient:
+    settings = {k: options.pop(k) for k in list(options) if k.startswith("batch_")}
+    if "send_documents" in options:
+        settings["send_documents"] = options.pop("send_documents")
+    sleeps = options.pop("sleeps", None) or Sleeps()
+    return SyncClient(
+        store,
+        sync_settings(url, device[0], device[1], **settings),
+        sleep=sleeps.sleep,
+        clock=sleeps.clock,
+        jitter=lambda: 1.0,
+        **options,
+    )
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    with Store(fill_store(tmp_path / "edgebox.db", 12)) as opened:
+        yield opened
+
+
+def payloads(store: Store) -> dict[tuple[int, int], dict[str, Any]]:
+    rows = store.db.query("SELECT document_id, revision, payload FROM outbox")
+    return {(r["document_id"], r["revision"]): json.loads(r["payload"]) for r in rows}
+
+
+def test_push_sends_every_result_once_and_records_the_state(
+    central: Central, device: tuple[str, str], store: Store
+) -> None:
+    store.record_review(1, reviewer="amina", changes={"urgency": "emergency"})
+    with client_for(store, central.url, device, batch_records=5) as client:
+        report = client.push()
+        assert report.ok and report.acknowledged == 13 and report.pending == 0
+        again = client.push()  # nothing left: a heartbeat alone
+    assert again.ok and again.acknowledged == 0 and again.requests == 1
+    held = central.db.records(device[0])
+    assert {(r["document_id"], r["revision"]): r["content"] for r in held} == payloads(
+        store
+    )
+    review = next(r for r in held if r["revision"] == 2)
+    assert review["replaces"] == 1 and review["document_id"] == 1
+    assert store.outbox_counts() == {"pending": 0, "sent": 13, "dead": 0}
+    state = sync_status(store)
+    assert state["records_sent"] == 13 and state["last_error"] is None
+    assert state["bytes_sent"] == report.bytes_sent + again.bytes_sent > 0
+    assert state["last_success"] >= state["last_attempt"]
+
+
+def test_heartbeat_reaches_the_central_status(
+    central: Central, device: tuple[str, str], store: Store
+) -> None:
+    store.record_review(2, reviewer="amina", changes={"category": "prescription"})
+    store.record_review(3, reviewer="amina", changes={})
+    with client_for(store, central.url, device, batch_records=100) as client:
+        assert client.push().ok
+    (seen,) = [d for d in central.db.devices() if d["name"] == device[0]]
+    assert seen["model_sha256"] == "ab" * 32 and seen["rules_version"] == "r2"
+    assert seen["app_version"] and seen["reviewed"] == 2
+    assert seen["category_override_rate"] == 0.5
+    assert seen["urgency_override_rate"] == 0.0
+    assert seen["pending"] == 14  # as the box reported it, before this batch
+
+
+def test_emergencies_leave_first(
+    central: Central, device: tuple[str, str], store: Store
+) -> None:
+    proxy = FaultProxy(central.process.port, seed=1, refuse=0, cut_request=0,
+                       cut_response=0, max_posts=1)  # fmt: skip
+    try:
+        with client_for(
+            store, proxy.url, device, batch_records=2, max_attempts=1
+        ) as client:
+            report = client.push()
+    finally:
+        proxy.close()
+    assert not report.ok  # the link died after the first batch
+    held = central.db.records(device[0])
+    assert [r["content"]["urgency"] for r in held] == ["emergency", "emergency"]
+    assert store.outbox_counts()["sent"] == 2
+
+
+class FakeServer:
+    """A fake HTTP server (the point of these tests): a captive portal, a rate
+    limiter, whatever `answer` returns for every request."""
+
+    def __init__(self, answer: Callable[[], tuple[int, dict[str, str], bytes]]):
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                fake.requests += 1
+                status, headers, body = answer()
+                self.send_response(status)
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.requests = 0
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        (200, {"Content-Type": "text/html"}, b"<html>Welcome to CafeNet</html>"),
+        (200, {"Content-Type": "application/json"}, b'{"ok": true}'),
+        (
+            200,
+            {"Content-Type": "application/json"},
+            b'{"batch_id": "someone-else", "device": "x", "results": []}',
+        ),
+        (302, {"Location": "http://portal.example/login"}, b""),
+    ],
+    ids=["html", "json", "other-batch", "redirect"],
+)
+def test_a_captive_portal_200_is_not_an_acknowledgement(
+    store: Store, answer: tuple[int, dict[str, str], bytes]
+) -> None:
+    fake = FakeServer(lambda: answer)
+    sleeps = Sleeps()
+    try:
+        with client_for(
+            store, fake.url, ("clinic-a", "1.x"), max_attempts=4, sleeps=sleeps
+        ) as client:
+            report = client.push()
+    finally:
+        fake.close()
+    assert not report.ok and fake.requests == 4
+    assert store.outbox_counts() == {"pending": 12, "sent": 0, "dead": 0}
+    assert sync_status(store)["last_error"] == report.error
+    attempts = {row["attempts"] for row in store.pending_outbox(limit=100)}
+    assert attempts == {1}  # one failed run, counted on every row it carried
+
+
+def test_429_and_503_wait_as_retry_after_says(store: Store) -> None:
+    answers = iter(
+        [
+            (429, {"Retry-After": "7"}, b""),
+            (503, {"Retry-After": "2"}, b""),
+            (500, {}, b""),
+        ]
+    )
+    fake = FakeServer(lambda: next(answers))
+    sleeps = Sleeps()
+    try:
+        with client_for(
+            store, fake.url, ("clinic-a", "1.x"), max_attempts=3, sleeps=sleeps,
+            backoff_base_s=1.0, backoff_cap_s=30.0,
+        ) as client:  # fmt: skip
+            report = client.push()
+    finally:
+        fake.close()
+    assert "HTTP 500" in (report.error or "")
+    # Retry-After is a floor; the jitter here is fixed at 1 (the full bound).
+    assert sleeps.waits == [7.0, 2.0]
+
+
+def test_401_stops_at_once_and_sends_nothing(
+    central: Central, device: tuple[str, str], store: Store
+) -> None:
+    with client_for(store, central.url, (device[0], "1.forged")) as client:
+        report = client.push()
+    assert report.requests == 1 and "token" in (report.error or "")
+    assert store.outbox_counts()["pending"] == 12
+
+
+def test_413_halves_the_batch_and_a_lone_giant_is_dead_lettered(
+    tmp_path: Path, device_small: tuple[Central, str, str], store: Store
+) -> None:
+    central, name, token = device_small
+    giant = store.add_document(file_name="huge.txt", sha256="f" * 64, size=1)
+    noise = os.urandom(12_000).hex()  # random: gzip cannot shrink it enough
+    store.record_triage(giant, result(0, summary=noise, urgency="emergency"))
+    with client_for(store, central.url, (name, token), batch_records=12) as client:
+        report = client.push()
+    assert report.ok, report.error
+    assert report.acknowledged == 12 and report.dead == 1
+    assert report.requests >= 5  # 12, 6, 3, 1: refused; then the rest
+    (dead,) = store.dead_outbox()
+    assert dead["document_id"] == giant and "too large" in dead["last_error"]
+
+
+@pytest.fixture
+def device_small(tmp_path: Path) -> Iterator[tuple[Central, str, str]]:
+    """A server that takes at most 3,000 bytes per request."""
+    url = f"sqlite:///{tmp_path / 'small.db'}"
+    from sync.central_db import open_central
+
+    db = open_central(url)
+    process = CentralProcess(url, max_body_bytes=3000).start()
+    try:
+        central = Central(process.url, url, db, process)
+        yield central, "clinic-small", central.add_device("clinic-small")
+    finally:
+        process.stop()
+        db.close()
+
+
+def test_invalid_records_are_dead_lettered_and_the_rest_flows(
+    central: Central, device: tuple[str, str], store: Store
+) -> None:
+    # A row the server must refuse (an unknown kind), and one the client cannot
+    # even read: written behind the store's back, because that is the point.
+    store.db.execute(
+        "INSERT INTO outbox (kind, document_id, revision, payload, state, priority,"
+        " created_at) VALUES ('mystery', 1, 1, '{}', 'pending', 0, ?)",
+        ["2026-11-29T05:00:00.000+00:00"],
+    )
+    store.db.execute(
+        "INSERT INTO outbox (kind, document_id, revision, payload, state, priority,"
+        " created_at) VALUES ('triage', 2, 9, '{\"c\": NaN}', 'pending', 0, ?)",
+        ["2026-11-29T05:00:00.000+00:00"],
+    )
+    with client_for(store, central.url, device) as client:
+        report = client.push()
+    assert report.ok and report.acknowledged == 12 and report.dead == 2
+    dead = sync_status(store)["dead"]
+    assert [(d["kind"], d["document_id"]) for d in dead] == [
+        ("mystery", 1),
+        ("triage", 2),
+    ]
+    assert "rejected as invalid: kind" in dead[0]["reason"]
+    assert "unreadable outbox payload" in dead[1]["reason"]
+
+
+def test_a_conflicting_version_is_dead_lettered(
+    central: Central, device: tuple[str, str], tmp_path: Path
+) -> None:
+    with Store(tmp_path / "first.db") as first:
+        doc = first.add_document(file_name="a.txt", sha256="a" * 64, size=1)
+        first.record_triage(doc, result(1))
+        with client_for(first, central.url, device) as client:
+            assert client.push().ok
+    with Store(tmp_path / "second.db") as second:  # a box restored from scratch
+        doc = second.add_document(file_name="b.txt", sha256="b" * 64, size=1)
+        second.record_triage(doc, result(2))
+        with client_for(second, central.url, device) as client:
+            report = client.push()
+        assert report.ok and report.dead == 1
+        assert "conflict" in second.dead_outbox()[0]["last_error"]
+    (held,) = central.db.records(device[0])
+    assert held["content"]["summary"] == result(1)["summary"]
+
+
+def test_raw_documents_go_after_the_results_and_resume(
+    central: Central,
+    device: tuple[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(documents, "CHUNK_BYTES", 1000)
+    data = bytes(range(256)) * 20  # 5,120 bytes: 6 chunks
+    source = tmp_path / "scan.pdf"
+    source.write_bytes(data)
+    digest = hashlib.sha256(data).hexdigest()
+    with Store(tmp_path / "edgebox.db") as store:
+        doc = store.add_document(
+            file_name="scan.pdf", sha256=digest, size=len(data),
+            source_path=str(source),
+        )  # fmt: skip
+        store.record_triage(doc, result(3))
+        # An earlier run got the first 2,000 bytes through before the link died.
+        url = f"{central.url}/v1/documents/{doc}"
+        auth = {"Authorization": f"Bearer {device[1]}"}
+        for start in (0, 1000):
+            where = {"sha256": digest, "size": len(data), "start": start}
+            chunk = data[start : start + 1000]
+            httpx.put(url, headers=auth, content=chunk, params=where)
+        with client_for(store, central.url, device, send_documents=True) as client:
+            report = client.push()
+        assert report.ok and report.documents == 1
+        assert report.requests == 1 + 1 + 4  # the batch, where to resume, 4 chunks
+    assert central.db.document_bytes(device[0], doc) == data
+
+
+def test_documents_stay_home_unless_the_settings_say(
+    central: Central, device: tuple[str, str], tmp_path: Path
+) -> None:
+    source = tmp_path / "scan.txt"
+    source.write_bytes(b"patient text")
+    with Store(tmp_path / "edgebox.db") as store:
+        doc = store.add_document(
+            file_name="scan.txt", sha256="c" * 64, size=12, source_path=str(source)
+        )
+        store.record_triage(doc, result(1))
+        assert store.document(doc)["state"] == DocState.TRIAGED
+        with client_for(store, central.url, device) as client:
+            report = client.push()
+    assert report.ok and report.documents == 0 and report.requests == 1
+    assert central.db.document(int(device[1].split(".")[0]), doc) is None
+
+
+def test_the_loop_pushes_as_soon_as_the_link_comes_back(
+    tmp_path: Path, edgebox_home: Path
+) -> None:
+    db_url = f"sqlite:///{tmp_path / 'central.db'}"
+    from sync.central_db import open_central
+
+    central_db = open_central(db_url)
+    _, token = central_db.register_device("clinic-loop", lambda i: f"{i}.secret-loop")
+    port = free_port()
+    settings = Config(
+        home=edgebox_home,
+        source=None,
+        sync=sync_settings(f"http://127.0.0.1:{port}", "clinic-loop", token,
+                           interval_s=3600.0),
+    )  # fmt: skip
+    fill_store(settings.db_path, 3)
+    reports: list[Any] = []
+    loop = SyncLoop(settings, on_report=reports.append, probe_base_s=0.05,
+                    max_attempts=1)  # fmt: skip
+    worker = threading.Thread(target=loop.run, daemon=True)
+    worker.start()
+    server = CentralProcess(db_url, port=port)
+    try:
+        wait_for(lambda: len(reports) >= 1, timeout_s=30)  # the first try fails
+        assert not reports[0].ok
+        server.start()
+        # The interval is an hour: only a successful probe can explain a push.
+        wait_for(lambda: len(central_db.records("clinic-loop")) == 3, timeout_s=30)
+    finally:
+        loop.stop()
+        worker.join(timeout=30)
+        server.stop()
+        central_db.close()
+    assert not worker.is_alive()
+    assert reports[-1].ok
+
+
+def wait_for(condition: Callable[[], bool], *, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"condition not met within {timeout_s}s")

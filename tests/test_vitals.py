@@ -1,0 +1,56 @@
+import pytest
+
+from edgebox.vitals import parse_vitals
+
+
+def values(text: str) -> dict[str, float]:
+    return {name: r.value for name, r in parse_vitals(text).readings.items()}
+
+
+def test_an_english_triage_note() -> None:
+    text = (
+        "Triage note. 56-year-old female. Mental status: responds to pain only. "
+        "Pain 7/10. Vitals: BP 137/75, HR 60/min, RR 20/min, Temp 36.5 C, SpO2 91%."
+    )
+    assert values(text) == {
+        "sbp": 137, "dbp": 75, "hr": 60, "rr": 20, "temp": 36.5, "spo2": 91,
+        "pain": 7, "avpu": 3, "age": 56,
+    }  # fmt: skip
+
+
+def test_a_french_note_with_comma_decimals() -> None:
+    text = (
+        "Femme de 45 ans, T° 38,6 °C, TA 118/76, FC 120, FR 32/min, Sat 88 %, "
+        "EVA 8/10, état de conscience : répond à la voix, glycémie 0,4 g/l"
+    )
+    assert values(text) == {
+        "sbp": 118, "dbp": 76, "hr": 120, "rr": 32, "temp": 38.6, "spo2": 88,
+        "pain": 8, "avpu": 2, "age": 45, "glucose": 2.2,
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("text", "years"),
+    [("12 days old", 12 / 365), ("3 months", 0.25), ("bébé de 8 mois", 8 / 12),
+     ("2 semaines", 14 / 365), ("70 yo", 70)],
+)  # fmt: skip
+def test_ages_in_any_unit_are_years(text: str, years: float) -> None:
+    assert values(text)["age"] == pytest.approx(years, abs=0.001)
+
+
+def test_implausible_values_are_not_trusted() -> None:
+    assert values("BP 80/120, HR 900, SpO2 15%") == {}
+
+
+def test_an_ecg_interval_is_not_a_pulse() -> None:
+    assert "hr" not in values("ECG: PR 160 ms, QRS 90 ms")
+
+
+def test_glucose_in_mg_per_dl_becomes_mmol() -> None:
+    assert values("RBS 40 mg/dL")["glucose"] == pytest.approx(2.2)
+
+
+def test_a_reading_says_where_it_is() -> None:
+    text = "Seen today. SpO2 84 % on air."
+    reading = parse_vitals(text).readings["spo2"]
+    assert text[reading.start : reading.end] == "SpO2 84 %"
