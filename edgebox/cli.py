@@ -15,23 +15,14 @@ import click
 
 from edgebox import __version__
 from edgebox import config as config_module
+from edgebox.clirun import run_group
 from edgebox.errors import EdgeboxError, ExtractError
 from edgebox.redflags import bundled_rules_text
 
 
 def main() -> None:
     """Entry point: run the command group, turning EdgeboxError into one line."""
-    try:
-        cli.main(standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except EdgeboxError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
+    run_group(cli)
 
 
 @click.group()

@@ -148,22 +148,15 @@ class Pipeline:
     def step(self) -> tuple[dict, object] | None:
         """Do the next piece of work; None when there is nothing to do now."""
         due = self.store.due_for_retry(_iso(self.clock()))
-        received = due or self.store.documents_in_state(DocState.RECEIVED)
+        received = due or self.store.documents_in_state(DocState.RECEIVED, limit=1)
         if received:
             doc = received[0]
             return doc, self.extract(doc)
         if self.triage_enabled:
-            extracted = self.store.documents_in_state(DocState.EXTRACTED)
+            extracted = self.store.documents_in_state(DocState.EXTRACTED, limit=1)
             if extracted:
                 return extracted[0], self.triage(extracted[0])
         return None
-
-    def pending(self) -> int:
-        """Documents waiting for a step now (retries waiting for later excluded)."""
-        states = [DocState.RECEIVED] + (
-            [DocState.EXTRACTED] if self.triage_enabled else []
-        )
-        return len(self.store.documents_in_state(*states))
 
     def extract(self, doc: dict) -> str:
         """received (or failed) -> extracted, failed (retry later) or quarantined."""

@@ -98,7 +98,7 @@ class Service:
             return False
         states = [DocState.RECEIVED] + ([DocState.EXTRACTED] if self.triage else [])
         with Store(self.config.db_path) as store:
-            return not store.documents_in_state(*states)
+            return not store.documents_in_state(*states, limit=1)
 
     def _guard(self, loop: Callable[[], None]) -> None:
         try:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from typing import Any
 import click
 
 from edgebox import config as config_module
-from edgebox.errors import EdgeboxError
+from edgebox.clirun import run_group
 from sync.errors import SyncError
 
 _DB_HELP = (
@@ -243,17 +242,7 @@ main_group.add_command(central_group)
 
 
 def main() -> None:
-    try:
-        main_group.main(standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except EdgeboxError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
+    run_group(main_group)
 
 
 if __name__ == "__main__":

@@ -42,11 +42,7 @@ def extract_text(path: Path, limits: Limits | None = None) -> str:
         with path.open("rb") as handle:
             head = handle.read(8192)
     except OSError as exc:
-        raise ExtractError(
-            f"{path}: cannot read the file ({exc.strerror})",
-            code="unreadable",
-            permanent=False,
-        ) from exc
+        raise _unreadable(path, exc) from exc
     kind = sniff(head, path.suffix)
     text = _READERS[kind](path, limits)
     if not text.strip():
@@ -58,11 +54,16 @@ def _size(path: Path) -> int:
     try:
         return path.stat().st_size
     except OSError as exc:
-        raise ExtractError(
-            f"{path}: cannot read the file ({exc.strerror})",
-            code="unreadable",
-            permanent=False,
-        ) from exc
+        raise _unreadable(path, exc) from exc
+
+
+def _unreadable(path: Path, exc: OSError) -> ExtractError:
+    # A locked or vanishing file may read fine later: not permanent.
+    return ExtractError(
+        f"{path}: cannot read the file ({exc.strerror})",
+        code="unreadable",
+        permanent=False,
+    )
 
 
 def _read_text(path: Path, limits: Limits) -> str:

@@ -173,12 +173,15 @@ class DocumentQueries:
             self._audit(actor, "requeue", doc_id, {"from": doc["state"]})
         return doc
 
-    def documents_in_state(self, *states: DocState) -> list[dict[str, Any]]:
+    def documents_in_state(
+        self, *states: DocState, limit: int = -1
+    ) -> list[dict[str, Any]]:
+        """Documents in these states, oldest first (`limit` -1: all of them)."""
         marks = ", ".join("?" for _ in states)
         return list(
             self.db.query(
-                f"SELECT * FROM documents WHERE state IN ({marks}) ORDER BY id",
-                list(states),
+                f"SELECT * FROM documents WHERE state IN ({marks}) ORDER BY id LIMIT ?",
+                [*states, limit],
             )
         )
 

@@ -1,0 +1,24 @@
+"""Running a click group the edgebox way: errors as one line on stderr."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from edgebox.errors import EdgeboxError
+
+
+def run_group(group: click.Group) -> None:
+    """Run a command group, turning EdgeboxError into `error: ...` and exit 1."""
+    try:
+        group.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except EdgeboxError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
