@@ -432,6 +432,15 @@ def eval_command(
     click.echo(json.dumps(report, indent=2) if as_json else format_report(report))
 
 
+@cli.command()
+@click.pass_context
+def tui(ctx: click.Context) -> None:
+    """The terminal UI: queue, documents, review, search, status (keyboard only)."""
+    from tui.app import run_app
+
+    run_app(_config(ctx))
+
+
 # The CLI entry is the only place where the core meets the sync package.
 from sync.cli import central_group, sync_command  # noqa: E402
 

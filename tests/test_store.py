@@ -44,6 +44,7 @@ def test_migrations_run_from_empty(tmp_path: Path) -> None:
             "m002_sync",
             "m003_ingest",
             "m004_index",
+            "m005_service_state",
         ]
         assert store.journal_mode() == "wal"
     with Store(path) as reopened:  # a second open applies nothing new
@@ -52,6 +53,7 @@ def test_migrations_run_from_empty(tmp_path: Path) -> None:
             "m002_sync",
             "m003_ingest",
             "m004_index",
+            "m005_service_state",
         ]
 
 

@@ -22,16 +22,17 @@ from edgebox.errors import StoreError
 from edgebox.store.documents import DocumentQueries
 from edgebox.store.index import Chunk, IndexQueries
 from edgebox.store.outbox import OutboxQueries
+from edgebox.store.review import ReviewQueries
 from edgebox.store.schema import URGENCY_RANK, DocState, OutboxState, migrations, now
 
 _JSON_COLUMNS = ("red_flags", "fields", "sources", "provenance")
 _REVISION_COLUMNS = (
     "category", "urgency", "summary", "red_flags", "fields", "language",
-    "confidence", "needs_review", "sources", "provenance", "error",
+    "confidence", "needs_review", "sources", "provenance", "error", "note",
 )  # fmt: skip
 
 
-class Store(DocumentQueries, IndexQueries, OutboxQueries):
+class Store(DocumentQueries, IndexQueries, OutboxQueries, ReviewQueries):
     """A connection to edgebox.db. One per thread; cheap to open."""
 
     def __init__(self, path: Path) -> None:
@@ -132,9 +133,15 @@ class Store(DocumentQueries, IndexQueries, OutboxQueries):
         return revision
 
     def record_review(
-        self, doc_id: int, *, reviewer: str, changes: Mapping[str, Any]
+        self,
+        doc_id: int,
+        *,
+        reviewer: str,
+        changes: Mapping[str, Any],
+        note: str | None = None,
     ) -> int:
-        """A person confirms or corrects the latest result: a new revision."""
+        """A person confirms or corrects the latest result: a new revision,
+        with the reviewer's optional note."""
         latest = self.latest_revision(doc_id)
         if latest is None:
             raise StoreError(f"document {doc_id} has no triage result to review")
@@ -146,6 +153,7 @@ class Store(DocumentQueries, IndexQueries, OutboxQueries):
         reviewed["needs_review"] = False
         reviewed["sources"] = {"category": "staff", "urgency": "staff"}
         reviewed["error"] = None
+        reviewed["note"] = note or None
         return self.record_triage(doc_id, reviewed, author=f"staff:{reviewer}")
 
     def revision(self, doc_id: int, revision: int) -> dict[str, Any]:
@@ -233,6 +241,24 @@ class Store(DocumentQueries, IndexQueries, OutboxQueries):
             "category": _override_rates(rows, "category"),
             "urgency": _override_rates(rows, "urgency"),
         }
+
+    # -- what the running service says about itself -------------------------
+
+    def service_state(self) -> dict[str, str]:
+        """Model, device (GPU/CPU), docs/s and heartbeat, as the service last
+        wrote them (the UI and `status` read them without loading the model)."""
+        return {
+            row["key"]: row["value"]
+            for row in self.db.query("SELECT key, value FROM service_state")
+        }
+
+    def update_service_state(self, values: Mapping[str, Any]) -> None:
+        with self.atomic():
+            self.db.conn.executemany(
+                "INSERT INTO service_state (key, value) VALUES (?, ?)"
+                " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                [(key, str(value)) for key, value in values.items()],
+            )
 
     # -- audit -----------------------------------------------------------
 

@@ -163,6 +163,15 @@ def m004_index(db: Database) -> None:
                             WHERE document_id = d.id)""")
 
 
+@migrations()
+def m005_service_state(db: Database) -> None:
+    # What the running service reports about itself (model, device, docs/s,
+    # heartbeat), read by the UI and `status`, which never load the model.
+    db.execute("CREATE TABLE service_state (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    # A reviewer's optional note travels with the revision it explains.
+    db.execute("ALTER TABLE triage_revisions ADD COLUMN note TEXT")
+
+
 def now() -> str:
     """The current UTC time as ISO 8601 text, as every timestamp is stored."""
     return datetime.now(UTC).isoformat(timespec="milliseconds")
