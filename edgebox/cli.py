@@ -176,51 +176,113 @@ def process(ctx: click.Context, as_json: bool) -> None:
     results_table(queue, title=f"Queue: {settings.home}")
 
 
-@cli.command()
-@click.option(
-    "--until-idle", is_flag=True, help="Stop once the inbox is empty and all is done."
-)
-@click.option(
-    "--no-triage", is_flag=True, help="Only take in and read files (no model)."
-)
-@click.option(
+_PROGRESS_EVERY = click.option(
     "--progress-every",
     type=float,
     default=10.0,
     show_default=True,
     help="Seconds between progress lines on stderr.",
 )
+_UNTIL_IDLE = click.option(
+    "--until-idle", is_flag=True, help="Stop once the inbox is empty and all is done."
+)
+
+
+@cli.command()
+@_UNTIL_IDLE
+@click.option("--no-sync", is_flag=True, help="Do not start the sync loop.")
+@_PROGRESS_EVERY
+@click.pass_context
+def serve(
+    ctx: click.Context, until_idle: bool, no_sync: bool, progress_every: float
+) -> None:
+    """The appliance, headless: watch the inbox, triage, retrain, sync.
+
+    Runs until Ctrl-C or SIGTERM. `edgebox tui` (any number of them) works
+    beside it on the same store.
+    """
+    _serve(
+        _config(ctx),
+        until_idle=until_idle,
+        sync=not no_sync,
+        triage=True,
+        progress_every=progress_every,
+    )
+
+
+@cli.command()
+@_UNTIL_IDLE
+@click.option(
+    "--no-triage", is_flag=True, help="Only take in and read files (no model)."
+)
+@_PROGRESS_EVERY
 @click.pass_context
 def watch(
     ctx: click.Context, until_idle: bool, no_triage: bool, progress_every: float
 ) -> None:
-    """Watch the inbox and triage what arrives (the headless service)."""
+    """Watch the inbox and triage what arrives (`serve` without sync)."""
+    _serve(
+        _config(ctx),
+        until_idle=until_idle,
+        sync=False,
+        triage=not no_triage,
+        progress_every=progress_every,
+    )
+
+
+def _serve(
+    settings: config_module.Config,
+    *,
+    until_idle: bool,
+    sync: bool,
+    triage: bool,
+    progress_every: float,
+) -> None:
     import logging
+    import signal
     import threading
 
+    from edgebox.appliance import Appliance
     from edgebox.render import result_line
-    from edgebox.service import Service
 
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s"
     )
-    settings = _config(ctx)
-    service = Service(
-        settings,
-        triage=not no_triage,
-        on_result=lambda doc, result: _echo_result(result_line(doc, result)),
+    companions: list[tuple[str, Any]] = []
+    if sync and settings.sync.url:
+        from sync.loop import SyncLoop
+
+        companions.append(("sync", SyncLoop(settings, on_report=_log_sync)))
+
+    def on_result(doc: dict, result: Any) -> None:
+        _echo_result(result_line(doc, result))
+        if companions and getattr(result, "urgency", None) == "emergency":
+            companions[0][1].wake()  # an emergency leaves as soon as it can
+
+    appliance = Appliance(
+        settings, companions=companions, on_result=on_result, triage=triage
     )
+    signal.signal(signal.SIGTERM, lambda *_: appliance.stop())
     click.echo(f"watching {settings.inbox_dir} (Ctrl-C to stop)", err=True)
     ticker = threading.Thread(
-        target=_report_progress, args=(service, progress_every), daemon=True
+        target=_report_progress, args=(appliance, progress_every), daemon=True
     )
     ticker.start()
     try:
-        progress = service.run(until_idle=until_idle)
+        progress = appliance.run(until_idle=until_idle)
     except KeyboardInterrupt:
-        service.stop_event.set()
-        progress = service.progress
+        progress = appliance.progress
     click.echo(progress.line(), err=True)
+
+
+def _log_sync(report: Any) -> None:
+    import logging
+
+    log = logging.getLogger("edgebox.sync")
+    if report.ok:
+        log.info("sync: sent %d, %d pending", report.acknowledged, report.pending)
+    else:
+        log.warning("sync: %s (%d pending)", report.error, report.pending)
 
 
 def _echo_result(line: str | None) -> None:
@@ -228,9 +290,9 @@ def _echo_result(line: str | None) -> None:
         click.echo(line)
 
 
-def _report_progress(service: Any, every: float) -> None:
-    while not service.stop_event.wait(every):
-        click.echo(service.progress.line(), err=True)
+def _report_progress(appliance: Any, every: float) -> None:
+    while not appliance.stop_event.wait(every):
+        click.echo(appliance.progress.line(), err=True)
 
 
 @cli.command()
@@ -358,6 +420,7 @@ def reindex(ctx: click.Context) -> None:
 @click.pass_context
 def status(ctx: click.Context, as_json: bool) -> None:
     """Documents per state, review and outbox counts."""
+    from edgebox.appliance import learned_report, service_report
     from edgebox.store import Store
 
     settings = _config(ctx)
@@ -369,6 +432,10 @@ def status(ctx: click.Context, as_json: bool) -> None:
             "needs_review": store.needs_review_count(),
             "outbox": store.outbox_counts(),
             "overrides": store.override_stats(),
+            "service": service_report(store.service_state()),
+            "learned": learned_report(
+                settings.data_dir, min_examples=settings.triage.min_examples
+            ),
         }
     if as_json:
         click.echo(json.dumps(data, indent=2))
@@ -380,6 +447,19 @@ def status(ctx: click.Context, as_json: bool) -> None:
     click.echo(f"review    {data['needs_review']} waiting for a person")
     outbox = ", ".join(f"{k} {v}" for k, v in data["outbox"].items())
     click.echo(f"outbox    {outbox}")
+    service = data["service"]
+    click.echo(
+        f"service   {'running' if service['running'] else 'not running'}"
+        + (f", {service['model']} on {service['device']}" if service["running"] else "")
+    )
+    for task, model in data["learned"].items():
+        learned = (
+            f"{model['n_examples']} reviews"
+            + ("" if model["in_use"] else " (too few to use yet)")
+            if model
+            else "none yet (the model's answer is used)"
+        )
+        click.echo(f"learned   {task}: {learned}")
     overrides = data["overrides"]
     if overrides["reviewed"]:
         click.echo(
@@ -430,6 +510,26 @@ def eval_command(
     settings = _config(ctx)
     report = run_eval(train_file, test_file, config=settings)
     click.echo(json.dumps(report, indent=2) if as_json else format_report(report))
+
+
+@cli.command("run")
+@click.pass_context
+def run_command(ctx: click.Context) -> None:
+    """The service and the UI at once: one command on a laptop.
+
+    Quitting the UI stops the service too (use `serve` and `tui` apart to keep
+    triage running). Without a terminal it runs the service alone.
+    """
+    settings = _config(ctx)
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        _serve(settings, until_idle=False, sync=True, triage=True, progress_every=10.0)
+        return
+    from edgebox.launch import ServiceProcess
+    from tui.app import run_app
+
+    with ServiceProcess(settings) as service:
+        run_app(settings)
+    click.echo(f"service stopped; its log is {service.log_path}", err=True)
 
 
 @cli.command()

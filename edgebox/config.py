@@ -85,6 +85,18 @@ class TriageConfig:
     """Language of the summaries: "en" or "fr"."""
     rules: Path = Path("redflags.toml")
     """The red-flag rule file; the bundled rules apply while it does not exist."""
+    min_examples: int = 30
+    """Reviewed documents a learned model needs before it takes part."""
+    retrain_after: int = 10
+    """New staff reviews that make the service retrain the learned models."""
+    emergency_recall: float = 0.95
+    """Share of emergencies the learned urgency model must catch (its threshold
+    is set on held-out reviews to reach it; missing one is the costly error)."""
+    review_below: float = 0.6
+    """Results less confident than this go to a person."""
+    llm_votes: str = "fallback"
+    """"fallback": the LLM votes labels only where no learned model exists yet;
+    "always": also alongside one (for larger GGUFs)."""
 
 
 @dataclass(frozen=True)
@@ -221,6 +233,7 @@ def load(home: Path | str | None = None) -> Config:
         name: _section(cls, raw.pop(name, {}), name, where)
         for name, cls in SECTIONS.items()
     }
+    _check_triage(sections["triage"], where)
     taxonomy = raw.pop("taxonomy", {})
     if not isinstance(taxonomy, dict):
         raise ConfigError(f"'taxonomy' must be a table, in {where}")
@@ -239,6 +252,23 @@ def load(home: Path | str | None = None) -> Config:
         urgency={level: urgency[level] for level in URGENCY_LEVELS},
         **sections,
     )
+
+
+def _check_triage(triage: TriageConfig, where: str) -> None:
+    if triage.llm_votes not in ("fallback", "always"):
+        raise ConfigError(
+            f'\'triage.llm_votes\' must be "fallback" or "always",'
+            f" got {triage.llm_votes!r}, in {where}"
+        )
+    for key in ("emergency_recall", "review_below"):
+        value = getattr(triage, key)
+        if not 0.0 <= value <= 1.0:
+            raise ConfigError(
+                f"'triage.{key}' must be between 0 and 1, got {value}, in {where}"
+            )
+    for key in ("min_examples", "retrain_after"):
+        if getattr(triage, key) < 1:
+            raise ConfigError(f"'triage.{key}' must be at least 1, in {where}")
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -415,6 +445,17 @@ language = "en"
 # Red-flag rules (danger signs that raise urgency); `edgebox init` writes a copy
 # here for the NGO to edit.
 rules = "redflags.toml"
+# Learning from review: a learned model takes part once this many documents
+# were reviewed, and is retrained after this many new reviews.
+min_examples = 30
+retrain_after = 10
+# Share of emergencies the learned urgency model must catch.
+emergency_recall = 0.95
+# Results less confident than this go to a person.
+review_below = 0.6
+# "fallback": the LLM votes labels only while no learned model exists;
+# "always": also alongside one (worth it with a larger GGUF).
+llm_votes = "fallback"
 
 [ingest]
 # Seconds a dropped file must stay unchanged before it is taken (slow scanners, SMB).

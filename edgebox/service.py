@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from edgebox.config import Config
 from edgebox.ingest import Ingestor, Outcome
+from edgebox.lock import InstanceLock
 from edgebox.pipeline import Pipeline
 from edgebox.store import Store
 from edgebox.triage import TriageEngine
@@ -23,6 +24,7 @@ from edgebox.watcher import InboxWatcher
 
 log = logging.getLogger(__name__)
 POLL_S = 0.2
+LOCK_NAME = "service.lock"
 
 
 @dataclass
@@ -33,12 +35,19 @@ class Progress:
     failed: int = 0
     quarantined: int = 0
     waiting: int = 0
+    busy_s: float = 0.0
+    """Seconds the worker spent on documents it triaged (not idle time)."""
+
+    @property
+    def docs_per_s(self) -> float:
+        """Triage throughput while there is work: an idle night does not
+        drag it down."""
+        return self.triaged / self.busy_s if self.busy_s > 0 else 0.0
 
     def line(self) -> str:
-        elapsed = max(time.monotonic() - self.started, 1e-9)
         return (
             f"waiting {self.waiting} | done {self.triaged} | failed {self.failed} | "
-            f"quarantined {self.quarantined} | {self.triaged / elapsed:.2f} docs/s"
+            f"quarantined {self.quarantined} | {self.docs_per_s:.2f} docs/s"
         )
 
 
@@ -62,6 +71,12 @@ class Service:
         self._errors: list[BaseException] = []
 
     def run(self, *, until_idle: bool = False) -> Progress:
+        """Run until stop_event (or idle); raises ServiceRunning when another
+        service already works on this workspace."""
+        with InstanceLock(self.config.data_dir / LOCK_NAME):
+            return self._run(until_idle=until_idle)
+
+    def _run(self, *, until_idle: bool) -> Progress:
         # Migrate and switch to WAL once, before two connections race to do it.
         Store(self.config.db_path).close()
         threads = [
@@ -142,6 +157,7 @@ class Service:
             )
             try:
                 while not self.stop_event.is_set():
+                    began = time.monotonic()
                     step = pipeline.step()
                     if step is None:
                         self._idle["worker"] = True
@@ -150,7 +166,7 @@ class Service:
                         continue
                     self._idle["worker"] = False
                     doc, result = step
-                    self._count_step(result)
+                    self._count_step(result, time.monotonic() - began)
                     if self.on_result is not None:
                         self.on_result(doc, result)
             finally:
@@ -165,7 +181,9 @@ class Service:
             False if outcome.result == "recorded" else self._idle["worker"]
         )
 
-    def _count_step(self, result: object) -> None:
+    def _count_step(self, result: object, took_s: float) -> None:
+        if result not in ("quarantined", "failed"):
+            self.progress.busy_s += took_s
         if result == "quarantined":
             self.progress.quarantined += 1
         elif result == "failed":

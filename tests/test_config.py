@@ -172,3 +172,31 @@ def test_init_copies_the_rule_file_for_the_ngo_to_edit(edgebox_home: Path) -> No
     settings = config.load()
     assert settings.rules_path == edgebox_home.resolve() / "redflags.toml"
     assert 'version = "' in settings.rules_path.read_text(encoding="utf-8")
+
+
+def test_learning_settings_load_and_are_checked(
+    edgebox_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(edgebox_home, "[triage]\nmin_examples = 50\nemergency_recall = 0.9\n")
+    monkeypatch.setenv("EDGEBOX_TRIAGE_LLM_VOTES", "always")
+    triage = config.load().triage
+    assert (triage.min_examples, triage.emergency_recall) == (50, 0.9)
+    assert (triage.llm_votes, triage.retrain_after) == ("always", 10)
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('llm_votes = "sometimes"', "'triage.llm_votes' must be \"fallback\" or"),
+        ("emergency_recall = 1.5", "'triage.emergency_recall' must be between 0"),
+        ("review_below = -0.1", "'triage.review_below' must be between 0 and 1"),
+        ("retrain_after = 0", "'triage.retrain_after' must be at least 1"),
+    ],
+)
+def test_bad_learning_settings_name_the_key_and_the_file(
+    edgebox_home: Path, line: str, message: str
+) -> None:
+    path = write(edgebox_home, f"[triage]\n{line}\n")
+    with pytest.raises(ConfigError, match=message) as caught:
+        config.load()
+    assert str(path) in str(caught.value)

@@ -226,3 +226,31 @@ def test_training_examples_are_the_reviewed_documents(store: Store) -> None:
     (example,) = store.training_examples()
     assert (example["document_id"], example["text"]) == (reviewed, f"text {reviewed}")
     assert (example["category"], example["urgency"]) == ("letter", "urgent")
+
+
+def test_processes_opening_a_new_store_at_once_migrate_it_once(tmp_path: Path) -> None:
+    # The service and `edgebox tui` (started together by `edgebox run`) may
+    # both create the file: one migrates, the other waits and sees it done.
+    import threading
+
+    path = tmp_path / "new" / "edgebox.db"
+    start = threading.Barrier(8)
+    outcomes: list[object] = []
+
+    def open_store() -> None:
+        start.wait()
+        try:
+            with Store(path) as store:
+                outcomes.append((store.applied_migrations(), store.journal_mode()))
+        except Exception as exc:  # collected: the assertion below names it
+            outcomes.append(exc)
+
+    threads = [threading.Thread(target=open_store) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with Store(path) as store:
+        expected = (store.applied_migrations(), "wal")
+    assert outcomes == [expected] * 8
+    assert len(expected[0]) == len(set(expected[0]))

