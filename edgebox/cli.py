@@ -529,6 +529,7 @@ def run_command(ctx: click.Context) -> None:
 
     with ServiceProcess(settings) as service:
         run_app(settings)
+        click.echo("stopping the service (it finishes the document in hand)", err=True)
     click.echo(f"service stopped; its log is {service.log_path}", err=True)
 
 

@@ -1,11 +1,230 @@
-"""Queries the terminal UI needs: filtered queue pages, review and undo.
+"""Queries the terminal UI needs: filtered queue pages, undo, read-only access.
 
 Kept apart from `core` so that the UI's needs grow in one place; all SQL still
 lives in the store package.
+
+Undo is append-only: it writes a new revision that copies the revision in
+effect before the undone change, and never deletes one. The copy keeps the
+author of the values it restores, so undoing a confirmation returns the
+document to the AI's answer (state triaged, not a staff label), and
+`training_examples` and `override_stats` see exactly what a person decided.
+Who undid what is in the revision's provenance (`undo`) and in the audit row.
 """
 
 from __future__ import annotations
 
+import re
+import sqlite3
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Self
+
+from sqlite_utils import Database
+
+from edgebox.errors import StoreError
+from edgebox.store.schema import URGENCY_RANK
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """What the queue shows; None means any."""
+
+    state: str | None = None
+    category: str | None = None
+    urgency: str | None = None
+
+
+@dataclass(frozen=True)
+class UndoPlan:
+    """The revision an undo takes back and the one whose values it restores."""
+
+    undone: dict[str, Any]
+    restored: dict[str, Any]
+
 
 class ReviewQueries:
     """Mixed into `Store`."""
+
+    db: Database
+    path: Path
+    revisions: Callable[[int], list[dict[str, Any]]]  # provided by Store
+    record_triage: Callable[..., int]  # provided by Store
+
+    # -- opening -------------------------------------------------------------
+
+    @classmethod
+    def open_read_only(cls, path: Path, *, timeout: float = 2.0) -> Self:
+        """A connection that can only read (a read-only file or folder): no
+        migrations, no WAL switch; every write fails."""
+        store = cls.__new__(cls)
+        store.path = path
+        store.db = Database(_read_only_connection(path, timeout))
+        return store
+
+    def wait_for_locks(self, seconds: float) -> None:
+        """How long a write waits for another writer before it fails."""
+        self.db.execute(f"PRAGMA busy_timeout = {int(seconds * 1000)}")
+
+    def data_version(self) -> int:
+        """Changes when another connection commits: a cheap 'anything new?'."""
+        return int(self.db.conn.execute("PRAGMA data_version").fetchone()[0])
+
+    # -- the queue -------------------------------------------------------------
+
+    def queue_page(
+        self, filters: QueueFilter | None = None, *, limit: int = 500
+    ) -> list[dict[str, Any]]:
+        """Documents with their latest result that pass the filters, most urgent
+        first (no result sorts as unknown), then oldest."""
+        filters = filters or QueueFilter()
+        where: list[str] = []
+        params: list[Any] = []
+        for column, value in (
+            ("d.state", filters.state),
+            ("t.category", filters.category),
+            ("COALESCE(t.urgency, 'unknown')", filters.urgency),
+        ):
+            if value:
+                where.append(f"{column} = ?")
+                params.append(value)
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        rank = " ".join(f"WHEN '{u}' THEN {r}" for u, r in URGENCY_RANK.items())
+        rows = self.db.query(
+            f"""
+            SELECT d.id AS document_id, d.file_name, d.state, d.received_at,
+                   d.updated_at, d.error_code, d.error_message, t.revision,
+                   t.author, t.category, COALESCE(t.urgency, 'unknown') AS urgency,
+                   t.summary, t.needs_review
+            FROM documents d
+            LEFT JOIN triage_revisions t ON t.document_id = d.id AND t.revision = (
+                SELECT MAX(revision) FROM triage_revisions WHERE document_id = d.id)
+            {clause}
+            ORDER BY CASE COALESCE(t.urgency, 'unknown') {rank} ELSE 4 END,
+                     d.received_at, d.id
+            LIMIT ?""",
+            [*params, limit],
+        )
+        return [row | {"needs_review": bool(row["needs_review"])} for row in rows]
+
+    def text_search(self, query: str, *, limit: int = 50) -> list[dict[str, Any]]:
+        """Full-text hits only (no embedding model): every word, else any word."""
+        quoted = [f'"{word}"' for word in _WORD.findall(query)]
+        if not quoted:
+            return []
+        hits = self._fts(" ".join(quoted), limit) or self._fts(
+            " OR ".join(quoted), limit
+        )
+        return hits
+
+    def _fts(self, match: str, limit: int) -> list[dict[str, Any]]:
+        rows = self.db.conn.execute(
+            """SELECT f.rowid, snippet(documents_fts, -1, '', '', '…', 12),
+                      d.file_name, d.state, t.category, t.urgency, t.author
+            FROM documents_fts f JOIN documents d ON d.id = f.rowid
+            LEFT JOIN triage_revisions t ON t.document_id = d.id AND t.revision = (
+                SELECT MAX(revision) FROM triage_revisions WHERE document_id = d.id)
+            WHERE documents_fts MATCH ? ORDER BY f.rank LIMIT ?""",
+            [match, limit],
+        ).fetchall()
+        names = ("document_id", "snippet", "file_name", "state", "category",
+                 "urgency", "author")  # fmt: skip
+        return [dict(zip(names, row, strict=True)) for row in rows]
+
+    # -- undo ------------------------------------------------------------------
+
+    def undo_plan(self, doc_id: int) -> UndoPlan | None:
+        """What an undo would do now; None when the result in effect is the AI's
+        (there is no staff change left to take back)."""
+        revisions = {rev["revision"]: rev for rev in self.revisions(doc_id)}
+        in_effect: list[int] = []
+        for number, rev in revisions.items():
+            restores = undo_marker(rev).get("restores")
+            if restores in in_effect:
+                del in_effect[in_effect.index(restores) + 1 :]
+            else:
+                in_effect.append(number)
+        if len(in_effect) < 2 or not _is_staff(revisions[in_effect[-1]]):
+            return None
+        return UndoPlan(revisions[in_effect[-1]], revisions[in_effect[-2]])
+
+    def undo_last_change(self, doc_id: int, *, actor: str) -> int:
+        """Take back the last staff change: a new revision with the values that
+        were in effect before it; return its number."""
+        with self.atomic():
+            plan = self.undo_plan(doc_id)
+            if plan is None:
+                raise StoreError(f"document {doc_id} has no staff change to undo")
+            restored = dict(plan.restored)
+            undo = {
+                # Its own number: a later review copies the provenance forward,
+                # and that copy must not read as another undo.
+                "revision": max(r["revision"] for r in self.revisions(doc_id)) + 1,
+                "undid": plan.undone["revision"],
+                "restores": restored["revision"],
+                "by": f"staff:{actor}",
+            }
+            restored["provenance"] = dict(restored["provenance"]) | {"undo": undo}
+            if not _is_staff(restored):
+                # A person had looked at it and took that back: it must show up
+                # for review again, not pass as an answer no one need check.
+                restored["needs_review"] = True
+            return self.record_triage(
+                doc_id,
+                restored,
+                author=restored["author"],
+                audit=(f"staff:{actor}", "undo", undo),
+            )
+
+
+def undo_marker(revision: Mapping[str, Any]) -> dict[str, Any]:
+    """{revision, undid, restores, by} when this revision is an undo, else {}."""
+    undo = (revision.get("provenance") or {}).get("undo") or {}
+    return undo if undo.get("revision") == revision.get("revision") else {}
+
+
+def _is_staff(revision: Mapping[str, Any]) -> bool:
+    return str(revision["author"]).startswith("staff:")
+
+
+def _read_only_connection(path: Path, timeout: float) -> sqlite3.Connection:
+    """Read-only, then immutable (a WAL file in a folder no one may write to
+    cannot get its shared-memory file); the first one that can read wins."""
+    if not path.is_file():
+        raise StoreError(f"cannot open the store {path}: there is no such file")
+    errors = []
+    for flags in ("mode=ro", "mode=ro&immutable=1"):
+        conn = sqlite3.connect(
+            f"{path.resolve().as_uri()}?{flags}",
+            uri=True,
+            timeout=timeout,
+            check_same_thread=False,
+        )
+        try:
+            conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+            return conn
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            errors.append(exc)
+            if "not a database" in str(exc) or "locked" in str(exc):
+                break
+    raise StoreError(f"cannot open the store {path}: {_reason(errors[-1])}")
+
+
+def check_readable(path: Path, *, timeout: float = 2.0) -> None:
+    """Raise a StoreError naming the file when it cannot be read now (not an
+    SQLite file, locked by another program, unreadable); a missing file is
+    fine: opening the store creates it."""
+    if path.exists():
+        _read_only_connection(path, timeout).close()
+
+
+def _reason(exc: sqlite3.Error) -> str:
+    text = str(exc)
+    if "locked" in text:
+        return "it is locked by another program; try again in a moment"
+    if "not a database" in text:
+        return "it is not an edgebox database (not an SQLite file)"
+    return text

@@ -1,0 +1,113 @@
+"""Snapshots of each screen at 80x24 with the seeded store (fixed times, UTC).
+
+Update after an intended change with `pytest tests/test_tui_snapshots.py
+--snapshot-update` and look at the SVGs before committing them.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from edgebox import config
+from edgebox.store import Store
+from tests.test_tui_fixtures import make_app, screen_text, until
+from tui.document import DocumentScreen
+from tui.queue import QueueScreen, QueueTable
+from tui.status import StatusScreen
+
+pytest_plugins = ["tests.test_tui_fixtures"]
+
+SIZE = (80, 24)
+
+
+async def queue_painted(pilot) -> None:
+    await until(
+        pilot,
+        lambda: (
+            isinstance(pilot.app.screen, QueueScreen)
+            and pilot.app.screen.query_one(QueueTable).row_count == 5
+        ),
+    )
+
+
+async def document_painted(pilot) -> None:
+    await queue_painted(pilot)
+    await pilot.press("enter")
+    await until(
+        pilot,
+        lambda: (
+            isinstance(pilot.app.screen, DocumentScreen)
+            and "not indexed yet" in screen_text(pilot.app)
+        ),
+    )
+
+
+def test_queue(snap_compare, settings: config.Config, seeded: dict[str, int]) -> None:
+    app = make_app(settings, refresh_s=600)
+    assert snap_compare(app, terminal_size=SIZE, run_before=queue_painted)
+
+
+def test_document(
+    snap_compare, settings: config.Config, seeded: dict[str, int]
+) -> None:
+    app = make_app(settings, refresh_s=600)
+    assert snap_compare(app, terminal_size=SIZE, run_before=document_painted)
+
+
+def test_review(snap_compare, settings: config.Config, seeded: dict[str, int]) -> None:
+    async def review_open(pilot) -> None:
+        await document_painted(pilot)
+        await pilot.press("r")
+        await until(pilot, lambda: "Note (optional" in screen_text(pilot.app))
+
+    app = make_app(settings, refresh_s=600)
+    assert snap_compare(app, terminal_size=SIZE, run_before=review_open)
+
+
+def test_status(snap_compare, settings: config.Config, seeded: dict[str, int]) -> None:
+    with Store(settings.db_path) as store:
+        store.update_service_state(
+            {
+                "state": "running",
+                "started_at": "2025-03-04T06:00:00+00:00",
+                "heartbeat_at": "2025-03-04T09:30:00+00:00",
+                "model": "SmolLM2-135M-Instruct.Q4_1.gguf",
+                "device": "CPU",
+                "gpu_layers": 0,
+                "docs_per_s": 0.4,
+                "triaged": 4,
+                "waiting": 0,
+            }
+        )
+
+    async def status_open(pilot) -> None:
+        await queue_painted(pilot)
+        await pilot.press("s")
+        await until(
+            pilot,
+            lambda: (
+                isinstance(pilot.app.screen, StatusScreen)
+                and pilot.app.screen.snapshot is not None
+            ),
+        )
+
+    app = make_app(settings, refresh_s=600)
+    assert snap_compare(app, terminal_size=SIZE, run_before=status_open)
+
+
+def test_help(snap_compare, settings: config.Config, seeded: dict[str, int]) -> None:
+    async def help_open(pilot) -> None:
+        await queue_painted(pilot)
+        await pilot.press("question_mark")
+        await until(pilot, lambda: "Everywhere" in screen_text(pilot.app))
+
+    app = make_app(settings, refresh_s=600)
+    assert snap_compare(app, terminal_size=SIZE, run_before=help_open)
+
+
+@pytest.mark.parametrize("size", [(160, 48)])
+def test_queue_in_a_large_terminal(
+    snap_compare, settings: config.Config, seeded: dict[str, int], size: tuple
+) -> None:
+    app = make_app(settings, refresh_s=600)
+    assert snap_compare(app, terminal_size=size, run_before=queue_painted)

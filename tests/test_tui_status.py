@@ -1,0 +1,111 @@
+"""The status screen: service facts from the store, sync, overrides, requeue."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from edgebox import config
+from edgebox.store import DocState, Store
+from tests.test_tui_fixtures import make_app, screen_text, table_rows, until
+from tui.confirm import ConfirmScreen
+from tui.status import StatusScreen
+
+pytestmark = pytest.mark.anyio
+pytest_plugins = ["tests.test_tui_fixtures"]
+
+
+async def open_status(pilot) -> StatusScreen:
+    await pilot.press("s")
+    await until(
+        pilot,
+        lambda: (
+            isinstance(pilot.app.screen, StatusScreen)
+            and pilot.app.screen.snapshot is not None
+        ),
+    )
+    return pilot.app.screen
+
+
+async def test_status_shows_a_running_service_sync_and_override_rate(
+    settings: config.Config, seeded: dict[str, int]
+) -> None:
+    with Store(settings.db_path) as store:
+        store.update_service_state(
+            {
+                "state": "running",
+                "started_at": "2025-03-04T06:00:00+00:00",
+                "heartbeat_at": datetime.now(UTC).isoformat(),
+                "model": "SmolLM2-135M-Instruct.Q4_1.gguf",
+                "device": "GPU",
+                "gpu_layers": 31,
+                "docs_per_s": 1.7,
+                "triaged": 4,
+                "waiting": 2,
+            }
+        )
+        store.update_sync_state(
+            {
+                "last_success": "2025-03-04T09:00:00+00:00",
+                "last_error": "connection refused",
+                "last_error_at": "2025-03-04T09:10:00+00:00",
+            }
+        )
+        store.record_review(
+            seeded["lab-malaria.pdf"], reviewer="amina", changes={"urgency": "routine"}
+        )
+    async with make_app(settings).run_test(size=(80, 24)) as pilot:
+        await open_status(pilot)
+        text = screen_text(pilot.app)
+        assert "running since 03-04 06:00" in text
+        assert "SmolLM2-135M-Instruct.Q4_1.gguf on GPU, 31 layers" in text
+        assert "1.7 docs/s" in text
+        assert "2 waiting" in text
+        assert "pending 6, sent 0, dead 0" in text
+        assert "2025-03-04 09:10 connection refused" in text
+        assert "urgency      1 changed (100%)" in text
+
+
+async def test_a_silent_service_is_shown_as_not_running(
+    settings: config.Config, seeded: dict[str, int]
+) -> None:
+    with Store(settings.db_path) as store:
+        store.update_service_state(
+            {"state": "running", "heartbeat_at": "2025-03-04T09:00:00+00:00"}
+        )
+    async with make_app(settings).run_test(size=(80, 24)) as pilot:
+        await open_status(pilot)
+        assert "service not running (last heard 2025-03-04 09:00)" in screen_text(
+            pilot.app
+        )
+
+
+async def test_a_quarantined_document_is_listed_with_its_reason_and_requeued(
+    settings: config.Config, seeded: dict[str, int]
+) -> None:
+    doc_id = seeded["scan-0007.png"]
+    copy = settings.quarantine_dir / f"{doc_id}-scan-0007.png"
+    copy.parent.mkdir(parents=True)
+    copy.write_bytes(b"png")
+    async with make_app(settings).run_test(size=(80, 24)) as pilot:
+        screen = await open_status(pilot)
+        table = screen.query_one("#problems")
+        assert table_rows(table) == [
+            [
+                str(doc_id),
+                "scan-0007.png",
+                "quarantined",
+                "ocr_unavailable: OCR is not installed (tesseract)",
+            ]
+        ]
+        await pilot.press("r")
+        await until(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await until(pilot, lambda: table.row_count == 0)
+        assert "Quarantined and failed: none" in screen_text(pilot.app)
+    with Store(settings.db_path) as store:
+        assert store.document(doc_id)["state"] == DocState.RECEIVED
+        audit = store.audit_log(doc_id)[-1]
+        assert (audit["actor"], audit["action"]) == ("staff:amina", "requeue")
+    assert not copy.exists()

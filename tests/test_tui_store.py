@@ -1,0 +1,159 @@
+"""The store queries the UI relies on: undo, the filtered queue, read-only use."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from edgebox.errors import StoreError
+from edgebox.store import DocState, Store
+from edgebox.store.review import QueueFilter, check_readable
+from tests.test_tui_fixtures import seed
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    with Store(tmp_path / "data" / "edgebox.db") as opened:
+        yield opened
+
+
+@pytest.fixture
+def ids(store: Store) -> dict[str, int]:
+    return seed(store)
+
+
+def test_undoing_a_confirmation_returns_to_the_ai_answer_and_to_review(
+    store: Store, ids: dict[str, int]
+) -> None:
+    doc = ids["lab-malaria.pdf"]  # the AI was confident: no review asked
+    store.record_review(doc, reviewer="amina", changes={})
+    assert len(store.training_examples()) == 1
+
+    assert store.undo_last_change(doc, actor="baraka") == 3
+
+    latest = store.latest_revision(doc)
+    assert (latest["author"], latest["urgency"]) == ("ai", "urgent")
+    assert latest["needs_review"] is True
+    assert latest["provenance"]["undo"] == {
+        "revision": 3,
+        "undid": 2,
+        "restores": 1,
+        "by": "staff:baraka",
+    }
+    assert store.document(doc)["state"] == DocState.TRIAGED
+    assert store.training_examples() == []
+    assert store.override_stats()["reviewed"] == 0
+    audit = store.audit_log(doc)[-1]
+    assert (audit["actor"], audit["action"]) == ("staff:baraka", "undo")
+    assert [r["revision"] for r in store.revisions(doc)] == [1, 2, 3]  # none deleted
+    assert [
+        row["revision"] for row in store.pending_outbox() if row["document_id"] == doc
+    ] == [1, 2, 3]
+
+
+def test_undo_walks_back_one_staff_change_at_a_time(
+    store: Store, ids: dict[str, int]
+) -> None:
+    doc = ids["referral-kibera.txt"]
+    store.record_review(doc, reviewer="alice", changes={"urgency": "urgent"})
+    store.record_review(doc, reviewer="bob", changes={"category": "letter"})
+
+    store.undo_last_change(doc, actor="bob")  # back to alice's answer
+    latest = store.latest_revision(doc)
+    assert (latest["author"], latest["urgency"], latest["category"]) == (
+        "staff:alice",
+        "urgent",
+        "referral",
+    )
+    assert store.document(doc)["state"] == DocState.REVIEWED
+    assert [(e["category"], e["urgency"]) for e in store.training_examples()] == [
+        ("referral", "urgent")
+    ]
+    assert store.override_stats()["urgency"]["overridden"] == 1
+
+    store.undo_last_change(doc, actor="bob")  # and to the AI's
+    latest = store.latest_revision(doc)
+    assert (latest["author"], latest["urgency"]) == ("ai", "emergency")
+    assert store.undo_plan(doc) is None
+    with pytest.raises(StoreError, match="no staff change to undo"):
+        store.undo_last_change(doc, actor="bob")
+    assert len(store.revisions(doc)) == 5
+
+
+def test_a_review_after_an_undo_can_itself_be_undone(
+    store: Store, ids: dict[str, int]
+) -> None:
+    doc = ids["rx-0042.txt"]
+    store.record_review(doc, reviewer="alice", changes={"urgency": "urgent"})
+    store.undo_last_change(doc, actor="alice")
+    store.record_review(doc, reviewer="alice", changes={"urgency": "emergency"})
+    plan = store.undo_plan(doc)
+    assert (plan.undone["revision"], plan.restored["revision"]) == (4, 1)
+
+
+def test_a_document_with_only_the_ai_answer_has_nothing_to_undo(
+    store: Store, ids: dict[str, int]
+) -> None:
+    with pytest.raises(StoreError, match="no staff change"):
+        store.undo_last_change(ids["rx-0042.txt"], actor="amina")
+
+
+def test_the_queue_filters_by_state_category_and_urgency(
+    store: Store, ids: dict[str, int]
+) -> None:
+    def files(**filters: str) -> list[str]:
+        return [row["file_name"] for row in store.queue_page(QueueFilter(**filters))]
+
+    assert files() == [
+        "referral-kibera.txt",
+        "lab-malaria.pdf",
+        "scan-0007.png",
+        "intake-0311.txt",
+        "rx-0042.txt",
+    ]
+    assert files(urgency="unknown") == ["scan-0007.png", "intake-0311.txt"]
+    assert files(state="quarantined") == ["scan-0007.png"]
+    assert files(category="prescription") == ["rx-0042.txt"]
+    assert files(state="reviewed") == []
+
+
+def test_full_text_search_needs_no_model(store: Store, ids: dict[str, int]) -> None:
+    hits = store.text_search("malaria falciparum")
+    assert [hit["document_id"] for hit in hits] == [ids["lab-malaria.pdf"]]
+    assert store.text_search("*** NEAR(") == []  # FTS syntax is only text
+
+
+def test_a_read_only_connection_reads_and_never_writes(
+    store: Store, ids: dict[str, int]
+) -> None:
+    with Store.open_read_only(store.path) as reader:
+        assert len(reader.queue_page()) == 5
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            reader.record_review(ids["rx-0042.txt"], reviewer="amina", changes={})
+    assert len(store.revisions(ids["rx-0042.txt"])) == 1
+
+
+def test_a_file_that_is_not_sqlite_is_named_in_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "edgebox.db"
+    path.write_bytes(b"%PDF-1.4 definitely not a database\n" * 200)
+    with pytest.raises(StoreError, match="not an SQLite file") as raised:
+        check_readable(path)
+    assert str(path) in str(raised.value)
+
+
+def test_a_store_locked_by_another_program_is_named_in_a_clear_error(
+    store: Store,
+) -> None:
+    store.db.execute("PRAGMA journal_mode=DELETE")  # a WAL file lets readers in
+    locker = sqlite3.connect(store.path, isolation_level=None)
+    locker.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(StoreError, match="locked by another program") as raised:
+            check_readable(store.path, timeout=0.1)
+        assert str(store.path) in str(raised.value)
+    finally:
+        locker.execute("ROLLBACK")
+        locker.close()
+    check_readable(store.path)  # once released, it opens

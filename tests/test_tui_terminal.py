@@ -1,0 +1,141 @@
+"""`edgebox tui` in a real terminal (tmux, 80x24), and its import cost."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from edgebox import config
+from tests.conftest import REPO
+
+pytest_plugins = ["tests.test_tui_fixtures"]
+
+HEAVY = {"llama_cpp", "torch", "sentence_transformers", "sklearn"}
+
+
+def test_importing_the_app_loads_no_model_library() -> None:
+    code = "import json, sys, tui.app; print(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO,
+    )
+    loaded = {name.split(".")[0] for name in json.loads(out.stdout)}
+    assert loaded & HEAVY == set()
+    assert "edgebox.index" not in json.loads(out.stdout)
+
+
+def tmux() -> str:
+    path = shutil.which("tmux")
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail("tmux is required in CI for the real-terminal test")
+        pytest.skip("tmux is not installed: cannot run the UI in a real terminal")
+    return path
+
+
+def wait_for(condition, *, timeout: float = 60.0, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.2)
+
+
+class Terminal:
+    """A real 80x24 terminal (a tmux session on its own socket)."""
+
+    def __init__(self, tmp_path: Path, command: str) -> None:
+        self.binary = tmux()
+        self.socket = str(tmp_path / "tmux.sock")
+        self.session = "edgebox-tui-test"
+        self.exit_file = tmp_path / "exit-status"
+        self.env = {**os.environ, "TERM": "xterm-256color"}
+        self.run(
+            "new-session", "-d", "-s", self.session, "-x", "80", "-y", "24",
+            f"{command}; echo $? > {self.exit_file}; sleep 30",
+        )  # fmt: skip
+
+    def run(self, *args: str) -> str:
+        return subprocess.run(
+            [self.binary, "-S", self.socket, *args],
+            capture_output=True,
+            text=True,
+            check=True,
+            env=self.env,
+            cwd=REPO,
+        ).stdout
+
+    def screen(self) -> str:
+        return self.run("capture-pane", "-p", "-t", self.session)
+
+    def exit_status(self, *, timeout: float = 60.0) -> str:
+        wait_for(
+            lambda: self.exit_file.exists() and self.exit_file.read_text().strip(),
+            timeout=timeout,
+            what="the command to exit",
+        )
+        return self.exit_file.read_text().strip()
+
+    def close(self) -> None:
+        subprocess.run(
+            [self.binary, "-S", self.socket, "kill-server"], capture_output=True
+        )
+
+
+def test_edgebox_run_opens_the_ui_with_the_service_behind_it(
+    settings: config.Config, seeded: dict[str, int], tmp_path: Path
+) -> None:
+    from edgebox.store import Store
+
+    def service() -> dict[str, str]:
+        with Store(settings.db_path) as store:
+            return store.service_state()
+
+    terminal = Terminal(
+        tmp_path, f"{sys.executable} -m edgebox --home {settings.home} run"
+    )
+    try:
+        wait_for(lambda: "!! EMERG" in terminal.screen(), what="the queue")
+        wait_for(
+            lambda: service().get("state") == "running",
+            what="the service started by `edgebox run`",
+        )
+        terminal.run("send-keys", "-t", terminal.session, "q")
+        assert terminal.exit_status(timeout=120) == "0"
+    finally:
+        terminal.close()
+    assert service()["state"] == "stopped"  # quitting the UI stopped it cleanly
+    assert "watching" in (settings.data_dir / "serve.log").read_text()
+
+
+def test_edgebox_tui_paints_the_queue_and_quits_on_q(
+    settings: config.Config, seeded: dict[str, int], tmp_path: Path
+) -> None:
+    terminal = Terminal(
+        tmp_path, f"{sys.executable} -m edgebox --home {settings.home} tui"
+    )
+    run, session, exit_file = terminal.run, terminal.session, terminal.exit_file
+    try:
+        wait_for(
+            lambda: "!! EMERG" in run("capture-pane", "-p", "-t", session),
+            what="the queue to be painted",
+        )
+        screen = run("capture-pane", "-p", "-t", session)
+        assert "3-year-old girl" in screen
+        assert "reviewer: amina" in screen
+        run("send-keys", "-t", session, "q")
+        wait_for(exit_file.exists, what="edgebox tui to exit")
+        wait_for(lambda: exit_file.read_text().strip() != "", what="the exit status")
+        assert exit_file.read_text().strip() == "0"
+    finally:
+        terminal.close()

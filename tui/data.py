@@ -1,0 +1,215 @@
+"""Store access and display helpers shared by the screens.
+
+Every read runs in a thread worker on a connection of its own (`StoreOpener`);
+the screens only get plain data back. Text from documents is shown as
+`rich.text.Text`, never parsed as markup, with control characters made visible:
+a summary that says "[bold]" or carries an escape sequence is shown as typed.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+
+from edgebox.errors import StoreError
+from edgebox.store import Store
+from edgebox.store.review import QueueFilter, check_readable
+
+URGENCIES = ("emergency", "urgent", "routine")
+"""What a person may choose; "unknown" is only ever the AI failing."""
+
+# Colour is never the only cue: each urgency has its own symbol and word.
+URGENCY_LABEL = {
+    "emergency": "!! EMERG",
+    "urgent": "!  urgent",
+    "unknown": "?  unknown",
+    "routine": "   routine",
+    "none": "·  -",
+}
+URGENCY_STYLE = {
+    "emergency": "bold reverse red",
+    "urgent": "bold yellow",
+    "unknown": "bold magenta",
+    "routine": "",
+}
+SERVICE_STALE_S = 30.0
+# C0/C1 controls and bidirectional overrides: shown, never sent to the terminal.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+@dataclass(frozen=True)
+class StoreOpener:
+    """Opens a connection per use; read-only when the file cannot be written."""
+
+    path: Path
+    read_only: bool = False
+    lock_wait_s: float = 5.0
+    """How long a save waits for another writer (the store's own 30 s would
+    leave a person wondering whether it worked)."""
+
+    def __call__(self) -> Store:
+        if self.read_only:
+            return Store.open_read_only(self.path)
+        store = Store(self.path)
+        store.wait_for_locks(self.lock_wait_s)
+        return store
+
+
+def open_store(path: Path) -> StoreOpener:
+    """An opener for the store at `path`, read-only when it cannot be written;
+    raise StoreError naming the file when it cannot be read at all."""
+    check_readable(path)  # fails fast (locked, not SQLite) instead of waiting 30 s
+    try:
+        Store(path).close()
+    except StoreError as write_error:
+        try:
+            Store.open_read_only(path).close()
+        except StoreError:
+            raise write_error from None
+        return StoreOpener(path, read_only=True)
+    return StoreOpener(path)
+
+
+def reviewer_name() -> str | None:
+    """Who is reviewing: $EDGEBOX_USER, else the login name; None: ask."""
+    name = os.environ.get("EDGEBOX_USER", "").strip()
+    if name:
+        return name
+    try:
+        return getpass.getuser().strip() or None
+    except (OSError, KeyError, ImportError):
+        return None
+
+
+def visible(text: object, *, one_line: bool = False) -> str:
+    """Text with control characters replaced, so that it cannot drive the
+    terminal; `one_line` also folds line breaks and runs of spaces."""
+    raw = "" if text is None else str(text)
+    cleaned = _CONTROL.sub("\N{REPLACEMENT CHARACTER}", raw)
+    return " ".join(cleaned.split()) if one_line else cleaned
+
+
+def literal(text: object, *, style: str = "", one_line: bool = False) -> Text:
+    """A renderable that shows `text` exactly, whatever brackets it holds."""
+    return Text(visible(text, one_line=one_line), style=style, no_wrap=one_line)
+
+
+def clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
+
+
+def local_time(iso: str | None, *, with_year: bool = False) -> str:
+    """An absolute local time (never "3 min ago"): the same on every screen."""
+    if not iso:
+        return "-"
+    try:
+        stamp = datetime.fromisoformat(iso).astimezone()
+    except ValueError:
+        return visible(iso, one_line=True)
+    return stamp.strftime("%Y-%m-%d %H:%M" if with_year else "%m-%d %H:%M")
+
+
+def urgency_text(urgency: str | None) -> Text:
+    urgency = urgency or "unknown"
+    return Text(
+        URGENCY_LABEL.get(urgency, visible(urgency)),
+        style=URGENCY_STYLE.get(urgency, ""),
+    )
+
+
+@dataclass(frozen=True)
+class QueueSnapshot:
+    """What the queue screen shows; compared whole to skip needless repaints."""
+
+    rows: tuple[tuple[Any, ...], ...]
+    counts: tuple[tuple[str, int], ...]
+    needs_review: int
+
+
+def load_queue(store: Store, filters: QueueFilter) -> QueueSnapshot:
+    rows = tuple(
+        (
+            row["document_id"],
+            # Not triaged yet (or quarantined): no urgency to show, though it
+            # sorts with the unknown ones, high in the queue, until it has one.
+            row["urgency"] if row["revision"] is not None else "none",
+            row["category"],
+            row["summary"] or row["error_message"] or row["file_name"],
+            row["received_at"],
+            row["state"],
+            row["needs_review"],
+        )
+        for row in store.queue_page(filters)
+    )
+    counts = tuple(store.counts_by_state().items())
+    return QueueSnapshot(rows, counts, store.needs_review_count())
+
+
+@dataclass(frozen=True)
+class DocumentView:
+    document: dict[str, Any]
+    revisions: list[dict[str, Any]]
+    undo: Any = None
+    """The store's UndoPlan, or None when there is nothing to undo."""
+
+    @property
+    def latest(self) -> dict[str, Any] | None:
+        return self.revisions[-1] if self.revisions else None
+
+
+def load_document(store: Store, doc_id: int) -> DocumentView:
+    return DocumentView(
+        store.document(doc_id), store.revisions(doc_id), store.undo_plan(doc_id)
+    )
+
+
+@dataclass(frozen=True)
+class StatusSnapshot:
+    service: dict[str, str]
+    counts: dict[str, int]
+    needs_review: int
+    outbox: dict[str, int]
+    sync: dict[str, str]
+    overrides: dict[str, Any]
+    problems: list[dict[str, Any]] = field(default_factory=list)
+    """Quarantined and failed documents, with their reasons."""
+
+
+def load_status(store: Store) -> StatusSnapshot:
+    from edgebox.store import DocState
+
+    problems = store.documents_in_state(DocState.QUARANTINED, DocState.FAILED)
+    return StatusSnapshot(
+        service=store.service_state(),
+        counts=store.counts_by_state(),
+        needs_review=store.needs_review_count(),
+        outbox=store.outbox_counts(),
+        sync=store.sync_state(),
+        overrides=store.override_stats(),
+        problems=[{k: d[k] for k in _PROBLEM_KEYS} for d in problems],
+    )
+
+
+_PROBLEM_KEYS = ("id", "file_name", "state", "error_code", "error_message",
+                 "updated_at", "attempts")  # fmt: skip
+
+
+def service_running(service: dict[str, str], *, now: datetime | None = None) -> bool:
+    """True when the service says it runs and its heartbeat is recent."""
+    if service.get("state") != "running":
+        return False
+    try:
+        beat = datetime.fromisoformat(service.get("heartbeat_at", ""))
+    except ValueError:
+        return False
+    if beat.tzinfo is None:
+        beat = beat.replace(tzinfo=UTC)
+    age = ((now or datetime.now(UTC)) - beat).total_seconds()
+    return age <= SERVICE_STALE_S

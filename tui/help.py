@@ -1,0 +1,66 @@
+"""Help (`?`): every key on every screen, in one place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Static
+
+KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
+    ("Queue", (
+        ("enter", "open the document"),
+        ("r", "review the document"),
+        ("/", "search"),
+        ("s", "status, quarantine, requeue"),
+        ("x k u", "filter by state, category, urgency (repeat to cycle)"),
+        ("0", "clear the filters"),
+    )),
+    ("Document", (
+        ("r", "review: change category or urgency, add a note"),
+        ("c", "confirm the result as it is"),
+        ("z", "undo the last change (kept in the history)"),
+        ("tab", "similar cases; enter opens one"),
+        ("escape", "back"),
+    )),
+    ("Review", (("ctrl+s", "save"), ("escape", "cancel"))),
+    ("Search", (
+        ("enter", "search; words first, then meaning"),
+        ("down", "to the results; enter opens one"),
+    )),
+    ("Status", (("r", "requeue the selected quarantined document"),)),
+    ("Everywhere", (("?", "this help"), ("q", "quit"))),
+)  # fmt: skip
+
+
+class HelpScreen(ModalScreen[None]):
+    """Keys by screen; the urgency symbols; escape closes."""
+
+    BINDINGS = [
+        Binding("escape", "close", "close"),
+        Binding("question_mark", "close", "close", show=False),
+    ]
+
+    def compose(self) -> Any:
+        with VerticalScroll(id="help-box"):
+            yield Static(_help_text())
+        yield Footer(compact=True)
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+def _help_text() -> Text:
+    out = Text()
+    for title, keys in KEYS:
+        out.append(f"{title}\n", style="bold underline")
+        for key, what in keys:
+            out.append(f"  {key:<8}", style="bold")
+            out.append(f"{what}\n")
+    out.append("Urgency\n", style="bold underline")
+    out.append("  !! EMERG  emergency   !  urgent   ?  unknown (triage failed)\n")
+    out.append("     routine            ·  -  not triaged yet\n")
+    return out

@@ -1,0 +1,237 @@
+"""The queue: every document, most urgent first, then oldest, with filters."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, cast
+
+from rich.text import Text
+from textual import work
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from edgebox.store import URGENCY_RANK, DocState
+from edgebox.store.review import QueueFilter
+from tui.data import (
+    QueueSnapshot,
+    clip,
+    literal,
+    load_queue,
+    local_time,
+    urgency_text,
+)
+from tui.topbar import TopBar
+
+if TYPE_CHECKING:
+    from tui.app import EdgeboxApp
+
+# Fixed widths; the summary takes what is left of the terminal's width.
+_WIDTHS = {"urgency": 10, "category": 13, "received": 11, "state": 11, "review": 6}
+_CHROME = 2 * len(_WIDTHS) + 2 + 2  # cell padding of the other columns, own, bar
+
+
+class QueueTable(DataTable):
+    """The queue's table; enter opens the document under the cursor."""
+
+    BINDINGS = [Binding("enter", "select_cursor", "open")]
+
+
+class QueueScreen(Screen):
+    """Documents by urgency then age; x/k/u cycle the state, category and
+    urgency filters; the counts per state update as documents arrive."""
+
+    BINDINGS = [
+        Binding("r", "review", "review"),
+        Binding("slash", "search", "search"),
+        Binding("s", "status", "status"),
+        Binding("x", "cycle('state')", "state"),
+        Binding("k", "cycle('category')", "categ."),
+        Binding("u", "cycle('urgency')", "urgency"),
+        Binding("0", "clear_filters", "all", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.filters = QueueFilter()
+        self.snapshot: QueueSnapshot | None = None
+        self._summary_width = 0
+
+    @property
+    def edgebox(self) -> EdgeboxApp:
+        return cast("EdgeboxApp", self.app)
+
+    def compose(self) -> Any:
+        yield TopBar("queue")
+        yield Static(id="counts")
+        yield Static(id="filters")
+        yield QueueTable(id="queue", cursor_type="row", zebra_stripes=True)
+        yield Static(id="empty")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self._show_filters()
+        self.reload()
+
+    def on_screen_resume(self) -> None:
+        self.reload()
+
+    def on_resize(self) -> None:
+        if self.snapshot is not None and self._summary_width != self._wanted_width():
+            self._paint(self.snapshot)
+
+    # -- loading -----------------------------------------------------------
+
+    def reload(self) -> None:
+        self._load(self.filters)
+
+    @work(thread=True, exclusive=True, group="queue", exit_on_error=False)
+    def _load(self, filters: QueueFilter) -> None:
+        try:
+            with self.edgebox.opener() as store:
+                snapshot = load_queue(store, filters)
+        except Exception as exc:  # noqa: BLE001 - shown, never a crash
+            self.edgebox.report("loading the queue", exc)
+            return
+        self.app.call_from_thread(self._show, filters, snapshot)
+
+    def _show(self, filters: QueueFilter, snapshot: QueueSnapshot) -> None:
+        if filters != self.filters or snapshot == self.snapshot:
+            return  # stale, or nothing changed: no repaint, no flicker
+        self.snapshot = snapshot
+        self._paint(snapshot)
+
+    # -- painting ----------------------------------------------------------
+
+    def _wanted_width(self) -> int:
+        return max(16, self.size.width - sum(_WIDTHS.values()) - _CHROME)
+
+    def _paint(self, snapshot: QueueSnapshot) -> None:
+        table = self.query_one(QueueTable)
+        selected = self.selected_id()
+        width = self._wanted_width()
+        if width != self._summary_width or not table.columns:
+            self._summary_width = width
+            table.clear(columns=True)
+            for name in ("urgency", "category", "summary", "received", "state"):
+                table.add_column(name, width=_WIDTHS.get(name, width), key=name)
+            table.add_column("review", width=_WIDTHS["review"], key="review")
+        else:
+            table.clear()
+        for row in snapshot.rows:
+            table.add_row(*self._cells(row, width), key=str(row[0]))
+        if selected is not None and str(selected) in table.rows:
+            table.move_cursor(row=table.get_row_index(str(selected)), animate=False)
+        self._show_counts(snapshot)
+        empty = self.query_one("#empty", Static)
+        empty.display = not snapshot.rows
+        if not snapshot.rows:
+            empty.update(self._empty_message())
+
+    def _cells(self, row: tuple[Any, ...], width: int) -> list[Text]:
+        _, urgency, category, summary, received, state, needs_review = row
+        loud = "bold" if urgency == "emergency" else ""
+        return [
+            urgency_text(urgency),
+            literal(clip(str(category or "-"), _WIDTHS["category"]), one_line=True),
+            literal(clip(_one_line(summary), width), style=loud, one_line=True),
+            Text(local_time(received)),
+            Text(state),
+            Text("yes", style="bold") if needs_review else Text(""),
+        ]
+
+    def _show_counts(self, snapshot: QueueSnapshot) -> None:
+        line = Text()
+        for state, count in snapshot.counts:
+            if count or state in ("triaged", "reviewed"):
+                line.append(f"{state} ", style="dim")
+                line.append(f"{count}  ", style="bold")
+        line.append("needs review ", style="dim")
+        line.append(str(snapshot.needs_review), style="bold")
+        self.query_one("#counts", Static).update(line)
+
+    def _show_filters(self) -> None:
+        f = self.filters
+        line = Text("filters ", style="dim")
+        for key, name, value in (
+            ("x", "state", f.state),
+            ("k", "category", f.category),
+            ("u", "urgency", f.urgency),
+        ):
+            line.append(f"{key} ", style="bold")
+            line.append(f"{name}: ")
+            line.append(value or "all", style="bold" if value else "")
+            line.append("  ")
+        if f != QueueFilter():
+            line.append("0 ", style="bold")
+            line.append("clear")
+        self.query_one("#filters", Static).update(line)
+
+    def _empty_message(self) -> Text:
+        if self.filters != QueueFilter():
+            return Text("No document matches these filters (0 clears them).")
+        return literal(
+            "No documents yet. Files dropped into "
+            f"{self.edgebox.config.inbox_dir} appear here once the service "
+            "(edgebox watch) has read them."
+        )
+
+    # -- actions -----------------------------------------------------------
+
+    def selected_id(self) -> int | None:
+        table = self.query_one(QueueTable)
+        if not table.row_count:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+        return int(key.value) if key.value is not None else None
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.row_key.value is not None:
+            self._open(int(event.row_key.value))
+
+    def _open(self, doc_id: int, *, review: bool = False) -> None:
+        from tui.document import DocumentScreen
+
+        self.app.push_screen(DocumentScreen(doc_id, review=review))
+
+    def action_review(self) -> None:
+        doc_id = self.selected_id()
+        if doc_id is not None:
+            self._open(doc_id, review=True)
+
+    def action_search(self) -> None:
+        from tui.search import SearchScreen
+
+        self.app.push_screen(SearchScreen())
+
+    def action_status(self) -> None:
+        from tui.status import StatusScreen
+
+        self.app.push_screen(StatusScreen())
+
+    def action_cycle(self, name: str) -> None:
+        choices = self._choices(name)
+        current = getattr(self.filters, name)
+        following = choices[(choices.index(current) + 1) % len(choices)]
+        self._set_filters(replace(self.filters, **{name: following}))
+
+    def action_clear_filters(self) -> None:
+        self._set_filters(QueueFilter())
+
+    def _set_filters(self, filters: QueueFilter) -> None:
+        self.filters = filters
+        self.snapshot = None
+        self._show_filters()
+        self.reload()
+
+    def _choices(self, name: str) -> list[str | None]:
+        values: list[str] = {
+            "state": [state.value for state in DocState],
+            "category": list(self.edgebox.config.categories),
+            "urgency": list(URGENCY_RANK),
+        }[name]
+        return [None, *values]
+
+
+def _one_line(text: object) -> str:
+    return " ".join(str(text or "").split())

@@ -1,0 +1,185 @@
+"""Search (`/`): full-text hits at once, then the hybrid ranking once the
+embedding model has loaded (seconds, the first time); and the similar cases of
+a document, which need only the stored vectors.
+
+`edgebox.index` and `edgebox.embed` (numpy, and torch when the model loads) are
+imported inside the workers, so that the UI starts without them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, cast
+
+from rich.text import Text
+from textual import work
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Static
+from textual.worker import get_current_worker
+
+from tui.data import clip, literal, urgency_text
+from tui.topbar import TopBar
+
+if TYPE_CHECKING:
+    from edgebox.embed import Embedder
+    from edgebox.index import Hit
+    from tui.app import EdgeboxApp
+
+SEARCH_LIMIT = 50
+
+
+class SearchTools:
+    """The embedder (its model loads on first encode) and the vectors, kept
+    for the life of the app: loading either again costs seconds."""
+
+    def __init__(self, app: EdgeboxApp, embedder: Embedder | None = None) -> None:
+        from edgebox.embed import Embedder
+        from edgebox.index import VectorMatrix
+
+        settings = app.config.index
+        self.embedder = embedder or Embedder(
+            settings.model, batch_size=settings.batch_size
+        )
+        self.matrix = VectorMatrix(self.embedder.name)
+
+    @property
+    def model_loaded(self) -> bool:
+        return self.embedder._model is not None
+
+    def index(self, app: EdgeboxApp, store: Any) -> Any:
+        from edgebox.index import SearchIndex
+
+        index = SearchIndex(store, self.embedder, app.config.index)
+        index.matrix = self.matrix
+        return index
+
+
+def search_tools(app: EdgeboxApp) -> SearchTools:
+    """The app's search tools; call with `app.search_lock` held."""
+    if app.search_tools is None:
+        app.search_tools = SearchTools(app)
+    return cast(SearchTools, app.search_tools)
+
+
+def similar_cases(app: EdgeboxApp, doc_id: int, *, limit: int) -> tuple[list[Hit], str]:
+    """(hits, a note when there are none); stored vectors only, no model."""
+    from edgebox.index import SearchError
+
+    with app.search_lock, app.opener() as store:
+        try:
+            hits = search_tools(app).index(app, store).similar(doc_id, limit=limit)
+        except SearchError as exc:
+            return [], exc.message
+    return hits, "" if hits else "none yet"
+
+
+class SearchScreen(Screen):
+    """Type words, enter; down moves to the results; enter opens one."""
+
+    BINDINGS = [
+        Binding("escape", "back", "back"),
+        Binding("down", "results", "results", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.query_text = ""
+
+    @property
+    def edgebox(self) -> EdgeboxApp:
+        return cast("EdgeboxApp", self.app)
+
+    def compose(self) -> Any:
+        yield TopBar("search")
+        yield Input(placeholder="words to find, then enter", id="query")
+        yield Static(
+            "Words and meaning: fever, chest pain, référence…", id="search-state"
+        )
+        yield DataTable(id="hits", cursor_type="row", zebra_stripes=True)
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        table = self.query_one("#hits", DataTable)
+        table.add_column("urgency", width=10, key="urgency")
+        table.add_column("category", width=13, key="category")
+        table.add_column("found", key="found")
+        self.query_one("#query", Input).focus()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_results(self) -> None:
+        self.query_one("#hits", DataTable).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        query = event.value.strip()
+        if not query:
+            return
+        self.query_text = query
+        self._state(Text("searching…"))
+        self._search(query)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        from tui.document import DocumentScreen
+
+        if event.row_key.value is not None:
+            self.app.push_screen(DocumentScreen(int(event.row_key.value)))
+
+    @work(thread=True, exclusive=True, group="search", exit_on_error=False)
+    def _search(self, query: str) -> None:
+        try:
+            with self.edgebox.opener() as store:
+                words = store.text_search(query, limit=SEARCH_LIMIT)
+        except Exception as exc:  # noqa: BLE001 - shown, never a crash
+            self.edgebox.report("search", exc)
+            return
+        rows = [(r["document_id"], r["urgency"], r["category"], r["snippet"])
+                for r in words]  # fmt: skip
+        self._post(query, rows, f"{len(rows)} found by words; {self._meaning_note()}")
+        hits, note = self._hybrid(query)
+        if hits is not None:
+            rows = [(h.document_id, h.urgency, h.category, h.snippet or h.file)
+                    for h in hits]  # fmt: skip
+        self._post(query, rows, note)
+
+    def _meaning_note(self) -> str:
+        tools = self.edgebox.search_tools
+        if tools is not None and tools.model_loaded:
+            return "now by meaning…"
+        return "loading the embedding model (seconds, the first time)…"
+
+    def _hybrid(self, query: str) -> tuple[list[Hit] | None, str]:
+        """The fused ranking, or None and why it is unavailable."""
+        from edgebox.errors import EdgeboxError
+
+        try:
+            with self.edgebox.search_lock, self.edgebox.opener() as store:
+                index = search_tools(self.edgebox).index(self.edgebox, store)
+                hits = index.search(query, limit=SEARCH_LIMIT)
+        except EdgeboxError as exc:
+            return None, f"by words only; by meaning unavailable: {exc.message}"
+        except Exception as exc:  # noqa: BLE001 - shown, never a crash
+            return None, f"by words only; by meaning failed: {exc}"
+        return hits, f"{len(hits)} found by words and meaning"
+
+    def _post(self, query: str, rows: list[tuple[Any, ...]], note: str) -> None:
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._show, query, rows, note)
+
+    def _show(self, query: str, rows: list[tuple[Any, ...]], note: str) -> None:
+        if query != self.query_text:
+            return  # an older search finishing late
+        table = self.query_one("#hits", DataTable)
+        table.clear()
+        width = max(20, self.size.width - 10 - 13 - 8)
+        for doc_id, urgency, category, found in rows:
+            table.add_row(
+                urgency_text(urgency),
+                literal(clip(str(category or "-"), 13), one_line=True),
+                literal(clip(" ".join(str(found or "").split()), width), one_line=True),
+                key=str(doc_id),
+            )
+        self._state(Text(note))
+
+    def _state(self, text: Text) -> None:
+        self.query_one("#search-state", Static).update(text)

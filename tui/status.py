@@ -1,0 +1,208 @@
+"""Status: the service (from what it writes into the store; the UI never loads
+the model), documents, sync, how often staff override the AI, and the
+quarantined and failed documents with their reasons, to requeue."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, cast
+
+from rich.text import Text
+from textual import work
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from edgebox.archive import clear_quarantine_copy
+from tui.data import (
+    StatusSnapshot,
+    clip,
+    literal,
+    load_status,
+    local_time,
+    service_running,
+)
+from tui.topbar import TopBar
+
+if TYPE_CHECKING:
+    from tui.app import EdgeboxApp
+
+
+class StatusScreen(Screen):
+    """The box at a glance; r requeues the selected quarantined document."""
+
+    BINDINGS = [
+        Binding("escape", "back", "back"),
+        Binding("r", "requeue", "requeue"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.snapshot: StatusSnapshot | None = None
+
+    @property
+    def edgebox(self) -> EdgeboxApp:
+        return cast("EdgeboxApp", self.app)
+
+    def compose(self) -> Any:
+        yield TopBar("status")
+        with VerticalScroll(id="status"):
+            yield Static("loading…", id="facts")
+            yield Static(id="problems-title")
+            yield DataTable(id="problems", cursor_type="row")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        table = self.query_one("#problems", DataTable)
+        table.add_column("id", key="id")
+        table.add_column("file", width=22, key="file")
+        table.add_column("state", key="state")
+        table.add_column("reason", key="reason")
+        table.focus()
+        self.reload()
+
+    def on_screen_resume(self) -> None:
+        self.reload()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def reload(self) -> None:
+        self._load()
+
+    @work(thread=True, exclusive=True, group="status", exit_on_error=False)
+    def _load(self) -> None:
+        try:
+            with self.edgebox.opener() as store:
+                snapshot = load_status(store)
+        except Exception as exc:  # noqa: BLE001 - shown, never a crash
+            self.edgebox.report("status", exc)
+            return
+        self.app.call_from_thread(self._show, snapshot)
+
+    def _show(self, snapshot: StatusSnapshot) -> None:
+        if snapshot == self.snapshot:
+            return
+        self.snapshot = snapshot
+        facts = _service(snapshot.service)
+        facts.append(_documents(snapshot))
+        facts.append(_sync(snapshot))
+        facts.append(_overrides(snapshot.overrides))
+        self.query_one("#facts", Static).update(facts)
+        title = Text("Quarantined and failed", style="bold underline")
+        title.append(f" ({len(snapshot.problems)})" if snapshot.problems else ": none")
+        self.query_one("#problems-title", Static).update(title)
+        table = self.query_one("#problems", DataTable)
+        table.clear()
+        for doc in snapshot.problems:
+            reason = f"{doc['error_code'] or '-'}: {doc['error_message'] or ''}"
+            table.add_row(
+                Text(str(doc["id"])),
+                literal(clip(doc["file_name"], 22), one_line=True),
+                Text(doc["state"]),
+                literal(reason, one_line=True),
+                key=str(doc["id"]),
+            )
+        table.display = bool(snapshot.problems)
+
+    def action_requeue(self) -> None:
+        from tui.confirm import ConfirmScreen
+
+        table = self.query_one("#problems", DataTable)
+        if self.snapshot is None or not table.row_count:
+            self.notify("Nothing to requeue.")
+            return
+        if self.edgebox.read_only:
+            self.notify(
+                "The store is read-only here: cannot requeue.", severity="warning"
+            )
+            return
+        doc = self.snapshot.problems[table.cursor_row]
+        question = Text("Requeue ")
+        question.append(literal(doc["file_name"], style="bold", one_line=True))
+        question.append(f" (#{doc['id']})? The service reads it again from the start.")
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._requeue(doc["id"])
+
+        self.app.push_screen(ConfirmScreen(question), answered)
+
+    @work(thread=True, group="write", exit_on_error=False)
+    def _requeue(self, doc_id: int) -> None:
+        actor = f"staff:{self.edgebox.reviewer or 'unknown'}"
+        try:
+            with self.edgebox.opener() as store:
+                doc = store.requeue(doc_id, actor=actor)
+            clear_quarantine_copy(
+                self.edgebox.config.quarantine_dir,
+                doc_id=doc_id,
+                file_name=doc["file_name"],
+            )
+        except Exception as exc:  # noqa: BLE001 - shown, never a crash
+            self.edgebox.report("requeue", exc)
+            return
+        self.app.notify(f"requeued document {doc_id}", markup=False)
+        self.app.call_from_thread(self.reload)
+
+
+def _line(out: Text, name: str, value: object) -> None:
+    out.append(f"{name:<13}", style="dim")
+    out.append(literal(value, one_line=True))
+    out.append("\n")
+
+
+def _service(service: dict[str, str]) -> Text:
+    out = Text("Service\n", style="bold underline")
+    if not service:
+        out.append("service not running (it has never reported)\n", style="bold")
+        return out
+    if service_running(service):
+        out.append(f"running since {local_time(service.get('started_at'))}\n")
+    else:
+        last = local_time(service.get("heartbeat_at"), with_year=True)
+        out.append(f"service not running (last heard {last})\n", style="bold")
+    layers = service.get("gpu_layers")
+    device = service.get("device", "?") + (f", {layers} layers" if layers else "")
+    _line(out, "model", f"{service.get('model', '?')} on {device}")
+    _line(out, "speed", f"{service.get('docs_per_s', '?')} docs/s")
+    _line(out, "triaged", service.get("triaged", "?"))
+    _line(out, "inbox", f"{service.get('waiting', '?')} waiting")
+    return out
+
+
+def _documents(snapshot: StatusSnapshot) -> Text:
+    out = Text("Documents\n", style="bold underline")
+    counts = snapshot.counts
+    states = ", ".join(f"{state} {n}" for state, n in counts.items() if n)
+    _line(out, "by state", states or "none yet")
+    _line(out, "in progress", counts.get("received", 0) + counts.get("extracted", 0))
+    _line(out, "quarantined", counts.get("quarantined", 0))
+    _line(out, "failed", counts.get("failed", 0))
+    _line(out, "needs review", snapshot.needs_review)
+    return out
+
+
+def _sync(snapshot: StatusSnapshot) -> Text:
+    out = Text("Sync\n", style="bold underline")
+    sync, outbox = snapshot.sync, snapshot.outbox
+    _line(out, "outbox", ", ".join(f"{k} {v}" for k, v in outbox.items()))
+    _line(out, "last success", local_time(sync.get("last_success"), with_year=True))
+    _line(out, "last attempt", local_time(sync.get("last_attempt"), with_year=True))
+    if sync.get("last_error"):
+        when = local_time(sync.get("last_error_at"), with_year=True)
+        _line(out, "last error", f"{when} {sync['last_error']}")
+    return out
+
+
+def _overrides(stats: dict[str, Any]) -> Text:
+    out = Text("Staff overrides\n", style="bold underline")
+    reviewed = stats["reviewed"]
+    if not reviewed:
+        _line(out, "reviewed", "none yet")
+        return out
+    _line(out, "reviewed", reviewed)
+    for field in ("urgency", "category"):
+        entry = stats[field]
+        _line(out, field, f"{entry['overridden']} changed ({entry['rate']:.0%})")
+    return out

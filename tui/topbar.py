@@ -1,0 +1,25 @@
+"""The one-line bar at the top of every screen: where you are and as whom."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from tui.data import visible
+
+
+class TopBar(Static):
+    """`edgebox · <screen> · reviewer · read-only`."""
+
+    def __init__(self, where: str) -> None:
+        super().__init__(id="topbar")
+        self.where = where
+
+    def on_mount(self) -> None:
+        app = self.app
+        line = Text.assemble(("edgebox", "bold"), f" · {self.where}")
+        reviewer = getattr(app, "reviewer", None)
+        line.append(f" · reviewer: {visible(reviewer, one_line=True) or '(ask)'}")
+        if getattr(app, "read_only", False):
+            line.append(" · READ-ONLY", style="bold")
+        self.update(line)
