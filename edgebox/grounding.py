@@ -83,3 +83,27 @@ def _sex(model_value: str, text: str) -> str:
     if female != male:
         return "female" if female else "male"
     return model_value if female and male else "unknown"
+
+
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+
+
+def unsupported_numbers(summary: str, text: str) -> list[str]:
+    """Numbers in the summary (ages, doses, vital signs) that the document does
+    not contain. A small model copies its worked examples' figures; a summary
+    that invents "5-year-old" or "BP 80/50" must not pass unchecked. Works
+    across languages: a French letter and an English summary share digits."""
+    present = {_plain(n) for n in _NUMBER.findall(text)}
+    missing: list[str] = []
+    for number in _NUMBER.findall(summary):
+        if _plain(number) not in present and number not in missing:
+            missing.append(number)
+    return missing
+
+
+def _plain(number: str) -> str:
+    """ "37,5" and "37.5" are one number; "040" and "40" too."""
+    whole, _, fraction = number.replace(",", ".").partition(".")
+    whole = whole.lstrip("0") or "0"
+    fraction = fraction.rstrip("0")
+    return f"{whole}.{fraction}" if fraction else whole

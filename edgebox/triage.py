@@ -24,7 +24,12 @@ from jsonschema import Draft202012Validator
 from edgebox.combine import UNKNOWN, Decision, Votes, decide
 from edgebox.config import Config
 from edgebox.errors import TriageError
-from edgebox.grounding import ground_fields, red_flags, vital_fields
+from edgebox.grounding import (
+    ground_fields,
+    red_flags,
+    unsupported_numbers,
+    vital_fields,
+)
 from edgebox.learn import LearnedModel, LearnedModels, Prediction
 from edgebox.llm import ChatOutput, LlamaModel
 from edgebox.prompt import (
@@ -207,6 +212,13 @@ class TriageEngine:
             # Fail closed: no answer leaves the rules and the learned models,
             # else "unknown"; never "routine" for want of an answer.
             decision.flag("document", f"triage failed: {error}")
+        invented = unsupported_numbers(answer.summary, text) if answer else []
+        if invented:
+            decision.flag(
+                "summary",
+                "the summary states numbers the document does not contain: "
+                + ", ".join(invented[:5]),
+            )
         return self._result(
             decision, votes, answer, output, text, vitals, findings, injection, error
         )

@@ -17,6 +17,7 @@ sys.path[:0] = [str(HERE.parent), str(HERE)]
 from bench_index import index_benchmarks  # noqa: E402
 from bench_ingest import ingest_throughput  # noqa: E402
 from bench_triage import prefix_reuse, triage_throughput  # noqa: E402
+from bench_tui import tui_startup  # noqa: E402
 
 from edgebox.demo import SAMPLES  # noqa: E402
 from sync.bench import sync_throughput  # noqa: E402
@@ -32,6 +33,7 @@ def main() -> int:
     parser.add_argument(
         "--scales", default="10000,100000", help="document counts for search latency"
     )
+    parser.add_argument("--ui-docs", type=int, default=1000)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     docs = list(SAMPLES.values())[: args.docs]
@@ -42,6 +44,7 @@ def main() -> int:
         prefix_reuse(docs, args.rounds),
         *index_benchmarks(docs=args.index_docs, scales=scales),
         *sync_throughput(results=args.sync_results),
+        tui_startup(args.ui_docs),
     ]
     if args.json:
         print(json.dumps(results, indent=2))

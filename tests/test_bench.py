@@ -26,6 +26,8 @@ def test_bench_reports_engine_and_baseline_in_one_run() -> None:
             "500",
             "--sync-results",
             "500",
+            "--ui-docs",
+            "50",
             "--json",
         ],  # fmt: skip
         capture_output=True,
@@ -34,6 +36,11 @@ def test_bench_reports_engine_and_baseline_in_one_run() -> None:
         timeout=600,
     )
     figures = {result.pop("figure"): result for result in json.loads(out.stdout)}
+    ui = figures["UI start-up to a painted queue (50 documents)"]
+    assert ui["edgebox_tui_s"] > 0 and ui["bare_textual_s"] > 0
+    assert ui["ratio_tui_to_bare"] == pytest.approx(
+        ui["edgebox_tui_s"] / ui["bare_textual_s"], abs=0.01
+    )
     ingest = figures["ingestion throughput (no triage)"]
     assert ingest["files"] == 50
     assert ingest["ratio_ingest_to_baseline"] == pytest.approx(

@@ -291,3 +291,56 @@ def test_any_text_appended_to_an_emergency_keeps_it_an_emergency(
     )
     assert result.urgency == "emergency"
     assert result.needs_review
+
+
+@pytest.mark.parametrize(
+    ("summary", "text", "missing"),
+    [
+        ("A 5-year-old girl, BP 86/50.", "Enfant de 3 ans, TA 86/50.", ["5"]),
+        ("Temperature 37.5 C, SpO2 084%.", "T 37,5 C et SpO2 84 %", []),
+        ("No figures at all.", "Anything 12.", []),
+        ("Hb 9.1 and 9.1 again, 7 days", "Hb 9.10 g/dL", ["7"]),
+    ],
+)
+def test_numbers_a_summary_invents_are_named(
+    summary: str, text: str, missing: list[str]
+) -> None:
+    from edgebox.grounding import unsupported_numbers
+
+    assert unsupported_numbers(summary, text) == missing
+
+
+class InventingModel:
+    """Fault injector: the real bundled model, whose summary is then replaced by
+    one that states figures the document does not (what a small model does
+    when it copies its worked examples)."""
+
+    def __init__(self, real: object) -> None:
+        self.real = real
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.real, name)
+
+    def chat_json(self, messages: list, **options: object) -> object:
+        import dataclasses
+        import json
+
+        output = self.real.chat_json(messages, **options)
+        answer = json.loads(output.text)
+        answer["summary"] = "A 5-year-old girl in shock, BP 70/40, referred today."
+        return dataclasses.replace(output, text=json.dumps(answer))
+
+
+@pytest.mark.model
+def test_a_summary_with_invented_figures_goes_to_review(engine: TriageEngine) -> None:
+    inventing = TriageEngine(engine.config, model=InventingModel(engine.model))
+    note = "Intake note. 34-year-old woman, cough for 3 days, BP 118/76, HR 80."
+    result = inventing.triage(note)
+    assert result.error is None
+    assert result.needs_review
+    assert any("5, 70, 40" in reason for reason in result.review_reasons)
+    honest = engine.triage(note)
+    invented = [r for r in honest.review_reasons if "does not contain" in r]
+    from edgebox.grounding import unsupported_numbers
+
+    assert bool(invented) == bool(unsupported_numbers(honest.summary, note))
