@@ -6,6 +6,7 @@ retrain policy) does not import scikit-learn.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
@@ -16,40 +17,94 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction import DictVectorizer
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import f1_score, log_loss
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.pipeline import FeatureUnion, Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from sklearn.svm import LinearSVC
 
-from edgebox.features import header_tokens, vital_features
+from edgebox.features import (
+    header_tokens,
+    header_words,
+    note_features,
+    openings,
+    vital_features,
+)
 from edgebox.redflags import load_rules
 
+URGENCY_CS = (0.1, 0.3, 1.0)
+"""Inverse regularisation strengths the urgency model chooses from, by inner
+cross-validation on its own training data."""
+CATEGORY_CS = (0.03, 0.1, 0.3, 1.0)
+"""The document-type SVM's strengths, chosen by inner cross-validation."""
+URGENCY_C = 0.3
+"""The urgency model's strength when there is too little data to choose."""
 
-def build_pipeline(task: str, labels: Sequence[str], *, seed: int) -> Pipeline:
+
+def build_pipeline(
+    task: str, labels: Sequence[str], *, seed: int, C: float = URGENCY_C
+) -> Pipeline:
     """An unfitted pipeline for `task`, sized to the data it will see."""
     smallest = min(Counter(labels).values())
     min_df = 2 if len(labels) >= 50 else 1
-    words = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=min_df)
     if task == "category":
+        words = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=min_df)
         headers = make_pipeline(
             FunctionTransformer(header_tokens),
             TfidfVectorizer(token_pattern=r"\S+", lowercase=False, sublinear_tf=True),
         )
-        features = FeatureUnion([("words", words), ("headers", headers)])
+        header_parts = make_pipeline(
+            FunctionTransformer(header_words),
+            TfidfVectorizer(token_pattern=r"\S+", lowercase=False, sublinear_tf=True),
+        )
+        opening = make_pipeline(
+            FunctionTransformer(openings),
+            TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=min_df),
+        )
+        features = FeatureUnion(
+            [
+                ("words", words),
+                ("headers", headers),
+                ("header_words", header_parts),
+                ("opening", opening),
+            ]
+        )
         return Pipeline(
             [("features", features), ("model", _category_model(smallest, seed))]
         )
-    chars = TfidfVectorizer(
-        analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, max_features=50_000
+    # Numbers are read as vitals, not as words: "HR 120" is a band, not a token.
+    words = TfidfVectorizer(
+        ngram_range=(1, 2),
+        sublinear_tf=True,
+        min_df=min_df,
+        preprocessor=without_digits,
     )
-    vitals = make_pipeline(
-        FunctionTransformer(vital_features),
+    sheet = make_pipeline(
+        FunctionTransformer(triage_features),
         DictVectorizer(sparse=False),
         StandardScaler(),
     )
-    features = FeatureUnion([("words", words), ("chars", chars), ("vitals", vitals)])
-    model = LogisticRegression(C=1.0, class_weight="balanced", max_iter=3000)
+    features = FeatureUnion([("words", words), ("sheet", sheet)])
+    # Unweighted: the emergency threshold, not the class weights, buys recall.
+    model = LogisticRegression(C=C, max_iter=3000)
     return Pipeline([("features", features), ("model", model)])
+
+
+def without_digits(text: str) -> str:
+    return _DIGITS.sub(" ", text.lower())
+
+
+_DIGITS = re.compile(r"\d+")
+
+
+def triage_features(texts: list[str]) -> list[dict[str, float]]:
+    """The vitals as numbers and the triage sheet's fields as bands."""
+    return [
+        vitals | sheet
+        for vitals, sheet in zip(
+            vital_features(texts), note_features(texts), strict=True
+        )
+    ]
 
 
 def _category_model(smallest: int, seed: int) -> Any:
@@ -57,7 +112,7 @@ def _category_model(smallest: int, seed: int) -> Any:
         # Too few of some label to calibrate on held-out folds: a logistic
         # regression gives probabilities directly.
         return LogisticRegression(C=10.0, class_weight="balanced", max_iter=3000)
-    return CalibratedSVM(C=0.3, cv=min(3, smallest), seed=seed)
+    return CalibratedSVM(cv=min(3, smallest), seed=seed)
 
 
 class CalibratedSVM(ClassifierMixin, BaseEstimator):
@@ -71,20 +126,37 @@ class CalibratedSVM(ClassifierMixin, BaseEstimator):
     that label is its confidence, low for a rare type, which sends it to review.
     """
 
-    def __init__(self, C: float = 0.3, cv: int = 3, seed: int = 0) -> None:
-        self.C = C
+    def __init__(
+        self, Cs: Sequence[float] = CATEGORY_CS, cv: int = 3, seed: int = 0
+    ) -> None:
+        self.Cs = Cs
         self.cv = cv
         self.seed = seed
 
     def fit(self, X: Any, y: Sequence[str]) -> CalibratedSVM:
+        self.C_ = self._choose_C(X, y)
+
         def svm() -> LinearSVC:
-            return LinearSVC(C=self.C, class_weight="balanced", random_state=self.seed)
+            return LinearSVC(C=self.C_, class_weight="balanced", random_state=self.seed)
 
         self.svm_ = svm().fit(X, y)
         self.calibrated_ = CalibratedClassifierCV(svm(), method="sigmoid", cv=self.cv)
         self.calibrated_.fit(X, y)
         self.classes_ = self.svm_.classes_
         return self
+
+    def _choose_C(self, X: Any, y: Sequence[str]) -> float:
+        """The strength with the best macro-F1 on held-out folds of `y`."""
+        if len(self.Cs) == 1:
+            return self.Cs[0]
+        folds = StratifiedKFold(self.cv, shuffle=True, random_state=self.seed)
+
+        def score(C: float) -> float:
+            svm = LinearSVC(C=C, class_weight="balanced", random_state=self.seed)
+            held_out = cross_val_predict(svm, X, y, cv=folds)
+            return f1_score(y, held_out, average="macro")
+
+        return max(self.Cs, key=score)
 
     def predict(self, X: Any) -> np.ndarray:
         return self.svm_.predict(X)
@@ -93,35 +165,47 @@ class CalibratedSVM(ClassifierMixin, BaseEstimator):
         return self.calibrated_.predict_proba(X)
 
 
-def emergency_threshold(
+def tune_urgency(
     texts: Sequence[str],
     labels: Sequence[str],
     *,
     target_recall: float,
     seed: int,
-) -> float | None:
-    """The highest P(emergency) cut that, with the red-flag rules, still finds
-    `target_recall` of the emergencies in held-out folds of the training data."""
+) -> tuple[float, float | None]:
+    """The regularisation strength (best held-out log-loss) and the emergency
+    threshold, both chosen on folds of the training data only.
+
+    The threshold is the highest P(emergency) cut that, with the red-flag
+    rules, still finds `target_recall` of the emergencies in held-out folds."""
     smallest = min(Counter(labels).values())
-    if smallest < 2:
-        return None
+    if smallest < 2 or "emergency" not in labels:
+        return URGENCY_C, None
     folds = StratifiedKFold(min(3, smallest), shuffle=True, random_state=seed)
-    probabilities = cross_val_predict(
-        build_pipeline("urgency", labels, seed=seed),
-        list(texts),
-        list(labels),
-        cv=folds,
-        method="predict_proba",
-    )
     classes = sorted(set(labels))
+    truth = np.array([classes.index(label) for label in labels])
+    best: tuple[float, float, np.ndarray] | None = None
+    for C in URGENCY_CS:
+        probabilities = cross_val_predict(
+            build_pipeline("urgency", labels, seed=seed, C=C),
+            list(texts),
+            list(labels),
+            cv=folds,
+            method="predict_proba",
+        )
+        loss = log_loss(truth, probabilities, labels=range(len(classes)))
+        if best is None or loss < best[0]:
+            best = (loss, C, probabilities)
+    assert best is not None
+    _, C, probabilities = best
     p_emergency = probabilities[:, classes.index("emergency")]
     rules = load_rules()
     caught_by_rules = np.array(
         [any(f.level == "emergency" for f in rules.findings(text)) for text in texts]
     )
-    return pick_threshold(
+    threshold = pick_threshold(
         p_emergency, np.array(labels) == "emergency", caught_by_rules, target_recall
     )
+    return C, threshold
 
 
 def pick_threshold(

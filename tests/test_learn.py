@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from edgebox import learn
-from edgebox.learn_pipelines import pick_threshold
+from edgebox.learn_pipelines import URGENCY_CS, pick_threshold, tune_urgency
 from tests.conftest import DATA
 
 
@@ -100,3 +100,27 @@ def test_the_threshold_is_the_highest_that_reaches_the_recall_target() -> None:
 def test_a_single_label_cannot_be_learned() -> None:
     with pytest.raises(ValueError, match="two different labels"):
         learn.train("urgency", ["a", "b"], ["urgent", "urgent"])
+
+
+def test_urgency_strength_and_threshold_come_from_the_training_data() -> None:
+    texts = [e["text"] for e in URGENCY]
+    labels = [e["urgency"] for e in URGENCY]
+    C, threshold = tune_urgency(texts, labels, target_recall=1.0, seed=0)
+    model = learn.train("urgency", texts, labels, emergency_recall=1.0)
+    assert C in URGENCY_CS
+    assert model.emergency_threshold == threshold
+    assert model.pipeline.named_steps["model"].C == C
+
+
+def test_the_threshold_alone_decides_an_emergency() -> None:
+    model = learn.train(
+        "urgency", [e["text"] for e in URGENCY], [e["urgency"] for e in URGENCY]
+    )
+    classes = ["emergency", "routine", "urgent"]
+    model.emergency_threshold = 0.2
+    assert model._choose(classes, [0.25, 0.5, 0.25], "routine").label == "emergency"
+    model.emergency_threshold = 0.5
+    # Most probable, yet under the threshold: the likelier other level.
+    assert model._choose(classes, [0.45, 0.2, 0.35], "emergency") == (
+        learn.Prediction("urgent", 0.35)
+    )
