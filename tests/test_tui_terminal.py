@@ -139,3 +139,39 @@ def test_edgebox_tui_paints_the_queue_and_quits_on_q(
         assert exit_file.read_text().strip() == "0"
     finally:
         terminal.close()
+
+
+def test_two_staff_at_once_see_each_others_reviews(
+    settings: config.Config, seeded: dict[str, int], tmp_path: Path
+) -> None:
+    """Two `edgebox tui` processes on one store (two people over SSH): a
+    confirmation made in one shows up in the other without a key pressed."""
+    import re
+
+    command = f"{sys.executable} -m edgebox --home {settings.home} tui"
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first, second = Terminal(tmp_path / "a", command), Terminal(tmp_path / "b", command)
+
+    def reviewed(terminal: Terminal) -> int | None:
+        found = re.search(r"reviewed (\d+)", terminal.screen())
+        return int(found.group(1)) if found else None
+
+    try:
+        for terminal in (first, second):
+            wait_for(lambda t=terminal: "!! EMERG" in t.screen(), what="the queue")
+        before = reviewed(second)
+        assert before is not None
+        first.run("send-keys", "-t", first.session, "Enter")
+        wait_for(lambda: "document" in first.screen(), what="the document")
+        first.run("send-keys", "-t", first.session, "c")
+        wait_for(
+            lambda: reviewed(second) == before + 1,
+            what="the other UI to show the confirmation",
+        )
+        for terminal in (first, second):
+            terminal.run("send-keys", "-t", terminal.session, "q")
+        first.run("send-keys", "-t", first.session, "q")  # back from the document
+    finally:
+        first.close()
+        second.close()
