@@ -107,3 +107,65 @@ def _plain(number: str) -> str:
     whole = whole.lstrip("0") or "0"
     fraction = fraction.rstrip("0")
     return f"{whole}.{fraction}" if fraction else whole
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s")
+
+
+def opening_sentences(text: str, *, limit: int = 240) -> str:
+    """The document's first sentences, up to about `limit` characters: a
+    summary that cannot be wrong, for when the model's can."""
+    flat = " ".join(text.split())
+    if len(flat) <= limit:
+        return flat
+    cut = flat[:limit]
+    ends = [m.start() for m in _SENTENCE_END.finditer(cut)]
+    if ends and ends[-1] >= limit // 3:
+        return cut[: ends[-1]]
+    return cut.rsplit(" ", 1)[0] + " …"
+
+
+MIN_SUPPORTED = 0.5
+"""Below this share of its words found in the document, a summary is taken to
+describe something else (typically a worked example it copied)."""
+
+_WORD = re.compile(r"[^\W\d_]{4,}")
+_FILLER = frozenset(
+    "with that this from have were been their there which into after about over"
+    " under than then them they what when where while also only very some such"
+    " more most other being does done without within because before between"
+    " both each same just like avec pour dans sans plus sont elle cette depuis"
+    " leur leurs mais donc ainsi comme entre avant apres"
+    .split()
+)  # fmt: skip
+_FRENCH = frozenset("le la les des du et est avec pour une dans pas sur au aux".split())
+_ENGLISH = frozenset("the and with for was is of to in no on at has her his".split())
+
+
+def document_language(text: str) -> str:
+    """ "fr" or "en", by their commonest short words: enough to know whether a
+    summary in the configured language can be compared word for word."""
+    words = re.findall(r"[^\W\d_]+", text.lower())
+    french = sum(1 for w in words if w in _FRENCH)
+    english = sum(1 for w in words if w in _ENGLISH)
+    return "fr" if french > english else "en"
+
+
+def supported_share(summary: str, text: str) -> float | None:
+    """The share of the summary's content words that the document contains (a
+    word counts when the document has it or a word with the same first five
+    letters: "vomiting" and "vomited"); None for a summary too short to tell."""
+    present = {_fold(w) for w in _WORD.findall(text)}
+    stems = {w[:5] for w in present}
+    content = [w for w in map(_fold, _WORD.findall(summary)) if w not in _FILLER]
+    if len(content) < 4:
+        return None
+    found = sum(1 for w in content if w in present or w[:5] in stems)
+    return found / len(content)
+
+
+def _fold(word: str) -> str:
+    import unicodedata
+
+    plain = unicodedata.normalize("NFKD", word).encode("ascii", "ignore").decode()
+    return plain.lower()

@@ -25,8 +25,12 @@ from edgebox.combine import UNKNOWN, Decision, Votes, decide
 from edgebox.config import Config
 from edgebox.errors import TriageError
 from edgebox.grounding import (
+    MIN_SUPPORTED,
+    document_language,
     ground_fields,
+    opening_sentences,
     red_flags,
+    supported_share,
     unsupported_numbers,
     vital_fields,
 )
@@ -212,16 +216,35 @@ class TriageEngine:
             # Fail closed: no answer leaves the rules and the learned models,
             # else "unknown"; never "routine" for want of an answer.
             decision.flag("document", f"triage failed: {error}")
-        invented = unsupported_numbers(answer.summary, text) if answer else []
-        if invented:
-            decision.flag(
-                "summary",
-                "the summary states numbers the document does not contain: "
-                + ", ".join(invented[:5]),
-            )
+        summary, rejected = answer.summary if answer else "", None
+        doubt = self._summary_doubt(summary, text)
+        if doubt:
+            # A summary about something else is worse than none: the document's
+            # own opening replaces it, and a person is asked to look.
+            decision.flag("summary", doubt)
+            summary, rejected = opening_sentences(text), summary
         return self._result(
-            decision, votes, answer, output, text, vitals, findings, injection, error
-        )
+            decision, votes, answer, output, text, vitals, findings, injection, error,
+            summary=(summary, rejected),
+        )  # fmt: skip
+
+    def _summary_doubt(self, summary: str, text: str) -> str | None:
+        """Why the model's summary cannot be shown as it is, or None."""
+        invented = unsupported_numbers(summary, text)
+        if invented:
+            return (
+                "the model's summary stated numbers the document does not"
+                " contain: " + ", ".join(invented[:5])
+            )
+        if document_language(text) != self.config.triage.language:
+            return None  # a French letter summarised in English shares few words
+        share = supported_share(summary, text)
+        if share is not None and share < MIN_SUPPORTED:
+            return (
+                f"the model's summary is mostly not in the document (only"
+                f" {share:.0%} of its words are)"
+            )
+        return None
 
     def _learned_votes(self, text: str) -> dict[str, Prediction | None]:
         votes: dict[str, Prediction | None] = {}
@@ -264,8 +287,13 @@ class TriageEngine:
         findings: list[Finding],
         injection: str | None,
         error: str | None,
+        *,
+        summary: tuple[str, str | None],
     ) -> TriageResult:
-        sources = decision.sources | {"summary": "llm" if answer else "none"}
+        """`summary`: the one to show, and the model's when it was rejected."""
+        shown, rejected = summary
+        written_by = "document" if rejected is not None else "llm" if answer else "none"
+        sources = decision.sources | {"summary": written_by}
         fields = ground_fields(answer.fields, text) if answer else {}
         provenance = self._provenance(output) | {
             "field_confidence": decision.confidence,
@@ -273,10 +301,12 @@ class TriageEngine:
             "learned": self._learned_record(),
             "review_about": sorted(decision.review),
         }
+        if rejected is not None:
+            provenance["rejected_summary"] = rejected
         return TriageResult(
             category=decision.category,
             urgency=decision.urgency,
-            summary=answer.summary if answer else "",
+            summary=shown,
             red_flags=red_flags(
                 findings, injection, answer.red_flags if answer else [], text
             ),

@@ -315,8 +315,11 @@ class InventingModel:
     one that states figures the document does not (what a small model does
     when it copies its worked examples)."""
 
-    def __init__(self, real: object) -> None:
+    def __init__(self, real: object, summary: str = "") -> None:
         self.real = real
+        self.summary = summary or (
+            "A 5-year-old girl in shock, BP 70/40, referred today."
+        )
 
     def __getattr__(self, name: str) -> object:
         return getattr(self.real, name)
@@ -327,7 +330,7 @@ class InventingModel:
 
         output = self.real.chat_json(messages, **options)
         answer = json.loads(output.text)
-        answer["summary"] = "A 5-year-old girl in shock, BP 70/40, referred today."
+        answer["summary"] = self.summary
         return dataclasses.replace(output, text=json.dumps(answer))
 
 
@@ -339,8 +342,50 @@ def test_a_summary_with_invented_figures_goes_to_review(engine: TriageEngine) ->
     assert result.error is None
     assert result.needs_review
     assert any("5, 70, 40" in reason for reason in result.review_reasons)
+    # The invented summary is kept for the record, not shown as the summary.
+    assert result.provenance["rejected_summary"].startswith("A 5-year-old girl")
+    assert result.summary == note.strip()
+    assert result.sources["summary"] == "document"
     honest = engine.triage(note)
     invented = [r for r in honest.review_reasons if "does not contain" in r]
     from edgebox.grounding import unsupported_numbers
 
-    assert bool(invented) == bool(unsupported_numbers(honest.summary, note))
+    written = honest.provenance.get("rejected_summary", honest.summary)
+    assert bool(invented) == bool(unsupported_numbers(written, note))
+    assert not unsupported_numbers(honest.summary, note)  # what is shown holds
+
+
+def test_the_opening_sentences_stand_in_for_a_rejected_summary() -> None:
+    from edgebox.grounding import opening_sentences
+
+    short = "Referral.  Child,\n3 years, fever."
+    assert opening_sentences(short) == "Referral. Child, 3 years, fever."
+    long = "First sentence here. Second one follows. " + "word " * 100
+    assert (
+        opening_sentences(long, limit=60) == "First sentence here. Second one follows."
+    )
+    assert opening_sentences("word " * 100, limit=22) == "word word word word …"
+
+
+def test_a_summary_is_checked_against_the_document_in_its_language() -> None:
+    from edgebox.grounding import document_language, supported_share
+
+    note = "Intake note. Woman, productive cough for three days, no fever."
+    copied = "A woman with abdominal pain, vomiting and diarrhoea, referred today."
+    assert supported_share(copied, note) < 0.5
+    assert supported_share("Woman with a productive cough, no fever.", note) == 1.0
+    assert supported_share("Cough.", note) is None  # too short to tell
+    assert document_language(note) == "en"
+    assert document_language("Enfant de 3 ans avec de la fièvre et une toux.") == "fr"
+
+
+@pytest.mark.model
+def test_a_summary_about_something_else_is_replaced(engine: TriageEngine) -> None:
+    copied = "A woman with abdominal pain, vomiting and diarrhoea, referred today."
+    inventing = TriageEngine(
+        engine.config, model=InventingModel(engine.model, summary=copied)
+    )
+    note = "Intake note. Woman, productive cough for three days, no fever."
+    result = inventing.triage(note)
+    assert result.summary == note and result.sources["summary"] == "document"
+    assert any("mostly not in the document" in r for r in result.review_reasons)
