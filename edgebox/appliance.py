@@ -26,7 +26,9 @@ from edgebox.triage import TriageEngine
 
 log = logging.getLogger(__name__)
 
-HEARTBEAT_S = 5.0
+HEARTBEAT_S = 10.0
+"""Seconds between heartbeats (each is a small durable write: an SD card
+lasts longer with fewer)."""
 RETRAIN_CHECK_S = 60.0
 STALE_AFTER_S = 30.0
 """A heartbeat older than this means the service is not running (it crashed
@@ -133,7 +135,7 @@ class Appliance:
             self.write_heartbeat(state="stopped")
 
     def _result(self, doc: dict, result: object) -> None:
-        self._beat.set()  # the UI shows the new figures now, not in 5 s
+        self._beat.set()  # the UI shows the new figures now, not at the next beat
         if self._on_result is not None:
             self._on_result(doc, result)
 
