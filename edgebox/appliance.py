@@ -48,6 +48,9 @@ class Retrainer:
     """Retrains the learned models when enough new reviews have arrived."""
 
     config: Config
+    _seen: tuple[int, str] | None = None
+    """The reviews (count, latest) at the last check: unchanged means nothing
+    to do, without loading the saved models again."""
 
     def check(self) -> bool:
         """One check; True when a model was retrained (and saved for the worker,
@@ -56,6 +59,12 @@ class Retrainer:
 
         with Store(self.config.db_path) as store:
             examples = store.training_examples()
+        seen = (
+            len(examples),
+            max((str(e["reviewed_at"]) for e in examples), default=""),
+        )
+        if seen == self._seen:
+            return False
         triage = self.config.triage
         retrained = retrain_if_due(
             examples,
@@ -64,6 +73,7 @@ class Retrainer:
             min_new=triage.retrain_after,
             emergency_recall=triage.emergency_recall,
         )
+        self._seen = seen  # only once the check went through: a failure retries
         if retrained:
             log.info("retrained the learned models on %d reviews", len(examples))
         return retrained
