@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from fnmatch import fnmatch
-from pathlib import PurePath
+from pathlib import Path, PurePath
 
 DEFAULT_PATTERNS = (
     ".*",  # hidden files, .DS_Store, ._AppleDouble
@@ -27,3 +27,16 @@ def is_ignored(relative: PurePath, extra: Iterable[str] = ()) -> bool:
     """
     patterns = (*DEFAULT_PATTERNS, *extra)
     return any(fnmatch(part, p) for part in relative.parts for p in patterns)
+
+
+def inbox_files(inbox: Path, ignore: tuple[str, ...] = ()) -> list[Path]:
+    """Files in the inbox and its subfolders (junk and links to folders skipped),
+    in a stable order. Symbolic links to files are listed: they get refused."""
+    if not inbox.is_dir():
+        return []
+    return sorted(
+        path
+        for path in inbox.rglob("*")
+        if (path.is_symlink() or path.is_file())
+        and not is_ignored(path.relative_to(inbox), ignore)
+    )

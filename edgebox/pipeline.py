@@ -22,6 +22,7 @@ from edgebox.embed import Embedder, EmbeddingError
 from edgebox.errors import ExtractError
 from edgebox.extract import Limits
 from edgebox.extract.timebox import TimeboxedExtractor
+from edgebox.ignore import inbox_files
 from edgebox.index import SearchIndex
 from edgebox.ingest import Ingestor
 from edgebox.store import DocState, Store
@@ -57,21 +58,6 @@ def default_embedder(config: Config) -> Embedder | None:
     except EmbeddingError as exc:
         log.warning("search index disabled: %s", exc)
         return None
-
-
-def inbox_files(inbox: Path, ignore: tuple[str, ...] = ()) -> list[Path]:
-    """Files in the inbox and its subfolders (junk and links to folders skipped),
-    in a stable order. Symbolic links to files are listed: they get refused."""
-    from edgebox.ignore import is_ignored
-
-    if not inbox.is_dir():
-        return []
-    return sorted(
-        path
-        for path in inbox.rglob("*")
-        if (path.is_symlink() or path.is_file())
-        and not is_ignored(path.relative_to(inbox), ignore)
-    )
 
 
 class Pipeline:

@@ -106,7 +106,7 @@ class Service:
 
     def _nothing_left(self) -> bool:
         """Checked against the store and the folder, not only the threads' flags."""
-        from edgebox.pipeline import inbox_files
+        from edgebox.ignore import inbox_files
         from edgebox.store import DocState
 
         if inbox_files(self.config.inbox_dir, self.config.ingest.ignore):

@@ -55,13 +55,17 @@ async def test_status_shows_a_running_service_sync_and_override_rate(
         store.record_review(
             seeded["lab-malaria.pdf"], reviewer="amina", changes={"urgency": "routine"}
         )
+    # Two files sit in the drop folder (junk is not counted).
+    settings.inbox_dir.mkdir(parents=True, exist_ok=True)
+    for name in ("scan-1.pdf", "scan-2.jpg", ".DS_Store"):
+        (settings.inbox_dir / name).write_bytes(b"x")
     async with make_app(settings).run_test(size=(80, 24)) as pilot:
         await open_status(pilot)
         text = screen_text(pilot.app)
         assert "running since 03-04 06:00" in text
         assert "SmolLM2-135M-Instruct.Q4_1.gguf on GPU, 31 layers" in text
         assert "1.7 docs/s" in text
-        assert "2 waiting" in text
+        assert "2 files in the drop folder" in text
         assert "pending 6, sent 0, dead 0" in text
         assert "2025-03-04 09:10 connection refused" in text
         assert "urgency      1 changed (100%)" in text

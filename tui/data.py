@@ -18,6 +18,7 @@ from typing import Any
 
 from rich.text import Text
 
+from edgebox.config import Config
 from edgebox.errors import StoreError
 from edgebox.store import Store
 from edgebox.store.review import QueueFilter, check_readable
@@ -180,9 +181,13 @@ class StatusSnapshot:
     overrides: dict[str, Any]
     problems: list[dict[str, Any]] = field(default_factory=list)
     """Quarantined and failed documents, with their reasons."""
+    inbox: int = 0
+    """Files in the drop folder now, not yet taken in (whether or not the
+    service runs to take them)."""
 
 
-def load_status(store: Store) -> StatusSnapshot:
+def load_status(store: Store, config: Config) -> StatusSnapshot:
+    from edgebox.ignore import inbox_files
     from edgebox.store import DocState
 
     problems = store.documents_in_state(DocState.QUARANTINED, DocState.FAILED)
@@ -194,6 +199,7 @@ def load_status(store: Store) -> StatusSnapshot:
         sync=store.sync_state(),
         overrides=store.override_stats(),
         problems=[{k: d[k] for k in _PROBLEM_KEYS} for d in problems],
+        inbox=len(inbox_files(config.inbox_dir, config.ingest.ignore)),
     )
 
 

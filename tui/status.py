@@ -74,7 +74,7 @@ class StatusScreen(Screen):
     def _load(self) -> None:
         try:
             with self.edgebox.opener() as store:
-                snapshot = load_status(store)
+                snapshot = load_status(store, self.edgebox.config)
         except Exception as exc:  # noqa: BLE001 - shown, never a crash
             self.edgebox.report("status", exc)
             return
@@ -167,7 +167,6 @@ def _service(service: dict[str, str]) -> Text:
     _line(out, "model", f"{service.get('model', '?')} on {device}")
     _line(out, "speed", f"{service.get('docs_per_s', '?')} docs/s")
     _line(out, "triaged", service.get("triaged", "?"))
-    _line(out, "inbox", f"{service.get('waiting', '?')} waiting")
     return out
 
 
@@ -175,6 +174,8 @@ def _documents(snapshot: StatusSnapshot) -> Text:
     out = Text("Documents\n", style="bold underline")
     counts = snapshot.counts
     states = ", ".join(f"{state} {n}" for state, n in counts.items() if n)
+    waiting = "file" if snapshot.inbox == 1 else "files"
+    _line(out, "inbox", f"{snapshot.inbox} {waiting} in the drop folder")
     _line(out, "by state", states or "none yet")
     _line(out, "in progress", counts.get("received", 0) + counts.get("extracted", 0))
     _line(out, "quarantined", counts.get("quarantined", 0))
