@@ -92,6 +92,25 @@ def test_meaning_finds_what_words_miss(
     }
 
 
+def test_a_word_in_too_many_documents_is_left_to_the_embedding(
+    index: SearchIndex, corpus: dict[str, int]
+) -> None:
+    # "chest" is in two documents: above a cut-off of one, it is not ranked by
+    # full text (at 100k documents that ranking is what made search slow).
+    index.common_matches = 1
+    assert index._fts(["chest"], 10) == []
+    assert [hit for hit, _, _ in index._fts(["chest", "crushing"], 10)] == [
+        corpus["chest2.txt"]
+    ]
+    hits = index.search("chest pain")
+    assert {hit.document_id for hit in hits[:2]} == {
+        corpus["chest.txt"],
+        corpus["chest2.txt"],
+    }  # the embedding still finds them
+    index.common_matches = 2
+    assert len(index._fts(["chest"], 10)) == 2
+
+
 def test_hits_carry_their_triage(index: SearchIndex, corpus: dict[str, int]) -> None:
     (hit, *_) = index.search("malaria")
     assert (hit.file, hit.category, hit.urgency, hit.state) == (

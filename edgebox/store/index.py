@@ -138,6 +138,16 @@ class IndexQueries:
             [match, limit],
         ).fetchall()
 
+    def fts_match_count(self, match: str, *, cap: int) -> int:
+        """How many documents match, counted up to `cap` + 1 only: cheap even
+        for a word in every document (no ranking)."""
+        row = self.db.conn.execute(
+            "SELECT COUNT(*) FROM (SELECT rowid FROM documents_fts"
+            " WHERE documents_fts MATCH ? LIMIT ?)",
+            [match, cap + 1],
+        ).fetchone()
+        return int(row[0])
+
     def search_rows(
         self, doc_ids: Sequence[int], filters: Filters
     ) -> dict[int, dict[str, Any]]:
