@@ -529,8 +529,19 @@ def run_command(ctx: click.Context) -> None:
 
     with ServiceProcess(settings) as service:
         run_app(settings)
-        click.echo("stopping the service (it finishes the document in hand)", err=True)
-    click.echo(f"service stopped; its log is {service.log_path}", err=True)
+        ended = service.exit_status()
+        if ended is None:
+            click.echo(
+                "stopping the service (it finishes the document in hand)", err=True
+            )
+    if ended:  # it stopped on its own: another service held the workspace, or worse
+        click.echo(
+            f"the service had stopped on its own (exit {ended});"
+            f" see {service.log_path}",
+            err=True,
+        )
+    else:
+        click.echo(f"service stopped; its log is {service.log_path}", err=True)
 
 
 @cli.command()

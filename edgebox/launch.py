@@ -41,6 +41,10 @@ class ServiceProcess:
             env=os.environ.copy(),
         )
 
+    def exit_status(self) -> int | None:
+        """The child's exit status if it has ended, else None (still running)."""
+        return None if self.process is None else self.process.poll()
+
     def stop(self) -> int | None:
         """SIGTERM, then SIGKILL past the deadline; the exit status."""
         if self.process is None:

@@ -175,3 +175,29 @@ def test_two_staff_at_once_see_each_others_reviews(
     finally:
         first.close()
         second.close()
+
+
+def test_edgebox_run_beside_a_running_service_still_opens_the_ui(
+    settings: config.Config, seeded: dict[str, int], tmp_path: Path
+) -> None:
+    """A box whose systemd service already runs: `edgebox run` cannot start a
+    second one, opens the UI all the same, and says what happened on exit."""
+    from edgebox.lock import InstanceLock
+    from edgebox.service import LOCK_NAME
+
+    with InstanceLock(settings.data_dir / LOCK_NAME):
+        terminal = Terminal(
+            tmp_path, f"{sys.executable} -m edgebox --home {settings.home} run"
+        )
+        try:
+            wait_for(lambda: "!! EMERG" in terminal.screen(), what="the queue")
+            log = settings.data_dir / "serve.log"
+            wait_for(
+                lambda: log.exists() and "another edgebox service" in log.read_text(),
+                what="the refused service's log line",
+            )
+            terminal.run("send-keys", "-t", terminal.session, "q")
+            assert terminal.exit_status() == "0"
+            assert "had stopped on its own (exit 1)" in terminal.screen()
+        finally:
+            terminal.close()
