@@ -80,8 +80,8 @@ def triage_throughput(docs: list[str], rounds: int) -> dict:
         "rounds": rounds,
         "threads": engine.model.threads,
         "gpu_layers": engine.model.gpu_layers,
-        "engine_docs_per_s": round(engine_rate, 3),
-        "bare_llama_cpp_docs_per_s": round(bare_rate, 3),
+        "engine_docs_per_s": round(engine_rate, 4),
+        "bare_llama_cpp_docs_per_s": round(bare_rate, 4),
         "ratio_engine_to_bare": round(engine_rate / bare_rate, 3),
         "tokens_out_per_round": tokens,
     }
