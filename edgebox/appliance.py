@@ -48,9 +48,9 @@ class Retrainer:
     """Retrains the learned models when enough new reviews have arrived."""
 
     config: Config
-    _seen: tuple[int, str] | None = None
-    """The reviews (count, latest) at the last check: unchanged means nothing
-    to do, without loading the saved models again."""
+    _seen: tuple[int, int] | None = None
+    """Staff activity (count, last audit id) at the last check: unchanged means
+    nothing to do, without reading the reviewed texts or the saved models."""
 
     def check(self) -> bool:
         """One check; True when a model was retrained (and saved for the worker,
@@ -58,13 +58,10 @@ class Retrainer:
         from edgebox.learn import retrain_if_due
 
         with Store(self.config.db_path) as store:
+            seen = store.staff_activity()
+            if seen == self._seen:
+                return False
             examples = store.training_examples()
-        seen = (
-            len(examples),
-            max((str(e["reviewed_at"]) for e in examples), default=""),
-        )
-        if seen == self._seen:
-            return False
         triage = self.config.triage
         retrained = retrain_if_due(
             examples,

@@ -183,6 +183,23 @@ def test_the_service_retrains_once_enough_reviews_arrive(edgebox_home: Path) -> 
     assert learned["category"] is None  # the reviews confirmed "other" only
 
 
+def test_staff_activity_moves_with_reviews_and_undos_only(edgebox_home: Path) -> None:
+    """What the retrain check watches: a review or an undo moves it, the AI's
+    own results do not (so a busy box does not re-read its reviews)."""
+    settings = config.load(edgebox_home)
+    _reviewed_store(settings, _rows("urgency_train.jsonl")[:2])
+    with Store(settings.db_path) as store:
+        reviewed = store.staff_activity()
+        assert reviewed[0] == 2
+        doc = store.add_document(file_name="new.txt", sha256="f" * 64, size=1)
+        store.record_triage(doc, {"category": "other", "urgency": "routine",
+                                  "summary": "-"})  # fmt: skip
+        assert store.staff_activity() == reviewed
+        store.undo_last_change(1, actor="nurse")
+        undone = store.staff_activity()
+    assert undone[0] == 3 and undone[1] > reviewed[1]
+
+
 def test_the_retrain_loop_runs_beside_the_service(edgebox_home: Path) -> None:
     settings = config.load(edgebox_home)
     _reviewed_store(settings, _rows("urgency_train.jsonl"))

@@ -238,6 +238,17 @@ class Store(DocumentQueries, IndexQueries, OutboxQueries, ReviewQueries):
         )
         return list(rows)
 
+    def staff_activity(self) -> tuple[int, int]:
+        """(count, last id) of what staff did (reviews, undos): a cheap way to
+        tell whether the training examples may have changed."""
+        row = next(
+            self.db.query(
+                "SELECT COUNT(*) AS n, COALESCE(MAX(id), 0) AS last FROM audit"
+                " WHERE actor LIKE 'staff:%'"
+            )
+        )
+        return int(row["n"]), int(row["last"])
+
     def override_stats(self) -> dict[str, Any]:
         """How often staff changed the AI's category or urgency, overall and per
         label the AI gave."""
