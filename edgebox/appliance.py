@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from edgebox.config import Config
+from edgebox.heartbeat import heartbeat_age_s, service_running
 from edgebox.service import Progress, Service
 from edgebox.store import Store
 from edgebox.store.schema import now
@@ -30,9 +31,6 @@ HEARTBEAT_S = 10.0
 """Seconds between heartbeats (each is a small durable write: an SD card
 lasts longer with fewer)."""
 RETRAIN_CHECK_S = 60.0
-STALE_AFTER_S = 30.0
-"""A heartbeat older than this means the service is not running (it crashed
-or was killed without writing "stopped")."""
 
 
 class Companion(Protocol):
@@ -206,16 +204,10 @@ class Appliance:
 
 def service_report(state: dict[str, str]) -> dict[str, Any]:
     """The service's facts plus whether it is alive (a fresh heartbeat)."""
-    from datetime import UTC, datetime
-
-    beat = state.get("heartbeat_at")
-    age = None
-    if beat:
-        age = (datetime.now(UTC) - datetime.fromisoformat(beat)).total_seconds()
-    running = state.get("state") == "running" and age is not None
+    age = heartbeat_age_s(state)
     return {
         **state,
-        "running": running and age <= STALE_AFTER_S,
+        "running": service_running(state),
         "heartbeat_age_s": None if age is None else round(age, 1),
     }
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -55,3 +57,18 @@ def run_cli(
         env={**os.environ, **(env or {})},
         timeout=600,
     )
+
+
+def wait_for(
+    check: Callable[[], object], *, timeout_s: float = 60.0, what: str
+) -> object:
+    """Poll `check` until it gives something truthy and return that (processes
+    take their time on a loaded 2-core machine: a deadline, not a speed
+    assertion)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")

@@ -11,8 +11,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -23,25 +21,13 @@ from edgebox.learn import model_path
 from edgebox.lock import InstanceLock, ServiceRunning
 from edgebox.service import LOCK_NAME, Service
 from edgebox.store import Store
-from tests.conftest import DATA, run_cli
+from tests.conftest import DATA, run_cli, wait_for
 from tests.sync_fixtures import running_central
 
 EMERGENCY_NOTE = (
     "Referral to district hospital. 2-year-old boy, convulsions this morning,"
     " now unresponsive. Temperature 40.1 C, respiratory rate 62/min.\n"
 )
-
-
-def wait_for(check: Callable[[], object], *, timeout_s: float, what: str) -> object:
-    """Poll `check` until it gives something truthy (processes take their time
-    on a loaded 2-core machine; this is a deadline, not a speed assertion)."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def service_state(home: Path) -> dict[str, str]:

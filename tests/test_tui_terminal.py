@@ -7,13 +7,12 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from edgebox import config
-from tests.conftest import REPO
+from tests.conftest import REPO, wait_for
 
 pytest_plugins = ["tests.test_tui_fixtures"]
 
@@ -43,14 +42,6 @@ def tmux() -> str:
     return path
 
 
-def wait_for(condition, *, timeout: float = 60.0, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.2)
-
-
 class Terminal:
     """A real 80x24 terminal (a tmux session on its own socket)."""
 
@@ -78,10 +69,10 @@ class Terminal:
     def screen(self) -> str:
         return self.run("capture-pane", "-p", "-t", self.session)
 
-    def exit_status(self, *, timeout: float = 60.0) -> str:
+    def exit_status(self, *, timeout_s: float = 60.0) -> str:
         wait_for(
             lambda: self.exit_file.exists() and self.exit_file.read_text().strip(),
-            timeout=timeout,
+            timeout_s=timeout_s,
             what="the command to exit",
         )
         return self.exit_file.read_text().strip()
@@ -111,7 +102,7 @@ def test_edgebox_run_opens_the_ui_with_the_service_behind_it(
             what="the service started by `edgebox run`",
         )
         terminal.run("send-keys", "-t", terminal.session, "q")
-        assert terminal.exit_status(timeout=120) == "0"
+        assert terminal.exit_status(timeout_s=120) == "0"
     finally:
         terminal.close()
     assert service()["state"] == "stopped"  # quitting the UI stopped it cleanly

@@ -12,7 +12,7 @@ import getpass
 import os
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +40,6 @@ URGENCY_STYLE = {
     "unknown": "bold magenta",
     "routine": "",
 }
-SERVICE_STALE_S = 30.0
 # C0/C1 controls and bidirectional overrides: shown, never sent to the terminal.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
@@ -205,17 +204,3 @@ def load_status(store: Store, config: Config) -> StatusSnapshot:
 
 _PROBLEM_KEYS = ("id", "file_name", "state", "error_code", "error_message",
                  "updated_at", "attempts")  # fmt: skip
-
-
-def service_running(service: dict[str, str], *, now: datetime | None = None) -> bool:
-    """True when the service says it runs and its heartbeat is recent."""
-    if service.get("state") != "running":
-        return False
-    try:
-        beat = datetime.fromisoformat(service.get("heartbeat_at", ""))
-    except ValueError:
-        return False
-    if beat.tzinfo is None:
-        beat = beat.replace(tzinfo=UTC)
-    age = ((now or datetime.now(UTC)) - beat).total_seconds()
-    return age <= SERVICE_STALE_S

@@ -14,13 +14,13 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from edgebox.archive import clear_quarantine_copy
+from edgebox.heartbeat import service_running
 from tui.data import (
     StatusSnapshot,
     clip,
     literal,
     load_status,
     local_time,
-    service_running,
 )
 from tui.topbar import TopBar
 
