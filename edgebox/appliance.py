@@ -15,7 +15,6 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Protocol
 
 from edgebox.config import Config
@@ -210,19 +209,3 @@ def service_report(state: dict[str, str]) -> dict[str, Any]:
         "running": service_running(state),
         "heartbeat_age_s": None if age is None else round(age, 1),
     }
-
-
-def learned_report(data_dir: Path, *, min_examples: int) -> dict[str, Any]:
-    """Each task's learned model as `describe()` says, and whether it is used
-    yet (None: no model trained)."""
-    from edgebox.learn import TASKS, load
-
-    report: dict[str, Any] = {}
-    for task in TASKS:
-        model = load(data_dir, task)
-        report[task] = (
-            None
-            if model is None
-            else model.describe() | {"in_use": model.n_examples >= min_examples}
-        )
-    return report

@@ -420,7 +420,8 @@ def reindex(ctx: click.Context) -> None:
 @click.pass_context
 def status(ctx: click.Context, as_json: bool) -> None:
     """Documents per state, review and outbox counts."""
-    from edgebox.appliance import learned_report, service_report
+    from edgebox.appliance import service_report
+    from edgebox.learn import learned_report
     from edgebox.store import Store
 
     settings = _config(ctx)

@@ -285,3 +285,17 @@ class LearnedModels:
 
 def label_counts(labels: Iterable[str]) -> dict[str, int]:
     return dict(sorted(Counter(labels).items()))
+
+
+def learned_report(data_dir: Path, *, min_examples: int) -> dict[str, Any]:
+    """Each task's learned model as `describe()` says, and whether it is used
+    yet (None: no model trained)."""
+    report: dict[str, Any] = {}
+    for task in TASKS:
+        model = load(data_dir, task)
+        report[task] = (
+            None
+            if model is None
+            else model.describe() | {"in_use": model.n_examples >= min_examples}
+        )
+    return report
