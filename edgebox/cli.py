@@ -248,19 +248,22 @@ def _serve(
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s"
     )
-    companions: list[tuple[str, Any]] = []
+    sync_loop: Any = None
     if sync and settings.sync.url:
         from sync.loop import SyncLoop
 
-        companions.append(("sync", SyncLoop(settings, on_report=_log_sync)))
+        sync_loop = SyncLoop(settings, on_report=_log_sync)
 
     def on_result(doc: dict, result: Any) -> None:
         _echo_result(result_line(doc, result))
-        if companions and getattr(result, "urgency", None) == "emergency":
-            companions[0][1].wake()  # an emergency leaves as soon as it can
+        if sync_loop and getattr(result, "urgency", None) == "emergency":
+            sync_loop.wake()  # an emergency leaves as soon as it can
 
     appliance = Appliance(
-        settings, companions=companions, on_result=on_result, triage=triage
+        settings,
+        companions=[("sync", sync_loop)] if sync_loop else [],
+        on_result=on_result,
+        triage=triage,
     )
     signal.signal(signal.SIGTERM, lambda *_: appliance.stop())
     click.echo(f"watching {settings.inbox_dir} (Ctrl-C to stop)", err=True)
