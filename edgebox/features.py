@@ -16,6 +16,7 @@ The functions here are module-level so that a fitted pipeline pickles.
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -63,6 +64,49 @@ OPENING_CHARS = 300
 def openings(texts: list[str]) -> list[str]:
     """The first lines of each document, where its title and purpose are."""
     return [text[:OPENING_CHARS] for text in texts]
+
+
+# Where and why a document was written, in English and French: the words that
+# separate document types sharing the same sections. An emergency report is a
+# consultation written in the emergency department; a progress note follows a
+# patient up or continues their care; a consultation answers a request; a
+# letter is addressed. Counted on their own, these few cues are not drowned
+# among thousands of n-grams. Abbreviations (ER, ED, SOAP headers) must be
+# upper case; words need not be.
+_PURPOSE_CUES = {
+    "cue_emergency_setting": r"\b(?:ER|ED|A&E|SAU)\b|(?i:\bemergency (?:room|department"
+    r"|dept|services?)\b|\bcasualty\b|\burgences\b|\bSAMU\b)",
+    "cue_emergency_course": r"\b(?:ER|ED|EMERGENCY (?:DEPARTMENT|ROOM)) COURSE\b"
+    r"|MEDICAL DECISION MAKING|(?i:\bpassage aux urgences\b)",
+    "cue_consult_request": r"(?i:\bconsult\w*|\basked to (?:see|evaluate)\b"
+    r"|\breferred (?:by|to me)\b|\bdemande d'avis\b|\bavis (?:sp[ée]cialis[ée]"
+    r"|demand[ée])|\badress[ée]e? par\b)",
+    "cue_thanks": r"(?i:\bthank you for\b|\bje vous remercie\b|\bmerci de\b)",
+    "cue_soap": r"\b(?:SUBJECTIVE|OBJECTIVE)\s*:",
+    "cue_follow_up": r"(?i:\bfollow[- ]?up\b"
+    r"|\breturns? (?:today|for|to (?:the )?clinic)\b"
+    r"|\bcomes? (?:back|in) (?:today )?for\b|\brevue? en consultation\b"
+    r"|\bsuivi\b)",
+    "cue_continuing_care": r"(?i:\brecheck\b|\b(?:who|whom) (?:I|we) (?:am |are )?"
+    r"follow(?:ing)?\b|\blast seen\b|\bpost-?operative day\b|\bprogress notes?\b"
+    r"|\binterval (?:history|since)\b|\bknown to (?:our|my|the) (?:practice|clinic"
+    r"|service)\b|\bpost-?op[ée]ratoire\b|\bd[ée]j[àa] connue? du service\b)",
+    "cue_correspondence": r"\b(?:Dear|Sincerely|Re:)|(?i:\bcher confr[èe]re\b"
+    r"|\bch[èe]re cons(?:œ|oe)ur\b|\bveuillez agr[ée]er\b|\bconfraternellement\b)",
+}
+_PURPOSE_PATTERNS = {name: re.compile(p) for name, p in _PURPOSE_CUES.items()}
+
+
+def purpose_cues(texts: list[str]) -> list[dict[str, float]]:
+    """How often each setting or purpose cue occurs (log-scaled) per document."""
+    return [
+        {
+            name: math.log1p(count)
+            for name, pattern in _PURPOSE_PATTERNS.items()
+            if (count := len(pattern.findall(text)))
+        }
+        for text in texts
+    ]
 
 
 def vital_features(texts: list[str]) -> list[dict[str, float]]:

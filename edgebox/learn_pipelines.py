@@ -28,6 +28,7 @@ from edgebox.features import (
     header_words,
     note_features,
     openings,
+    purpose_cues,
     vital_features,
 )
 from edgebox.redflags import load_rules
@@ -67,6 +68,10 @@ def build_pipeline(
                 ("headers", headers),
                 ("header_words", header_parts),
                 ("opening", opening),
+                (
+                    "purpose",
+                    make_pipeline(FunctionTransformer(purpose_cues), DictVectorizer()),
+                ),
             ]
         )
         return Pipeline(

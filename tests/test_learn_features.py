@@ -1,6 +1,8 @@
 """What the learned classifiers read from a document: exact, hand-checked values."""
 
-from edgebox.features import header_words, note_features, openings
+import math
+
+from edgebox.features import header_words, note_features, openings, purpose_cues
 
 NOTE = (
     "Triage note. 78-year-old male, brought by public ambulance. Chief complaint: "
@@ -43,3 +45,33 @@ def test_header_words_and_openings() -> None:
     text = "HISTORY: Fell. ER COURSE: Stable. " + "x" * 400
     assert header_words([text]) == ["HW_HISTORY HW_ER HW_COURSE"]
     assert openings([text])[0] == text[:300]
+
+
+def test_purpose_cues_in_english_and_french() -> None:
+    english, french, plain, lower_case_er = purpose_cues(
+        [
+            "Seen in the ER, then the emergency department. ED COURSE: stable. "
+            "Dear Dr. X, thank you for asking me to consult. Follow-up in 2 weeks.",
+            "Adressé par le SAMU aux urgences. Cher confrère, je vous remercie. "
+            "Patient déjà connu du service, revu en consultation.",
+            "The patient is doing well.",
+            "her hair was dry",  # "er" and "ed" are not the emergency room
+        ]
+    )
+    assert english == {
+        "cue_emergency_setting": math.log1p(3),  # ER, ED, emergency department
+        "cue_emergency_course": math.log1p(1),
+        "cue_consult_request": math.log1p(1),
+        "cue_thanks": math.log1p(1),
+        "cue_follow_up": math.log1p(1),
+        "cue_correspondence": math.log1p(1),
+    }
+    assert french == {
+        "cue_emergency_setting": math.log1p(2),  # SAMU, urgences
+        "cue_consult_request": math.log1p(2),  # "adressé par", "consultation"
+        "cue_thanks": math.log1p(1),
+        "cue_follow_up": math.log1p(1),
+        "cue_continuing_care": math.log1p(1),
+        "cue_correspondence": math.log1p(1),
+    }
+    assert plain == {} and lower_case_er == {}
