@@ -4,13 +4,14 @@ Every document a person confirms or corrects is a training example (plain data:
 `{"text", "category", "urgency", "reviewed_at"}`; this module never reads the
 store). Measured on the development data by repeated cross-validation
 (scripts/crossval.py), sparse lexical features with linear models beat
-everything else tried at this size (gradient boosting, MiniLM embeddings,
-character n-grams): for document type, word n-grams, section headers (whole
-and word by word) and the opening lines with a class-balanced linear SVM whose
-strength is chosen by inner cross-validation; for urgency, word n-grams with
-the triage sheet read as structure (vitals and their KTAS-style bands, arrival,
-mental status, pain, presenting-complaint groups) and a logistic regression
-whose strength is chosen by held-out log-loss inside its training data.
+everything else tried at this size for document type (gradient boosting,
+MiniLM embeddings, character n-grams): word n-grams, section headers (whole
+and word by word), the opening lines and a few setting and purpose cues, with
+a class-balanced linear SVM whose strength is chosen by inner
+cross-validation. For urgency, the triage sheet is read as structure (vitals
+and their KTAS-style bands, arrival, mental status, pain,
+presenting-complaint groups): a logistic regression on it and the word
+n-grams, and a random forest on it alone, vote with their probabilities.
 
 Missing an emergency is the costly error, so the urgency model does not take
 the most probable level: it calls "emergency" from a probability threshold
@@ -33,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-LEARN_VERSION = "learn-v2"
+LEARN_VERSION = "learn-v3"
 TASKS = ("category", "urgency")
 URGENCY_LABELS = ("emergency", "urgent", "routine")
 MIN_EXAMPLES = 30
@@ -130,17 +131,17 @@ def train(
     """Fit the classifier for `task` (and, for urgency, its emergency threshold)."""
     import sklearn  # lazy: the CLI's quick commands should not load it
 
-    from edgebox.learn_pipelines import URGENCY_C, build_pipeline, tune_urgency
+    from edgebox.learn_pipelines import build_pipeline, emergency_threshold
 
     if len(set(labels)) < 2:
         raise ValueError(f"{task}: at least two different labels are needed")
     started = time.perf_counter()
-    C, threshold = URGENCY_C, None
+    threshold = None
     if task == "urgency":
-        C, threshold = tune_urgency(
+        threshold = emergency_threshold(
             texts, labels, target_recall=emergency_recall, seed=SEED
         )
-    pipeline = build_pipeline(task, labels, seed=SEED, C=C)
+    pipeline = build_pipeline(task, labels, seed=SEED)
     pipeline.fit(list(texts), list(labels))
     return LearnedModel(
         task=task,

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from edgebox import learn
-from edgebox.learn_pipelines import URGENCY_CS, pick_threshold, tune_urgency
+from edgebox.learn_pipelines import emergency_threshold, pick_threshold
+from edgebox.redflags import load_rules
 from tests.conftest import DATA
 
 
@@ -92,9 +93,21 @@ def test_the_threshold_is_the_highest_that_reaches_the_recall_target() -> None:
     emergency = np.array([True, True, True, True, False, False])
     by_rules = np.array([False, False, False, True, False, False])
     # 4 emergencies; the rules catch one; 75 % recall allows missing one.
-    assert pick_threshold(p, emergency, by_rules, 0.75) == pytest.approx(0.6)
-    assert pick_threshold(p, emergency, by_rules, 1.0) == pytest.approx(0.3)
+    exact = {"margin_sd": 0.0}
+    assert pick_threshold(p, emergency, by_rules, 0.75, **exact) == pytest.approx(0.6)
+    assert pick_threshold(p, emergency, by_rules, 1.0, **exact) == pytest.approx(0.3)
     assert pick_threshold(p, emergency, emergency, 0.95) is None  # rules suffice
+
+
+def test_the_threshold_keeps_a_margin_for_the_final_model() -> None:
+    # 100 emergencies, none caught by rules, scored 0.01 .. 1.00: 95 % recall
+    # allows 5 misses; half a standard deviation (sqrt(100 * .95 * .05) = 2.18)
+    # spares one more, so only 3 may fall under the cut.
+    p = np.arange(1, 101) / 100
+    emergency = np.ones(100, dtype=bool)
+    none = np.zeros(100, dtype=bool)
+    assert pick_threshold(p, emergency, none, 0.95, margin_sd=0.0) == 0.06
+    assert pick_threshold(p, emergency, none, 0.95, margin_sd=0.5) == 0.04
 
 
 def test_a_single_label_cannot_be_learned() -> None:
@@ -102,14 +115,22 @@ def test_a_single_label_cannot_be_learned() -> None:
         learn.train("urgency", ["a", "b"], ["urgent", "urgent"])
 
 
-def test_urgency_strength_and_threshold_come_from_the_training_data() -> None:
-    texts = [e["text"] for e in URGENCY]
-    labels = [e["urgency"] for e in URGENCY]
-    C, threshold = tune_urgency(texts, labels, target_recall=1.0, seed=0)
+def test_the_urgency_threshold_comes_from_the_training_data() -> None:
+    # Emergencies no rule catches: only a threshold on the model can reach them.
+    quiet = [
+        f"Triage note. {age}-year-old male, brought by ambulance. Chief complaint: "
+        f"chest discomfort. Mental status: alert. Vitals: BP 160/95, HR 88/min."
+        for age in (48, 55, 61, 67, 72, 79)
+    ]
+    rules = load_rules()
+    assert not any(f.level == "emergency" for t in quiet for f in rules.findings(t))
+    texts = [e["text"] for e in URGENCY] + quiet
+    labels = [e["urgency"] for e in URGENCY] + ["emergency"] * len(quiet)
+    threshold = emergency_threshold(texts, labels, target_recall=1.0, seed=0)
     model = learn.train("urgency", texts, labels, emergency_recall=1.0)
-    assert C in URGENCY_CS
+    assert threshold is not None and 0.0 < threshold < 1.0
     assert model.emergency_threshold == threshold
-    assert model.pipeline.named_steps["model"].C == C
+    assert all(p.label == "emergency" for p in model.predict(quiet))
 
 
 def test_the_threshold_alone_decides_an_emergency() -> None:
