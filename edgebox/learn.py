@@ -73,8 +73,14 @@ class LearnedModel:
         if not texts:
             return []
         probabilities = self.pipeline.predict_proba(list(texts))
-        chosen = self.pipeline.predict(list(texts))
         classes = [str(c) for c in self.pipeline.classes_]
+        if self.task == "urgency":
+            # The soft vote's label is its most probable level: no second pass.
+            chosen = [classes[i] for i in probabilities.argmax(axis=1)]
+        else:
+            # The document-type SVM's label is not its calibrated argmax
+            # (see CalibratedSVM): ask the SVM.
+            chosen = self.pipeline.predict(list(texts))
         return [
             self._choose(classes, row, str(label))
             for row, label in zip(probabilities, chosen, strict=True)
