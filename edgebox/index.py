@@ -23,16 +23,13 @@ from edgebox.config import IndexConfig
 from edgebox.embed import Embedder
 from edgebox.errors import EdgeboxError
 from edgebox.store import Store
-from edgebox.store.index import Chunk, Filters
+from edgebox.store.index import COMMON_MATCHES, Chunk, Filters
 
 RRF_K = 60
 # Below this cosine a neighbour is noise, not a match: without a floor every
 # search would return every document through its vector.
 MIN_SIMILARITY = 0.25
 _WORD = re.compile(r"\w+", re.UNICODE)
-COMMON_MATCHES = 5_000
-"""A query word found in more documents than this is not ranked by full text
-(ranking 100k matches takes ~100 ms; the embedding ranks them instead)."""
 
 
 class SearchError(EdgeboxError):

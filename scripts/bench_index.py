@@ -122,12 +122,20 @@ def search_latency(embedder: Embedder, docs: int, queries: int = 50) -> dict:
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         index.matrix.refresh(store)
         rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        hybrid, vector_only = [], []
+        hybrid, vector_only, words, words_ranked_all = [], [], [], []
         for _ in range(queries):
             query = " ".join(rng.sample(WORDS, 2))
             started = time.perf_counter()
             index.search(query, limit=10)
             hybrid.append(time.perf_counter() - started)
+            # The UI's word-only search (before the embedder loads), as shipped
+            # and with every match ranked (the baseline: no cap on common words).
+            started = time.perf_counter()
+            store.text_search(query)
+            words.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            store.text_search(query, common=docs)
+            words_ranked_all.append(time.perf_counter() - started)
             probe = vectors[rng.randrange(docs)]
             started = time.perf_counter()
             index.matrix.nearest(probe, limit=50)
@@ -137,6 +145,12 @@ def search_latency(embedder: Embedder, docs: int, queries: int = 50) -> dict:
         "docs": docs,
         "hybrid_p50_ms": _ms(statistics.median(hybrid)),
         "hybrid_p95_ms": _ms(_p95(hybrid)),
+        "words_only_p50_ms": _ms(statistics.median(words)),
+        "words_only_p95_ms": _ms(_p95(words)),
+        "words_only_ranked_all_p95_ms": _ms(_p95(words_ranked_all)),
+        "ratio_words_only_p95_to_ranked_all": round(
+            _p95(words) / _p95(words_ranked_all), 3
+        ),
         "vector_p50_ms": _ms(statistics.median(vector_only)),
         "vector_p95_ms": _ms(_p95(vector_only)),
         "vector_matrix_mb": round(index.matrix.nbytes / 2**20, 1),

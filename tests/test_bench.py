@@ -54,6 +54,8 @@ def test_bench_reports_engine_and_baseline_in_one_run() -> None:
     )
     latency = figures["search latency at 500 documents"]
     assert 0 < latency["hybrid_p50_ms"] <= latency["hybrid_p95_ms"]
+    assert 0 < latency["words_only_p50_ms"] <= latency["words_only_p95_ms"]
+    assert latency["ratio_words_only_p95_to_ranked_all"] > 0
     assert latency["vector_matrix_mb"] == pytest.approx(500 * 384 * 4 / 2**20, abs=0.1)
     result = figures["triage throughput (demo documents)"]
     assert result["docs"] == 2

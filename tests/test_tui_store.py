@@ -125,6 +125,20 @@ def test_full_text_search_needs_no_model(store: Store, ids: dict[str, int]) -> N
     assert store.text_search("*** NEAR(") == []  # FTS syntax is only text
 
 
+def test_a_word_in_too_many_documents_lists_the_newest_unranked(
+    store: Store, ids: dict[str, int]
+) -> None:
+    ranked = [hit["document_id"] for hit in store.text_search("ref")]
+    assert len(ranked) == 3  # "ref" is in three of the five documents
+    # With at most 2 matches ranked, three are too many: newest first, no ranking.
+    newest = [hit["document_id"] for hit in store.text_search("ref", common=2)]
+    assert newest == sorted(ranked, reverse=True)
+    assert (
+        store.text_search("ref", common=2, limit=2)
+        == store.text_search("ref", common=2)[:2]
+    )
+
+
 def test_a_read_only_connection_reads_and_never_writes(
     store: Store, ids: dict[str, int]
 ) -> None:

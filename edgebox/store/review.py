@@ -23,6 +23,7 @@ from typing import Any, Self
 from sqlite_utils import Database
 
 from edgebox.errors import StoreError
+from edgebox.store.index import COMMON_MATCHES
 from edgebox.store.schema import URGENCY_RANK
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -109,24 +110,30 @@ class ReviewQueries:
         )
         return [row | {"needs_review": bool(row["needs_review"])} for row in rows]
 
-    def text_search(self, query: str, *, limit: int = 50) -> list[dict[str, Any]]:
-        """Full-text hits only (no embedding model): every word, else any word."""
-        quoted = [f'"{word}"' for word in _WORD.findall(query)]
-        if not quoted:
-            return []
-        hits = self._fts(" ".join(quoted), limit) or self._fts(
-            " OR ".join(quoted), limit
-        )
-        return hits
+    def text_search(
+        self, query: str, *, limit: int = 50, common: int = COMMON_MATCHES
+    ) -> list[dict[str, Any]]:
+        """Full-text hits only (no embedding model): every word, else any word.
 
-    def _fts(self, match: str, limit: int) -> list[dict[str, Any]]:
+        Best match first, unless more than `common` documents match (a word in
+        nearly every note): ranking them all would stall the UI, so the newest
+        come first."""
+        quoted = [f'"{word}"' for word in _WORD.findall(query)]
+        for match in (" ".join(quoted), " OR ".join(quoted)) if quoted else ():
+            ranked = self.fts_match_count(match, cap=common) <= common
+            if hits := self._fts(match, limit, ranked=ranked):
+                return hits
+        return []
+
+    def _fts(self, match: str, limit: int, *, ranked: bool) -> list[dict[str, Any]]:
+        order = "f.rank" if ranked else "f.rowid DESC"
         rows = self.db.conn.execute(
-            """SELECT f.rowid, snippet(documents_fts, -1, '', '', '…', 12),
+            f"""SELECT f.rowid, snippet(documents_fts, -1, '', '', '…', 12),
                       d.file_name, d.state, t.category, t.urgency, t.author
             FROM documents_fts f JOIN documents d ON d.id = f.rowid
             LEFT JOIN triage_revisions t ON t.document_id = d.id AND t.revision = (
                 SELECT MAX(revision) FROM triage_revisions WHERE document_id = d.id)
-            WHERE documents_fts MATCH ? ORDER BY f.rank LIMIT ?""",
+            WHERE documents_fts MATCH ? ORDER BY {order} LIMIT ?""",
             [match, limit],
         ).fetchall()
         names = ("document_id", "snippet", "file_name", "state", "category",
