@@ -138,7 +138,10 @@ _FILLER = frozenset(
     " leur leurs mais donc ainsi comme entre avant apres"
     .split()
 )  # fmt: skip
-_FRENCH = frozenset("le la les des du et est avec pour une dans pas sur au aux".split())
+_FRENCH = frozenset(
+    "le la les de des du et est avec pour un une dans pas sur au aux il elle ans "
+    "depuis".split()
+)  # "de", "ans", "depuis": terse notes ("Femme de 34 ans, toux depuis 3 jours")
 _ENGLISH = frozenset("the and with for was is of to in no on at has her his".split())
 
 

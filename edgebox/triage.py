@@ -311,7 +311,13 @@ class TriageEngine:
                 findings, injection, answer.red_flags if answer else [], text
             ),
             fields=fields | vital_fields(vitals),
-            language=self.config.triage.language,
+            # The summary's language: the document's own when its opening
+            # stands in for the model's summary.
+            language=(
+                document_language(text)
+                if rejected is not None
+                else self.config.triage.language
+            ),
             needs_review=decision.needs_review,
             review_reasons=decision.review_reasons,
             sources=sources,

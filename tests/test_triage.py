@@ -355,6 +355,21 @@ def test_a_summary_with_invented_figures_goes_to_review(engine: TriageEngine) ->
     assert not unsupported_numbers(honest.summary, note)  # what is shown holds
 
 
+@pytest.mark.model
+def test_a_stand_in_summary_says_it_is_in_the_document_language(
+    engine: TriageEngine,
+) -> None:
+    assert engine.config.triage.language == "en"
+    inventing = TriageEngine(engine.config, model=InventingModel(engine.model))
+    note = "Note d'accueil. Femme de 34 ans, toux depuis 3 jours, TA 118/76, FC 80."
+    result = inventing.triage(note)
+    assert result.sources["summary"] == "document"
+    assert (result.summary, result.language) == (note, "fr")
+    assert inventing.triage("Intake note. Woman, 34, cough, BP 118/76.").language == (
+        "en"
+    )
+
+
 def test_the_opening_sentences_stand_in_for_a_rejected_summary() -> None:
     from edgebox.grounding import opening_sentences
 
