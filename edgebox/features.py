@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from typing import Any
 
 from edgebox.redflags import load_rules
@@ -71,27 +72,33 @@ def openings(texts: list[str]) -> list[str]:
 # consultation written in the emergency department; a progress note follows a
 # patient up or continues their care; a consultation answers a request; a
 # letter is addressed. Counted on their own, these few cues are not drowned
-# among thousands of n-grams. Abbreviations (ER, ED, SOAP headers) must be
-# upper case; words need not be.
+# among thousands of n-grams. Words match in any case; the abbreviations ER,
+# ED and SAU only in upper case, and ER and ED only where they name a place
+# ("to the ER", "ED course"), not a receptor ("ER+") or a diagnosis ("ED").
+_ER_ED = r"(?:ER|ED|A&E)"
 _PURPOSE_CUES = {
-    "cue_emergency_setting": r"\b(?:ER|ED|A&E|SAU)\b|(?i:\bemergency (?:room|department"
-    r"|dept|services?)\b|\bcasualty\b|\burgences\b|\bSAMU\b)",
-    "cue_emergency_course": r"\b(?:ER|ED|EMERGENCY (?:DEPARTMENT|ROOM)) COURSE\b"
-    r"|MEDICAL DECISION MAKING|(?i:\bpassage aux urgences\b)",
-    "cue_consult_request": r"(?i:\bconsult\w*|\basked to (?:see|evaluate)\b"
-    r"|\breferred (?:by|to me)\b|\bdemande d'avis\b|\bavis (?:sp[ée]cialis[ée]"
-    r"|demand[ée])|\badress[ée]e? par\b)",
+    "cue_emergency_setting": rf"\b(?i:the|in|to|from|at|our|via|into)\s+{_ER_ED}\b"
+    rf"|\b{_ER_ED}\s+(?i:visit|physician|doctor|staff|triage|evaluation|course)\b"
+    r"|\bSAU\b|(?i:\bemergency (?:room|department|dept|services?)\b|\bcasualty\b"
+    r"|\burgences\b|\bSAMU\b)",
+    "cue_emergency_course": r"\b(?:ER|ED)\s+(?i:course)\b|(?i:\bemergency (?:department"
+    r"|room) course\b|\bmedical decision making\b|\bpassage aux urgences\b)",
+    "cue_consult_request": r"(?i:\breason for (?:the )?consult(?:ation)?\b"
+    r"|\bconsult(?:ation)? (?:was )?(?:requested|for|by|regarding)\b"
+    r"|\bconsulted (?:for|by|regarding|to)\b|\basked to (?:see|evaluate)\b"
+    r"|\breferred (?:by|to me)\b|\bdemande d['’]avis\b"
+    r"|\bavis (?:sp[ée]cialis[ée]|demand[ée])|\badress[ée]e? par\b)",
     "cue_thanks": r"(?i:\bthank you for\b|\bje vous remercie\b|\bmerci de\b)",
     "cue_soap": r"\b(?:SUBJECTIVE|OBJECTIVE)\s*:",
     "cue_follow_up": r"(?i:\bfollow[- ]?up\b"
     r"|\breturns? (?:today|for|to (?:the )?clinic)\b"
     r"|\bcomes? (?:back|in) (?:today )?for\b|\brevue? en consultation\b"
-    r"|\bsuivi\b)",
+    r"|\bsuivie?s?\b)",
     "cue_continuing_care": r"(?i:\brecheck\b|\b(?:who|whom) (?:I|we) (?:am |are )?"
     r"follow(?:ing)?\b|\blast seen\b|\bpost-?operative day\b|\bprogress notes?\b"
     r"|\binterval (?:history|since)\b|\bknown to (?:our|my|the) (?:practice|clinic"
-    r"|service)\b|\bpost-?op[ée]ratoire\b|\bd[ée]j[àa] connue? du service\b)",
-    "cue_correspondence": r"\b(?:Dear|Sincerely|Re:)|(?i:\bcher confr[èe]re\b"
+    r"|service)\b|\bpost-?op[ée]ratoires?\b|\bd[ée]j[àa] connue? du service\b)",
+    "cue_correspondence": r"(?i:\bdear\b|\bsincerely\b|\bre:|\bcher confr[èe]re\b"
     r"|\bch[èe]re cons(?:œ|oe)ur\b|\bveuillez agr[ée]er\b|\bconfraternellement\b)",
 }
 _PURPOSE_PATTERNS = {name: re.compile(p) for name, p in _PURPOSE_CUES.items()}
@@ -105,7 +112,8 @@ def purpose_cues(texts: list[str]) -> list[dict[str, float]]:
             for name, pattern in _PURPOSE_PATTERNS.items()
             if (count := len(pattern.findall(text)))
         }
-        for text in texts
+        # Composed accents: a decomposed "é" would miss every [ée].
+        for text in (unicodedata.normalize("NFC", t) for t in texts)
     ]
 
 

@@ -1,6 +1,9 @@
 """What the learned classifiers read from a document: exact, hand-checked values."""
 
 import math
+import unicodedata
+
+import pytest
 
 from edgebox.features import header_words, note_features, openings, purpose_cues
 
@@ -48,30 +51,55 @@ def test_header_words_and_openings() -> None:
 
 
 def test_purpose_cues_in_english_and_french() -> None:
-    english, french, plain, lower_case_er = purpose_cues(
+    english, french = purpose_cues(
         [
-            "Seen in the ER, then the emergency department. ED COURSE: stable. "
-            "Dear Dr. X, thank you for asking me to consult. Follow-up in 2 weeks.",
+            "Brought to the ER, then the emergency department. ED COURSE: stable. "
+            "Dear Dr. X, thank you for the note; I was asked to see her. Follow-up.",
             "Adressé par le SAMU aux urgences. Cher confrère, je vous remercie. "
-            "Patient déjà connu du service, revu en consultation.",
-            "The patient is doing well.",
-            "her hair was dry",  # "er" and "ed" are not the emergency room
+            "Patiente déjà connue du service, suivie en consultation.",
         ]
     )
     assert english == {
-        "cue_emergency_setting": math.log1p(3),  # ER, ED, emergency department
+        # "to the ER", "emergency department", "ED COURSE"
+        "cue_emergency_setting": math.log1p(3),
         "cue_emergency_course": math.log1p(1),
-        "cue_consult_request": math.log1p(1),
+        "cue_consult_request": math.log1p(1),  # "asked to see"
         "cue_thanks": math.log1p(1),
         "cue_follow_up": math.log1p(1),
         "cue_correspondence": math.log1p(1),
     }
     assert french == {
         "cue_emergency_setting": math.log1p(2),  # SAMU, urgences
-        "cue_consult_request": math.log1p(2),  # "adressé par", "consultation"
+        "cue_consult_request": math.log1p(1),  # "adressé par"
         "cue_thanks": math.log1p(1),
-        "cue_follow_up": math.log1p(1),
+        "cue_follow_up": math.log1p(1),  # "suivie"
         "cue_continuing_care": math.log1p(1),
         "cue_correspondence": math.log1p(1),
     }
-    assert plain == {} and lower_case_er == {}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("The patient is doing well.", {}),
+        ("seen in the er, ed. note", {}),  # lower case: not the emergency room
+        ("Tumour ER+, PR+; ER/PR positive.", {}),  # a receptor
+        ("History of ED, on sildenafil.", {}),  # a diagnosis
+        ("Lives in Dearborn.", {}),
+        # A visit, not a request for an opinion.
+        ("Revu en consultation.", {"cue_follow_up": math.log1p(1)}),
+    ],
+)
+def test_look_alikes_are_not_purpose_cues(text: str, expected: dict) -> None:
+    assert purpose_cues([text])[0] == expected
+
+
+def test_purpose_cues_read_decomposed_accents_and_any_case() -> None:
+    decomposed = unicodedata.normalize("NFD", "Adressée par le médecin.")
+    shouting = "DEAR DR. X, RE: YOUR PATIENT. EMERGENCY DEPARTMENT COURSE: calm."
+    assert purpose_cues([decomposed])[0] == {"cue_consult_request": math.log1p(1)}
+    assert purpose_cues([shouting])[0] == {
+        "cue_correspondence": math.log1p(2),
+        "cue_emergency_setting": math.log1p(1),
+        "cue_emergency_course": math.log1p(1),
+    }
