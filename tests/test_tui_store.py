@@ -125,18 +125,37 @@ def test_full_text_search_needs_no_model(store: Store, ids: dict[str, int]) -> N
     assert store.text_search("*** NEAR(") == []  # FTS syntax is only text
 
 
-def test_a_word_in_too_many_documents_lists_the_newest_unranked(
-    store: Store, ids: dict[str, int]
-) -> None:
-    ranked = [hit["document_id"] for hit in store.text_search("ref")]
-    assert len(ranked) == 3  # "ref" is in three of the five documents
-    # With at most 2 matches ranked, three are too many: newest first, no ranking.
-    newest = [hit["document_id"] for hit in store.text_search("ref", common=2)]
-    assert newest == sorted(ranked, reverse=True)
-    assert (
-        store.text_search("ref", common=2, limit=2)
-        == store.text_search("ref", common=2)[:2]
+def _notes(store: Store, texts: list[str]) -> list[int]:
+    return [
+        store.add_document(
+            file_name=f"note-{n}.txt", sha256=f"{n:064x}", size=len(text),
+            state=DocState.EXTRACTED, text=text, archive_path=f"archive/{n:064x}",
+        )
+        for n, text in enumerate(texts)
+    ]  # fmt: skip
+
+
+def test_a_word_in_too_many_documents_lists_the_newest_unranked(store: Store) -> None:
+    falciparum, best, *newer = _notes(
+        store,
+        [
+            "Thick smear: falciparum.",
+            "Cough, cough, cough: a cough every night.",
+            "Cough since the rains began, with a little fever and tiredness.",
+            "Mild cough after a cold last month, otherwise well today.",
+        ],
     )
+    ranked = [hit["document_id"] for hit in store.text_search("cough")]
+    assert ranked[0] == best  # the note that says it most
+    # Three "cough" notes are more than 2 to rank: newest first.
+    newest = [hit["document_id"] for hit in store.text_search("cough", common=2)]
+    assert newest == [newer[1], newer[0], best]
+    # No note has both words: the fallback leaves out the too-common word
+    # rather than listing the newest "cough" notes.
+    hits = store.text_search("falciparum cough", common=2, limit=2)
+    assert [hit["document_id"] for hit in hits] == [falciparum]
+    ranked_all = store.text_search("cough", common=None)
+    assert [hit["document_id"] for hit in ranked_all] == ranked
 
 
 def test_a_read_only_connection_reads_and_never_writes(

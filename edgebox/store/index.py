@@ -10,9 +10,9 @@ from typing import Any
 from sqlite_utils import Database
 
 COMMON_MATCHES = 5_000
-"""A query matching more documents than this is not ranked by full text:
-ranking 100k matches takes ~100 ms. Hybrid search leaves such words to the
-embedding; word-only search lists the newest matches."""
+"""Full text does not rank a word (or query) matching more documents than
+this: ranking 100k matches takes ~100 ms. Hybrid search leaves such words to
+the embedding; word-only search lists the newest matches."""
 
 
 @dataclass(frozen=True)

@@ -111,19 +111,30 @@ class ReviewQueries:
         return [row | {"needs_review": bool(row["needs_review"])} for row in rows]
 
     def text_search(
-        self, query: str, *, limit: int = 50, common: int = COMMON_MATCHES
+        self, query: str, *, limit: int = 50, common: int | None = COMMON_MATCHES
     ) -> list[dict[str, Any]]:
         """Full-text hits only (no embedding model): every word, else any word.
 
-        Best match first, unless more than `common` documents match (a word in
-        nearly every note): ranking them all would stall the UI, so the newest
-        come first."""
-        quoted = [f'"{word}"' for word in _WORD.findall(query)]
-        for match in (" ".join(quoted), " OR ".join(quoted)) if quoted else ():
-            ranked = self.fts_match_count(match, cap=common) <= common
-            if hits := self._fts(match, limit, ranked=ranked):
-                return hits
-        return []
+        Best match first. Ranking more than `common` matches (a word in nearly
+        every note) would stall the UI: such a query lists the newest matches,
+        and the any-word fallback leaves such words out, so "falciparum
+        patient" still ranks the falciparum notes. `common=None` ranks all."""
+        words = [f'"{word}"' for word in _WORD.findall(query)]
+        if not words:
+            return []
+
+        def too_many(match: str) -> bool:
+            return (
+                common is not None and self.fts_match_count(match, cap=common) > common
+            )
+
+        every = " ".join(words)
+        if hits := self._fts(every, limit, ranked=not too_many(every)):
+            return hits
+        selective = [word for word in words if not too_many(word)]
+        if selective:
+            return self._fts(" OR ".join(selective), limit, ranked=True)
+        return self._fts(" OR ".join(words), limit, ranked=False)
 
     def _fts(self, match: str, limit: int, *, ranked: bool) -> list[dict[str, Any]]:
         order = "f.rank" if ranked else "f.rowid DESC"
