@@ -16,7 +16,8 @@ n-grams, and a random forest on it alone, vote with their probabilities.
 Missing an emergency is the costly error, so the urgency model does not take
 the most probable level: it calls "emergency" from a probability threshold
 chosen by cross-validation inside its own training data, the highest one that
-still reaches the target emergency recall together with the red-flag rules.
+still reaches the target emergency recall together with the red-flag rules,
+with a small margin (the final model is surer of itself than the fold models).
 
 Models are pickled (joblib) under `<data_dir>/learned/`, with the size of the
 data they learned from and a version; a file from another version of edgebox

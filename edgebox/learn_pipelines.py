@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
@@ -218,30 +219,42 @@ def emergency_threshold(
     seed: int,
 ) -> float | None:
     """The P(emergency) threshold, chosen on folds of the training data only:
-    the highest cut that, with the red-flag rules, still finds `target_recall`
-    of the emergencies in held-out folds."""
-    smallest = min(Counter(labels).values())
-    if smallest < 2 or "emergency" not in labels:
+    the highest cut that, with the red-flag rules, finds `target_recall` of
+    the emergencies in held-out folds with `RECALL_MARGIN_SD` to spare."""
+    is_emergency = np.array(labels) == "emergency"
+    counts = Counter(labels)
+    if min(is_emergency.sum(), (~is_emergency).sum()) < 2:
         return None
-    folds = StratifiedKFold(
-        min(THRESHOLD_FOLDS, smallest), shuffle=True, random_state=seed
-    )
-    classes = sorted(set(labels))
-    probabilities = cross_val_predict(
-        build_pipeline("urgency", labels, seed=seed),
-        list(texts),
-        list(labels),
-        cv=folds,
-        method="predict_proba",
-    )
-    p_emergency = probabilities[:, classes.index("emergency")]
+    if min(counts.values()) >= 2:
+        folds = StratifiedKFold(
+            min(THRESHOLD_FOLDS, *counts.values()), shuffle=True, random_state=seed
+        )
+        splits = list(folds.split(texts, labels))
+    else:
+        # A level seen once (a new box) cannot be spread over folds; the
+        # threshold only needs the emergencies spread.
+        binary = Counter(is_emergency.tolist())
+        folds = StratifiedKFold(
+            min(THRESHOLD_FOLDS, *binary.values()), shuffle=True, random_state=seed
+        )
+        splits = list(folds.split(texts, is_emergency))
+    with warnings.catch_warnings():
+        # A fold that did not learn the rare level gives it probability 0:
+        # what the threshold needs, not a fault.
+        warnings.filterwarnings("ignore", message="Number of classes in training fold")
+        probabilities = cross_val_predict(
+            build_pipeline("urgency", labels, seed=seed),
+            list(texts),
+            list(labels),
+            cv=splits,
+            method="predict_proba",
+        )
+    p_emergency = probabilities[:, sorted(counts).index("emergency")]
     rules = load_rules()
     caught_by_rules = np.array(
         [any(f.level == "emergency" for f in rules.findings(text)) for text in texts]
     )
-    return pick_threshold(
-        p_emergency, np.array(labels) == "emergency", caught_by_rules, target_recall
-    )
+    return pick_threshold(p_emergency, is_emergency, caught_by_rules, target_recall)
 
 
 def pick_threshold(

@@ -1,6 +1,7 @@
 """The learned classifiers with real scikit-learn on small fixture files."""
 
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -131,6 +132,23 @@ def test_the_urgency_threshold_comes_from_the_training_data() -> None:
     assert threshold is not None and 0.0 < threshold < 1.0
     assert model.emergency_threshold == threshold
     assert all(p.label == "emergency" for p in model.predict(quiet))
+
+
+def test_a_level_seen_once_still_gets_an_emergency_threshold() -> None:
+    quiet = [
+        f"Triage note. {age}-year-old male, brought by ambulance. Chief complaint: "
+        f"chest discomfort. Mental status: alert. Vitals: BP 160/95, HR 88/min."
+        for age in (48, 55, 61, 67, 72, 79)
+    ]
+    routine = [e for e in URGENCY if e["urgency"] == "routine"][:1]
+    others = [e for e in URGENCY if e["urgency"] != "routine"]
+    texts = [e["text"] for e in others + routine] + quiet
+    labels = [e["urgency"] for e in others + routine] + ["emergency"] * len(quiet)
+    assert labels.count("routine") == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the expected fold warning is handled
+        threshold = emergency_threshold(texts, labels, target_recall=1.0, seed=0)
+    assert threshold is not None and 0.0 < threshold < 1.0
 
 
 def test_the_threshold_alone_decides_an_emergency() -> None:
