@@ -139,7 +139,7 @@ _FILLER = frozenset(
     .split()
 )  # fmt: skip
 _FRENCH = frozenset(
-    "le la les de des du et est avec pour un une dans pas sur au aux il elle ans "
+    "le la les de des du et est avec pour une dans pas sur au aux elle ans "
     "depuis".split()
 )  # "de", "ans", "depuis": terse notes ("Femme de 34 ans, toux depuis 3 jours")
 _ENGLISH = frozenset("the and with for was is of to in no on at has her his".split())
@@ -151,7 +151,8 @@ def document_language(text: str) -> str:
     words = re.findall(r"[^\W\d_]+", text.lower())
     french = sum(1 for w in words if w in _FRENCH)
     english = sum(1 for w in words if w in _ENGLISH)
-    return "fr" if french > english else "en"
+    # Two French words at least: "de novo" alone does not make a note French.
+    return "fr" if french >= 2 and french > english else "en"
 
 
 def supported_share(summary: str, text: str) -> float | None:

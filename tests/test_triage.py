@@ -392,6 +392,8 @@ def test_a_summary_is_checked_against_the_document_in_its_language() -> None:
     assert supported_share("Cough.", note) is None  # too short to tell
     assert document_language(note) == "en"
     assert document_language("Enfant de 3 ans avec de la fièvre et une toux.") == "fr"
+    assert document_language("Femme de 34 ans, toux depuis 3 jours.") == "fr"
+    assert document_language("IL-6 raised, de novo lesion, UN staging.") == "en"
 
 
 @pytest.mark.model
