@@ -503,16 +503,27 @@ def doctor(ctx: click.Context, as_json: bool) -> None:
     required=True,
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
 )
+@click.option(
+    "--emergency-recall",
+    type=click.FloatRange(0.0, 1.0, min_open=True),
+    help="Target emergency recall to try (default: [triage] emergency_recall).",
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
 @click.pass_context
 def eval_command(
-    ctx: click.Context, train_file: Path, test_file: Path, as_json: bool
+    ctx: click.Context,
+    train_file: Path,
+    test_file: Path,
+    emergency_recall: float | None,
+    as_json: bool,
 ) -> None:
     """Train as if staff had reviewed TRAIN, then measure triage on TEST."""
     from edgebox.evaluate import format_report, run_eval
 
     settings = _config(ctx)
-    report = run_eval(train_file, test_file, config=settings)
+    report = run_eval(
+        train_file, test_file, config=settings, emergency_recall=emergency_recall
+    )
     click.echo(json.dumps(report, indent=2) if as_json else format_report(report))
 
 

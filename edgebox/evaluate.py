@@ -62,14 +62,17 @@ def run_eval(
     *,
     config: Config,
     engine: TriageEngine | None = None,
-    emergency_recall: float = EMERGENCY_RECALL,
-    min_examples: int = MIN_EXAMPLES,
+    emergency_recall: float | None = None,
+    min_examples: int | None = None,
 ) -> dict[str, Any]:
-    """Train on one file, run the deployed decision path on the other."""
+    """Train on one file, run the deployed decision path on the other, with
+    the box's `[triage]` settings unless told otherwise."""
     task, train_rows = read_jsonl(train_path)
     test_task, test_rows = read_jsonl(test_path)
     if test_task != task:
         raise EvalError(f"{train_path} is labelled {task}, {test_path} {test_task}")
+    if emergency_recall is None:
+        emergency_recall = config.triage.emergency_recall
     report, _ = evaluate_split(
         task,
         train_rows,
@@ -77,8 +80,12 @@ def run_eval(
         config=config,
         engine=engine,
         emergency_recall=emergency_recall,
-        min_examples=min_examples,
+        min_examples=(
+            config.triage.min_examples if min_examples is None else min_examples
+        ),
     )
+    if task == "urgency":
+        report["emergency_recall_target"] = emergency_recall
     return report
 
 
@@ -185,7 +192,11 @@ def format_report(report: dict[str, Any]) -> str:
         f"accuracy {_figure(report, 'accuracy')}",
     ]
     if report["task"] == "urgency":
-        lines.append(f"emergency recall {_figure(report, 'emergency_recall')}")
+        target = report.get("emergency_recall_target")
+        lines.append(
+            f"emergency recall {_figure(report, 'emergency_recall')}"
+            + (f" (target {target:.2f})" if target is not None else "")
+        )
     lines.append(
         f"sent to review {_figure(report, 'review_rate')}   "
         f"docs/s {_figure(report, 'docs_per_s')}"

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import DATA, run_cli
 
 NOTE = "Intake note. 40-year-old woman, SpO2 80 %, convulsions this morning."
 REQUIRED = {
@@ -82,3 +82,22 @@ def test_usage_errors_exit_non_zero() -> None:
     result = run_cli("triage")
     assert result.returncode == 2
     assert "Missing argument" in result.stderr
+
+
+def test_eval_seeks_the_configured_emergency_recall_or_the_one_asked(
+    tmp_path: Path,
+) -> None:
+    files = ["--train", str(DATA / "urgency_train.jsonl")]
+    files += ["--test", str(DATA / "urgency_test.jsonl")]
+    home = ["--home", str(tmp_path)]
+    configured = {"EDGEBOX_TRIAGE_EMERGENCY_RECALL": "0.9"}
+    result = run_cli(*home, "eval", *files, "--json", env=configured)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert (report["task"], report["n"], report["macro_f1"]) == ("urgency", 12, 1.0)
+    assert report["emergency_recall_target"] == 0.9
+    asked = run_cli(*home, "eval", *files, "--emergency-recall", "0.8", env=configured)
+    assert asked.returncode == 0, asked.stderr
+    assert "emergency recall 1.000 (target 0.80)" in asked.stdout
+    refused = run_cli(*home, "eval", *files, "--emergency-recall", "0")
+    assert refused.returncode == 2 and "--emergency-recall" in refused.stderr
