@@ -64,6 +64,8 @@ class LearnedModel:
     n_examples: int
     reviewed_through: str = ""
     emergency_threshold: float | None = None
+    emergency_recall_target: float | None = None
+    """The recall the threshold was chosen for (urgency only)."""
     trained_at: float = field(default_factory=time.time)
     train_seconds: float = 0.0
     version: str = LEARN_VERSION
@@ -111,6 +113,7 @@ class LearnedModel:
             "trained_at": round(self.trained_at, 3),
             "train_seconds": round(self.train_seconds, 2),
             "emergency_threshold": self.emergency_threshold,
+            "emergency_recall_target": self.emergency_recall_target,
         }
 
 
@@ -157,6 +160,7 @@ def train(
         n_examples=len(texts),
         reviewed_through=reviewed_through,
         emergency_threshold=threshold,
+        emergency_recall_target=emergency_recall if task == "urgency" else None,
         train_seconds=time.perf_counter() - started,
         sklearn_version=sklearn.__version__,
     )

@@ -166,6 +166,8 @@ def test_the_service_retrains_once_enough_reviews_arrive(edgebox_home: Path) -> 
     learned = json.loads(status.stdout)["learned"]
     assert learned["urgency"]["n_examples"] == len(rows)
     assert learned["urgency"]["in_use"] is True
+    target = settings.triage.emergency_recall
+    assert learned["urgency"]["emergency_recall_target"] == target
     assert learned["category"] is None  # the reviews confirmed "other" only
 
 
