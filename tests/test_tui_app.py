@@ -12,47 +12,30 @@ from edgebox.store import DocState, Store
 from tests.test_tui_fixtures import (
     REFERRAL_TEXT,
     make_app,
+    queue_ready,
     screen_dump,
     screen_text,
     seed,
     table_rows,
     until,
+    until_on,
     workers_done,
 )
 from tui.data import StoreOpener
 from tui.document import DocumentScreen
 from tui.help import HelpScreen
-from tui.queue import QueueScreen, QueueTable
+from tui.queue import QueueScreen
 from tui.review import NameScreen, ReviewScreen
 
 pytestmark = pytest.mark.anyio
 pytest_plugins = ["tests.test_tui_fixtures"]
 
 
-async def queue_ready(pilot, count: int) -> QueueTable:
-    app = pilot.app
-    await until(
-        pilot,
-        lambda: (
-            isinstance(app.screen, QueueScreen)
-            and app.screen.query_one(QueueTable).row_count == count
-        ),
-    )
-    return app.screen.query_one(QueueTable)
-
-
 async def open_document(pilot, row: int) -> DocumentScreen:
     table = await queue_ready(pilot, 5)
     table.move_cursor(row=row)
     await pilot.press("enter")
-    await until(
-        pilot,
-        lambda: (
-            isinstance(pilot.app.screen, DocumentScreen)
-            and pilot.app.screen.view is not None
-        ),
-    )
-    return pilot.app.screen
+    return await until_on(pilot, DocumentScreen, lambda s: s.view is not None)
 
 
 async def test_the_queue_lists_emergencies_first_then_by_age(

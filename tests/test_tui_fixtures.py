@@ -17,6 +17,7 @@ import pytest
 from edgebox import config
 from edgebox.store import DocState, Store
 from tui.app import EdgeboxApp
+from tui.queue import QueueScreen, QueueTable
 
 REFERRAL_TEXT = (
     "Referral to District Hospital paediatrics. Child, 3 years, female. "
@@ -206,6 +207,25 @@ async def until(
         if loop.time() > deadline:
             raise AssertionError(f"timed out waiting for {condition}")
         await pilot.pause(0.05)
+
+
+async def until_on(
+    pilot: Any, screen_type: type, ready: Callable[[Any], object] = bool
+) -> Any:
+    """Let the app run until it shows a `screen_type` screen that is `ready`."""
+    await until(
+        pilot,
+        lambda: isinstance(pilot.app.screen, screen_type) and ready(pilot.app.screen),
+    )
+    return pilot.app.screen
+
+
+async def queue_ready(pilot: Any, count: int) -> QueueTable:
+    """The queue's table, once it lists `count` documents."""
+    screen = await until_on(
+        pilot, QueueScreen, lambda s: s.query_one(QueueTable).row_count == count
+    )
+    return screen.query_one(QueueTable)
 
 
 def table_rows(table: Any) -> list[list[str]]:

@@ -7,9 +7,15 @@ import pytest
 from edgebox import config
 from edgebox.index import SearchIndex
 from edgebox.store import Store
-from tests.test_tui_fixtures import make_app, screen_text, table_rows, until
+from tests.test_tui_fixtures import (
+    make_app,
+    queue_ready,
+    screen_text,
+    table_rows,
+    until,
+    until_on,
+)
 from tui.document import DocumentScreen
-from tui.queue import QueueScreen, QueueTable
 from tui.search import SearchScreen, SearchTools
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
@@ -24,15 +30,9 @@ def indexed(settings: config.Config, seeded: dict[str, int], embedder) -> dict:
 
 
 async def search(pilot, words: str) -> SearchScreen:
-    await until(
-        pilot,
-        lambda: (
-            isinstance(pilot.app.screen, QueueScreen)
-            and pilot.app.screen.query_one(QueueTable).row_count == 5
-        ),
-    )
+    await queue_ready(pilot, 5)
     await pilot.press("slash")
-    await until(pilot, lambda: isinstance(pilot.app.screen, SearchScreen))
+    await until_on(pilot, SearchScreen)
     await pilot.press(*words, "enter")
     return pilot.app.screen
 

@@ -10,9 +10,8 @@ import pytest
 
 from edgebox import config
 from edgebox.store import Store
-from tests.test_tui_fixtures import make_app, screen_text, until
+from tests.test_tui_fixtures import make_app, queue_ready, screen_text, until, until_on
 from tui.document import DocumentScreen
-from tui.queue import QueueScreen, QueueTable
 from tui.status import StatusScreen
 
 pytest_plugins = ["tests.test_tui_fixtures"]
@@ -21,24 +20,14 @@ SIZE = (80, 24)
 
 
 async def queue_painted(pilot) -> None:
-    await until(
-        pilot,
-        lambda: (
-            isinstance(pilot.app.screen, QueueScreen)
-            and pilot.app.screen.query_one(QueueTable).row_count == 5
-        ),
-    )
+    await queue_ready(pilot, 5)
 
 
 async def document_painted(pilot) -> None:
     await queue_painted(pilot)
     await pilot.press("enter")
-    await until(
-        pilot,
-        lambda: (
-            isinstance(pilot.app.screen, DocumentScreen)
-            and "not indexed yet" in screen_text(pilot.app)
-        ),
+    await until_on(
+        pilot, DocumentScreen, lambda _: "not indexed yet" in screen_text(pilot.app)
     )
 
 
@@ -83,13 +72,7 @@ def test_status(snap_compare, settings: config.Config, seeded: dict[str, int]) -
     async def status_open(pilot) -> None:
         await queue_painted(pilot)
         await pilot.press("s")
-        await until(
-            pilot,
-            lambda: (
-                isinstance(pilot.app.screen, StatusScreen)
-                and pilot.app.screen.snapshot is not None
-            ),
-        )
+        await until_on(pilot, StatusScreen, lambda s: s.snapshot is not None)
 
     app = make_app(settings, refresh_s=600)
     assert snap_compare(app, terminal_size=SIZE, run_before=status_open)

@@ -8,7 +8,13 @@ import pytest
 
 from edgebox import config
 from edgebox.store import DocState, Store
-from tests.test_tui_fixtures import make_app, screen_text, table_rows, until
+from tests.test_tui_fixtures import (
+    make_app,
+    screen_text,
+    table_rows,
+    until,
+    until_on,
+)
 from tui.confirm import ConfirmScreen
 from tui.status import StatusScreen
 
@@ -18,14 +24,7 @@ pytest_plugins = ["tests.test_tui_fixtures"]
 
 async def open_status(pilot) -> StatusScreen:
     await pilot.press("s")
-    await until(
-        pilot,
-        lambda: (
-            isinstance(pilot.app.screen, StatusScreen)
-            and pilot.app.screen.snapshot is not None
-        ),
-    )
-    return pilot.app.screen
+    return await until_on(pilot, StatusScreen, lambda s: s.snapshot is not None)
 
 
 async def test_status_shows_a_running_service_sync_and_override_rate(
