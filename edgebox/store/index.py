@@ -9,6 +9,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from edgebox.store.schema import where_set
+
 COMMON_MATCHES = 5_000
 """Full text does not rank a word (or query) matching more documents than
 this: ranking 100k matches takes ~100 ms. Hybrid search leaves such words to
@@ -159,22 +161,17 @@ class IndexQueries:
         """Documents (with latest triage) among `doc_ids` that pass the filters."""
         if not doc_ids:
             return {}
+        where, params = where_set(
+            [
+                ("t.category = ?", filters.category),
+                ("t.urgency = ?", filters.urgency),
+                ("d.state = ?", filters.state),
+                ("d.received_at >= ?", filters.since),
+                ("substr(d.received_at, 1, 10) <= ?", filters.until),
+            ]
+        )
         marks = ", ".join("?" for _ in doc_ids)
-        where, params = [f"d.id IN ({marks})"], list(doc_ids)
-        for column, value in (
-            ("t.category", filters.category),
-            ("t.urgency", filters.urgency),
-            ("d.state", filters.state),
-        ):
-            if value:
-                where.append(f"{column} = ?")
-                params.append(value)
-        if filters.since:
-            where.append("d.received_at >= ?")
-            params.append(filters.since)
-        if filters.until:
-            where.append("substr(d.received_at, 1, 10) <= ?")
-            params.append(filters.until)
+        where, params = [f"d.id IN ({marks})", *where], [*doc_ids, *params]
         rows = self.db.query(
             f"""SELECT d.id AS document_id, d.file_name, d.state, d.received_at,
                    d.text, t.category, t.urgency, t.author, t.summary

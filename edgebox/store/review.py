@@ -24,7 +24,7 @@ from sqlite_utils import Database
 
 from edgebox.errors import StoreError
 from edgebox.store.index import COMMON_MATCHES
-from edgebox.store.schema import URGENCY_RANK
+from edgebox.store.schema import URGENCY_RANK, where_set
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -81,16 +81,13 @@ class ReviewQueries:
         """Documents with their latest result that pass the filters, most urgent
         first (no result sorts as unknown), then oldest."""
         filters = filters or QueueFilter()
-        where: list[str] = []
-        params: list[Any] = []
-        for column, value in (
-            ("d.state", filters.state),
-            ("t.category", filters.category),
-            ("COALESCE(t.urgency, 'unknown')", filters.urgency),
-        ):
-            if value:
-                where.append(f"{column} = ?")
-                params.append(value)
+        where, params = where_set(
+            [
+                ("d.state = ?", filters.state),
+                ("t.category = ?", filters.category),
+                ("COALESCE(t.urgency, 'unknown') = ?", filters.urgency),
+            ]
+        )
         clause = f"WHERE {' AND '.join(where)}" if where else ""
         rank = " ".join(f"WHEN '{u}' THEN {r}" for u, r in URGENCY_RANK.items())
         rows = self.db.query(

@@ -6,6 +6,7 @@ add the next number instead.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -32,6 +33,13 @@ class OutboxState(StrEnum):
 # "unknown" is what a failed triage says: it sorts with the urgent ones, never
 # with the routine ones, so a model failure cannot hide an emergency.
 URGENCY_RANK = {"emergency": 0, "urgent": 1, "unknown": 2, "routine": 3}
+
+
+def where_set(conditions: Sequence[tuple[str, Any]]) -> tuple[list[str], list[Any]]:
+    """The SQL conditions (one `?` each) whose value is set, and those values:
+    the filters a caller left empty do not filter."""
+    kept = [(sql, value) for sql, value in conditions if value]
+    return [sql for sql, _ in kept], [value for _, value in kept]
 
 
 def _enum_check(column: str, values: Any) -> str:
