@@ -22,8 +22,9 @@ from edgebox.learn import Prediction
 
 LEVEL_RANK = {"routine": 0, "urgent": 1, "emergency": 2}
 UNKNOWN = "unknown"
-REVIEW_BELOW = 0.6
-"""A learned label whose probability is below this goes to review."""
+REVIEW_BELOW = 0.8
+"""A learned label less likely than this to be right goes to review (the
+confidence is calibrated: see `edgebox.learn_pipelines.ConfidenceMap`)."""
 
 
 @dataclass(frozen=True)

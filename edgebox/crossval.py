@@ -16,11 +16,18 @@ from pathlib import Path
 from typing import Any
 
 from edgebox.config import Config
-from edgebox.evaluate import evaluate_split, metrics, read_jsonl
+from edgebox.evaluate import Outcome, evaluate_split, metrics, read_jsonl
 from edgebox.learn import EMERGENCY_RECALL
 from edgebox.triage import TriageEngine
 
-HEADLINE = ("macro_f1", "accuracy", "emergency_recall", "review_rate")
+HEADLINE = (
+    "macro_f1",
+    "accuracy",
+    "emergency_recall",
+    "review_rate",
+    "unreviewed_accuracy",
+    "calibration_error",
+)
 
 
 def run_crossval(
@@ -40,7 +47,7 @@ def run_crossval(
     per_seed: list[dict[str, Any]] = []
     for seed in seeds:
         splitter = StratifiedKFold(folds, shuffle=True, random_state=seed)
-        outcomes: list[tuple[str, str, bool]] = []
+        outcomes: list[Outcome] = []
         decide_seconds = 0.0
         for train_index, test_index in splitter.split(rows, labels):
             started = time.perf_counter()

@@ -17,7 +17,7 @@ import statistics
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from edgebox.config import Config
 from edgebox.errors import EdgeboxError
@@ -25,6 +25,17 @@ from edgebox.learn import EMERGENCY_RECALL, MIN_EXAMPLES, LearnedModels, train
 from edgebox.triage import TriageEngine
 
 TASK_FIELDS = ("category", "urgency")
+CALIBRATION_BINS = 10
+
+
+class Outcome(NamedTuple):
+    """One test document: its label, the engine's, whether a person would
+    check it, and the confidence the engine gave its label (None: none)."""
+
+    truth: str
+    predicted: str
+    review: bool
+    confidence: float | None = None
 
 
 class EvalError(EdgeboxError):
@@ -98,8 +109,8 @@ def evaluate_split(
     engine: TriageEngine | None = None,
     emergency_recall: float = EMERGENCY_RECALL,
     min_examples: int = MIN_EXAMPLES,
-) -> tuple[dict[str, Any], list[tuple[str, str, bool]]]:
-    """Metrics for one train/test split, and (truth, predicted, review) per row."""
+) -> tuple[dict[str, Any], list[Outcome]]:
+    """Metrics for one train/test split, and each test row's outcome."""
     texts = [row["text"] for row in train_rows]
     labels = [str(row[task]) for row in train_rows]
     started = time.perf_counter()
@@ -128,22 +139,29 @@ def evaluate_split(
 
 def _run(
     engine: TriageEngine, task: str, rows: Sequence[dict[str, Any]]
-) -> tuple[list[tuple[str, str, bool]], int]:
-    outcomes: list[tuple[str, str, bool]] = []
+) -> tuple[list[Outcome], int]:
+    outcomes: list[Outcome] = []
     llm_calls = 0
     for row in rows:
         result = engine.triage(row["text"], summary=False, tasks=(task,))
         llm_calls += result.provenance["tokens_out"] > 0
         about = result.provenance.get("review_about", [])
         review = task in about or "document" in about
-        outcomes.append((str(row[task]), getattr(result, task) or "unknown", review))
+        confidence = result.provenance.get("field_confidence", {}).get(task)
+        outcomes.append(
+            Outcome(
+                str(row[task]), getattr(result, task) or "unknown", review, confidence
+            )
+        )
     return outcomes, llm_calls
 
 
-def metrics(task: str, outcomes: Sequence[tuple[str, str, bool]]) -> dict[str, Any]:
-    """Macro-F1, accuracy, per-class precision/recall, confusion, review share."""
-    truth = [t for t, _, _ in outcomes]
-    predicted = [p for _, p, _ in outcomes]
+def metrics(task: str, outcomes: Sequence[Sequence[Any]]) -> dict[str, Any]:
+    """Macro-F1, accuracy, per-class precision/recall, confusion, review share,
+    and how far the confidences are from the accuracy they claim."""
+    outcomes = [Outcome(*o) for o in outcomes]
+    truth = [o.truth for o in outcomes]
+    predicted = [o.predicted for o in outcomes]
     classes = sorted(set(truth))
     shown = classes + sorted(set(predicted) - set(classes))
     per_class: dict[str, dict[str, float | int]] = {}
@@ -176,11 +194,56 @@ def metrics(task: str, outcomes: Sequence[tuple[str, str, bool]]) -> dict[str, A
             ]
             for a in classes
         ],
-        "review_rate": round(sum(r for _, _, r in outcomes) / n, 3),
+        "review_rate": round(sum(o.review for o in outcomes) / n, 3),
+        "unreviewed_accuracy": _accuracy([o for o in outcomes if not o.review]),
     }
+    report |= calibration(outcomes)
     if task == "urgency":
         report["emergency_recall"] = per_class.get("emergency", {}).get("recall")
     return report
+
+
+def _accuracy(outcomes: Sequence[Outcome]) -> float | None:
+    if not outcomes:
+        return None
+    return round(sum(o.truth == o.predicted for o in outcomes) / len(outcomes), 3)
+
+
+def calibration(outcomes: Sequence[Outcome]) -> dict[str, Any]:
+    """How far confidence is from accuracy: a label given 0.7 should be right
+    70% of the time. The expected calibration error is the mean gap over
+    equal-width bins, weighted by their size. Labels with no confidence (the
+    LLM's, a level the rules raised) are left out and counted apart."""
+    scored = [o for o in outcomes if o.confidence is not None]
+    bins: list[dict[str, Any]] = []
+    gap = 0.0
+    for index in range(CALIBRATION_BINS):
+        low, high = index / CALIBRATION_BINS, (index + 1) / CALIBRATION_BINS
+        last = index == CALIBRATION_BINS - 1
+        inside = [
+            o
+            for o in scored
+            if low <= o.confidence < high or (last and o.confidence >= high)
+        ]
+        if not inside:
+            continue
+        confidence = statistics.fmean(o.confidence for o in inside)
+        accuracy = statistics.fmean(o.truth == o.predicted for o in inside)
+        gap += len(inside) * abs(confidence - accuracy)
+        bins.append(
+            {
+                "from": round(low, 2),
+                "to": round(high, 2),
+                "n": len(inside),
+                "confidence": round(confidence, 3),
+                "accuracy": round(accuracy, 3),
+            }
+        )
+    return {
+        "calibration_error": round(gap / len(scored), 3) if scored else None,
+        "with_confidence": round(len(scored) / len(outcomes), 3) if outcomes else 0.0,
+        "reliability": bins,
+    }
 
 
 def format_report(report: dict[str, Any]) -> str:
@@ -199,6 +262,7 @@ def format_report(report: dict[str, Any]) -> str:
         )
     lines.append(
         f"sent to review {_figure(report, 'review_rate')}   "
+        f"right when not reviewed {_figure(report, 'unreviewed_accuracy')}   "
         f"docs/s {_figure(report, 'docs_per_s')}"
     )
     lines += ["", f"{'label':20} {'precision':>9} {'recall':>7} {'support':>8}"]
@@ -212,7 +276,26 @@ def format_report(report: dict[str, Any]) -> str:
     lines.append(" " * 20 + " ".join(f"{s[:9]:>{width}}" for s in shown))
     for label, row in zip(report["per_class"], report["confusion"], strict=True):
         lines.append(f"{label:20}" + " ".join(f"{v:>{width}}" for v in row))
+    lines += _reliability_lines(report)
     return "\n".join(lines)
+
+
+def _reliability_lines(report: dict[str, Any]) -> list[str]:
+    """The confidence bins: what each claimed against how often it was right."""
+    if not report.get("reliability"):
+        return ["", "calibration: no label carried a confidence"]
+    lines = [
+        "",
+        f"calibration error {_figure(report, 'calibration_error')} "
+        f"({report['with_confidence']:.0%} of labels carry a confidence)",
+        f"{'confidence':>12} {'n':>5} {'mean':>6} {'right':>6}",
+    ]
+    for b in report["reliability"]:
+        lines.append(
+            f"{b['from']:5.1f}-{b['to']:<4.1f}  {b['n']:5d} "
+            f"{b['confidence']:6.2f} {b['accuracy']:6.2f}"
+        )
+    return lines
 
 
 def _figure(report: dict[str, Any], key: str) -> str:

@@ -19,6 +19,13 @@ chosen by cross-validation inside its own training data, the highest one that
 still reaches the target emergency recall together with the red-flag rules,
 with a small margin (the final model is surer of itself than the fold models).
 
+Each label's confidence is how likely it is to be right: the model's scores
+(the SVM's margins for document type; for urgency, the probability of the
+level and whether it was an emergency called from the threshold) mapped by a
+logistic regression fitted on held-out decisions of the training data. Raw
+scores were far too low (by 0.15 for document type), and the review cut,
+`[triage] review_below`, should mean what it says.
+
 Models are pickled (joblib) under `<data_dir>/learned/`, with the size of the
 data they learned from and a version; a file from another version of edgebox
 or scikit-learn is ignored and the models retrain. The files are written and
@@ -35,7 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-LEARN_VERSION = "learn-v3"
+LEARN_VERSION = "learn-v4"
 TASKS = ("category", "urgency")
 URGENCY_LABELS = ("emergency", "urgent", "routine")
 MIN_EXAMPLES = 30
@@ -51,7 +58,9 @@ SEED = 0
 class Prediction:
     label: str
     confidence: float
-    """The model's probability of `label` (sigmoid-calibrated for category)."""
+    """How likely `label` is right: the model's scores mapped to the accuracy
+    such decisions had on held-out folds of its training data (see
+    `ConfidenceMap`)."""
 
 
 @dataclass
@@ -66,13 +75,15 @@ class LearnedModel:
     emergency_threshold: float | None = None
     emergency_recall_target: float | None = None
     """The recall the threshold was chosen for (urgency only)."""
+    confidence_map: Any = None
+    """A `ConfidenceMap` (urgency only); None: the raw probability stands."""
     trained_at: float = field(default_factory=time.time)
     train_seconds: float = 0.0
     version: str = LEARN_VERSION
     sklearn_version: str = ""
 
     def predict(self, texts: Sequence[str]) -> list[Prediction]:
-        """The label and its probability for each text."""
+        """The label and how likely it is right, for each text."""
         if not texts:
             return []
         probabilities = self.pipeline.predict_proba(list(texts))
@@ -81,27 +92,30 @@ class LearnedModel:
             # The soft vote's label is its most probable level: no second pass.
             chosen = [classes[i] for i in probabilities.argmax(axis=1)]
         else:
-            # The document-type SVM's label is not its calibrated argmax
-            # (see CalibratedSVM): ask the SVM.
+            # The document-type SVM chooses; its predict_proba says how
+            # likely that label is right (see CalibratedSVM).
             chosen = self.pipeline.predict(list(texts))
-        return [
-            self._choose(classes, row, str(label))
+        predictions = [
+            choose(classes, row, str(label), self.emergency_threshold)
             for row, label in zip(probabilities, chosen, strict=True)
         ]
+        return self._mapped(predictions)
 
-    def _choose(self, classes: list[str], row: Any, label: str) -> Prediction:
-        scores = dict(zip(classes, (float(p) for p in row), strict=True))
-        threshold = self.emergency_threshold
-        if threshold is not None and "emergency" in scores:
-            # Recall first: "emergency" exactly when its probability reaches
-            # the threshold (as the threshold was chosen), else the likelier
-            # of the other levels.
-            if scores["emergency"] >= threshold:
-                label = "emergency"
-            else:
-                others = {k: v for k, v in scores.items() if k != "emergency"}
-                label = max(others, key=others.__getitem__)
-        return Prediction(label, scores[label])
+    def _mapped(self, predictions: list[Prediction]) -> list[Prediction]:
+        if self.confidence_map is None:
+            return predictions
+        from edgebox.learn_pipelines import urgency_design
+
+        right = self.confidence_map(
+            urgency_design(
+                [p.confidence for p in predictions],
+                [p.label == "emergency" for p in predictions],
+            )
+        )
+        return [
+            Prediction(p.label, float(r))
+            for p, r in zip(predictions, right, strict=True)
+        ]
 
     def describe(self) -> dict[str, Any]:
         """What `edgebox status` and provenance show about this model."""
@@ -114,7 +128,31 @@ class LearnedModel:
             "train_seconds": round(self.train_seconds, 2),
             "emergency_threshold": self.emergency_threshold,
             "emergency_recall_target": self.emergency_recall_target,
+            "confidence_mapped_on": self._mapped_on(),
         }
+
+    def _mapped_on(self) -> int | None:
+        """How many held-out decisions the confidence was calibrated on."""
+        mapping = self.confidence_map
+        if self.task == "category":  # the SVM holds its own map
+            mapping = getattr(self.pipeline[-1], "confidence_", None)
+        return mapping.n if mapping is not None else None
+
+
+def choose(
+    classes: list[str], row: Any, label: str, threshold: float | None
+) -> Prediction:
+    """The decided label and the model's probability of it: "emergency"
+    exactly when its probability reaches the threshold (recall first, as the
+    threshold was chosen), else the likelier of the other levels."""
+    scores = dict(zip(classes, (float(p) for p in row), strict=True))
+    if threshold is not None and "emergency" in scores:
+        if scores["emergency"] >= threshold:
+            label = "emergency"
+        else:
+            others = {k: v for k, v in scores.items() if k != "emergency"}
+            label = max(others, key=others.__getitem__)
+    return Prediction(label, scores[label])
 
 
 def labelled(examples: Iterable[Mapping[str, Any]], task: str) -> list[tuple[str, str]]:
@@ -141,16 +179,27 @@ def train(
     """Fit the classifier for `task` (and, for urgency, its emergency threshold)."""
     import sklearn  # lazy: the CLI's quick commands should not load it
 
-    from edgebox.learn_pipelines import build_pipeline, emergency_threshold
+    from edgebox.learn_pipelines import (
+        build_pipeline,
+        emergency_threshold,
+        held_out_probabilities,
+    )
 
     if len(set(labels)) < 2:
         raise ValueError(f"{task}: at least two different labels are needed")
     started = time.perf_counter()
-    threshold = None
+    threshold = confidence_map = None
     if task == "urgency":
-        threshold = emergency_threshold(
-            texts, labels, target_recall=emergency_recall, seed=SEED
-        )
+        held_out = held_out_probabilities(texts, labels, seed=SEED)
+        if held_out is not None:
+            threshold = emergency_threshold(
+                texts,
+                labels,
+                target_recall=emergency_recall,
+                seed=SEED,
+                probabilities=held_out,
+            )
+            confidence_map = _confidence_map(held_out, labels, threshold)
     pipeline = build_pipeline(task, labels, seed=SEED)
     pipeline.fit(list(texts), list(labels))
     return LearnedModel(
@@ -161,8 +210,28 @@ def train(
         reviewed_through=reviewed_through,
         emergency_threshold=threshold,
         emergency_recall_target=emergency_recall if task == "urgency" else None,
+        confidence_map=confidence_map,
         train_seconds=time.perf_counter() - started,
         sklearn_version=sklearn.__version__,
+    )
+
+
+def _confidence_map(
+    held_out: Any, labels: Sequence[str], threshold: float | None
+) -> Any:
+    """The `ConfidenceMap` of the decisions the held-out folds would have made."""
+    from edgebox.learn_pipelines import ConfidenceMap, urgency_design
+
+    classes = sorted(set(labels))
+    decisions = [
+        choose(classes, row, classes[int(row.argmax())], threshold) for row in held_out
+    ]
+    return ConfidenceMap.fitted(
+        urgency_design(
+            [d.confidence for d in decisions],
+            [d.label == "emergency" for d in decisions],
+        ),
+        [d.label == truth for d, truth in zip(decisions, labels, strict=True)],
     )
 
 

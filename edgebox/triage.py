@@ -21,7 +21,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from edgebox.combine import UNKNOWN, Decision, Votes, decide
+from edgebox.combine import REVIEW_BELOW, UNKNOWN, Decision, Votes, decide
 from edgebox.config import Config
 from edgebox.errors import TriageError
 from edgebox.grounding import (
@@ -121,7 +121,7 @@ class TriageEngine:
         self.review_below = (
             review_below
             if review_below is not None
-            else getattr(settings, "review_below", 0.6)
+            else getattr(settings, "review_below", REVIEW_BELOW)
         )
         self.schema = output_schema(config.categories)
         self._validator = Draft202012Validator(self.schema)

@@ -44,7 +44,7 @@ def test_every_emergency_goes_to_review() -> None:
 
 
 def test_a_confident_learned_category_stands_alone() -> None:
-    decision = decide(Votes(learned_category=Prediction("letter", 0.8)))
+    decision = decide(Votes(learned_category=Prediction("letter", 0.9)))
     assert (decision.category, decision.sources["category"]) == ("letter", "learned")
     assert not decision.needs_review_for("category")
 

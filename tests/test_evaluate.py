@@ -6,7 +6,14 @@ from pathlib import Path
 import pytest
 
 from edgebox import config
-from edgebox.evaluate import EvalError, format_report, metrics, read_jsonl, run_eval
+from edgebox.evaluate import (
+    EvalError,
+    Outcome,
+    format_report,
+    metrics,
+    read_jsonl,
+    run_eval,
+)
 from edgebox.triage import TriageEngine
 from tests.conftest import DATA
 
@@ -47,6 +54,34 @@ def test_an_unknown_prediction_is_a_column_and_an_error() -> None:
     assert report["confusion"] == [[1, 1]]
     assert report["accuracy"] == 0.5
     assert "emergency_recall" not in report
+
+
+def test_calibration_of_hand_made_confidences() -> None:
+    outcomes = [
+        Outcome("letter", "letter", False, 0.9),
+        Outcome("letter", "consultation", False, 1.0),  # 1.0 is in the last bin
+        Outcome("letter", "letter", True, 0.35),
+        Outcome("letter", "letter", True, None),  # an LLM label: no confidence
+    ]
+    report = metrics("category", outcomes)
+    assert report["reliability"] == [
+        {"from": 0.3, "to": 0.4, "n": 1, "confidence": 0.35, "accuracy": 1.0},
+        {"from": 0.9, "to": 1.0, "n": 2, "confidence": 0.95, "accuracy": 0.5},
+    ]
+    # (1 x |0.35 - 1| + 2 x |0.95 - 0.5|) / 3 labels with a confidence
+    assert report["calibration_error"] == pytest.approx(0.517, abs=0.001)
+    assert report["with_confidence"] == 0.75
+    assert report["unreviewed_accuracy"] == 0.5  # the two not sent to review
+    text = format_report(report)
+    assert "calibration error 0.517 (75% of labels carry a confidence)" in text
+    assert "  0.9-1.0       2   0.95   0.50" in text.splitlines()
+
+
+def test_no_confidence_no_calibration_figure() -> None:
+    report = metrics("category", [("letter", "letter", True)])
+    assert report["calibration_error"] is None and report["reliability"] == []
+    assert report["unreviewed_accuracy"] is None  # everything was reviewed
+    assert "calibration: no label carried a confidence" in format_report(report)
 
 
 @pytest.mark.parametrize("task", ["urgency", "category"])

@@ -8,7 +8,12 @@ import numpy as np
 import pytest
 
 from edgebox import learn
-from edgebox.learn_pipelines import emergency_threshold, pick_threshold
+from edgebox.learn_pipelines import (
+    ConfidenceMap,
+    emergency_threshold,
+    pick_threshold,
+    urgency_design,
+)
 from edgebox.redflags import load_rules
 from tests.conftest import DATA
 
@@ -152,14 +157,94 @@ def test_a_level_seen_once_still_gets_an_emergency_threshold() -> None:
 
 
 def test_the_threshold_alone_decides_an_emergency() -> None:
-    model = learn.train(
-        "urgency", [e["text"] for e in URGENCY], [e["urgency"] for e in URGENCY]
-    )
     classes = ["emergency", "routine", "urgent"]
-    model.emergency_threshold = 0.2
-    assert model._choose(classes, [0.25, 0.5, 0.25], "routine").label == "emergency"
-    model.emergency_threshold = 0.5
+    assert learn.choose(classes, [0.25, 0.5, 0.25], "routine", 0.2).label == (
+        "emergency"
+    )
     # Most probable, yet under the threshold: the likelier other level.
-    assert model._choose(classes, [0.45, 0.2, 0.35], "emergency") == (
+    assert learn.choose(classes, [0.45, 0.2, 0.35], "emergency", 0.5) == (
         learn.Prediction("urgent", 0.35)
     )
+    # No threshold (the rules alone reach the recall): the given label stands.
+    assert learn.choose(classes, [0.45, 0.2, 0.35], "emergency", None) == (
+        learn.Prediction("emergency", 0.45)
+    )
+
+
+def test_the_confidence_map_gives_the_accuracy_decisions_had() -> None:
+    # Held-out decisions: levels scored 0.6 were right 9 times in 10, levels
+    # scored 0.4 half the time; emergencies called at 0.2 were right 3 in 10.
+    scores = [0.6] * 20 + [0.4] * 20 + [0.2] * 20
+    calls = [False] * 40 + [True] * 20
+    right = (
+        [True] * 18 + [False] * 2 + [True] * 10 + [False] * 10
+        + [True] * 6 + [False] * 14
+    )  # fmt: skip
+    confidence = ConfidenceMap.fitted(urgency_design(scores, calls), right)
+    assert confidence.n == 60
+    level_06, level_04, emergency_02 = confidence(
+        urgency_design([0.6, 0.4, 0.2], [False, False, True])
+    )
+    assert level_06 == pytest.approx(0.9, abs=0.02)
+    assert level_04 == pytest.approx(0.5, abs=0.02)
+    assert emergency_02 == pytest.approx(0.3, abs=0.02)
+
+
+def test_decisions_all_right_give_their_smoothed_rate() -> None:
+    confidence = ConfidenceMap.fitted(
+        urgency_design([0.6, 0.7, 0.2], [False, False, True]), [True, True, True]
+    )
+    # (3 right + 1) / (3 + 2): never a certainty from three examples.
+    assert list(confidence(urgency_design([0.99], [False]))) == [0.8]
+
+
+def test_urgency_confidence_is_mapped_from_held_out_decisions() -> None:
+    # The same notes twice with the other level: held-out folds get some wrong.
+    texts = [e["text"] for e in URGENCY]
+    labels = [e["urgency"] for e in URGENCY]
+    flipped = {"routine": "urgent", "urgent": "routine", "emergency": "urgent"}
+    noisy_texts = texts + texts[::3]
+    noisy_labels = labels + [flipped[label] for label in labels[::3]]
+    model = learn.train("urgency", noisy_texts, noisy_labels)
+    assert model.confidence_map is not None
+    assert model.describe()["confidence_mapped_on"] == len(noisy_texts)
+    raw = model.pipeline.predict_proba(texts)
+    mapped = model.predict(texts)
+    assert all(0.0 < p.confidence < 1.0 for p in mapped)
+    classes = list(model.pipeline.classes_)
+    raw_of_label = [
+        row[classes.index(p.label)] for row, p in zip(raw, mapped, strict=True)
+    ]
+    expected = model.confidence_map(
+        urgency_design(raw_of_label, [p.label == "emergency" for p in mapped])
+    )
+    assert [p.confidence for p in mapped] == pytest.approx(list(expected))
+    assert [p.confidence for p in mapped] != pytest.approx(raw_of_label)
+
+
+def test_document_type_confidence_comes_from_held_out_margins() -> None:
+    rows = examples("category_train.jsonl")
+    texts, labels = [r["text"] for r in rows], [r["category"] for r in rows]
+    model = learn.train("category", texts, labels)
+    assert model.describe()["confidence_mapped_on"] == len(texts)
+    predictions = model.predict(texts[:6])
+    probabilities = model.pipeline.predict_proba(texts[:6])
+    classes = list(model.pipeline.classes_)
+    for p, row in zip(predictions, probabilities, strict=True):
+        assert p.label == classes[row.argmax()] or p.confidence < 1 / len(classes)
+        assert 0.0 < p.confidence <= 1.0 and row.sum() == pytest.approx(1.0)
+
+
+def test_two_document_types_are_enough() -> None:
+    # A binary SVM gives one score column, not one per type.
+    pair = [
+        r
+        for r in examples("category_train.jsonl")
+        if r["category"] in ("letter", "imaging_report")
+    ]
+    model = learn.train(
+        "category", [r["text"] for r in pair], [r["category"] for r in pair]
+    )
+    predictions = model.predict([r["text"] for r in pair])
+    assert [p.label for p in predictions] == [r["category"] for r in pair]
+    assert all(0.5 < p.confidence <= 1.0 for p in predictions)
