@@ -78,6 +78,33 @@ def test_status_json_on_a_new_home() -> None:
     assert status["overrides"]["reviewed"] == 0
 
 
+def test_status_says_whether_confident_labels_held(edgebox_home: Path) -> None:
+    from edgebox.config import load
+    from edgebox.store import Store
+
+    with Store(load().db_path) as store:
+        for i, (confidence, kept) in enumerate([(0.95, True), (0.85, False)]):
+            doc = store.add_document(file_name=f"{i}.txt", sha256=f"{i:064d}", size=1)
+            store.record_triage(
+                doc,
+                {
+                    "category": "letter",
+                    "urgency": "routine",
+                    "summary": "A letter.",
+                    "language": "en",
+                    "needs_review": False,
+                    "provenance": {"field_confidence": {"urgency": confidence}},
+                },
+            )
+            changes = {} if kept else {"urgency": "urgent"}
+            store.record_review(doc, reviewer="nurse", changes=changes)
+    result = run_cli("status")
+    assert result.returncode == 0, result.stderr
+    assert "confidence staff kept 1 of 2 urgency labels given 0.8 or more" in (
+        result.stdout
+    )
+
+
 def test_usage_errors_exit_non_zero() -> None:
     result = run_cli("triage")
     assert result.returncode == 2

@@ -215,6 +215,27 @@ def test_override_stats_compare_staff_with_the_ai(store: Store) -> None:
     assert stats["category"]["rate"] == 0.0
 
 
+def test_override_stats_check_the_confidence_on_this_box(store: Store) -> None:
+    # Staff keep 3 of 4 urgency labels the AI gave 0.92-0.96, 1 of 2 given
+    # 0.55-0.65; a rule-raised level (no confidence) is its own band.
+    given = [(0.92, True), (0.94, True), (0.96, True), (0.94, False)]
+    given += [(0.55, True), (0.65, False), (None, True)]
+    for i, (confidence, kept) in enumerate(given):
+        doc = add(store, sha=f"{i:064d}")
+        provenance = {"field_confidence": {"urgency": confidence, "category": None}}
+        store.record_triage(doc, ai_result("routine", provenance=provenance))
+        changes = {} if kept else {"urgency": "urgent"}
+        store.record_review(doc, reviewer="nurse", changes=changes)
+    bands = store.override_stats()["urgency"]["by_confidence"]
+    assert bands == [
+        {"from": 0.5, "to": 0.8, "reviewed": 2, "mean_confidence": 0.6, "kept": 1},
+        {"from": 0.9, "to": 1.0, "reviewed": 4, "mean_confidence": 0.94, "kept": 3},
+        {"from": None, "to": None, "reviewed": 1, "mean_confidence": None, "kept": 1},
+    ]
+    (none,) = store.override_stats()["category"]["by_confidence"]
+    assert (none["from"], none["reviewed"], none["kept"]) == (None, 7, 7)
+
+
 def test_training_examples_are_the_reviewed_documents(store: Store) -> None:
     reviewed, unreviewed = (add(store, sha=str(i) * 64) for i in range(2))
     for doc in (reviewed, unreviewed):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import statistics
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -250,12 +251,14 @@ class Store(DocumentQueries, IndexQueries, OutboxQueries, ReviewQueries):
         return int(row["n"]), int(row["last"])
 
     def override_stats(self) -> dict[str, Any]:
-        """How often staff changed the AI's category or urgency, overall and per
-        label the AI gave."""
+        """How often staff changed the AI's category or urgency, overall, per
+        label the AI gave and per confidence band (does a label given 0.9 hold
+        9 times in 10 on this box's documents?)."""
         rows = list(
             self.db.query(
                 """
                 SELECT ai.category AS ai_category, ai.urgency AS ai_urgency,
+                       ai.provenance AS ai_provenance,
                        staff.category AS category, staff.urgency AS urgency
                 FROM triage_revisions ai
                 JOIN triage_revisions staff ON staff.document_id = ai.document_id
@@ -335,7 +338,53 @@ def _override_rates(rows: list[dict[str, Any]], field: str) -> dict[str, Any]:
     for entry in per_label.values():
         entry["rate"] = round(entry["overridden"] / entry["reviewed"], 3)
     rate = round(len(changed) / len(rows), 3) if rows else None
-    return {"overridden": len(changed), "rate": rate, "per_label": per_label}
+    return {
+        "overridden": len(changed),
+        "rate": rate,
+        "per_label": per_label,
+        "by_confidence": _kept_by_confidence(rows, field),
+    }
+
+
+CONFIDENCE_BANDS = (0.0, 0.5, 0.8, 0.9)
+"""Lower bounds of the bands `override_stats` checks the confidence in."""
+
+
+def _kept_by_confidence(rows: list[dict[str, Any]], field: str) -> list[dict[str, Any]]:
+    """Per band of the AI's confidence in its label, how often staff kept it:
+    on a calibrated box, close to the band's mean confidence. Labels with no
+    confidence (the LLM's, rule-raised levels) are a band of their own, with
+    `from` None."""
+    bands: dict[float | None, list[tuple[float | None, bool]]] = {}
+    for row in rows:
+        provenance = json.loads(row["ai_provenance"] or "{}")
+        confidence = (provenance.get("field_confidence") or {}).get(field)
+        lower = (
+            None
+            if confidence is None
+            else max(b for b in CONFIDENCE_BANDS if b <= confidence)
+        )
+        kept = row[f"ai_{field}"] == row[field]
+        bands.setdefault(lower, []).append((confidence, kept))
+    return [
+        {
+            "from": lower,
+            "to": None if lower is None else _upper(lower),
+            "reviewed": len(entries),
+            "mean_confidence": (
+                None
+                if lower is None
+                else round(statistics.fmean(c for c, _ in entries), 3)
+            ),
+            "kept": sum(k for _, k in entries),
+        }
+        for lower in (*CONFIDENCE_BANDS, None)
+        if (entries := bands.get(lower))
+    ]
+
+
+def _upper(lower: float) -> float:
+    return next((b for b in CONFIDENCE_BANDS if b > lower), 1.0)
 
 
 def _column_value(key: str, value: Any) -> Any:
