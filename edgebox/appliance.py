@@ -115,6 +115,8 @@ class Appliance:
 
     def run(self, *, until_idle: bool = False) -> Progress:
         """Run until stopped (or idle); companions stop with the service."""
+        for notice in self.config.notices:
+            log.warning("%s", notice)
         # Migrate and switch to WAL before several connections race to do it.
         Store(self.config.db_path).close()
         loops: list[tuple[str, Callable[[], None]]] = [

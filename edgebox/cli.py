@@ -435,7 +435,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
             "documents": store.counts_by_state(),
             "needs_review": store.needs_review_count(),
             "outbox": store.outbox_counts(),
-            "overrides": store.override_stats(),
+            "overrides": store.override_stats(review_cut=settings.triage.review_cut),
             "service": service_report(store.service_state()),
             "learned": learned_report(
                 settings.data_dir, min_examples=settings.triage.min_examples
@@ -471,26 +471,26 @@ def status(ctx: click.Context, as_json: bool) -> None:
             f"{overrides['urgency']['overridden']} and the category of "
             f"{overrides['category']['overridden']} of {overrides['reviewed']} reviewed"
         )
-        if line := _confidence_held(overrides):
+        if line := _confidence_held(overrides, settings.triage.review_cut):
             click.echo(line)
 
 
-def _confidence_held(overrides: dict[str, Any]) -> str | None:
-    """How often staff kept the labels the AI was at least 80% sure of: about
-    8 times in 10 or more when the confidence holds on this box."""
+def _confidence_held(overrides: dict[str, Any], cut: float) -> str | None:
+    """How often staff kept the labels the AI was sure enough of to skip
+    review: about `cut` of the time or more when the confidence holds here."""
     parts = []
     for field in ("urgency", "category"):
         sure = [
             band
             for band in overrides[field]["by_confidence"]
-            if band["from"] is not None and band["from"] >= 0.8
+            if band["from"] is not None and band["from"] >= cut
         ]
         if reviewed := sum(band["reviewed"] for band in sure):
             kept = sum(band["kept"] for band in sure)
             parts.append(f"{kept} of {reviewed} {field} labels")
     if not parts:
         return None
-    return f"confidence staff kept {' and '.join(parts)} given 0.8 or more"
+    return f"confidence staff kept {' and '.join(parts)} given {cut:g} or more"
 
 
 @cli.command()

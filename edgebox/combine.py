@@ -22,7 +22,7 @@ from edgebox.learn import Prediction
 
 LEVEL_RANK = {"routine": 0, "urgent": 1, "emergency": 2}
 UNKNOWN = "unknown"
-REVIEW_BELOW = 0.8
+REVIEW_CUT = 0.8
 """A learned label less likely than this to be right goes to review (the
 confidence is calibrated: see `edgebox.learn_pipelines.ConfidenceMap`)."""
 
@@ -71,16 +71,14 @@ class Decision:
         return min(known) if known and len(known) == len(self.confidence) else None
 
 
-def decide(votes: Votes, *, review_below: float = REVIEW_BELOW) -> Decision:
+def decide(votes: Votes, *, review_cut: float = REVIEW_CUT) -> Decision:
     """Combine the votes of one document into its labels and review reasons."""
     category_reasons: list[str] = []
     urgency_reasons: list[str] = []
     category, category_source, category_conf = _category(
-        votes, review_below, category_reasons
+        votes, review_cut, category_reasons
     )
-    urgency, urgency_source, urgency_conf = _urgency(
-        votes, review_below, urgency_reasons
-    )
+    urgency, urgency_source, urgency_conf = _urgency(votes, review_cut, urgency_reasons)
     decision = Decision(
         category=category,
         urgency=urgency,
@@ -108,7 +106,7 @@ def decide(votes: Votes, *, review_below: float = REVIEW_BELOW) -> Decision:
 
 
 def _category(
-    votes: Votes, review_below: float, reasons: list[str]
+    votes: Votes, review_cut: float, reasons: list[str]
 ) -> tuple[str | None, str, float | None]:
     learned, llm = votes.learned_category, votes.llm_category
     if learned is None:
@@ -116,7 +114,7 @@ def _category(
             return None, "none", None
         reasons.append("category: no learned model yet, the LLM's label is unverified")
         return llm, "llm", None
-    if learned.confidence >= review_below:
+    if learned.confidence >= review_cut:
         if llm is not None and llm != learned.label:
             reasons.append(f"category: the LLM says {llm}, the learned model not")
         return learned.label, "learned", learned.confidence
@@ -127,10 +125,10 @@ def _category(
 
 
 def _urgency(
-    votes: Votes, review_below: float, reasons: list[str]
+    votes: Votes, review_cut: float, reasons: list[str]
 ) -> tuple[str, str, float | None]:
     learned, rules, llm = votes.learned_urgency, votes.rules, votes.llm_urgency
-    confident = learned is not None and learned.confidence >= review_below
+    confident = learned is not None and learned.confidence >= review_cut
     if learned is not None and confident and rules is None:
         if llm is not None and llm != learned.label:
             reasons.append(f"urgency: the LLM says {llm}, the learned model not")

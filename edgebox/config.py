@@ -92,11 +92,11 @@ class TriageConfig:
     emergency_recall: float = 0.95
     """Share of emergencies the learned urgency model must catch (its threshold
     is set on held-out reviews to reach it; missing one is the costly error)."""
-    review_below: float = 0.8
+    review_cut: float = 0.8
     """A learned label less likely than this to be right goes to a person.
     Confidences are calibrated on held-out reviews (0.8: right 8 times in 10);
-    measured on the development data, 0.8 reviews 20% of document types and
-    62% of urgency levels, and the labels left unreviewed are right 92% and
+    measured on the development data, 0.8 reviews 21% of document types and
+    63% of urgency levels, and the labels left unreviewed are right 93% and
     89% of the time (scripts/crossval.py)."""
     llm_votes: str = "fallback"
     """"fallback": the LLM votes labels only where no learned model exists yet;
@@ -169,6 +169,9 @@ class Config:
     sync: SyncConfig = field(default_factory=SyncConfig)
     categories: Mapping[str, str] = field(default_factory=lambda: DEFAULT_CATEGORIES)
     urgency: Mapping[str, str] = field(default_factory=lambda: DEFAULT_URGENCY)
+    notices: tuple[str, ...] = ()
+    """Settings in the file that this version ignores, and why (`doctor` and
+    the service's log say them)."""
 
     @property
     def inbox_dir(self) -> Path:
@@ -233,6 +236,7 @@ def load(home: Path | str | None = None) -> Config:
     if path.is_file():
         raw = _read_toml(path)
     where = str(path) if path.is_file() else "the defaults"
+    notices = _retire(raw, where)
     sections = {
         name: _section(cls, raw.pop(name, {}), name, where)
         for name, cls in SECTIONS.items()
@@ -254,6 +258,7 @@ def load(home: Path | str | None = None) -> Config:
         source=path if path.is_file() else None,
         categories=categories,
         urgency={level: urgency[level] for level in URGENCY_LEVELS},
+        notices=tuple(notices),
         **sections,
     )
 
@@ -264,7 +269,7 @@ def _check_triage(triage: TriageConfig, where: str) -> None:
             f'\'triage.llm_votes\' must be "fallback" or "always",'
             f" got {triage.llm_votes!r}, in {where}"
         )
-    for key in ("emergency_recall", "review_below"):
+    for key in ("emergency_recall", "review_cut"):
         value = getattr(triage, key)
         if not 0.0 <= value <= 1.0:
             raise ConfigError(
@@ -283,6 +288,30 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
+
+
+RETIRED = {
+    "triage.review_below": (
+        "[triage] review_below compared the models' raw scores, which were far"
+        " too low; it is ignored. [triage] review_cut (default 0.8) compares the"
+        " calibrated confidence: a label right less than 8 times in 10 goes to a"
+        " person. Remove the line, or set review_cut"
+    ),
+}
+"""Keys older versions wrote: read and ignored with a notice, so that an
+upgraded box keeps running and its volunteer learns what changed."""
+
+
+def _retire(raw: dict[str, Any], where: str) -> list[str]:
+    """Take the retired keys out of `raw`, with a notice for each."""
+    notices = []
+    for dotted, why in RETIRED.items():
+        section, key = dotted.split(".")
+        table = raw.get(section)
+        if isinstance(table, dict) and key in table:
+            del table[key]
+            notices.append(f"{where}: {why}")
+    return notices
 
 
 def _section(cls: type, values: Any, name: str, where: str) -> Any:
@@ -457,7 +486,7 @@ retrain_after = 10
 emergency_recall = 0.95
 # A learned label less likely than this to be right goes to a person
 # (confidences are calibrated: 0.8 means right 8 times in 10).
-review_below = 0.8
+review_cut = 0.8
 # "fallback": the LLM votes labels only while no learned model exists;
 # "always": also alongside one (worth it with a larger GGUF).
 llm_votes = "fallback"

@@ -2,7 +2,8 @@
 
 Stratified k-fold over one labelled JSONL file, for a few fixed seeds. Each
 fold trains the learned model on the other folds (with its own inner
-cross-validation for the emergency threshold) and runs the deployed decision
+cross-validation for the emergency threshold, the SVM's strength and the
+confidence map) and runs the deployed decision
 path on the held-out fold; the held-out answers of all folds are pooled into
 one report per seed, and the headline figures are their mean and spread.
 """
@@ -71,7 +72,8 @@ def run_crossval(
 def _summary(
     per_seed: list[dict[str, Any]], *, folds: int, emergency_recall: float
 ) -> dict[str, Any]:
-    summary = dict(per_seed[0])  # per-class figures and confusion: first seed
+    # Per-class figures, confusion and calibration bins: the first seed's.
+    summary = dict(per_seed[0])
     for key in (*HEADLINE, "docs_per_s"):
         values = [r[key] for r in per_seed if r.get(key) is not None]
         if values:

@@ -45,7 +45,7 @@ def report(config: Config) -> dict[str, Any]:
         "threads": config.model.threads or os.cpu_count(),
         "ocr": ocr_report(),
     }
-    checks["warnings"] = warnings(checks)
+    checks["warnings"] = list(config.notices) + warnings(checks)
     return checks
 
 

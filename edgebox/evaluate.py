@@ -156,10 +156,9 @@ def _run(
     return outcomes, llm_calls
 
 
-def metrics(task: str, outcomes: Sequence[Sequence[Any]]) -> dict[str, Any]:
+def metrics(task: str, outcomes: Sequence[Outcome]) -> dict[str, Any]:
     """Macro-F1, accuracy, per-class precision/recall, confusion, review share,
     and how far the confidences are from the accuracy they claim."""
-    outcomes = [Outcome(*o) for o in outcomes]
     truth = [o.truth for o in outcomes]
     predicted = [o.predicted for o in outcomes]
     classes = sorted(set(truth))

@@ -24,7 +24,7 @@ Each label's confidence is how likely it is to be right: the model's scores
 level and whether it was an emergency called from the threshold) mapped by a
 logistic regression fitted on held-out decisions of the training data. Raw
 scores were far too low (by 0.15 for document type), and the review cut,
-`[triage] review_below`, should mean what it says.
+`[triage] review_cut`, should mean what it says.
 
 Models are pickled (joblib) under `<data_dir>/learned/`, with the size of the
 data they learned from and a version; a file from another version of edgebox
@@ -40,7 +40,10 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from edgebox.learn_pipelines import ConfidenceMap, HeldOut
 
 LEARN_VERSION = "learn-v4"
 TASKS = ("category", "urgency")
@@ -75,8 +78,9 @@ class LearnedModel:
     emergency_threshold: float | None = None
     emergency_recall_target: float | None = None
     """The recall the threshold was chosen for (urgency only)."""
-    confidence_map: Any = None
-    """A `ConfidenceMap` (urgency only); None: the raw probability stands."""
+    confidence_map: ConfidenceMap | None = None
+    """Urgency only (the document-type SVM holds its own); None when nothing
+    could be held out, and the raw probability stands."""
     trained_at: float = field(default_factory=time.time)
     train_seconds: float = 0.0
     version: str = LEARN_VERSION
@@ -104,13 +108,11 @@ class LearnedModel:
     def _mapped(self, predictions: list[Prediction]) -> list[Prediction]:
         if self.confidence_map is None:
             return predictions
-        from edgebox.learn_pipelines import urgency_design
+        from edgebox.learn_pipelines import log_odds
 
         right = self.confidence_map(
-            urgency_design(
-                [p.confidence for p in predictions],
-                [p.label == "emergency" for p in predictions],
-            )
+            log_odds([p.confidence for p in predictions]),
+            [p.label == "emergency" for p in predictions],
         )
         return [
             Prediction(p.label, float(r))
@@ -197,7 +199,7 @@ def train(
                 labels,
                 target_recall=emergency_recall,
                 seed=SEED,
-                probabilities=held_out,
+                held_out=held_out,
             )
             confidence_map = _confidence_map(held_out, labels, threshold)
     pipeline = build_pipeline(task, labels, seed=SEED)
@@ -217,21 +219,21 @@ def train(
 
 
 def _confidence_map(
-    held_out: Any, labels: Sequence[str], threshold: float | None
-) -> Any:
+    held_out: HeldOut, labels: Sequence[str], threshold: float | None
+) -> ConfidenceMap:
     """The `ConfidenceMap` of the decisions the held-out folds would have made."""
-    from edgebox.learn_pipelines import ConfidenceMap, urgency_design
+    from edgebox.learn_pipelines import ConfidenceMap, log_odds
 
     classes = sorted(set(labels))
     decisions = [
-        choose(classes, row, classes[int(row.argmax())], threshold) for row in held_out
+        choose(classes, row, classes[int(row.argmax())], threshold)
+        for row in held_out.scores
     ]
+    truth = [labels[i] for i in held_out.rows]
     return ConfidenceMap.fitted(
-        urgency_design(
-            [d.confidence for d in decisions],
-            [d.label == "emergency" for d in decisions],
-        ),
-        [d.label == truth for d, truth in zip(decisions, labels, strict=True)],
+        log_odds([d.confidence for d in decisions]),
+        [d.label == t for d, t in zip(decisions, truth, strict=True)],
+        kinds=[d.label == "emergency" for d in decisions],
     )
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from edgebox.combine import REVIEW_BELOW, UNKNOWN, Decision, Votes, decide
+from edgebox.combine import UNKNOWN, Decision, Votes, decide
 from edgebox.config import Config
 from edgebox.errors import TriageError
 from edgebox.grounding import (
@@ -103,7 +103,7 @@ class TriageEngine:
         learned: LearnedModels | None = None,
         lazy_model: bool = False,
         llm_votes: str | None = None,
-        review_below: float | None = None,
+        review_cut: float | None = None,
     ) -> None:
         """`lazy_model` loads the GGUF only when a document needs it (eval);
         `llm_votes` "fallback" lets the LLM vote labels only for a task with no
@@ -111,18 +111,12 @@ class TriageEngine:
         self.config = config
         self._model = model
         self.rules = rules or load_rules(config.rules_path)
-        # [triage] keys proposed to the config (see the issue-4 note); the
-        # defaults apply while config.py does not declare them.
         settings = config.triage
         self.learned = learned or LearnedModels(
-            config.data_dir, min_examples=getattr(settings, "min_examples", 30)
+            config.data_dir, min_examples=settings.min_examples
         )
-        self.llm_votes = llm_votes or getattr(settings, "llm_votes", "fallback")
-        self.review_below = (
-            review_below
-            if review_below is not None
-            else getattr(settings, "review_below", REVIEW_BELOW)
-        )
+        self.llm_votes = llm_votes or settings.llm_votes
+        self.review_cut = review_cut if review_cut is not None else settings.review_cut
         self.schema = output_schema(config.categories)
         self._validator = Draft202012Validator(self.schema)
         self._prefix_tokens: int | None = None
@@ -211,7 +205,7 @@ class TriageEngine:
             except TriageError as exc:
                 error = str(exc)
         votes = self._votes(findings, learned, answer, injection)
-        decision = decide(votes, review_below=self.review_below)
+        decision = decide(votes, review_cut=self.review_cut)
         if error:
             # Fail closed: no answer leaves the rules and the learned models,
             # else "unknown"; never "routine" for want of an answer.

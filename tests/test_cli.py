@@ -93,7 +93,10 @@ def test_status_says_whether_confident_labels_held(edgebox_home: Path) -> None:
                     "summary": "A letter.",
                     "language": "en",
                     "needs_review": False,
-                    "provenance": {"field_confidence": {"urgency": confidence}},
+                    "provenance": {
+                        "field_confidence": {"urgency": confidence},
+                        "learned": {"urgency": {"confidence_mapped_on": 100}},
+                    },
                 },
             )
             changes = {} if kept else {"urgency": "urgent"}

@@ -3,7 +3,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from edgebox.combine import LEVEL_RANK, Votes, decide
+from edgebox.combine import LEVEL_RANK, REVIEW_CUT, Votes, decide
 from edgebox.learn import Prediction
 
 LEVELS = ["routine", "urgent", "emergency"]
@@ -109,3 +109,12 @@ def test_rules_are_never_lowered(
         assert decision.urgency == rules or decision.sources["urgency"] != "rules"
     if decision.urgency == "emergency":
         assert decision.needs_review
+
+
+def test_the_review_cut_is_inclusive() -> None:
+    at_cut = decide(Votes(learned_category=Prediction("letter", REVIEW_CUT)))
+    under = decide(Votes(learned_category=Prediction("letter", REVIEW_CUT - 0.01)))
+    assert not at_cut.needs_review_for("category")
+    assert under.review["category"] == [f"category: low confidence ({0.79:.2f})"]
+    custom = decide(Votes(learned_category=Prediction("letter", 0.85)), review_cut=0.9)
+    assert custom.needs_review_for("category")

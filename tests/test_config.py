@@ -1,3 +1,4 @@
+import json
 from pathlib import Path
 
 import pytest
@@ -189,7 +190,7 @@ def test_learning_settings_load_and_are_checked(
     [
         ('llm_votes = "sometimes"', "'triage.llm_votes' must be \"fallback\" or"),
         ("emergency_recall = 1.5", "'triage.emergency_recall' must be between 0"),
-        ("review_below = -0.1", "'triage.review_below' must be between 0 and 1"),
+        ("review_cut = -0.1", "'triage.review_cut' must be between 0 and 1"),
         ("retrain_after = 0", "'triage.retrain_after' must be at least 1"),
     ],
 )
@@ -200,3 +201,24 @@ def test_bad_learning_settings_name_the_key_and_the_file(
     with pytest.raises(ConfigError, match=message) as caught:
         config.load()
     assert str(path) in str(caught.value)
+
+
+def test_the_review_cut_is_the_same_in_the_code_and_the_template() -> None:
+    from edgebox.combine import REVIEW_CUT
+
+    written = config.render_default()
+    assert config.TriageConfig().review_cut == REVIEW_CUT
+    assert f"review_cut = {REVIEW_CUT}" in written.splitlines()
+
+
+def test_a_retired_key_is_ignored_with_a_notice(edgebox_home: Path) -> None:
+    # Older versions wrote review_below = 0.6 on the raw-score scale: on the
+    # calibrated one it would let labels right 6 times in 10 skip review.
+    path = write(edgebox_home, "[triage]\nreview_below = 0.6\nmin_examples = 40\n")
+    settings = config.load()
+    assert settings.triage.review_cut == 0.8 and settings.triage.min_examples == 40
+    (notice,) = settings.notices
+    assert notice.startswith(f"{path}: [triage] review_below")
+    assert "review_cut" in notice
+    doctor = run_cli("doctor", "--json")
+    assert any("review_below" in w for w in json.loads(doctor.stdout)["warnings"])

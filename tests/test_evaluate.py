@@ -24,12 +24,12 @@ def settings(tmp_path: Path) -> config.Config:
 
 def test_metrics_of_hand_made_outcomes() -> None:
     outcomes = [
-        ("emergency", "emergency", True),
-        ("emergency", "urgent", False),
-        ("urgent", "urgent", False),
-        ("urgent", "urgent", True),
-        ("routine", "urgent", False),
-        ("routine", "routine", False),
+        Outcome("emergency", "emergency", True),
+        Outcome("emergency", "urgent", False),
+        Outcome("urgent", "urgent", False),
+        Outcome("urgent", "urgent", True),
+        Outcome("routine", "urgent", False),
+        Outcome("routine", "routine", False),
     ]
     report = metrics("urgency", outcomes)
     assert report["n"] == 6
@@ -48,7 +48,8 @@ def test_metrics_of_hand_made_outcomes() -> None:
 
 def test_an_unknown_prediction_is_a_column_and_an_error() -> None:
     report = metrics(
-        "category", [("letter", "unknown", True), ("letter", "letter", False)]
+        "category",
+        [Outcome("letter", "unknown", True), Outcome("letter", "letter", False)],
     )
     assert report["labels"] == ["letter", "unknown"]
     assert report["confusion"] == [[1, 1]]
@@ -78,7 +79,7 @@ def test_calibration_of_hand_made_confidences() -> None:
 
 
 def test_no_confidence_no_calibration_figure() -> None:
-    report = metrics("category", [("letter", "letter", True)])
+    report = metrics("category", [Outcome("letter", "letter", True)])
     assert report["calibration_error"] is None and report["reliability"] == []
     assert report["unreviewed_accuracy"] is None  # everything was reviewed
     assert "calibration: no label carried a confidence" in format_report(report)

@@ -11,8 +11,9 @@ from edgebox import learn
 from edgebox.learn_pipelines import (
     ConfidenceMap,
     emergency_threshold,
+    held_out_splits,
+    log_odds,
     pick_threshold,
-    urgency_design,
 )
 from edgebox.redflags import load_rules
 from tests.conftest import DATA
@@ -174,28 +175,40 @@ def test_the_threshold_alone_decides_an_emergency() -> None:
 def test_the_confidence_map_gives_the_accuracy_decisions_had() -> None:
     # Held-out decisions: levels scored 0.6 were right 9 times in 10, levels
     # scored 0.4 half the time; emergencies called at 0.2 were right 3 in 10.
-    scores = [0.6] * 20 + [0.4] * 20 + [0.2] * 20
+    scores = log_odds([0.6] * 20 + [0.4] * 20 + [0.2] * 20)
     calls = [False] * 40 + [True] * 20
     right = (
         [True] * 18 + [False] * 2 + [True] * 10 + [False] * 10
         + [True] * 6 + [False] * 14
     )  # fmt: skip
-    confidence = ConfidenceMap.fitted(urgency_design(scores, calls), right)
+    confidence = ConfidenceMap.fitted(scores, right, kinds=calls)
     assert confidence.n == 60
     level_06, level_04, emergency_02 = confidence(
-        urgency_design([0.6, 0.4, 0.2], [False, False, True])
+        log_odds([0.6, 0.4, 0.2]), [False, False, True]
     )
-    assert level_06 == pytest.approx(0.9, abs=0.02)
-    assert level_04 == pytest.approx(0.5, abs=0.02)
-    assert emergency_02 == pytest.approx(0.3, abs=0.02)
+    assert level_06 == pytest.approx(0.9, abs=0.04)
+    assert level_04 == pytest.approx(0.5, abs=0.04)
+    assert emergency_02 == pytest.approx(0.3, abs=0.04)
 
 
-def test_decisions_all_right_give_their_smoothed_rate() -> None:
+def test_decisions_all_right_still_rank_weak_below_strong() -> None:
+    scores = np.linspace(0.5, 3.0, 20)  # an SVM's leads, every label right
+    confidence = ConfidenceMap.fitted(scores, [True] * 20)
+    weak, strong = confidence([0.5, 3.0])
+    assert 0.5 < weak < strong < 1.0
+
+
+def test_a_map_where_more_confident_means_less_often_right_is_not_trusted() -> None:
     confidence = ConfidenceMap.fitted(
-        urgency_design([0.6, 0.7, 0.2], [False, False, True]), [True, True, True]
+        [0.5] * 10 + [3.0] * 10, [True] * 10 + [False] * 10
     )
-    # (3 right + 1) / (3 + 2): never a certainty from three examples.
-    assert list(confidence(urgency_design([0.99], [False]))) == [0.8]
+    # (10 right + 1) / (20 + 2), whatever the score.
+    assert list(confidence([0.5, 3.0])) == [0.5, 0.5]
+
+
+def test_nothing_held_out_means_a_coin_toss() -> None:
+    confidence = ConfidenceMap.fitted([], [])
+    assert (confidence.n, list(confidence([1.0]))) == (0, [0.5])
 
 
 def test_urgency_confidence_is_mapped_from_held_out_decisions() -> None:
@@ -216,23 +229,34 @@ def test_urgency_confidence_is_mapped_from_held_out_decisions() -> None:
         row[classes.index(p.label)] for row, p in zip(raw, mapped, strict=True)
     ]
     expected = model.confidence_map(
-        urgency_design(raw_of_label, [p.label == "emergency" for p in mapped])
+        log_odds(raw_of_label), [p.label == "emergency" for p in mapped]
     )
     assert [p.confidence for p in mapped] == pytest.approx(list(expected))
     assert [p.confidence for p in mapped] != pytest.approx(raw_of_label)
 
 
-def test_document_type_confidence_comes_from_held_out_margins() -> None:
+def documents_and_snippets() -> tuple[list[str], list[str]]:
+    """The fixture documents, and a short snippet from the middle of each: weak
+    evidence, small margins, for the margin map to tell apart."""
     rows = examples("category_train.jsonl")
     texts, labels = [r["text"] for r in rows], [r["category"] for r in rows]
+    snippets = [t[len(t) // 2 : len(t) // 2 + 60] for t in texts]
+    return texts + snippets, labels + labels
+
+
+def test_document_type_confidence_comes_from_held_out_margins() -> None:
+    texts, labels = documents_and_snippets()
     model = learn.train("category", texts, labels)
+    svm = model.pipeline[-1]
+    assert svm.confidence_.model is not None  # a slope, not a flat rate
     assert model.describe()["confidence_mapped_on"] == len(texts)
-    predictions = model.predict(texts[:6])
-    probabilities = model.pipeline.predict_proba(texts[:6])
-    classes = list(model.pipeline.classes_)
-    for p, row in zip(predictions, probabilities, strict=True):
-        assert p.label == classes[row.argmax()] or p.confidence < 1 / len(classes)
-        assert 0.0 < p.confidence <= 1.0 and row.sum() == pytest.approx(1.0)
+    predictions = model.predict(texts)
+    assert [p.label for p in predictions] == list(model.pipeline.predict(texts))
+    features = model.pipeline[:-1].transform(texts)
+    margins = np.sort(svm.svm_.decision_function(features), axis=1)
+    expected = svm.confidence_(margins[:, -1] - margins[:, -2])
+    assert [p.confidence for p in predictions] == pytest.approx(list(expected))
+    assert len({round(p.confidence, 3) for p in predictions}) > 5
 
 
 def test_two_document_types_are_enough() -> None:
@@ -247,4 +271,16 @@ def test_two_document_types_are_enough() -> None:
     )
     predictions = model.predict([r["text"] for r in pair])
     assert [p.label for p in predictions] == [r["category"] for r in pair]
-    assert all(0.5 < p.confidence <= 1.0 for p in predictions)
+    assert all(0.5 < p.confidence < 1.0 for p in predictions)
+    probabilities = model.pipeline.predict_proba([r["text"] for r in pair])
+    assert probabilities.shape == (len(pair), 2)
+    assert probabilities.sum(axis=1) == pytest.approx(np.ones(len(pair)))
+
+
+def test_a_type_seen_once_always_trains_and_the_rest_is_held_out() -> None:
+    labels = ["letter"] * 4 + ["consultation"] * 3 + ["operative_report"]
+    splits = held_out_splits(labels, 5, seed=0)
+    assert len(splits) == 3  # as many folds as the rarest repeated type allows
+    held = sorted(i for _, test in splits for i in test)
+    assert held == list(range(7))  # every row but the one seen once, once
+    assert all(7 in train for train, _ in splits)

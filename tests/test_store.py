@@ -217,12 +217,18 @@ def test_override_stats_compare_staff_with_the_ai(store: Store) -> None:
 
 def test_override_stats_check_the_confidence_on_this_box(store: Store) -> None:
     # Staff keep 3 of 4 urgency labels the AI gave 0.92-0.96, 1 of 2 given
-    # 0.55-0.65; a rule-raised level (no confidence) is its own band.
+    # 0.55-0.65; a rule-raised level (no confidence) and a label from a model
+    # calibrated by no held-out decisions (an older version) count apart.
+    calibrated = {"urgency": {"confidence_mapped_on": 120}, "category": None}
     given = [(0.92, True), (0.94, True), (0.96, True), (0.94, False)]
     given += [(0.55, True), (0.65, False), (None, True)]
-    for i, (confidence, kept) in enumerate(given):
+    for i, (confidence, kept) in enumerate([*given, (0.97, False)]):
+        learned = calibrated if i < len(given) else {"urgency": {"version": "old"}}
+        provenance = {
+            "field_confidence": {"urgency": confidence, "category": None},
+            "learned": learned,
+        }
         doc = add(store, sha=f"{i:064d}")
-        provenance = {"field_confidence": {"urgency": confidence, "category": None}}
         store.record_triage(doc, ai_result("routine", provenance=provenance))
         changes = {} if kept else {"urgency": "urgent"}
         store.record_review(doc, reviewer="nurse", changes=changes)
@@ -230,10 +236,16 @@ def test_override_stats_check_the_confidence_on_this_box(store: Store) -> None:
     assert bands == [
         {"from": 0.5, "to": 0.8, "reviewed": 2, "mean_confidence": 0.6, "kept": 1},
         {"from": 0.9, "to": 1.0, "reviewed": 4, "mean_confidence": 0.94, "kept": 3},
-        {"from": None, "to": None, "reviewed": 1, "mean_confidence": None, "kept": 1},
+        {"from": None, "to": None, "reviewed": 2, "mean_confidence": None, "kept": 1},
+    ]
+    # A clinic's own review cut is where a band starts.
+    cut = store.override_stats(review_cut=0.6)["urgency"]["by_confidence"]
+    assert [(b["from"], b["to"], b["reviewed"]) for b in cut[:2]] == [
+        (0.5, 0.6, 1),
+        (0.6, 0.9, 1),
     ]
     (none,) = store.override_stats()["category"]["by_confidence"]
-    assert (none["from"], none["reviewed"], none["kept"]) == (None, 7, 7)
+    assert (none["from"], none["reviewed"], none["kept"]) == (None, 8, 8)
 
 
 def test_training_examples_are_the_reviewed_documents(store: Store) -> None:

@@ -196,7 +196,7 @@ def load_status(store: Store, config: Config) -> StatusSnapshot:
         needs_review=store.needs_review_count(),
         outbox=store.outbox_counts(),
         sync=store.sync_state(),
-        overrides=store.override_stats(),
+        overrides=store.override_stats(review_cut=config.triage.review_cut),
         problems=[{k: d[k] for k in _PROBLEM_KEYS} for d in problems],
         inbox=len(inbox_files(config.inbox_dir, config.ingest.ignore)),
     )

@@ -250,15 +250,24 @@ class Store(DocumentQueries, IndexQueries, OutboxQueries, ReviewQueries):
         )
         return int(row["n"]), int(row["last"])
 
-    def override_stats(self) -> dict[str, Any]:
+    def override_stats(self, *, review_cut: float = 0.8) -> dict[str, Any]:
         """How often staff changed the AI's category or urgency, overall, per
-        label the AI gave and per confidence band (does a label given 0.9 hold
-        9 times in 10 on this box's documents?)."""
+        label the AI gave and per confidence band, one starting at `review_cut`
+        (does a label given 0.9 hold 9 times in 10 on this box's documents?)."""
         rows = list(
             self.db.query(
                 """
                 SELECT ai.category AS ai_category, ai.urgency AS ai_urgency,
-                       ai.provenance AS ai_provenance,
+                       json_extract(ai.provenance, '$.field_confidence.category')
+                         AS ai_category_confidence,
+                       json_extract(ai.provenance, '$.field_confidence.urgency')
+                         AS ai_urgency_confidence,
+                       json_extract(ai.provenance,
+                                    '$.learned.category.confidence_mapped_on')
+                         AS ai_category_mapped,
+                       json_extract(ai.provenance,
+                                    '$.learned.urgency.confidence_mapped_on')
+                         AS ai_urgency_mapped,
                        staff.category AS category, staff.urgency AS urgency
                 FROM triage_revisions ai
                 JOIN triage_revisions staff ON staff.document_id = ai.document_id
@@ -270,8 +279,8 @@ class Store(DocumentQueries, IndexQueries, OutboxQueries, ReviewQueries):
         )
         return {
             "reviewed": len(rows),
-            "category": _override_rates(rows, "category"),
-            "urgency": _override_rates(rows, "urgency"),
+            "category": _override_rates(rows, "category", review_cut),
+            "urgency": _override_rates(rows, "urgency", review_cut),
         }
 
     # -- what the running service says about itself -------------------------
@@ -327,7 +336,9 @@ def _enable_wal(db: Database, *, attempts: int = 50) -> None:
             time.sleep(0.05 * (attempt + 1))
 
 
-def _override_rates(rows: list[dict[str, Any]], field: str) -> dict[str, Any]:
+def _override_rates(
+    rows: list[dict[str, Any]], field: str, review_cut: float
+) -> dict[str, Any]:
     changed = [row for row in rows if row[f"ai_{field}"] != row[field]]
     per_label: dict[str, dict[str, Any]] = {}
     for row in rows:
@@ -342,34 +353,34 @@ def _override_rates(rows: list[dict[str, Any]], field: str) -> dict[str, Any]:
         "overridden": len(changed),
         "rate": rate,
         "per_label": per_label,
-        "by_confidence": _kept_by_confidence(rows, field),
+        "by_confidence": _kept_by_confidence(rows, field, review_cut),
     }
 
 
-CONFIDENCE_BANDS = (0.0, 0.5, 0.8, 0.9)
-"""Lower bounds of the bands `override_stats` checks the confidence in."""
-
-
-def _kept_by_confidence(rows: list[dict[str, Any]], field: str) -> list[dict[str, Any]]:
+def _kept_by_confidence(
+    rows: list[dict[str, Any]], field: str, review_cut: float
+) -> list[dict[str, Any]]:
     """Per band of the AI's confidence in its label, how often staff kept it:
     on a calibrated box, close to the band's mean confidence. Labels with no
-    confidence (the LLM's, rule-raised levels) are a band of their own, with
-    `from` None."""
-    bands: dict[float | None, list[tuple[float | None, bool]]] = {}
+    calibrated confidence (the LLM's, rule-raised levels, models from before
+    calibration) are a band of their own, with `from` None."""
+    bounds = sorted({0.0, 0.5, review_cut, 0.9} - {1.0})
+    bands: dict[float | None, list[tuple[float, bool]]] = {}
     for row in rows:
-        provenance = json.loads(row["ai_provenance"] or "{}")
-        confidence = (provenance.get("field_confidence") or {}).get(field)
+        confidence = row[f"ai_{field}_confidence"]
+        if row[f"ai_{field}_mapped"] is None:
+            confidence = None
         lower = (
-            None
-            if confidence is None
-            else max(b for b in CONFIDENCE_BANDS if b <= confidence)
+            None if confidence is None else max(b for b in bounds if b <= confidence)
         )
         kept = row[f"ai_{field}"] == row[field]
-        bands.setdefault(lower, []).append((confidence, kept))
+        bands.setdefault(lower, []).append((confidence or 0.0, kept))
     return [
         {
             "from": lower,
-            "to": None if lower is None else _upper(lower),
+            "to": None
+            if lower is None
+            else next((b for b in bounds if b > lower), 1.0),
             "reviewed": len(entries),
             "mean_confidence": (
                 None
@@ -378,13 +389,9 @@ def _kept_by_confidence(rows: list[dict[str, Any]], field: str) -> list[dict[str
             ),
             "kept": sum(k for _, k in entries),
         }
-        for lower in (*CONFIDENCE_BANDS, None)
+        for lower in (*bounds, None)
         if (entries := bands.get(lower))
     ]
-
-
-def _upper(lower: float) -> float:
-    return next((b for b in CONFIDENCE_BANDS if b > lower), 1.0)
 
 
 def _column_value(key: str, value: Any) -> Any:
