@@ -291,26 +291,37 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 
 RETIRED = {
-    "triage.review_below": (
-        "[triage] review_below compared the models' raw scores, which were far"
-        " too low; it is ignored. [triage] review_cut (default 0.8) compares the"
-        " calibrated confidence: a label right less than 8 times in 10 goes to a"
-        " person. Remove the line, or set review_cut"
+    ("triage", "review_below"): (
+        "review_cut",
+        "the cut is on the calibrated scale now (0.8: a label right 8 times in"
+        " 10 skips review), and the old key's value may have been on the raw"
+        " scale",
     ),
 }
-"""Keys older versions wrote: read and ignored with a notice, so that an
-upgraded box keeps running and its volunteer learns what changed."""
+"""Keys older versions read: (section, key) -> (the key that replaced it,
+why). Read and ignored with a notice, so that an upgraded box keeps running
+on the new default and its volunteer learns what changed."""
 
 
 def _retire(raw: dict[str, Any], where: str) -> list[str]:
-    """Take the retired keys out of `raw`, with a notice for each."""
+    """Take the retired keys out of `raw`, with a notice for each one set there
+    or in the environment."""
     notices = []
-    for dotted, why in RETIRED.items():
-        section, key = dotted.split(".")
+    for (section, key), (new, why) in RETIRED.items():
         table = raw.get(section)
         if isinstance(table, dict) and key in table:
-            del table[key]
-            notices.append(f"{where}: {why}")
+            old = table.pop(key)
+            notices.append(
+                f"{where}: [{section}] {key} = {old} is ignored, {why}; "
+                f"set [{section}] {new} instead"
+            )
+        variable = f"EDGEBOX_{section}_{key}".upper()
+        if variable in os.environ:
+            replacement = f"EDGEBOX_{section}_{new}".upper()
+            notices.append(
+                f"environment variable {variable} is ignored, {why}; "
+                f"set {replacement} instead"
+            )
     return notices
 
 

@@ -19,12 +19,14 @@ chosen by cross-validation inside its own training data, the highest one that
 still reaches the target emergency recall together with the red-flag rules,
 with a small margin (the final model is surer of itself than the fold models).
 
-Each label's confidence is how likely it is to be right: the model's scores
-(the SVM's margins for document type; for urgency, the probability of the
-level and whether it was an emergency called from the threshold) mapped by a
-logistic regression fitted on held-out decisions of the training data. Raw
-scores were far too low (by 0.15 for document type), and the review cut,
-`[triage] review_cut`, should mean what it says.
+Each label's confidence is how likely it is to be right: the model's score
+(the SVM's lead over the runner-up for document type; for urgency, the
+probability of the level, apart for "emergency") mapped by a logistic
+regression fitted on held-out decisions of the training data. Raw scores were
+far too low (by 0.15 for document type), and the review cut, `[triage]
+review_cut`, should mean what it says. A document type seen only once always
+trains and is never held out, so on a young box the map knows nothing of the
+errors such rare types cause.
 
 Models are pickled (joblib) under `<data_dir>/learned/`, with the size of the
 data they learned from and a version; a file from another version of edgebox
@@ -45,7 +47,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from edgebox.learn_pipelines import ConfidenceMap, HeldOut
 
-LEARN_VERSION = "learn-v4"
+LEARN_VERSION = "learn-v5"
 TASKS = ("category", "urgency")
 URGENCY_LABELS = ("emergency", "urgent", "routine")
 MIN_EXAMPLES = 30

@@ -283,8 +283,8 @@ def held_out_probabilities(
     texts: Sequence[str], labels: Sequence[str], *, seed: int
 ) -> HeldOut | None:
     """Urgency probabilities of the training notes from models fitted on the
-    other `THRESHOLD_FOLDS` folds, as the final model will score a new note;
-    None when nothing can be held out."""
+    other folds (up to `THRESHOLD_FOLDS`, fewer when a level is rare), as the
+    final model will score a new note; None when nothing can be held out."""
     splits = held_out_splits(labels, THRESHOLD_FOLDS, seed=seed)
     if not splits:
         return None
@@ -360,31 +360,62 @@ down to 0.81 on 60 decisions; 100 let 28 right of 30 on a small box claim
 0.99999. 10 keeps both near what the data says."""
 
 
+@dataclass(frozen=True)
+class _Platt:
+    """P(right) from one kind of decision's score."""
+
+    model: LogisticRegression | None
+    """None when no rising slope could be fitted: `rate` stands."""
+    n: int
+    rate: float
+    """How often these decisions were right, Laplace-smoothed."""
+
+    @classmethod
+    def fitted(cls, scores: np.ndarray, right: np.ndarray) -> _Platt:
+        rate = (right.sum() + 1) / (len(right) + 2)
+        # The pseudo-decisions: one wrong at the weakest score, one right at
+        # the strongest (also what makes a fit possible when all were right).
+        X = np.concatenate([scores, [scores.min(), scores.max()]])[:, None]
+        y = np.concatenate([right, [0, 1]])
+        model = LogisticRegression(C=MAP_C, max_iter=1000).fit(X, y)
+        if model.coef_[0, 0] < 0:  # surer, yet less often right: noise
+            return cls(None, len(right), rate)
+        return cls(model, len(right), rate)
+
+    def __call__(self, scores: np.ndarray) -> np.ndarray:
+        if self.model is None:
+            return np.full(len(scores), self.rate)
+        # n decisions cannot show more certainty than (n + 1) / (n + 2).
+        ceiling = (self.n + 1) / (self.n + 2)
+        return np.minimum(self.model.predict_proba(scores[:, None])[:, 1], ceiling)
+
+
 class ConfidenceMap:
     """How often a decision is right, from the model's score for it.
 
     Raw scores say little about that. The urgency vote was under-confident
     where it matters: on held-out folds, levels it gave 0.6-0.7 were right
-    about 90% of the time, while an emergency called from a low threshold is
-    right far less often than a most-probable level of the same score. A
-    logistic regression on the score (Platt scaling), one slope per kind of
-    decision, fitted on the held-out decisions of the training data, turns it
-    into the probability of being right that the review cut and the UI show.
+    about 90% of the time, while a level called "emergency" is right far less
+    often than another level of the same score. A logistic regression on the
+    score (Platt scaling), one per kind of decision, fitted on the held-out
+    decisions of the training data, turns it into the probability of being
+    right that the review cut and the UI show.
 
     Two pseudo-decisions per kind, one wrong at the weakest score and one
     right at the strongest, keep a small box honest: when every held-out
     decision was right, a weak score still earns less confidence than a
-    strong one, never a flat certainty. A slope that came out negative (more
-    confident, less often right: noise) gives way to the smoothed rate.
+    strong one. No confidence exceeds (n + 1) / (n + 2) for n decisions of
+    its kind, and a slope that came out negative (noise) gives way to the
+    kind's smoothed rate, without touching the other kind.
     """
 
-    def __init__(self, model: LogisticRegression | None, n: int, rate: float) -> None:
-        self.model = model
+    def __init__(self, kinds: dict[bool, _Platt], n: int, rate: float) -> None:
+        self.kinds = kinds
         self.n = n
         """How many held-out decisions it was fitted on."""
         self.rate = rate
-        """How often they were right (Laplace-smoothed): the answer when no
-        slope could be trusted."""
+        """How often they were right (Laplace-smoothed): the answer for a kind
+        never seen among them."""
 
     @classmethod
     def fitted(
@@ -394,45 +425,29 @@ class ConfidenceMap:
         kinds: Sequence[bool] | None = None,
     ) -> ConfidenceMap:
         """The map fitted on held-out decisions; `kinds` marks the decisions
-        that get their own slope (emergencies called from the threshold)."""
+        that get their own map (the urgency levels called "emergency")."""
         scores = np.asarray(scores, dtype=float)
         right = np.asarray(right, dtype=int)
         kinds = np.zeros(len(scores), bool) if kinds is None else np.asarray(kinds)
         rate = (right.sum() + 1) / (len(right) + 2)
-        if not len(scores):
-            return cls(None, 0, rate)
-        extra_scores, extra_right, extra_kinds = [], [], []
-        for kind in set(kinds.tolist()):
-            mine = scores[kinds == kind]
-            extra_scores += [mine.min(), mine.max()]
-            extra_right += [0, 1]
-            extra_kinds += [kind, kind]
-        model = LogisticRegression(C=MAP_C, max_iter=1000).fit(
-            _design(
-                np.concatenate([scores, extra_scores]),
-                np.concatenate([kinds, extra_kinds]),
-            ),
-            np.concatenate([right, extra_right]),
-        )
-        slope, _, kind_slope = model.coef_[0]
-        if slope < 0 or (kinds.any() and slope + kind_slope < 0):
-            return cls(None, len(scores), rate)
-        return cls(model, len(scores), rate)
+        maps = {
+            kind: _Platt.fitted(scores[kinds == kind], right[kinds == kind])
+            for kind in set(kinds.tolist())
+        }
+        return cls(maps, len(scores), rate)
 
     def __call__(
         self, scores: Sequence[float], kinds: Sequence[bool] | None = None
     ) -> np.ndarray:
         """P(right) of each decision."""
         scores = np.asarray(scores, dtype=float)
-        if self.model is None:
-            return np.full(len(scores), self.rate)
         kinds = np.zeros(len(scores), bool) if kinds is None else np.asarray(kinds)
-        return self.model.predict_proba(_design(scores, kinds))[:, 1]
-
-
-def _design(scores: np.ndarray, kinds: np.ndarray) -> np.ndarray:
-    kind = kinds.astype(float)
-    return np.column_stack([scores, kind, kind * scores])
+        right = np.full(len(scores), self.rate)
+        for kind, platt in self.kinds.items():
+            mine = kinds == kind
+            if mine.any():
+                right[mine] = platt(scores[mine])
+        return right
 
 
 def log_odds(probabilities: Sequence[float]) -> np.ndarray:

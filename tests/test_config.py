@@ -211,14 +211,22 @@ def test_the_review_cut_is_the_same_in_the_code_and_the_template() -> None:
     assert f"review_cut = {REVIEW_CUT}" in written.splitlines()
 
 
-def test_a_retired_key_is_ignored_with_a_notice(edgebox_home: Path) -> None:
-    # Older versions wrote review_below = 0.6 on the raw-score scale: on the
+def test_a_retired_key_is_ignored_with_a_notice(
+    edgebox_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Older versions read review_below = 0.6 on the raw-score scale: on the
     # calibrated one it would let labels right 6 times in 10 skip review.
     path = write(edgebox_home, "[triage]\nreview_below = 0.6\nmin_examples = 40\n")
+    monkeypatch.setenv("EDGEBOX_TRIAGE_REVIEW_BELOW", "0.5")
     settings = config.load()
     assert settings.triage.review_cut == 0.8 and settings.triage.min_examples == 40
-    (notice,) = settings.notices
-    assert notice.startswith(f"{path}: [triage] review_below")
-    assert "review_cut" in notice
+    in_file, in_environment = settings.notices
+    assert in_file.startswith(f"{path}: [triage] review_below = 0.6 is ignored")
+    assert in_file.endswith("set [triage] review_cut instead")
+    assert in_environment.startswith(
+        "environment variable EDGEBOX_TRIAGE_REVIEW_BELOW is ignored"
+    )
+    assert in_environment.endswith("set EDGEBOX_TRIAGE_REVIEW_CUT instead")
     doctor = run_cli("doctor", "--json")
-    assert any("review_below" in w for w in json.loads(doctor.stdout)["warnings"])
+    warnings = json.loads(doctor.stdout)["warnings"]
+    assert sum("review_below" in w or "REVIEW_BELOW" in w for w in warnings) == 2

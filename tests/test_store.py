@@ -222,8 +222,12 @@ def test_override_stats_check_the_confidence_on_this_box(store: Store) -> None:
     calibrated = {"urgency": {"confidence_mapped_on": 120}, "category": None}
     given = [(0.92, True), (0.94, True), (0.96, True), (0.94, False)]
     given += [(0.55, True), (0.65, False), (None, True)]
-    for i, (confidence, kept) in enumerate([*given, (0.97, False)]):
-        learned = calibrated if i < len(given) else {"urgency": {"version": "old"}}
+    uncalibrated = [
+        {"urgency": {"version": "old"}},  # from before calibration
+        {"urgency": {"confidence_mapped_on": 0}},  # a map fitted on nothing
+    ]
+    for i, (confidence, kept) in enumerate([*given, (0.97, False), (0.97, True)]):
+        learned = calibrated if i < len(given) else uncalibrated[i - len(given)]
         provenance = {
             "field_confidence": {"urgency": confidence, "category": None},
             "learned": learned,
@@ -236,7 +240,7 @@ def test_override_stats_check_the_confidence_on_this_box(store: Store) -> None:
     assert bands == [
         {"from": 0.5, "to": 0.8, "reviewed": 2, "mean_confidence": 0.6, "kept": 1},
         {"from": 0.9, "to": 1.0, "reviewed": 4, "mean_confidence": 0.94, "kept": 3},
-        {"from": None, "to": None, "reviewed": 2, "mean_confidence": None, "kept": 1},
+        {"from": None, "to": None, "reviewed": 3, "mean_confidence": None, "kept": 2},
     ]
     # A clinic's own review cut is where a band starts.
     cut = store.override_stats(review_cut=0.6)["urgency"]["by_confidence"]
@@ -245,7 +249,7 @@ def test_override_stats_check_the_confidence_on_this_box(store: Store) -> None:
         (0.6, 0.9, 1),
     ]
     (none,) = store.override_stats()["category"]["by_confidence"]
-    assert (none["from"], none["reviewed"], none["kept"]) == (None, 8, 8)
+    assert (none["from"], none["reviewed"], none["kept"]) == (None, 9, 9)
 
 
 def test_training_examples_are_the_reviewed_documents(store: Store) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from edgebox.combine import REVIEW_CUT
 from edgebox.errors import StoreError
 from edgebox.store.documents import DocumentQueries
 from edgebox.store.index import Chunk, IndexQueries
@@ -250,7 +251,7 @@ class Store(DocumentQueries, IndexQueries, OutboxQueries, ReviewQueries):
         )
         return int(row["n"]), int(row["last"])
 
-    def override_stats(self, *, review_cut: float = 0.8) -> dict[str, Any]:
+    def override_stats(self, *, review_cut: float = REVIEW_CUT) -> dict[str, Any]:
         """How often staff changed the AI's category or urgency, overall, per
         label the AI gave and per confidence band, one starting at `review_cut`
         (does a label given 0.9 hold 9 times in 10 on this box's documents?)."""
@@ -368,7 +369,7 @@ def _kept_by_confidence(
     bands: dict[float | None, list[tuple[float, bool]]] = {}
     for row in rows:
         confidence = row[f"ai_{field}_confidence"]
-        if row[f"ai_{field}_mapped"] is None:
+        if not row[f"ai_{field}_mapped"]:  # no map, or one fitted on nothing
             confidence = None
         lower = (
             None if confidence is None else max(b for b in bounds if b <= confidence)
