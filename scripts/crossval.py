@@ -1,6 +1,7 @@
 """Cross-validated triage figures on a labelled JSONL file (see edgebox.crossval).
 
 .venv/bin/python scripts/crossval.py ../shared/data/eval/urgency.jsonl
+.venv/bin/python scripts/crossval.py FILE --review-cut 0.9   # another review cut
 """
 
 from __future__ import annotations
@@ -20,15 +21,36 @@ from edgebox.evaluate import format_report  # noqa: E402
 from edgebox.learn import EMERGENCY_RECALL  # noqa: E402
 
 
+def unit_interval(text: str) -> float:
+    """A number from 0 to 1, or a usage error that says so."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be a number from 0 to 1, got {text!r}")
+    return value
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("file", type=Path, nargs="+")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--emergency-recall", type=float, default=EMERGENCY_RECALL)
+    parser.add_argument(
+        "--review-cut",
+        type=unit_interval,
+        default=config.TriageConfig().review_cut,
+        help="labels less likely than this to be right go to review",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    settings = config.Config(home=Path(tempfile.mkdtemp()), source=None)
+    settings = config.Config(
+        home=Path(tempfile.mkdtemp()),
+        source=None,
+        triage=config.TriageConfig(review_cut=args.review_cut),
+    )
     reports = [
         run_crossval(
             path,
