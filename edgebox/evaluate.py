@@ -214,25 +214,20 @@ def calibration(outcomes: Sequence[Outcome]) -> dict[str, Any]:
     equal-width bins, weighted by their size. Labels with no confidence (the
     LLM's, a level the rules raised) are left out and counted apart."""
     scored = [o for o in outcomes if o.confidence is not None]
+    by_bin: dict[int, list[Outcome]] = {}
+    for o in scored:  # 1.0 belongs to the last bin
+        index = min(int(o.confidence * CALIBRATION_BINS), CALIBRATION_BINS - 1)
+        by_bin.setdefault(index, []).append(o)
     bins: list[dict[str, Any]] = []
     gap = 0.0
-    for index in range(CALIBRATION_BINS):
-        low, high = index / CALIBRATION_BINS, (index + 1) / CALIBRATION_BINS
-        last = index == CALIBRATION_BINS - 1
-        inside = [
-            o
-            for o in scored
-            if low <= o.confidence < high or (last and o.confidence >= high)
-        ]
-        if not inside:
-            continue
+    for index, inside in sorted(by_bin.items()):
         confidence = statistics.fmean(o.confidence for o in inside)
         accuracy = statistics.fmean(o.truth == o.predicted for o in inside)
         gap += len(inside) * abs(confidence - accuracy)
         bins.append(
             {
-                "from": round(low, 2),
-                "to": round(high, 2),
+                "from": round(index / CALIBRATION_BINS, 2),
+                "to": round((index + 1) / CALIBRATION_BINS, 2),
                 "n": len(inside),
                 "confidence": round(confidence, 3),
                 "accuracy": round(accuracy, 3),

@@ -372,7 +372,7 @@ class _Platt:
 
     @classmethod
     def fitted(cls, scores: np.ndarray, right: np.ndarray) -> _Platt:
-        rate = (right.sum() + 1) / (len(right) + 2)
+        rate = _smoothed_rate(right)
         # The pseudo-decisions: one wrong at the weakest score, one right at
         # the strongest (also what makes a fit possible when all were right).
         X = np.concatenate([scores, [scores.min(), scores.max()]])[:, None]
@@ -429,7 +429,7 @@ class ConfidenceMap:
         scores = np.asarray(scores, dtype=float)
         right = np.asarray(right, dtype=int)
         kinds = np.zeros(len(scores), bool) if kinds is None else np.asarray(kinds)
-        rate = (right.sum() + 1) / (len(right) + 2)
+        rate = _smoothed_rate(right)
         maps = {
             kind: _Platt.fitted(scores[kinds == kind], right[kinds == kind])
             for kind in set(kinds.tolist())
@@ -448,6 +448,11 @@ class ConfidenceMap:
             if mine.any():
                 right[mine] = platt(scores[mine])
         return right
+
+
+def _smoothed_rate(right: np.ndarray) -> float:
+    """How often decisions were right, Laplace-smoothed: (k + 1) / (n + 2)."""
+    return float((right.sum() + 1) / (len(right) + 2))
 
 
 def log_odds(probabilities: Sequence[float]) -> np.ndarray:
