@@ -1,6 +1,7 @@
 """Reading text out of real files of every supported kind, and refusing the rest."""
 
 import os
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -200,3 +201,29 @@ def test_an_overrunning_extraction_is_killed_and_retried_later(tmp_path: Path) -
         assert not caught.value.permanent
     finally:
         extractor.close()
+
+
+def _docx_with_broken_xml(tmp_path: Path) -> Path:
+    whole = docx_file(tmp_path / "whole.docx", ["Referral"] * 5, [["a", "b"]])
+    broken = tmp_path / "broken.docx"
+    with zipfile.ZipFile(whole) as source, zipfile.ZipFile(broken, "w") as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "word/document.xml":
+                data = data[: len(data) // 2]  # cut mid-element: lxml's SyntaxError
+            target.writestr(item, data)
+    return broken
+
+
+def test_a_parser_crash_on_a_damaged_file_is_a_named_permanent_error(
+    tmp_path: Path,
+) -> None:
+    broken = _docx_with_broken_xml(tmp_path)
+    extractor = TimeboxedExtractor(Limits())
+    try:
+        with pytest.raises(ExtractError) as caught:
+            extractor.extract(broken)  # raised in the worker, re-raised here
+    finally:
+        extractor.close()
+    assert (caught.value.code, caught.value.permanent) == ("corrupt", True)
+    assert str(broken) in str(caught.value) and "damaged" in str(caught.value)

@@ -44,7 +44,21 @@ def extract_text(path: Path, limits: Limits | None = None) -> str:
     except OSError as exc:
         raise _unreadable(path, exc) from exc
     kind = sniff(head, path.suffix)
-    text = _READERS[kind](path, limits)
+    try:
+        text = _READERS[kind](path, limits)
+    except ExtractError:
+        raise
+    except OSError as exc:
+        raise _unreadable(path, exc) from exc
+    except Exception as exc:  # noqa: BLE001 - a parser's own bug on a bad file
+        # Parsers raise whatever their internals hit on a damaged file (lxml's
+        # XMLSyntaxError, RecursionError, struct.error...). Left alone, one such
+        # file would stop the service at every restart; it is quarantined.
+        raise ExtractError(
+            f"{path}: this {kind} file is damaged and cannot be read "
+            f"({type(exc).__name__})",
+            code="corrupt",
+        ) from exc
     if not text.strip():
         raise ExtractError(f"{path}: no text found in this {kind} file", code="no_text")
     return text
