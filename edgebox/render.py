@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
+
+# C0/C1 controls and bidi overrides: file names and document text must never
+# drive the terminal (escape sequences) or reorder what staff read.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 URGENCY_STYLE = {
     "emergency": "bold white on red",
@@ -14,6 +20,20 @@ URGENCY_STYLE = {
     "unknown": "bold magenta",
     "routine": "green",
 }
+
+
+def visible(text: object, *, one_line: bool = False) -> str:
+    """Text with control characters replaced, so that it cannot drive the
+    terminal; `one_line` also folds line breaks and runs of spaces."""
+    raw = "" if text is None else str(text)
+    cleaned = _CONTROL.sub("\N{REPLACEMENT CHARACTER}", raw)
+    return " ".join(cleaned.split()) if one_line else cleaned
+
+
+def _plain(text: object, style: str = "") -> Text:
+    """A table cell that shows `text` as it is: never parsed as rich markup
+    (a file named `a[/b].txt` or a summary with `[link=...]` stays text)."""
+    return Text(visible(text), style=style)
 
 
 def results_table(rows: Iterable[Mapping[str, Any]], *, title: str) -> None:
@@ -27,19 +47,15 @@ def results_table(rows: Iterable[Mapping[str, Any]], *, title: str) -> None:
     for row in rows:
         urgency = row.get("urgency") or row.get("state") or ""
         flags = ", ".join(str(f["sign"]) for f in row.get("red_flags") or [])
-        detail = (
+        detail = _plain(
             row.get("summary") or row.get("error_message") or row.get("error") or ""
         )
         if flags:
-            detail = (
-                f"{detail}\n[red]flags: {flags}[/red]"
-                if detail
-                else f"[red]{flags}[/red]"
-            )
+            detail.append(("\nflags: " if detail else "") + visible(flags), "red")
         table.add_row(
-            f"[{URGENCY_STYLE.get(urgency, '')}]{urgency}[/]" if urgency else "",
-            str(row.get("file_name", "")),
-            row.get("category") or "-",
+            _plain(urgency, URGENCY_STYLE.get(urgency, "")),
+            _plain(row.get("file_name", "")),
+            _plain(row.get("category") or "-"),
             "yes" if row.get("needs_review") else "",
             detail,
         )
@@ -61,16 +77,16 @@ def hits_table(hits: Iterable[Any], *, title: str) -> None:
         table.add_row(
             str(hit.document_id),
             f"{hit.score:.4f}",
-            f"[{URGENCY_STYLE.get(urgency, '')}]{urgency}[/]",
-            label,
-            hit.snippet,
+            _plain(urgency, URGENCY_STYLE.get(urgency, "")),
+            _plain(label),
+            _plain(hit.snippet),
         )
     Console().print(table)
 
 
 def result_line(doc: Mapping[str, Any], result: Any) -> str | None:
     """One line per finished step that a person cares about."""
-    name = doc["file_name"]
+    name = visible(doc["file_name"], one_line=True)
     if result == "quarantined":
         return f"quarantined #{doc['id']} {name}"
     if result in ("extracted", "failed"):
@@ -85,7 +101,8 @@ def result_line(doc: Mapping[str, Any], result: Any) -> str | None:
 def progress_line(doc: Mapping[str, Any], result: Any) -> str:
     latency = result.provenance.get("latency_s")
     took = f"{latency:.1f} s" if latency is not None else "failed"
-    return f"triaged #{doc['id']} {doc['file_name']}: {result.urgency} ({took})"
+    name = visible(doc["file_name"], one_line=True)
+    return f"triaged #{doc['id']} {name}: {result.urgency} ({took})"
 
 
 def doctor_text(checks: Mapping[str, Any]) -> str:

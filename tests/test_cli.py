@@ -108,6 +108,33 @@ def test_status_says_whether_confident_labels_held(edgebox_home: Path) -> None:
     )
 
 
+def test_queue_shows_hostile_names_and_summaries_as_text(edgebox_home: Path) -> None:
+    """Brackets are rich markup and ESC drives the terminal: both come from
+    documents (a subfolder `a[` holding `b].txt`, a summary quoting markup)."""
+    from edgebox.config import load
+    from edgebox.store import Store
+
+    with Store(load().db_path) as store:
+        doc = store.add_document(file_name="a[/b].txt", sha256="0" * 64, size=1)
+        store.record_triage(
+            doc,
+            {
+                "category": "letter",
+                "urgency": "routine",
+                "summary": "See [link=http://evil.example]here[/link] \x1b[31mred",
+                "language": "en",
+                "needs_review": False,
+            },
+        )
+    result = run_cli("queue", env={"COLUMNS": "200"})
+    assert result.returncode == 0, result.stderr
+    assert "a[/b].txt" in result.stdout
+    assert "[link=http://evil.example]here[/link]" in result.stdout
+    assert "\x1b" not in result.stdout and "\N{REPLACEMENT CHARACTER}[31mred" in (
+        result.stdout
+    )
+
+
 def test_usage_errors_exit_non_zero() -> None:
     result = run_cli("triage")
     assert result.returncode == 2

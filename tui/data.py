@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import getpass
 import os
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -20,6 +19,7 @@ from rich.text import Text
 
 from edgebox.config import Config
 from edgebox.errors import StoreError
+from edgebox.render import visible
 from edgebox.store import Store
 from edgebox.store.review import QueueFilter, check_readable
 
@@ -40,10 +40,9 @@ URGENCY_STYLE = {
     "unknown": "bold magenta",
     "routine": "",
 }
+
+
 # C0/C1 controls and bidirectional overrides: shown, never sent to the terminal.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-
-
 @dataclass(frozen=True)
 class StoreOpener:
     """Opens a connection per use; read-only when the file cannot be written."""
@@ -86,14 +85,6 @@ def reviewer_name() -> str | None:
         return getpass.getuser().strip() or None
     except (OSError, KeyError, ImportError):
         return None
-
-
-def visible(text: object, *, one_line: bool = False) -> str:
-    """Text with control characters replaced, so that it cannot drive the
-    terminal; `one_line` also folds line breaks and runs of spaces."""
-    raw = "" if text is None else str(text)
-    cleaned = _CONTROL.sub("\N{REPLACEMENT CHARACTER}", raw)
-    return " ".join(cleaned.split()) if one_line else cleaned
 
 
 def literal(text: object, *, style: str = "", one_line: bool = False) -> Text:
