@@ -114,7 +114,15 @@ class Appliance:
         self._beat.set()
 
     def run(self, *, until_idle: bool = False) -> Progress:
-        """Run until stopped (or idle); companions stop with the service."""
+        """Run until stopped (or idle); companions stop with the service.
+
+        The workspace lock comes first: a second `serve` is refused before it
+        starts a companion or writes a heartbeat over the running service's.
+        """
+        with self.service.lock():
+            return self._run_locked(until_idle=until_idle)
+
+    def _run_locked(self, *, until_idle: bool) -> Progress:
         for notice in self.config.notices:
             log.warning("%s", notice)
         # Migrate and switch to WAL before several connections race to do it.
@@ -131,7 +139,7 @@ class Appliance:
         for thread in threads:
             thread.start()
         try:
-            return self.service.run(until_idle=until_idle)
+            return self.service.run_locked(until_idle=until_idle)
         finally:
             self.stop()
             for _, companion in self.companions:

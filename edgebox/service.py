@@ -73,10 +73,17 @@ class Service:
     def run(self, *, until_idle: bool = False) -> Progress:
         """Run until stop_event (or idle); raises ServiceRunning when another
         service already works on this workspace."""
-        with InstanceLock(self.config.data_dir / LOCK_NAME):
-            return self._run(until_idle=until_idle)
+        with self.lock():
+            return self.run_locked(until_idle=until_idle)
 
-    def _run(self, *, until_idle: bool) -> Progress:
+    def lock(self) -> InstanceLock:
+        """The workspace lock; a caller that starts threads of its own around
+        the service takes it first, so that a refused second service touches
+        nothing (not even the running one's heartbeat)."""
+        return InstanceLock(self.config.data_dir / LOCK_NAME)
+
+    def run_locked(self, *, until_idle: bool = False) -> Progress:
+        """`run` for a caller that already holds `lock()`."""
         # Migrate and switch to WAL once, before two connections race to do it.
         Store(self.config.db_path).close()
         threads = [

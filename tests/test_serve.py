@@ -94,6 +94,9 @@ def test_a_second_service_on_the_same_workspace_is_refused(edgebox_home: Path) -
     assert "another edgebox service" in result.stderr
     assert f"pid {os.getpid()}" in result.stderr
     assert "Traceback" not in result.stderr
+    # Refused before it did anything: the running service's heartbeat is not
+    # overwritten with "stopped".
+    assert service_state(edgebox_home).get("state") != "stopped"
     # The lock goes with its holder: now a service may start.
     assert run_cli("serve", "--until-idle", "--no-sync").returncode == 0
 
