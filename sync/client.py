@@ -15,6 +15,7 @@ from __future__ import annotations
 import gzip
 import json
 import random
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -74,7 +75,8 @@ class SyncClient:
         backoff_base_s: float = 1.0,
         backoff_cap_s: float = 60.0,
         max_run_s: float = 900.0,
-        sleep: Callable[[float], None] = time.sleep,
+        stop: threading.Event | None = None,
+        sleep: Callable[[float], object] | None = None,
         clock: Callable[[], float] = time.monotonic,
         jitter: Callable[[], float] = random.random,
     ) -> None:
@@ -87,7 +89,11 @@ class SyncClient:
         self.store, self.settings, self.model_path = store, settings, model_path
         self.max_attempts, self.max_run_s = max_attempts, max_run_s
         self.backoff = (backoff_base_s, backoff_cap_s)
-        self._sleep, self._clock, self._jitter = sleep, clock, jitter
+        # A backoff wait ends early when the service stops: shutdown never
+        # waits out a retry (systemd would kill the box mid-write).
+        self.stop_event = stop or threading.Event()
+        self._sleep = sleep or self.stop_event.wait
+        self._clock, self._jitter = clock, jitter
         self.http = httpx.Client(
             base_url=settings.url.rstrip("/"),
             timeout=settings.timeout_s,
@@ -139,6 +145,7 @@ class SyncClient:
         limit = max(1, self.settings.batch_records)
         beat_sent = False
         while True:
+            self._check_stop()
             if self._clock() > deadline:
                 raise SyncError("the run's time limit passed; the rest waits")
             rows, records = self._next_batch(limit, report)
@@ -297,7 +304,12 @@ class SyncClient:
             if attempt + 1 >= self.max_attempts or self._clock() + delay > deadline:
                 break
             self._sleep(delay)
+            self._check_stop()
         raise problem
+
+    def _check_stop(self) -> None:
+        if self.stop_event.is_set():
+            raise SyncError("the service is stopping; the rest waits for next time")
 
     def _record_run(self, report: PushReport) -> None:
         counts = self.store.outbox_counts()

@@ -73,6 +73,7 @@ class SyncLoop:
                     store,
                     self.settings.sync,
                     model_path=self.settings.model_path,
+                    stop=self._stop,
                     **self.client_options,
                 )
             except SyncError as exc:  # no device or token: say so once, stop

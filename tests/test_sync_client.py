@@ -410,3 +410,32 @@ def wait_for(condition: Callable[[], bool], *, timeout_s: float) -> None:
             return
         time.sleep(0.05)
     raise AssertionError(f"condition not met within {timeout_s}s")
+
+
+def test_stopping_the_loop_cuts_a_retry_after_wait_short(
+    tmp_path: Path, edgebox_home: Path
+) -> None:
+    """A server asking for a 10-minute pause must not hold the service's
+    shutdown for 10 minutes (systemd kills it after 60 s)."""
+    fake = FakeServer(lambda: (503, {"Retry-After": "600"}, b""))
+    settings = Config(
+        home=edgebox_home,
+        source=None,
+        sync=sync_settings(fake.url, "clinic-a", "1.x", interval_s=3600.0),
+    )
+    fill_store(settings.db_path, 3)
+    reports: list[Any] = []
+    loop = SyncLoop(settings, on_report=reports.append)
+    worker = threading.Thread(target=loop.run, daemon=True)
+    worker.start()
+    try:
+        wait_for(lambda: fake.requests >= 1, timeout_s=30)  # now in the 600 s wait
+        loop.stop()
+        worker.join(timeout=30)
+        assert not worker.is_alive()
+    finally:
+        fake.close()
+    (report,) = reports
+    assert "stopping" in (report.error or "")
+    with Store(settings.db_path) as store:
+        assert store.outbox_counts()["pending"] == 3  # nothing lost, nothing sent
