@@ -291,3 +291,29 @@ def test_processes_opening_a_new_store_at_once_migrate_it_once(tmp_path: Path) -
         expected = (store.applied_migrations(), "wal")
     assert outcomes == [expected] * 8
     assert len(expected[0]) == len(set(expected[0]))
+
+
+def test_a_write_after_a_read_waits_for_another_writer(store: Store) -> None:
+    """Read, then write, while another connection commits in between: the
+    transaction holds the write lock from its start, so the other writer waits
+    instead of the first failing with "database is locked" (WAL busy snapshot)."""
+    import threading
+
+    doc = store.add_document(file_name="a.txt", sha256="a" * 64, size=1)
+    other_done = threading.Event()
+
+    def other_writer() -> None:
+        with Store(store.path) as other:
+            other.set_state(doc, DocState.EXTRACTED, text="from the other process")
+        other_done.set()
+
+    with store.atomic():
+        assert store.document(doc)["state"] == DocState.RECEIVED
+        writer = threading.Thread(target=other_writer)
+        writer.start()
+        # Long enough for a writer that needs no lock to finish; this one waits.
+        other_done.wait(timeout=2)
+        store.set_state(doc, DocState.QUARANTINED)
+    writer.join(timeout=60)
+    assert other_done.is_set()
+    assert store.document(doc)["state"] == DocState.EXTRACTED  # it went second

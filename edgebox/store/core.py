@@ -77,9 +77,26 @@ class Store(DocumentQueries, IndexQueries, OutboxQueries, ReviewQueries):
 
     @contextmanager
     def atomic(self) -> Iterator[None]:
-        """One transaction (a savepoint when nested)."""
-        with self.db.atomic():
+        """One write transaction (a savepoint when nested).
+
+        BEGIN IMMEDIATE takes the write lock before the first read. With a plain
+        BEGIN, a transaction that reads and then writes fails at once with
+        "database is locked" (WAL's busy snapshot, which ignores the busy
+        timeout) when another process committed in between: a review saved in
+        the UI while the service writes a result.
+        """
+        if self.db.conn.in_transaction:
+            with self.db.atomic():
+                yield
+            return
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
             yield
+        except BaseException:
+            if self.db.conn.in_transaction:
+                self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
 
     def applied_migrations(self) -> list[str]:
         return [m.name for m in migrations.applied(self.db)]
