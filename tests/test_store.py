@@ -136,14 +136,19 @@ def test_queue_puts_unknown_with_the_urgent_never_with_routine(store: Store) -> 
         store.record_triage(doc, ai_result(urgency))
     untriaged = add(store, name="waiting.txt", sha="9" * 64)
     queue = store.queue()
+    # A document with no result yet could be an emergency: it waits with the
+    # unknown ones, above routine, in the CLI as in the UI.
     assert [row["urgency"] for row in queue] == [
         "emergency",
         "urgent",
         "unknown",
-        "routine",
         None,
+        "routine",
     ]
-    assert queue[-1]["document_id"] == untriaged
+    assert queue[3]["document_id"] == untriaged
+    assert [r["document_id"] for r in store.queue_page()] == [
+        r["document_id"] for r in queue
+    ]
 
 
 def test_counts(store: Store) -> None:

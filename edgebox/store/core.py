@@ -26,7 +26,14 @@ from edgebox.store.documents import DocumentQueries
 from edgebox.store.index import Chunk, IndexQueries
 from edgebox.store.outbox import OutboxQueries
 from edgebox.store.review import ReviewQueries
-from edgebox.store.schema import URGENCY_RANK, DocState, OutboxState, migrations, now
+from edgebox.store.schema import (
+    QUEUE_ORDER,
+    URGENCY_RANK,
+    DocState,
+    OutboxState,
+    migrations,
+    now,
+)
 
 _JSON_COLUMNS = ("red_flags", "fields", "sources", "provenance")
 _REVISION_COLUMNS = (
@@ -215,8 +222,7 @@ class Store(DocumentQueries, IndexQueries, OutboxQueries, ReviewQueries):
         return revisions[-1] if revisions else None
 
     def queue(self, *, limit: int = 100) -> list[dict[str, Any]]:
-        """Documents with their latest result, most urgent first, then oldest."""
-        rank = " ".join(f"WHEN '{u}' THEN {r}" for u, r in URGENCY_RANK.items())
+        """Documents with their latest result, in the queue's order."""
         rows = self.db.query(
             f"""
             SELECT d.id AS document_id, d.file_name, d.state, d.received_at,
@@ -226,7 +232,7 @@ class Store(DocumentQueries, IndexQueries, OutboxQueries, ReviewQueries):
             FROM documents d
             LEFT JOIN triage_revisions t ON t.document_id = d.id AND t.revision = (
                 SELECT MAX(revision) FROM triage_revisions WHERE document_id = d.id)
-            ORDER BY CASE t.urgency {rank} ELSE 4 END, d.received_at, d.id
+            ORDER BY {QUEUE_ORDER}
             LIMIT ?""",
             [limit],
         )
@@ -357,18 +363,20 @@ def _enable_wal(db: Database, *, attempts: int = 50) -> None:
 def _override_rates(
     rows: list[dict[str, Any]], field: str, review_cut: float
 ) -> dict[str, Any]:
-    changed = [row for row in rows if row[f"ai_{field}"] != row[field]]
+    overridden = 0
     per_label: dict[str, dict[str, Any]] = {}
     for row in rows:
         label = row[f"ai_{field}"] or "unknown"
         entry = per_label.setdefault(label, {"reviewed": 0, "overridden": 0})
+        changed = row[f"ai_{field}"] != row[field]
         entry["reviewed"] += 1
-        entry["overridden"] += row in changed
+        entry["overridden"] += changed
+        overridden += changed
     for entry in per_label.values():
         entry["rate"] = round(entry["overridden"] / entry["reviewed"], 3)
-    rate = round(len(changed) / len(rows), 3) if rows else None
+    rate = round(overridden / len(rows), 3) if rows else None
     return {
-        "overridden": len(changed),
+        "overridden": overridden,
         "rate": rate,
         "per_label": per_label,
         "by_confidence": _kept_by_confidence(rows, field, review_cut),

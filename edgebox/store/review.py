@@ -24,7 +24,7 @@ from sqlite_utils import Database
 
 from edgebox.errors import StoreError
 from edgebox.store.index import COMMON_MATCHES
-from edgebox.store.schema import URGENCY_RANK, where_set
+from edgebox.store.schema import QUEUE_ORDER, where_set
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -89,7 +89,6 @@ class ReviewQueries:
             ]
         )
         clause = f"WHERE {' AND '.join(where)}" if where else ""
-        rank = " ".join(f"WHEN '{u}' THEN {r}" for u, r in URGENCY_RANK.items())
         rows = self.db.query(
             f"""
             SELECT d.id AS document_id, d.file_name, d.state, d.received_at,
@@ -100,8 +99,7 @@ class ReviewQueries:
             LEFT JOIN triage_revisions t ON t.document_id = d.id AND t.revision = (
                 SELECT MAX(revision) FROM triage_revisions WHERE document_id = d.id)
             {clause}
-            ORDER BY CASE COALESCE(t.urgency, 'unknown') {rank} ELSE 4 END,
-                     d.received_at, d.id
+            ORDER BY {QUEUE_ORDER}
             LIMIT ?""",
             [*params, limit],
         )

@@ -34,6 +34,13 @@ class OutboxState(StrEnum):
 # with the routine ones, so a model failure cannot hide an emergency.
 URGENCY_RANK = {"emergency": 0, "urgent": 1, "unknown": 2, "routine": 3}
 
+_RANK_CASES = " ".join(f"WHEN '{u}' THEN {r}" for u, r in URGENCY_RANK.items())
+# Every queue (CLI, UI) in one order: most urgent first, a document without a
+# result yet as "unknown" (never below the routine ones), then oldest.
+QUEUE_ORDER = (
+    f"CASE COALESCE(t.urgency, 'unknown') {_RANK_CASES} ELSE 4 END, d.received_at, d.id"
+)
+
 
 def where_set(conditions: Sequence[tuple[str, Any]]) -> tuple[list[str], list[Any]]:
     """The SQL conditions (one `?` each) whose value is set, and those values:
