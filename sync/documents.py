@@ -2,8 +2,10 @@
 results, in chunks that resume where the server says it stopped (a link that
 drops every few minutes still gets a large scan through, a piece at a time).
 
-Documents go in id order; `documents_sent_upto` in the sync state is the last
-one the server holds completely.
+What is sent is the archived original (`data/archive/`, named by its sha256),
+never the inbox path: the inbox file is gone once recorded, and a new scan
+dropped under the same name belongs to another patient. Each document is
+marked uploaded only once the server holds all of it.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ import httpx
 from pydantic import ValidationError
 
 from edgebox.manifest import sha256_file
-from edgebox.store import DocState
 from sync.errors import Retry, SyncError
 from sync.payload import DOCUMENTS_PATH, DocumentProgress
 
@@ -23,29 +24,42 @@ if TYPE_CHECKING:
     from sync.client import PushReport, SyncClient
 
 CHUNK_BYTES = 256 * 1024
-_SENT_UPTO = "documents_sent_upto"
 
 
 def push_documents(client: SyncClient, report: PushReport, deadline: float) -> None:
-    """Upload every triaged or reviewed document not yet held by the server."""
+    """Upload every triaged or reviewed document not yet held by the server; a
+    document whose archived copy is missing or damaged is named and skipped,
+    and the others still go."""
     store = client.store
     if store.outbox_counts().get("pending", 0):
         return  # results first: documents wait until the outbox is empty
-    done = int(store.sync_state().get(_SENT_UPTO) or 0)
-    ids = sorted(
-        doc["id"]
-        for state in (DocState.TRIAGED, DocState.REVIEWED)
-        for doc in store.documents_in_state(state)
-        if doc["id"] > done
-    )
     uploader = _Uploader(client, report, deadline)
-    for doc_id in ids:
-        source = store.document(doc_id).get("source_path")
-        path = Path(source) if source else None
-        if path is not None and path.is_file():
-            uploader.upload(doc_id, path)
-            report.documents += 1
-        store.update_sync_state({_SENT_UPTO: doc_id})
+    problems: list[str] = []
+    for doc in store.documents_to_upload():
+        problem = _check_archived(doc)
+        if problem:
+            problems.append(problem)
+            continue
+        uploader.upload(doc["id"], Path(doc["archive_path"]), doc["sha256"])
+        store.mark_uploaded(doc["id"])
+        report.documents += 1
+    if problems:
+        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+        raise SyncError("; ".join(problems[:3]) + more)
+
+
+def _check_archived(doc: dict[str, Any]) -> str | None:
+    """Why this document's archived original cannot be sent, if it cannot (by
+    id only: file names are often patients' names, and this goes to the log)."""
+    path = Path(doc["archive_path"]) if doc["archive_path"] else None
+    if path is None or not path.is_file():
+        return f"document {doc['id']}: its archived original is missing"
+    if sha256_file(path) != doc["sha256"]:
+        return (
+            f"document {doc['id']}: its archived original no longer matches"
+            " its sha256 (damaged disk?)"
+        )
+    return None
 
 
 class _Uploader:
@@ -54,11 +68,11 @@ class _Uploader:
     def __init__(self, client: SyncClient, report: PushReport, deadline: float):
         self.client, self.report, self.deadline = client, report, deadline
 
-    def upload(self, doc_id: int, path: Path) -> None:
+    def upload(self, doc_id: int, path: Path, sha256: str) -> None:
         url = f"{DOCUMENTS_PATH}/{doc_id}"
         size = path.stat().st_size
-        # The hash of the bytes sent, so the server's check is of this file.
-        params = {"sha256": sha256_file(path), "size": size}
+        # The server checks the bytes it assembles against this hash.
+        params = {"sha256": sha256, "size": size}
         start, complete = self._call(lambda: self.client.http.get(url), self._held)
         with path.open("rb") as handle:
             for _ in range(size // CHUNK_BYTES + 3):  # + room for a few resumes

@@ -16,7 +16,9 @@ from typing import Any
 import httpx
 import pytest
 
+from edgebox import config
 from edgebox.config import Config
+from edgebox.ingest import Ingestor
 from edgebox.store import DocState, Store
 from sync import documents
 from sync.client import SyncClient, sync_status
@@ -318,23 +320,33 @@ def test_a_conflicting_version_is_dead_lettered(
     assert held["content"]["summary"] == result(1)["summary"]
 
 
+def ingest_file(settings: Config, store: Store, name: str, data: bytes) -> int:
+    """A document recorded as the drop folder records it: archived, then the
+    inbox file removed."""
+    settings.inbox_dir.mkdir(parents=True, exist_ok=True)
+    path = settings.inbox_dir / name
+    path.write_bytes(data)
+    outcome = Ingestor(settings, store).ingest(path)
+    assert outcome.result == "recorded" and not path.exists()
+    return outcome.doc_id
+
+
 def test_raw_documents_go_after_the_results_and_resume(
     central: Central,
     device: tuple[str, str],
-    tmp_path: Path,
+    edgebox_home: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(documents, "CHUNK_BYTES", 1000)
+    settings = config.load()
     data = bytes(range(256)) * 20  # 5,120 bytes: 6 chunks
-    source = tmp_path / "scan.pdf"
-    source.write_bytes(data)
     digest = hashlib.sha256(data).hexdigest()
-    with Store(tmp_path / "edgebox.db") as store:
-        doc = store.add_document(
-            file_name="scan.pdf", sha256=digest, size=len(data),
-            source_path=str(source),
-        )  # fmt: skip
+    with Store(settings.db_path) as store:
+        doc = ingest_file(settings, store, "scan.pdf", data)
         store.record_triage(doc, result(3))
+        # Another patient's scan dropped under the same name, not yet taken in:
+        # it must never be sent as this document.
+        (settings.inbox_dir / "scan.pdf").write_bytes(b"another patient")
         # An earlier run got the first 2,000 bytes through before the link died.
         url = f"{central.url}/v1/documents/{doc}"
         auth = {"Authorization": f"Bearer {device[1]}"}
@@ -346,7 +358,34 @@ def test_raw_documents_go_after_the_results_and_resume(
             report = client.push()
         assert report.ok and report.documents == 1
         assert report.requests == 1 + 1 + 4  # the batch, where to resume, 4 chunks
-    assert central.db.document_bytes(device[0], doc) == data
+        assert central.db.document_bytes(device[0], doc) == data
+        # Sent once: the next run asks for nothing.
+        with client_for(store, central.url, device, send_documents=True) as client:
+            again = client.push()
+        assert again.ok and again.documents == 0
+
+
+def test_a_document_triaged_late_is_still_sent_and_a_missing_one_named(
+    central: Central, device: tuple[str, str], edgebox_home: Path
+) -> None:
+    settings = config.load()
+    with Store(settings.db_path) as store:
+        early = ingest_file(settings, store, "early.txt", b"first patient")
+        late = ingest_file(settings, store, "late.txt", b"second patient")
+        lost = ingest_file(settings, store, "lost.txt", b"third patient")
+        store.record_triage(late, result(1))
+        with client_for(store, central.url, device, send_documents=True) as client:
+            assert client.push().documents == 1
+        # The lower id reaches "triaged" after a higher one was sent (a retry).
+        store.record_triage(early, result(2))
+        store.record_triage(lost, result(3))
+        Path(store.document(lost)["archive_path"]).unlink()  # a damaged disk
+        with client_for(store, central.url, device, send_documents=True) as client:
+            report = client.push()
+    assert report.documents == 1
+    assert report.error == f"document {lost}: its archived original is missing"
+    assert central.db.document_bytes(device[0], early) == b"first patient"
+    assert central.db.document_bytes(device[0], late) == b"second patient"
 
 
 def test_documents_stay_home_unless_the_settings_say(

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from edgebox.store.schema import OutboxState, now
+from edgebox.store.schema import DocState, OutboxState, now
 
 
 class OutboxQueries:
@@ -82,4 +82,21 @@ class OutboxQueries:
                 "INSERT INTO sync_state (key, value) VALUES (?, ?)"
                 " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 [(key, str(value)) for key, value in values.items()],
+            )
+
+    def documents_to_upload(self) -> list[dict[str, Any]]:
+        """Triaged or reviewed documents whose original the central server does
+        not hold yet, oldest first (`[sync] send_documents`)."""
+        return list(
+            self.db.query(
+                """SELECT id, sha256, size, archive_path FROM documents
+                WHERE state IN (?, ?) AND uploaded_at IS NULL ORDER BY id""",
+                [DocState.TRIAGED, DocState.REVIEWED],
+            )
+        )
+
+    def mark_uploaded(self, doc_id: int) -> None:
+        with self.atomic():
+            self.db.execute(
+                "UPDATE documents SET uploaded_at = ? WHERE id = ?", [now(), doc_id]
             )

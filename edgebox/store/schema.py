@@ -187,6 +187,14 @@ def m005_service_state(db: Database) -> None:
     db.execute("ALTER TABLE triage_revisions ADD COLUMN note TEXT")
 
 
+@migrations()
+def m006_uploads(db: Database) -> None:
+    # When the central server acknowledged the whole original (only with
+    # [sync] send_documents): one mark per document, so a document triaged
+    # late (a retry, a requeue) is still sent and none is marked by mistake.
+    db.execute("ALTER TABLE documents ADD COLUMN uploaded_at TEXT")
+
+
 def now() -> str:
     """The current UTC time as ISO 8601 text, as every timestamp is stored."""
     return datetime.now(UTC).isoformat(timespec="milliseconds")
