@@ -253,3 +253,24 @@ def test_search_and_similar_from_the_cli(
     assert bad.returncode == 1 and "type one or more words" in bad.stderr
     unknown = run_cli("similar", "9999")
     assert unknown.returncode == 1 and "no document with id 9999" in unknown.stderr
+
+
+def test_filters_reach_past_the_best_hits_of_the_whole_store(
+    store: Store, index: SearchIndex
+) -> None:
+    """Sixty routine notes about chest pain outrank the one emergency that
+    mentions it in passing; filtered on emergencies, the search still finds it."""
+    for n in range(60):
+        add(store, index, f"routine{n}.txt", f"Chest pain, chest pain review {n}.",
+            "referral", "routine")  # fmt: skip
+    wanted = add(
+        store, index, "long.txt",
+        "Home visit. Goats, maize harvest, school fees and the well discussed at"
+        " length; the roof leaks. In passing: chest pain last week. Water tank,"
+        " bicycle repair and the market day also discussed.",
+        "intake_note", "emergency",
+    )  # fmt: skip
+    unfiltered = [hit.document_id for hit in index.search("chest pain", limit=10)]
+    assert wanted not in unfiltered  # the premise: it is far down the ranking
+    hits = index.search("chest pain", filters=Filters(urgency="emergency"))
+    assert [hit.document_id for hit in hits] == [wanted]

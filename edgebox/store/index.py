@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -136,13 +136,21 @@ class IndexQueries:
             [doc_id, row["file_name"], row["text"] or "", row["summary"] or "", fields],
         )
 
-    def fts_search(self, match: str, *, limit: int) -> list[tuple[int, float, str]]:
-        """(document id, bm25 rank, snippet) for an FTS5 MATCH expression."""
+    def fts_search(
+        self, match: str, *, limit: int, within: Collection[int] | None = None
+    ) -> list[tuple[int, float, str]]:
+        """(document id, bm25 rank, snippet) for an FTS5 MATCH expression, among
+        the documents `within` when given (the filters, applied before the cut)."""
+        only = (
+            "" if within is None else " AND rowid IN (SELECT value FROM json_each(?))"
+        )
+        params = [match] + ([] if within is None else [json.dumps(sorted(within))])
         return self.db.conn.execute(
-            """SELECT rowid, rank,
+            f"""SELECT rowid, rank,
                       snippet(documents_fts, -1, '[', ']', '…', 12)
-            FROM documents_fts WHERE documents_fts MATCH ? ORDER BY rank LIMIT ?""",
-            [match, limit],
+            FROM documents_fts WHERE documents_fts MATCH ?{only}
+            ORDER BY rank LIMIT ?""",
+            [*params, limit],
         ).fetchall()
 
     def fts_match_count(self, match: str, *, cap: int) -> int:
@@ -161,17 +169,8 @@ class IndexQueries:
         """Documents (with latest triage) among `doc_ids` that pass the filters."""
         if not doc_ids:
             return {}
-        where, params = where_set(
-            [
-                ("t.category = ?", filters.category),
-                ("t.urgency = ?", filters.urgency),
-                ("d.state = ?", filters.state),
-                ("d.received_at >= ?", filters.since),
-                ("substr(d.received_at, 1, 10) <= ?", filters.until),
-            ]
-        )
-        marks = ", ".join("?" for _ in doc_ids)
-        where, params = [f"d.id IN ({marks})", *where], [*doc_ids, *params]
+        where, params = _filter_where(filters)
+        where = ["d.id IN (SELECT value FROM json_each(?))", *where]
         rows = self.db.query(
             f"""SELECT d.id AS document_id, d.file_name, d.state, d.received_at,
                    d.text, t.category, t.urgency, t.author, t.summary
@@ -179,6 +178,33 @@ class IndexQueries:
               AND t.revision = (SELECT MAX(revision) FROM triage_revisions
                                 WHERE document_id = d.id)
             WHERE {" AND ".join(where)}""",
-            params,
+            [json.dumps(list(doc_ids)), *params],
         )
         return {row["document_id"]: row for row in rows}
+
+    def filtered_ids(self, filters: Filters) -> set[int] | None:
+        """The documents that pass the filters; None when nothing filters."""
+        where, params = _filter_where(filters)
+        if not where:
+            return None
+        rows = self.db.conn.execute(
+            f"""SELECT d.id FROM documents d
+            LEFT JOIN triage_revisions t ON t.document_id = d.id
+              AND t.revision = (SELECT MAX(revision) FROM triage_revisions
+                                WHERE document_id = d.id)
+            WHERE {" AND ".join(where)}""",
+            params,
+        )
+        return {row[0] for row in rows}
+
+
+def _filter_where(filters: Filters) -> tuple[list[str], list[Any]]:
+    return where_set(
+        [
+            ("t.category = ?", filters.category),
+            ("t.urgency = ?", filters.urgency),
+            ("d.state = ?", filters.state),
+            ("d.received_at >= ?", filters.since),
+            ("substr(d.received_at, 1, 10) <= ?", filters.until),
+        ]
+    )
