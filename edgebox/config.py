@@ -242,6 +242,7 @@ def load(home: Path | str | None = None) -> Config:
         for name, cls in SECTIONS.items()
     }
     _check_triage(sections["triage"], where)
+    sections["sync"] = _checked_sync(sections["sync"], where)
     taxonomy = raw.pop("taxonomy", {})
     if not isinstance(taxonomy, dict):
         raise ConfigError(f"'taxonomy' must be a table, in {where}")
@@ -278,6 +279,30 @@ def _check_triage(triage: TriageConfig, where: str) -> None:
     for key in ("min_examples", "retrain_after"):
         if getattr(triage, key) < 1:
             raise ConfigError(f"'triage.{key}' must be at least 1, in {where}")
+
+
+MAX_BATCH_RECORDS = 5000
+"""The most records the central server takes in one batch (sync.payload)."""
+
+
+def _checked_sync(sync: SyncConfig, where: str) -> SyncConfig:
+    """The sync settings with the token trimmed: a token pasted with a trailing
+    space or newline would otherwise read as a network error forever."""
+    token = sync.token.strip()
+    if token and not all("\x21" <= char <= "\x7e" for char in token):
+        raise ConfigError(
+            "the sync token (EDGEBOX_SYNC_TOKEN or [sync] token) has a space or a"
+            " character a token never has; copy it again from"
+            f" `edgebox central add-device`, in {where}"
+        )
+    if not 1 <= sync.batch_records <= MAX_BATCH_RECORDS:
+        raise ConfigError(
+            f"'sync.batch_records' must be between 1 and {MAX_BATCH_RECORDS} (the"
+            f" central server's limit), got {sync.batch_records}, in {where}"
+        )
+    if sync.batch_bytes < 1:
+        raise ConfigError(f"'sync.batch_bytes' must be at least 1, in {where}")
+    return dataclasses.replace(sync, token=token)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -36,6 +36,11 @@ def _home(ctx: click.Context) -> Path | None:
 @click.option("--status", "show_status", is_flag=True, help="Show the sync state.")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @click.option(
+    "--retry-dead",
+    is_flag=True,
+    help="Queue the dead-lettered results again (once their cause is fixed).",
+)
+@click.option(
     "--attempts",
     default=6,
     show_default=True,
@@ -44,13 +49,24 @@ def _home(ctx: click.Context) -> Path | None:
 )
 @click.pass_context
 def sync_command(
-    ctx: click.Context, once: bool, show_status: bool, as_json: bool, attempts: int
+    ctx: click.Context,
+    once: bool,
+    show_status: bool,
+    as_json: bool,
+    retry_dead: bool,
+    attempts: int,
 ) -> None:
     """Send results to the central server (without --once: keep syncing)."""
     from edgebox.store import Store
     from sync.client import sync_status
 
     settings = config_module.load(_home(ctx))
+    if retry_dead:
+        with Store(settings.db_path) as store:
+            count = store.retry_dead_outbox()
+        click.echo(f"{count} dead-lettered result(s) queued again")
+        if not once:
+            return
     if show_status:
         with Store(settings.db_path) as store:
             _print_status(sync_status(store), as_json)

@@ -290,7 +290,9 @@ class SyncClient:
         for attempt in range(self.max_attempts):
             try:
                 return accept(_refuse_auth(_retry_server_errors(send())))
-            except httpx.TransportError as exc:
+            except httpx.RequestError as exc:
+                # Transport trouble, and also a reply that cannot be decoded (a
+                # captive portal's broken gzip) or a redirect loop: all retried.
                 problem = Retry(f"network error ({type(exc).__name__})")
             except Retry as exc:
                 problem = exc

@@ -26,6 +26,11 @@ if TYPE_CHECKING:
 CHUNK_BYTES = 256 * 1024
 
 
+class HeldElsewhere(SyncError):
+    """The server holds another file under this document id (a box reinstalled
+    under the same device name starts its ids again): never marked sent."""
+
+
 def push_documents(client: SyncClient, report: PushReport, deadline: float) -> None:
     """Upload every triaged or reviewed document not yet held by the server; a
     document whose archived copy is missing or damaged is named and skipped,
@@ -40,7 +45,11 @@ def push_documents(client: SyncClient, report: PushReport, deadline: float) -> N
         if problem:
             problems.append(problem)
             continue
-        uploader.upload(doc["id"], Path(doc["archive_path"]), doc["sha256"])
+        try:
+            uploader.upload(doc["id"], Path(doc["archive_path"]), doc["sha256"])
+        except HeldElsewhere as exc:
+            problems.append(str(exc))
+            continue
         store.mark_uploaded(doc["id"])
         report.documents += 1
     if problems:
@@ -73,7 +82,13 @@ class _Uploader:
         size = path.stat().st_size
         # The server checks the bytes it assembles against this hash.
         params = {"sha256": sha256, "size": size}
-        start, complete = self._call(lambda: self.client.http.get(url), self._held)
+        held = self._call(lambda: self.client.http.get(url), self._held)
+        if held is not None and held.sha256 != sha256:
+            raise HeldElsewhere(
+                f"document {doc_id}: the central server holds another file under"
+                " this id (a box reinstalled under the same device name?)"
+            )
+        start, complete = (held.received, held.complete) if held else (0, False)
         with path.open("rb") as handle:
             for _ in range(size // CHUNK_BYTES + 3):  # + room for a few resumes
                 if complete:
@@ -105,14 +120,13 @@ class _Uploader:
             raise SyncError(f"document upload: {exc.message}") from None
 
     @staticmethod
-    def _held(response: httpx.Response) -> tuple[int, bool]:
-        """Where to start: how many bytes the server holds (0 when none)."""
+    def _held(response: httpx.Response) -> DocumentProgress | None:
+        """What the server holds of this document; None when nothing."""
         if response.status_code == 404:
-            return 0, False
+            return None
         if response.status_code != 200:
             raise Retry(f"HTTP {response.status_code}")
-        progress = _progress(response.content)
-        return progress.received, progress.complete
+        return _progress(response.content)
 
     @staticmethod
     def _progress(response: httpx.Response) -> tuple[int, bool]:

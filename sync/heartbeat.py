@@ -19,12 +19,16 @@ _PRINTABLE = re.compile(r"^[\x20-\x7e]{0,64}$")
 def heartbeat(
     store: Store, records: Sequence[Mapping[str, Any]], *, model_path: Path | None
 ) -> dict[str, Any]:
-    """The heartbeat for a batch of records (dicts of the wire format)."""
+    """The heartbeat for a batch of records (dicts of the wire format).
+
+    `pending` is what will be left once this batch is held: the heartbeat lands
+    in the batch's own transaction, and a box that is up to date should not
+    show as behind by its last batch."""
     counts = store.outbox_counts()
     model_sha256, rules_version = versions(store, records, model_path=model_path)
     stats = store.override_stats()
     return {
-        "pending": counts.get("pending", 0),
+        "pending": max(0, counts.get("pending", 0) - len(records)),
         "dead": counts.get("dead", 0),
         "app_version": _printable(__version__),
         "model_sha256": model_sha256,

@@ -17,12 +17,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 
+from edgebox.config import MAX_BATCH_RECORDS
+
 API_VERSION = "v1"
 BATCHES_PATH = "/v1/batches"
 HEALTH_PATH = "/v1/health"
 DOCUMENTS_PATH = "/v1/documents"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
-MAX_RECORDS = 5000
+MAX_RECORDS = MAX_BATCH_RECORDS
 MAX_ID = 2**62
 DEVICE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 KEY_PATTERN = r"^[A-Za-z0-9_-]{8,128}$"

@@ -159,6 +159,26 @@ def test_sync_settings_and_boolean_overrides(
     assert settings.sync.token == "secret-from-env"
 
 
+def test_a_pasted_token_is_trimmed_and_a_garbled_one_named(
+    edgebox_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EDGEBOX_SYNC_TOKEN", " 4.s3cret-token\n")
+    assert config.load().sync.token == "4.s3cret-token"
+    for garbled in ("4.s3cret token", "4.s3crét"):
+        monkeypatch.setenv("EDGEBOX_SYNC_TOKEN", garbled)
+        with pytest.raises(ConfigError, match="sync token .* has a space or a char"):
+            config.load()
+
+
+@pytest.mark.parametrize("records", [0, 5001])
+def test_batch_records_stay_within_what_the_server_takes(
+    edgebox_home: Path, records: int
+) -> None:
+    write(edgebox_home, f"[sync]\nbatch_records = {records}\n")
+    with pytest.raises(ConfigError, match="between 1 and 5000"):
+        config.load()
+
+
 def test_a_boolean_key_refuses_other_values(edgebox_home: Path) -> None:
     write(edgebox_home, '[sync]\nsend_documents = "maybe"\n')
     with pytest.raises(

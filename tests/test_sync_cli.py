@@ -130,16 +130,29 @@ def test_add_device_prints_the_token_once_and_keeps_only_its_hash(
 def test_a_clinic_box_syncs_and_both_sides_report_it(
     tmp_path: Path, edgebox_home: Path
 ) -> None:
+    from edgebox.store import Store
+
     db = f"sqlite:///{tmp_path / 'central.db'}"
     token = sync_cli("central", "add-device", "clinic-a", "--db", db).stdout.strip()
-    fill_store(edgebox_home / "data" / "edgebox.db", 7)
+    box_db = fill_store(edgebox_home / "data" / "edgebox.db", 7)
+    with Store(box_db) as store:  # fault injection: a proxy once refused two
+        for row in store.pending_outbox(limit=2):
+            store.mark_outbox_dead(row["id"], "too large for the central server")
     with CentralProcess(db, log=tmp_path / "central.log") as server:
         (edgebox_home / "edgebox.toml").write_text(
             f'[sync]\nurl = "{server.url}"\ndevice = "clinic-a"\n', encoding="utf-8"
         )
-        pushed = sync_cli("sync", "--once", env={"EDGEBOX_SYNC_TOKEN": token})
+        env = {"EDGEBOX_SYNC_TOKEN": token}
+        pushed = sync_cli("sync", "--once", env=env)
         assert pushed.returncode == 0, pushed.stderr
-        assert pushed.stdout.startswith("sent 7 ")
+        assert pushed.stdout.startswith("sent 5 ") and "dead 0," in pushed.stdout
+        # The cause is fixed: the two dead-lettered results go after all.
+        retried = sync_cli("sync", "--retry-dead", "--once", env=env)
+        assert retried.returncode == 0, retried.stderr
+        assert (
+            retried.stdout.splitlines()[0] == "2 dead-lettered result(s) queued again"
+        )
+        assert retried.stdout.splitlines()[1].startswith("sent 2 ")
         health = httpx.get(server.url + "/v1/health").json()
     assert health["status"] == "ok"
     box = json.loads(sync_cli("sync", "--status", "--json").stdout)
@@ -148,7 +161,7 @@ def test_a_clinic_box_syncs_and_both_sides_report_it(
     status = sync_cli("central", "status", "--json", "--db", db)
     (device,) = json.loads(status.stdout)
     assert device["name"] == "clinic-a" and device["records"] == 7
-    assert device["pending"] == 7 and device["last_seen"]
+    assert device["pending"] == 0 and device["last_seen"]  # left after the batch
     text = sync_cli("central", "status", "--db", db).stdout
     assert text.startswith("clinic-a") and "7 records" in text
 

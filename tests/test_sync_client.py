@@ -123,7 +123,9 @@ def test_heartbeat_reaches_the_central_status(
     assert seen["app_version"] and seen["reviewed"] == 2
     assert seen["category_override_rate"] == 0.5
     assert seen["urgency_override_rate"] == 0.0
-    assert seen["pending"] == 14  # as the box reported it, before this batch
+    # What is left once the batch is held: an up-to-date box is not shown as
+    # behind by its last batch.
+    assert seen["pending"] == 0
 
 
 def test_emergencies_leave_first(
@@ -188,8 +190,9 @@ class FakeServer:
             b'{"batch_id": "someone-else", "device": "x", "results": []}',
         ),
         (302, {"Location": "http://portal.example/login"}, b""),
+        (200, {"Content-Encoding": "gzip"}, b"not gzip at all"),
     ],
-    ids=["html", "json", "other-batch", "redirect"],
+    ids=["html", "json", "other-batch", "redirect", "broken-gzip"],
 )
 def test_a_captive_portal_200_is_not_an_acknowledgement(
     store: Store, answer: tuple[int, dict[str, str], bytes]
@@ -256,6 +259,12 @@ def test_413_halves_the_batch_and_a_lone_giant_is_dead_lettered(
     assert report.requests >= 5  # 12, 6, 3, 1: refused; then the rest
     (dead,) = store.dead_outbox()
     assert dead["document_id"] == giant and "too large" in dead["last_error"]
+    # Once the server takes larger batches, the dead row can go after all.
+    assert store.retry_dead_outbox() == 1
+    with client_for(store, central.url, (name, token), batch_records=12,
+                    batch_bytes=100) as client:  # fmt: skip
+        assert client.push().acknowledged == 0  # still too large: dead again
+    assert len(store.dead_outbox()) == 1
 
 
 @pytest.fixture
@@ -478,3 +487,21 @@ def test_stopping_the_loop_cuts_a_retry_after_wait_short(
     assert "stopping" in (report.error or "")
     with Store(settings.db_path) as store:
         assert store.outbox_counts()["pending"] == 3  # nothing lost, nothing sent
+
+
+def test_another_file_held_under_the_same_id_is_named_never_marked_sent(
+    central: Central, device: tuple[str, str], tmp_path: Path
+) -> None:
+    """A box reinstalled under the same device name numbers its documents from
+    1 again: the server's document 1 is the old box's file."""
+    for box, data in (("old", b"old box's scan"), ("new", b"new box's scan")):
+        settings = config.load(tmp_path / box)
+        with Store(settings.db_path) as store:
+            doc = ingest_file(settings, store, "scan.txt", data)
+            store.record_triage(doc, result(1))
+            with client_for(store, central.url, device, send_documents=True) as c:
+                report = c.push()
+            uploads_left = len(store.documents_to_upload())
+    assert report.documents == 0 and uploads_left == 1
+    assert "holds another file under this id" in (report.error or "")
+    assert central.db.document_bytes(device[0], doc) == b"old box's scan"

@@ -62,6 +62,17 @@ class OutboxQueries:
                 [(error, i) for i in ids],
             )
 
+    def retry_dead_outbox(self) -> int:
+        """Put every dead-lettered row back in the queue (after its cause, a
+        proxy's size limit or a server upgrade, is fixed); how many."""
+        with self.atomic():
+            cursor = self.db.execute(
+                "UPDATE outbox SET state = ?, attempts = 0, last_error = NULL"
+                " WHERE state = ?",
+                [OutboxState.PENDING, OutboxState.DEAD],
+            )
+        return cursor.rowcount
+
     def dead_outbox(self) -> list[dict[str, Any]]:
         return list(
             self.db.query(
