@@ -16,6 +16,7 @@ are those of the deployed path.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from edgebox.learn import Prediction
@@ -37,6 +38,12 @@ class Votes:
     llm_category: str | None = None
     llm_urgency: str | None = None
     injection: bool = False
+
+
+def review_covers(about: Collection[str], task: str) -> bool:
+    """Whether review reasons about `about` (category, urgency, document) mean
+    that a person checks the `task` label: `edgebox eval` counts the same way."""
+    return task in about or "document" in about
 
 
 @dataclass
@@ -62,7 +69,7 @@ class Decision:
 
     def needs_review_for(self, task: str) -> bool:
         """Whether a person must check this document's `task` label."""
-        return task in self.review or "document" in self.review
+        return review_covers(self.review, task)
 
     @property
     def overall_confidence(self) -> float | None:

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from edgebox.combine import review_covers
 from edgebox.config import Config
 from edgebox.errors import EdgeboxError
 from edgebox.learn import EMERGENCY_RECALL, MIN_EXAMPLES, LearnedModels, train
@@ -145,8 +146,7 @@ def _run(
     for row in rows:
         result = engine.triage(row["text"], summary=False, tasks=(task,))
         llm_calls += result.provenance["tokens_out"] > 0
-        about = result.provenance.get("review_about", [])
-        review = task in about or "document" in about
+        review = review_covers(result.provenance.get("review_about", []), task)
         confidence = result.provenance.get("field_confidence", {}).get(task)
         outcomes.append(
             Outcome(

@@ -36,9 +36,9 @@ read only by the box itself.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,6 +57,8 @@ MIN_NEW = 10
 EMERGENCY_RECALL = 0.95
 """Target emergency recall (with the rules) for the urgency threshold."""
 SEED = 0
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -265,7 +267,10 @@ def load(data_dir: Path, task: str) -> LearnedModel | None:
 
     try:
         model = joblib.load(path)
-    except Exception:  # noqa: BLE001 - any unreadable file means "retrain"
+    except Exception as exc:  # noqa: BLE001 - any unreadable file means "retrain"
+        # Said once per file: otherwise a box quietly falls back to the LLM's
+        # labels and nobody knows why.
+        log.warning("ignoring the unreadable learned model %s (%s)", path, exc)
         return None
     if (
         not isinstance(model, LearnedModel)
@@ -366,10 +371,6 @@ class LearnedModels:
             cached = (stamp, load(self.data_dir, task) if stamp >= 0 else None)
             self._cache[task] = cached
         return cached[1]
-
-
-def label_counts(labels: Iterable[str]) -> dict[str, int]:
-    return dict(sorted(Counter(labels).items()))
 
 
 def learned_report(data_dir: Path, *, min_examples: int) -> dict[str, Any]:

@@ -1,34 +1,24 @@
 """The core never imports the UI or sync packages, and loads heavy libraries lazily."""
 
 import json
+import pkgutil
 import shutil
 import subprocess
 import sys
 
+import edgebox
 from tests.conftest import REPO
 
-CORE_MODULES = [
-    "edgebox.config",
-    "edgebox.store",
-    "edgebox.extract",
-    "edgebox.extract.timebox",
-    "edgebox.ingest",
-    "edgebox.watcher",
-    "edgebox.service",
-    "edgebox.archive",
-    "edgebox.embed",
-    "edgebox.index",
-    "edgebox.manifest",
-    "edgebox.extract",
-    "edgebox.redflags",
-    "edgebox.prompt",
-    "edgebox.llm",
-    "edgebox.triage",
-    "edgebox.pipeline",
-    "edgebox.doctor",
-    "edgebox.demo",
-    "edgebox.render",
-]
+# Every core module except the CLI entry (the one place that starts the UI or
+# sync): a new module is checked without anyone adding it here.
+ENTRY = {"edgebox.cli", "edgebox.__main__"}
+CORE_MODULES = sorted(
+    {
+        info.name
+        for info in pkgutil.walk_packages(edgebox.__path__, "edgebox.")
+        if info.name not in ENTRY
+    }
+)
 
 
 def imported_after(modules: list[str]) -> set[str]:

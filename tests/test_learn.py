@@ -51,11 +51,14 @@ def test_a_model_from_another_version_is_ignored(tmp_path: Path) -> None:
     assert learn.load(tmp_path, "urgency") is None
 
 
-def test_a_damaged_model_file_is_ignored(tmp_path: Path) -> None:
+def test_a_damaged_model_file_is_ignored_and_said(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     path = learn.model_path(tmp_path, "category")
     path.parent.mkdir(parents=True)
     path.write_bytes(b"not a pickle")
     assert learn.load(tmp_path, "category") is None
+    assert f"ignoring the unreadable learned model {path}" in caplog.text
 
 
 def test_retraining_waits_for_enough_reviews(tmp_path: Path) -> None:
