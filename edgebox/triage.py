@@ -23,7 +23,7 @@ from jsonschema import Draft202012Validator
 
 from edgebox.combine import UNKNOWN, Decision, Votes, decide
 from edgebox.config import Config
-from edgebox.errors import TriageError
+from edgebox.errors import ConfigError, TriageError
 from edgebox.grounding import (
     MIN_SUPPORTED,
     document_language,
@@ -50,6 +50,8 @@ __all__ = ["UNKNOWN", "TriageEngine", "TriageResult", "ground_fields"]
 
 # Room kept free in the context window besides the prompt and the answer.
 _CONTEXT_MARGIN = 64
+MIN_DOCUMENT_TOKENS = 128
+"""Fewer tokens left for the document than this: the context is too small."""
 
 
 @dataclass
@@ -121,7 +123,7 @@ class TriageEngine:
         self._validator = Draft202012Validator(self.schema)
         self._prefix_tokens: int | None = None
         if not lazy_model:
-            self._prefix_tokens = self._count_prefix_tokens()
+            self._document_budget()
 
     @property
     def model(self) -> LlamaModel:
@@ -146,14 +148,7 @@ class TriageEngine:
 
     def fit(self, text: str) -> str:
         """The document cut to its head and tail when it is too long for the context."""
-        if self._prefix_tokens is None:
-            self._prefix_tokens = self._count_prefix_tokens()
-        budget = (
-            self.model.n_ctx
-            - self._prefix_tokens
-            - self.config.model.max_tokens
-            - _CONTEXT_MARGIN
-        )
+        budget = self._document_budget()
         tokens = self.model.tokenize(text)
         if len(tokens) <= budget:
             return text
@@ -165,6 +160,21 @@ class TriageEngine:
             + f"\n[... {omitted} tokens omitted ...]\n"
             + self.model.detokenize(tokens[-tail:])
         )
+
+    def _document_budget(self) -> int:
+        """Tokens left for the document; a context too small to hold a useful
+        part of one is a configuration error, said once, not a garbled cut."""
+        if self._prefix_tokens is None:
+            self._prefix_tokens = self._count_prefix_tokens()
+        n_ctx, answer = self.model.n_ctx, self.config.model.max_tokens
+        budget = n_ctx - self._prefix_tokens - answer - _CONTEXT_MARGIN
+        if budget < MIN_DOCUMENT_TOKENS:
+            raise ConfigError(
+                f"[model] n_ctx = {n_ctx} leaves {max(budget, 0)} tokens for the"
+                f" document after the prompt ({self._prefix_tokens}) and the answer"
+                f" (max_tokens = {answer}); raise n_ctx or lower max_tokens"
+            )
+        return budget
 
     def triage(
         self,

@@ -54,11 +54,23 @@ class CentralProcess:
         args += ["--db", self.db_url, "--host", "127.0.0.1", "--port", str(self.port)]
         if self.max_body_bytes is not None:
             args += ["--max-body-bytes", str(self.max_body_bytes)]
-        out = self.log.open("ab") if self.log else subprocess.DEVNULL
-        self.process = subprocess.Popen(
-            args, stdout=out, stderr=out, env=os.environ.copy()
-        )
-        wait_until_healthy(self.url, timeout_s=timeout_s, process=self.process)
+        if self.log:
+            with self.log.open("ab") as out:  # the child keeps its own copy
+                self.process = subprocess.Popen(
+                    args, stdout=out, stderr=out, env=os.environ.copy()
+                )
+        else:
+            self.process = subprocess.Popen(
+                args,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                env=os.environ.copy(),
+            )
+        try:
+            wait_until_healthy(self.url, timeout_s=timeout_s, process=self.process)
+        except BaseException:
+            self.stop()  # never leave a half-started server behind
+            raise
         return self
 
     def kill(self) -> None:

@@ -132,11 +132,13 @@ def _skip(reason: str) -> NoReturn:
 def running_central(db_url: str, folder: Path) -> Iterator[Central]:
     """A real central server (uvicorn subprocess) on 127.0.0.1."""
     db = open_central(db_url)
-    process = CentralProcess(db_url, log=folder / "central.log").start()
     try:
-        yield Central(process.url, db_url, db, process)
+        process = CentralProcess(db_url, log=folder / "central.log").start()
+        try:
+            yield Central(process.url, db_url, db, process)
+        finally:
+            process.stop()
     finally:
-        process.stop()
         db.close()
 
 

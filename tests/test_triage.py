@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 from edgebox import config
-from edgebox.errors import ModelError
+from edgebox.errors import ConfigError, ModelError
 from edgebox.llm import LlamaModel, resolve_gpu_layers
 from edgebox.manifest import default_entry
 from edgebox.triage import TriageEngine, ground_fields
@@ -121,6 +121,19 @@ def test_a_long_document_is_cut_to_head_and_tail(engine: TriageEngine) -> None:
     result = engine.triage(text)
     assert result.error is None
     assert result.urgency == "emergency"
+
+
+@pytest.mark.model
+def test_a_context_too_small_for_any_document_is_a_config_error(
+    tmp_path: Path,
+) -> None:
+    settings = config.Config(
+        home=tmp_path,
+        source=None,
+        model=config.ModelConfig(n_ctx=1024, max_tokens=900),
+    )
+    with pytest.raises(ConfigError, match=r"n_ctx = 1024 leaves 0 tokens .* raise"):
+        TriageEngine(settings)
 
 
 def test_a_truncated_gguf_gives_a_clear_error(tmp_path: Path) -> None:
