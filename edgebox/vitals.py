@@ -36,7 +36,10 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
         re.I,
     ),
     "temp": re.compile(
-        r"(?:\btemp(?:erature)?|\btempérature|\bT°|\bT(?=\s*[:=]?\s*\d{2}[.,]?\d?\s*°))"
+        # A bare "T" only before a degree sign or a one-decimal reading ("T 39.8"):
+        # "T 12" is too often something else.
+        r"(?:\btemp(?:erature)?|\btempérature|\bT°"
+        r"|\bT(?=\s*[:=]?\s*\d{2}(?:[.,]?\d?\s*°|[.,]\d\b)))"
         rf"{_SEP}{_NUM}\s*°?\s*C?\b",
         re.I,
     ),

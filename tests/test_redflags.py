@@ -18,6 +18,8 @@ def signs(text: str) -> list[str]:
     [
         ("Child convulsing on arrival", "convulsions"),
         ("Crise convulsive ce matin", "convulsions"),
+        ("Il a convulsé deux fois", "convulsions"),
+        ("Enfant léthargique depuis hier", "altered consciousness or confusion"),
         ("Patient unresponsive to voice", "coma or unresponsive"),
         ("Trouvé inconscient à domicile", "coma or unresponsive"),
         ("Baby is not breathing", "not breathing"),
@@ -174,6 +176,7 @@ def test_each_rule_is_negated_in_both_languages(
         ("FC 125", "fast heart rate", "urgent"),
         ("BP 230/120", "very high blood pressure", "emergency"),
         ("T° 39,8 °C", "very high fever", "urgent"),
+        ("T 39.8, HR 110", "very high fever", "urgent"),
         ("Temp 34.2 C", "low body temperature", "urgent"),
         ("Pain 9/10", "severe pain", "urgent"),
         ("EVA 8/10", "severe pain", "urgent"),
