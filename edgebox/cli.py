@@ -497,7 +497,8 @@ def _confidence_held(overrides: dict[str, Any], cut: float) -> str | None:
 @click.option("--json", "as_json", is_flag=True, help="The full report as JSON.")
 @click.pass_context
 def doctor(ctx: click.Context, as_json: bool) -> None:
-    """Check Python, SQLite, the model, llama.cpp's GPU support and OCR."""
+    """Check Python, SQLite, the model, llama.cpp's GPU support, OCR, the
+    red-flag rules and the inbox."""
     from edgebox.doctor import report
     from edgebox.render import doctor_text
 
@@ -506,7 +507,11 @@ def doctor(ctx: click.Context, as_json: bool) -> None:
         click.echo(json.dumps(checks, indent=2))
     else:
         click.echo(doctor_text(checks))
-    if not checks["model"].get("ok") or not checks["llama_cpp"].get("installed"):
+    if (
+        not checks["model"].get("ok")
+        or not checks["llama_cpp"].get("installed")
+        or not checks["rules"]["ok"]
+    ):
         sys.exit(1)
 
 

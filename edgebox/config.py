@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, get_type_hints
 
 from edgebox.errors import ConfigError
+from edgebox.prompt import LANGUAGES
 
 CONFIG_NAME = "edgebox.toml"
 URGENCY_LEVELS = ("emergency", "urgent", "routine")
@@ -242,6 +243,7 @@ def load(home: Path | str | None = None) -> Config:
         for name, cls in SECTIONS.items()
     }
     _check_triage(sections["triage"], where)
+    _check_limits(sections, where)
     sections["sync"] = _checked_sync(sections["sync"], where)
     taxonomy = raw.pop("taxonomy", {})
     if not isinstance(taxonomy, dict):
@@ -270,15 +272,12 @@ def _check_triage(triage: TriageConfig, where: str) -> None:
             f'\'triage.llm_votes\' must be "fallback" or "always",'
             f" got {triage.llm_votes!r}, in {where}"
         )
-    for key in ("emergency_recall", "review_cut"):
-        value = getattr(triage, key)
-        if not 0.0 <= value <= 1.0:
-            raise ConfigError(
-                f"'triage.{key}' must be between 0 and 1, got {value}, in {where}"
-            )
-    for key in ("min_examples", "retrain_after"):
-        if getattr(triage, key) < 1:
-            raise ConfigError(f"'triage.{key}' must be at least 1, in {where}")
+    if triage.language not in LANGUAGES:
+        raise ConfigError(
+            f"'triage.language' must be one of {', '.join(LANGUAGES)} (the languages"
+            f" the prompt and rules are written in), got {triage.language!r},"
+            f" in {where}"
+        )
 
 
 MAX_BATCH_RECORDS = 5000
@@ -295,14 +294,58 @@ def _checked_sync(sync: SyncConfig, where: str) -> SyncConfig:
             " character a token never has; copy it again from"
             f" `edgebox central add-device`, in {where}"
         )
-    if not 1 <= sync.batch_records <= MAX_BATCH_RECORDS:
+    if sync.url and not sync.url.startswith(("http://", "https://")):
         raise ConfigError(
-            f"'sync.batch_records' must be between 1 and {MAX_BATCH_RECORDS} (the"
-            f" central server's limit), got {sync.batch_records}, in {where}"
+            f"'sync.url' must start with https:// (or http://), got {sync.url!r},"
+            f" in {where}"
         )
-    if sync.batch_bytes < 1:
-        raise ConfigError(f"'sync.batch_bytes' must be at least 1, in {where}")
     return dataclasses.replace(sync, token=token)
+
+
+LIMITS: dict[tuple[str, str], tuple[float, float | None]] = {
+    ("model", "n_ctx"): (256, None),
+    ("model", "threads"): (0, None),
+    ("model", "max_tokens"): (16, None),
+    ("model", "timeout_s"): (1, None),
+    ("triage", "min_examples"): (1, None),
+    ("triage", "retrain_after"): (1, None),
+    ("triage", "emergency_recall"): (0, 1),
+    ("triage", "review_cut"): (0, 1),
+    ("ingest", "quiet_s"): (0, None),
+    ("ingest", "rescan_s"): (1, None),
+    ("ingest", "max_bytes"): (1, None),
+    ("ingest", "max_pages"): (1, None),
+    ("ingest", "extract_timeout_s"): (1, None),
+    ("ingest", "max_attempts"): (1, None),
+    ("index", "batch_size"): (1, None),
+    ("index", "chunk_tokens"): (16, 256),
+    ("index", "chunk_overlap"): (0, None),
+    ("sync", "interval_s"): (1, None),
+    ("sync", "batch_records"): (1, MAX_BATCH_RECORDS),
+    ("sync", "batch_bytes"): (1000, None),
+    ("sync", "timeout_s"): (1, None),
+}
+"""(section, key) -> (least, most) for every number a box can be given: a
+negative timeout or a zero rescan would otherwise fail far from its cause."""
+
+
+def _check_limits(sections: dict[str, Any], where: str) -> None:
+    for (name, key), (least, most) in LIMITS.items():
+        value = getattr(sections[name], key)
+        if value < least or (most is not None and value > most):
+            bound = (
+                f"between {least} and {most}"
+                if most is not None
+                else (f"at least {least}")
+            )
+            raise ConfigError(
+                f"'{name}.{key}' must be {bound}, got {value}, in {where}"
+            )
+    index = sections["index"]
+    if index.chunk_overlap >= index.chunk_tokens:
+        raise ConfigError(
+            f"'index.chunk_overlap' must be less than 'index.chunk_tokens', in {where}"
+        )
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

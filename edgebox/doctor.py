@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from edgebox import __version__
-from edgebox.config import Config
-from edgebox.errors import ModelError
+from edgebox.config import Config, TriageConfig
+from edgebox.errors import ConfigError, ModelError
 from edgebox.llm import check_gguf, gpu_offload_supported, resolve_gpu_layers
 from edgebox.manifest import find_entry, sha256_file
 
@@ -44,9 +44,43 @@ def report(config: Config) -> dict[str, Any]:
         "gpu": gpu_present(),
         "threads": config.model.threads or os.cpu_count(),
         "ocr": ocr_report(),
+        "rules": rules_report(config),
+        "inbox": inbox_report(config),
     }
     checks["warnings"] = list(config.notices) + warnings(checks)
     return checks
+
+
+def rules_report(config: Config) -> dict[str, Any]:
+    """Which red-flag rules the service will use, and whether they load: a
+    typo in the NGO's file would otherwise stop triage at its first document."""
+    from edgebox.redflags import load_rules
+
+    path = config.rules_path
+    where = str(path) if path else "bundled"
+    if path is None and config.triage.rules != TriageConfig().rules:
+        missing = config.home / config.triage.rules
+        return {
+            "file": where,
+            "ok": False,
+            "problem": f"[triage] rules names {missing}, which does not exist",
+        }
+    try:
+        rules = load_rules(path)
+    except (ConfigError, OSError) as exc:
+        return {"file": where, "ok": False, "problem": str(exc)}
+    return {"file": where, "ok": True, "version": rules.version}
+
+
+def inbox_report(config: Config) -> dict[str, Any]:
+    """Whether the drop folder is there: a scanner share that is not mounted
+    looks like an empty inbox, and the service would create a local one."""
+    inbox = config.inbox_dir
+    return {
+        "path": str(inbox),
+        "exists": inbox.is_dir(),
+        "is_mount": inbox.is_mount() if inbox.is_dir() else False,
+    }
 
 
 def sqlite_extensions_loadable() -> bool:
@@ -145,6 +179,13 @@ def warnings(checks: dict[str, Any]) -> list[str]:
         found.append(
             f"a GPU is present ({checks['gpu']['detail']}) but this llama-cpp-python "
             f"build cannot offload to it: the model runs on the CPU; {CUDA_HINT}"
+        )
+    if not checks["rules"]["ok"]:
+        found.append(f"the red-flag rules do not load: {checks['rules']['problem']}")
+    if not checks["inbox"]["exists"]:
+        found.append(
+            f"the inbox {checks['inbox']['path']} does not exist: `edgebox serve`"
+            " creates it empty; if it is a scanner share, mount it first"
         )
     if not checks["ocr"]["available"]:
         found.append("Tesseract OCR is not installed: scanned documents cannot be read")

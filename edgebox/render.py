@@ -133,6 +133,14 @@ def doctor_text(checks: Mapping[str, Any]) -> str:
     langs = ", ".join(ocr["languages"]) or "-"
     tesseract = f"tesseract ({langs})" if ocr["available"] else "not installed"
     lines.append(f"ocr         {tesseract}")
+    rules = checks["rules"]
+    rules_state = f"version {rules['version']}" if rules["ok"] else "DO NOT LOAD"
+    lines.append(f"rules       {rules['file']}  {rules_state}")
+    inbox = checks["inbox"]
+    inbox_state = (
+        "missing" if not inbox["exists"] else "mounted" if inbox["is_mount"] else "ok"
+    )
+    lines.append(f"inbox       {inbox['path']}  {inbox_state}")
     for warning in checks["warnings"]:
         lines.append(f"warning: {warning}")
     return "\n".join(lines)

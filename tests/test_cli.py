@@ -69,6 +69,31 @@ def test_doctor_fails_on_a_missing_model(tmp_path: Path) -> None:
     assert "model file not found" in result.stdout
 
 
+def test_doctor_checks_the_rule_file_and_the_inbox(edgebox_home: Path) -> None:
+    assert run_cli("init").returncode == 0
+    rules = edgebox_home / "redflags.toml"
+    healthy = json.loads(run_cli("doctor", "--json").stdout)
+    assert healthy["rules"] == {"file": str(rules), "ok": True,
+                                "version": healthy["rules"]["version"]}  # fmt: skip
+    assert healthy["inbox"]["exists"]
+    with rules.open("a", encoding="utf-8") as handle:
+        handle.write("\n[[rule]\nsign = 'typo'\n")  # an NGO editor's slip
+    (edgebox_home / "inbox").rmdir()  # a scanner share that is not mounted
+    result = run_cli("doctor")
+    assert result.returncode == 1
+    assert f"rules       {rules}  DO NOT LOAD" in result.stdout
+    assert (
+        f"warning: the red-flag rules do not load: invalid red-flag rules in {rules}"
+        in (result.stdout)
+    )
+    assert "does not exist: `edgebox serve` creates it empty" in result.stdout
+    typo = run_cli("doctor", env={"EDGEBOX_TRIAGE_RULES": "redflag.toml"})
+    assert typo.returncode == 1
+    assert f"names {edgebox_home / 'redflag.toml'}, which does not exist" in (
+        typo.stdout
+    )
+
+
 def test_status_json_on_a_new_home() -> None:
     result = run_cli("status", "--json")
     assert result.returncode == 0, result.stderr

@@ -179,6 +179,27 @@ def test_batch_records_stay_within_what_the_server_takes(
         config.load()
 
 
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ("[model]\ntimeout_s = -5\n", "'model.timeout_s' must be at least 1, got -5"),
+        ("[model]\nn_ctx = 0\n", "'model.n_ctx' must be at least 256, got 0"),
+        ("[ingest]\nrescan_s = 0\n", "'ingest.rescan_s' must be at least 1, got 0"),
+        ("[ingest]\nmax_bytes = 0\n", "'ingest.max_bytes' must be at least 1"),
+        ("[index]\nchunk_overlap = 300\n", "'index.chunk_overlap' must be less"),
+        ('[triage]\nlanguage = "de"\n', "'triage.language' must be one of en, fr"),
+        ('[sync]\nurl = "central.example"\n', "'sync.url' must start with https://"),
+    ],
+)
+def test_values_that_cannot_work_are_refused_at_load(
+    edgebox_home: Path, toml: str, message: str
+) -> None:
+    path = write(edgebox_home, toml)
+    with pytest.raises(ConfigError) as caught:
+        config.load()
+    assert message in str(caught.value) and str(path) in str(caught.value)
+
+
 def test_a_boolean_key_refuses_other_values(edgebox_home: Path) -> None:
     write(edgebox_home, '[sync]\nsend_documents = "maybe"\n')
     with pytest.raises(
