@@ -132,10 +132,11 @@ def triage(
 def queue(ctx: click.Context, as_json: bool, limit: int) -> None:
     """Documents and their triage, most urgent first."""
     from edgebox.render import results_table
-    from edgebox.store import Store
+    from edgebox.store import open_for_reading
 
     settings = _config(ctx)
-    with Store(settings.db_path) as store:
+    settings.require_home()
+    with open_for_reading(settings.db_path) as store:
         rows = store.queue(limit=limit)
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
@@ -360,14 +361,15 @@ def search(
     """Find documents by words and meaning (full text + embeddings)."""
     from edgebox.index import hits_json
     from edgebox.render import hits_table
-    from edgebox.store import Store
+    from edgebox.store import open_for_reading
     from edgebox.store.index import Filters
 
     settings = _config(ctx)
+    settings.require_home()
     filters = Filters(
         category=category, urgency=urgency, state=state, since=since, until=until
     )
-    with Store(settings.db_path) as store:
+    with open_for_reading(settings.db_path) as store:
         hits = _search_index(settings, store).search(
             query, limit=limit, filters=filters
         )
@@ -386,10 +388,11 @@ def similar(ctx: click.Context, document_id: int, limit: int, as_json: bool) -> 
     """Documents most like this one, reviewed ones (with their labels) first."""
     from edgebox.index import hits_json
     from edgebox.render import hits_table
-    from edgebox.store import Store
+    from edgebox.store import open_for_reading
 
     settings = _config(ctx)
-    with Store(settings.db_path) as store:
+    settings.require_home()
+    with open_for_reading(settings.db_path) as store:
         store.document(document_id)  # a clear error for an unknown id
         hits = _search_index(settings, store).similar(document_id, limit=limit)
     if as_json:
@@ -425,10 +428,11 @@ def status(ctx: click.Context, as_json: bool) -> None:
     """Documents per state, review and outbox counts."""
     from edgebox.appliance import service_report
     from edgebox.learn import learned_report
-    from edgebox.store import Store
+    from edgebox.store import open_for_reading
 
     settings = _config(ctx)
-    with Store(settings.db_path) as store:
+    settings.require_home()
+    with open_for_reading(settings.db_path) as store:
         data = {
             "home": str(settings.home),
             "database": str(settings.db_path),

@@ -10,7 +10,8 @@ from edgebox.errors import EdgeboxError
 
 
 def run_group(group: click.Group) -> None:
-    """Run a command group, turning EdgeboxError into `error: ...` and exit 1."""
+    """Run a command group, turning EdgeboxError and OSError into one line
+    `error: ...` and exit 1."""
     try:
         group.main(standalone_mode=False)
     except click.exceptions.Abort:
@@ -21,4 +22,10 @@ def run_group(group: click.Group) -> None:
         sys.exit(exc.exit_code)
     except EdgeboxError as exc:
         click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except OSError as exc:
+        # A folder that cannot be written (read-only mount, wrong owner) or a
+        # full disk: one line naming the file, not a traceback in the journal.
+        where = f"{exc.filename}: " if exc.filename else ""
+        click.echo(f"error: {where}{exc.strerror or exc}", err=True)
         sys.exit(1)

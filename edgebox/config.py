@@ -202,6 +202,15 @@ class Config:
     def model_path(self) -> Path:
         return self.models_dir / self.model.file
 
+    def require_home(self) -> None:
+        """For commands that only read: a home folder that does not exist is a
+        mistyped --home or EDGEBOX_HOME, never a workspace to create."""
+        if not self.home.is_dir():
+            raise ConfigError(
+                f"no edgebox workspace at {self.home}: check --home or"
+                f" EDGEBOX_HOME, or create one with `edgebox init {self.home}`"
+            )
+
     @property
     def rules_path(self) -> Path | None:
         """The NGO's own rule file when there is one, else None (bundled rules)."""

@@ -57,10 +57,12 @@ def sync_command(
     attempts: int,
 ) -> None:
     """Send results to the central server (without --once: keep syncing)."""
-    from edgebox.store import Store
+    from edgebox.store import Store, open_for_reading
     from sync.client import sync_status
 
     settings = config_module.load(_home(ctx))
+    if retry_dead or show_status:
+        settings.require_home()
     if retry_dead:
         with Store(settings.db_path) as store:
             count = store.retry_dead_outbox()
@@ -68,7 +70,7 @@ def sync_command(
         if not once:
             return
     if show_status:
-        with Store(settings.db_path) as store:
+        with open_for_reading(settings.db_path) as store:
             _print_status(sync_status(store), as_json)
         return
     if not once:

@@ -1,11 +1,16 @@
 """The `edgebox` command in real subprocesses, with the real model and SQLite."""
 
 import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import DATA, run_cli
+from tests.conftest import DATA, REPO, run_cli
 
 NOTE = "Intake note. 40-year-old woman, SpO2 80 %, convulsions this morning."
 REQUIRED = {
@@ -94,13 +99,62 @@ def test_doctor_checks_the_rule_file_and_the_inbox(edgebox_home: Path) -> None:
     )
 
 
-def test_status_json_on_a_new_home() -> None:
+def test_status_json_on_a_new_home(edgebox_home: Path) -> None:
+    mistyped = run_cli("status", "--json")  # no such folder: never created
+    assert mistyped.returncode == 1 and not edgebox_home.exists()
+    assert mistyped.stderr.startswith(f"error: no edgebox workspace at {edgebox_home}")
+    assert run_cli("init").returncode == 0
     result = run_cli("status", "--json")
     assert result.returncode == 0, result.stderr
     status = json.loads(result.stdout)
     assert status["documents"]["received"] == 0
     assert status["outbox"] == {"pending": 0, "sent": 0, "dead": 0}
     assert status["overrides"]["reviewed"] == 0
+
+
+def test_reading_commands_work_on_a_store_that_cannot_be_written() -> None:
+    """A read-only copy (a backup, a read-only mount): status and queue answer;
+    a command that must write says which file, in one line."""
+    # Root ignores file modes: an ordinary user (nobody) meets the read-only
+    # files, in a folder that user may enter (pytest's own is root-only).
+    prefix = []
+    if os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            pytest.skip("running as root without setpriv: no read-only file to meet")
+        prefix = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
+    home = Path(tempfile.mkdtemp(prefix="edgebox-read-only-"))
+    home.chmod(0o755)
+    env = {**os.environ, "EDGEBOX_HOME": str(home), "PYTHONDONTWRITEBYTECODE": "1"}
+    data = home / "data"
+
+    def edgebox(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([*prefix, sys.executable, "-m", "edgebox", *args],
+                              capture_output=True, text=True, env=env, cwd=REPO,
+                              timeout=120)  # fmt: skip
+
+    try:
+        assert run_cli("init", str(home)).returncode == 0
+        assert run_cli("status", env={"EDGEBOX_HOME": str(home)}).returncode == 0
+        for path in [*data.glob("edgebox.db*"), data, home]:
+            path.chmod(0o555 if path.is_dir() else 0o444)
+        reachable = edgebox("--version")
+        if reachable.returncode != 0:
+            pytest.skip(f"user nobody cannot run this checkout ({REPO}): no test")
+        status, queue, demo = (
+            edgebox("status", "--json"),
+            edgebox("queue"),
+            (edgebox("demo")),
+        )
+    finally:
+        for path in [home, data, *data.glob("edgebox.db*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        shutil.rmtree(home)
+    assert status.returncode == 0, status.stderr
+    assert json.loads(status.stdout)["documents"]["received"] == 0
+    assert queue.returncode == 0, queue.stderr
+    assert demo.returncode == 1 and "Traceback" not in demo.stderr
+    assert demo.stderr.startswith("error: ") and len(demo.stderr.splitlines()) == 1
 
 
 def test_status_says_whether_confident_labels_held(edgebox_home: Path) -> None:
