@@ -71,11 +71,40 @@ def clear_quarantine_copy(quarantine_dir: Path, *, doc_id: int, file_name: str) 
         path.unlink(missing_ok=True)
 
 
+def display_name(name: str) -> str:
+    """A name that can be stored, shown and logged: a byte that is not UTF-8
+    (a Latin-1 "é" from a Windows share) becomes U+FFFD.
+
+    Python gives such names as lone surrogates, which SQLite, JSON and the
+    terminal all refuse; file operations keep using the real path.
+    """
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+# A file name holds 255 bytes; "<id>-" and ".reason.txt" take up to 35 more.
+NAME_BYTES = 220
+NAME_CHARS = 150
+
+
 def safe_name(name: str) -> str:
-    """A file name without path separators, control characters or `..`."""
-    cleaned = "".join("_" if ch in "/\\\0" or ord(ch) < 32 else ch for ch in name)
-    cleaned = cleaned.replace("..", "_").strip(" .")
-    return cleaned[:150] or "document"
+    """A file name without path separators, control characters or `..`, short
+    enough in bytes for the id prefix and the `.reason.txt` suffix."""
+    cleaned = "".join(
+        "_" if ch in "/\\\0" or ord(ch) < 32 else ch for ch in display_name(name)
+    )
+    return _shorten(cleaned.replace("..", "_").strip(" .")) or "document"
+
+
+def _shorten(name: str) -> str:
+    """Cut to NAME_CHARS characters and NAME_BYTES UTF-8 bytes (at a character
+    boundary), keeping a short extension so the quarantined copy still opens."""
+    if len(name) <= NAME_CHARS and len(name.encode()) <= NAME_BYTES:
+        return name
+    stem, dot, ext = name.rpartition(".")
+    suffix = dot + ext if stem and len(ext) <= 10 else ""
+    stem = name[: len(name) - len(suffix)][: NAME_CHARS - len(suffix)]
+    room = NAME_BYTES - len(suffix.encode())
+    return stem.encode()[:room].decode(errors="ignore") + suffix
 
 
 def _fsync_dir(path: Path) -> None:

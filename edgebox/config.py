@@ -121,7 +121,8 @@ class IngestConfig:
     ocr_languages: str = "eng+fra"
     """Tesseract languages for scanned documents."""
     max_attempts: int = 5
-    """Transient failures (OCR timeout) are retried this often, with backoff."""
+    """Transient failures (OCR timeout) are retried this often, with backoff,
+    and so is an inbox file that cannot be opened, before it is quarantined."""
 
 
 @dataclass(frozen=True)
@@ -321,7 +322,7 @@ LIMITS: dict[tuple[str, str], tuple[float, float | None]] = {
     ("triage", "emergency_recall"): (0, 1),
     ("triage", "review_cut"): (0, 1),
     ("ingest", "quiet_s"): (0, None),
-    ("ingest", "rescan_s"): (1, None),
+    ("ingest", "rescan_s"): (0.1, None),
     ("ingest", "max_bytes"): (1, None),
     ("ingest", "max_pages"): (1, None),
     ("ingest", "extract_timeout_s"): (1, None),

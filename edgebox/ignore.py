@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import os
+from collections.abc import Iterable, Iterator
 from fnmatch import fnmatch
 from pathlib import Path, PurePath
 
@@ -32,11 +33,26 @@ def is_ignored(relative: PurePath, extra: Iterable[str] = ()) -> bool:
 def inbox_files(inbox: Path, ignore: tuple[str, ...] = ()) -> list[Path]:
     """Files in the inbox and its subfolders (junk and links to folders skipped),
     in a stable order. Symbolic links to files are listed: they get refused."""
-    if not inbox.is_dir():
-        return []
     return sorted(
         path
-        for path in inbox.rglob("*")
+        for path in walk_files(inbox)
         if (path.is_symlink() or path.is_file())
         and not is_ignored(path.relative_to(inbox), ignore)
     )
+
+
+def walk_files(folder: Path) -> Iterator[Path]:
+    """Every entry under `folder` that is not a folder (links never followed).
+
+    Staff tidy subfolders away while a scan runs: os.walk skips a folder that
+    vanished (or cannot be listed), where Path.rglob raises FileNotFoundError
+    and would stop the service. No log line: this runs every few seconds.
+    """
+    for root, folders, files in os.walk(folder, onerror=_skip):
+        base = Path(root)
+        yield from (base / name for name in files)
+        yield from (base / name for name in folders if (base / name).is_symlink())
+
+
+def _skip(error: OSError) -> None:
+    """A folder deleted or made unreadable mid-walk: nothing to list there."""

@@ -177,17 +177,22 @@ class Pipeline:
             return None
 
     def quarantine(self, doc: dict, *, code: str, message: str) -> None:
-        self.store.set_state(
+        """Quarantine a document, and the copies of it recorded meanwhile (each
+        with its own reason file where staff look)."""
+        copies = self.store.set_state(
             doc["id"], DocState.QUARANTINED, error_code=code, error_message=message
         )
-        archived = Path(doc["archive_path"]) if doc["archive_path"] else None
-        write_quarantine_copy(
-            self.config.quarantine_dir,
-            doc_id=doc["id"],
-            file_name=doc["file_name"],
-            original=archived,
-            reason=f"{message}\n(reason code: {code}; document id {doc['id']})",
-        )
+        for quarantined in (doc, *(self.store.document(i) for i in copies)):
+            archived = quarantined["archive_path"]
+            reason = quarantined["error_message"] if quarantined is not doc else message
+            write_quarantine_copy(
+                self.config.quarantine_dir,
+                doc_id=quarantined["id"],
+                file_name=quarantined["file_name"],
+                original=Path(archived) if archived else None,
+                reason=f"{reason}\n(reason code: {code};"
+                f" document id {quarantined['id']})",
+            )
 
     def _failed(self, doc: dict, exc: ExtractError) -> str:
         # Name the file as staff dropped it, not its archive path.

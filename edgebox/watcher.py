@@ -17,7 +17,7 @@ from pathlib import Path
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
-from edgebox.ignore import is_ignored
+from edgebox.ignore import is_ignored, walk_files
 from edgebox.stability import FileStabilityTracker
 
 
@@ -94,7 +94,7 @@ class InboxWatcher:
     def _expand(self, path: Path) -> set[Path]:
         """A path, or every file under it (a folder dropped with 500 files)."""
         if path.is_dir() and not path.is_symlink():
-            return {p for p in path.rglob("*") if p.is_file() or p.is_symlink()}
+            return {p for p in walk_files(path) if p.is_file() or p.is_symlink()}
         return {path}
 
     def _observe(self, path: Path, now: float) -> None:

@@ -81,6 +81,31 @@ def test_content_decides_not_the_name(tmp_path: Path) -> None:
     assert sniff(b"hello", ".pdf") == "text"
 
 
+@pytest.mark.parametrize(
+    "note",
+    [
+        "BMI 41.2 kg/m2. Patient referred for bariatric assessment.",
+        "BM: blood glucose 2.1 mmol/L, patient confused.",
+        "GIF89a was the format of the old scanner; results attached.",
+        "II* = second-degree heart block on the ECG.",
+    ],
+)
+def test_a_note_that_starts_like_an_image_is_text(tmp_path: Path, note: str) -> None:
+    path = tmp_path / "note.txt"
+    path.write_text(note + "\n")
+    assert sniff(note.encode()) == "text"
+    assert extract_text(path) == note + "\n"
+    latin1 = tmp_path / "old.txt"
+    latin1.write_bytes((note + " Glycémie basse.").encode("latin-1"))
+    assert extract_text(latin1).endswith("Glycémie basse.")
+
+
+@pytest.mark.parametrize("kind", ["BMP", "GIF", "PNG", "JPEG", "TIFF", "WEBP"])
+def test_real_images_are_sniffed_as_images(tmp_path: Path, kind: str) -> None:
+    path = scanned_image(tmp_path / f"scan.{kind.lower()}", ["BM glucose 2.1"])
+    assert sniff(path.read_bytes()[:8192]) == "image"
+
+
 @needs_ocr
 def test_an_image_is_read_by_ocr(tmp_path: Path) -> None:
     path = scanned_image(tmp_path / "scan.png", ["Patient unresponsive", "SpO2 82"])

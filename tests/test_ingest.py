@@ -1,12 +1,17 @@
 """Taking files from a real inbox folder: exactly once, never lost, junk ignored."""
 
+import dataclasses
 import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path, PurePath
 
 import pytest
 
 from edgebox import config
-from edgebox.ignore import is_ignored
+from edgebox.archive import safe_name
+from edgebox.ignore import inbox_files, is_ignored
 from edgebox.ingest import Ingestor
 from edgebox.pipeline import Pipeline, retry_delay_s
 from edgebox.stability import FileStabilityTracker
@@ -128,6 +133,58 @@ def test_rescan_finds_files_without_events(settings: config.Config) -> None:
     assert watcher.poll() == [path]
 
 
+class Listing:
+    """A folder listing taken in advance, used the way os.scandir's is."""
+
+    def __init__(self, entries: list[os.DirEntry]) -> None:
+        self.entries = iter(entries)
+
+    def __enter__(self) -> "Listing":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def __iter__(self) -> "Listing":
+        return self
+
+    def __next__(self) -> os.DirEntry:
+        return next(self.entries)
+
+
+class VanishingFolder:
+    """Fault injector for os.scandir: a subfolder that is there each time the
+    scan lists its parent and gone when the scan goes into it (staff tidying
+    folders away while a rescan runs)."""
+
+    def __init__(self, victim: Path) -> None:
+        self.victim = victim
+        self.real = os.scandir
+
+    def __call__(self, path: str | Path | int = ".") -> Listing:
+        at_parent = not isinstance(path, int) and Path(path) == self.victim.parent
+        if at_parent:
+            self.victim.mkdir()
+        with self.real(path) as listing:
+            entries = list(listing)
+        if at_parent:
+            self.victim.rmdir()
+        return Listing(entries)
+
+
+def test_a_subfolder_deleted_during_a_scan_is_skipped(
+    settings: config.Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    keep = drop(settings, "keep.txt", "stays")
+    monkeypatch.setattr(os, "scandir", VanishingFolder(settings.inbox_dir / "batch"))
+    assert inbox_files(settings.inbox_dir) == [keep]
+    watcher = InboxWatcher(
+        settings.inbox_dir, quiet_s=0.0, rescan_s=0.0, clock=FakeClock(),
+        use_events=False,
+    )  # fmt: skip
+    assert watcher.poll() == [keep]
+
+
 # -- recording ---------------------------------------------------------------
 
 
@@ -167,18 +224,78 @@ def test_the_same_content_twice_is_a_duplicate_not_triaged_again(
     assert len(list(settings.archive_dir.rglob("*"))) == 2  # one folder, one file
 
 
+class PowerCut(Exception):
+    """What the fault injector raises in place of the machine losing power."""
+
+
+class PowerCutAfterCommit(Store):
+    """Fault injector: the power goes right after a document is committed,
+    before its inbox file is removed or quarantined."""
+
+    def add_document(self, **row) -> int:
+        super().add_document(**row)
+        raise PowerCut
+
+
 def test_after_a_crash_a_recorded_file_is_cleared_not_recorded_again(
     settings: config.Config, store: Store
 ) -> None:
     path = drop(settings, "note.txt", "words")
-    kept = path.read_bytes()
-    first = Ingestor(settings, store).ingest(path)
-    # The crash: the transaction committed but the file was not yet removed.
-    path.write_bytes(kept)
-    os.utime(path, ns=(store.document(first.doc_id)["mtime_ns"],) * 2)
+    with PowerCutAfterCommit(settings.db_path) as dying, pytest.raises(PowerCut):
+        Ingestor(settings, dying).ingest(path)
+    assert path.exists()
     again = Ingestor(settings, store).ingest(path)
-    assert (again.result, again.doc_id) == ("cleared", first.doc_id)
+    assert again.result == "cleared"
     assert store.counts_by_state()["received"] == 1
+    assert not path.exists()
+
+
+def test_the_same_file_dropped_again_with_its_mtime_is_a_duplicate(
+    settings: config.Config, store: Store
+) -> None:
+    """cp -p and Explorer keep the mtime: a re-drop is not a crash's leftover."""
+    ingestor = Ingestor(settings, store)
+    first = ingestor.ingest(drop(settings, "referral.txt", "Referral for X."))
+    mtime_ns = store.document(first.doc_id)["mtime_ns"]
+    path = drop(settings, "referral.txt", "Referral for X.")
+    os.utime(path, ns=(mtime_ns, mtime_ns))
+    again = ingestor.ingest(path)
+    assert again.result == "duplicate"
+    doc = store.document(again.doc_id)
+    assert (doc["state"], doc["duplicate_of"]) == ("duplicate", first.doc_id)
+    assert [e["action"] for e in store.audit_log(again.doc_id)] == ["received"]
+    assert not path.exists()
+
+
+class RewrittenDuringCommit(Store):
+    """Fault injector: the writer saves the file again while the ingestor
+    commits (between its checks and its delete)."""
+
+    def __init__(self, db_path: Path, *, target: Path, content: str) -> None:
+        super().__init__(db_path)
+        self.target, self.content = target, content
+
+    def add_document(self, **row) -> int:
+        doc_id = super().add_document(**row)
+        self.target.write_text(self.content)
+        return doc_id
+
+
+def test_a_file_rewritten_while_being_taken_is_kept_and_taken_again(
+    settings: config.Config,
+) -> None:
+    path = drop(settings, "lab.txt", "Hb 12.0 (draft)")
+    corrected = "Hb 6.1 CORRECTED - transfuse"
+    with RewrittenDuringCommit(
+        settings.db_path, target=path, content=corrected
+    ) as racing:
+        Ingestor(settings, racing).ingest(path)
+    assert path.read_text() == corrected  # not deleted with the draft
+    with Store(settings.db_path) as store:
+        assert Ingestor(settings, store).ingest(path).result == "recorded"
+        read_only(settings, store).run_once()
+        texts = [d["text"] for d in store.documents_in_state(DocState.EXTRACTED)]
+    assert texts == ["Hb 12.0 (draft)", corrected]
     assert not path.exists()
 
 
@@ -246,6 +363,85 @@ def test_odd_file_names_are_kept_and_made_safe(
                      f"{outcome.doc_id}-réf é __scan (2).txt.reason.txt"]  # fmt: skip
 
 
+def test_a_name_that_is_not_utf8_is_kept_under_a_printable_name(
+    settings: config.Config, store: Store
+) -> None:
+    """A Latin-1 name from a Windows share or a USB stick (b"r\\xe9sultat")."""
+    latin1 = settings.inbox_dir / os.fsdecode(b"r\xe9sultat.txt")
+    latin1.write_text("Referral letter. Chest pain.")
+    (settings.inbox_dir / os.fsdecode(b"vid\xe9.txt")).write_bytes(b"")
+    drop(settings, "normal.txt", "Another note.")
+    read_only(settings, store).run_once()
+    docs = store.documents_in_state(*DocState)
+    assert {d["file_name"]: d["state"] for d in docs} == {
+        "r\ufffdsultat.txt": "extracted",
+        "vid\ufffd.txt": "quarantined",
+        "normal.txt": "extracted",
+    }
+    (empty,) = store.documents_in_state(DocState.QUARANTINED)
+    assert sorted(p.name for p in settings.quarantine_dir.iterdir()) == [
+        f"{empty['id']}-vid\ufffd.txt",
+        f"{empty['id']}-vid\ufffd.txt.reason.txt",
+    ]
+    assert not list(settings.inbox_dir.iterdir())
+
+
+LONG_NAME = "検" * 81 + ".txt"  # 247 bytes in UTF-8: legal, near the 255 limit
+
+
+def quarantined_names(settings: config.Config) -> list[str]:
+    names = sorted(p.name for p in settings.quarantine_dir.iterdir())
+    assert all(len(name.encode()) <= 255 for name in names)
+    return names
+
+
+def test_a_long_name_fits_in_the_quarantine_folder(
+    settings: config.Config, store: Store
+) -> None:
+    small = dataclasses.replace(
+        settings, ingest=dataclasses.replace(settings.ingest, max_bytes=10)
+    )
+    outcome = Ingestor(small, store).ingest(drop(settings, LONG_NAME, "over 10 bytes"))
+    assert outcome.result == "quarantined"
+    moved, reason = quarantined_names(settings)
+    assert moved.startswith(f"{outcome.doc_id}-検") and moved.endswith("検.txt")
+    assert reason == moved + ".reason.txt"
+    assert (settings.quarantine_dir / moved).read_text() == "over 10 bytes"
+    drop(settings, LONG_NAME, b"\x00binary junk")  # quarantined by the worker
+    read_only(settings, store).run_once()
+    assert len(quarantined_names(settings)) == 4
+    assert store.counts_by_state()["quarantined"] == 2
+
+
+def test_a_crash_after_a_refusal_is_committed_never_records_it_twice(
+    settings: config.Config, store: Store
+) -> None:
+    small = dataclasses.replace(
+        settings, ingest=dataclasses.replace(settings.ingest, max_bytes=10)
+    )
+    path = drop(settings, "big.txt", "over 10 bytes")
+    with PowerCutAfterCommit(settings.db_path) as dying, pytest.raises(PowerCut):
+        Ingestor(small, dying).ingest(path)
+    for _ in range(2):  # restarts
+        Ingestor(small, store).ingest(path)
+    (doc,) = store.documents_in_state(*DocState)
+    assert doc["state"] == "quarantined"
+    assert store.outbox_counts()["pending"] == 1
+    assert quarantined_names(settings) == [
+        f"{doc['id']}-big.txt",
+        f"{doc['id']}-big.txt.reason.txt",
+    ]
+    assert not path.exists()
+
+
+def test_safe_names_fit_with_any_id_in_255_bytes() -> None:
+    for name in ("é" * 200 + ".pdf", "x" * 300, "検" * 85):
+        cut = safe_name(name)
+        assert len(f"{2**63}-{cut}.reason.txt".encode()) <= 255
+        assert cut.endswith(".pdf") == name.endswith(".pdf")
+    assert safe_name("scan (2).pdf") == "scan (2).pdf"
+
+
 # -- bad input through the worker -------------------------------------------
 
 
@@ -257,7 +453,7 @@ def test_bad_files_are_quarantined_with_a_reason_and_others_go_on(
     encrypted_pdf(settings.inbox_dir / "locked.pdf", ["Secret referral"])
     drop(settings, "good.txt", "Referral: cough for two weeks.")
     report = read_only(settings, store).run_once()
-    assert (report.recorded, report.quarantined) == (4, 3)
+    assert (report.recorded, report.quarantined) == (3, 3)  # empty: at once
     codes = {
         doc["file_name"]: doc["error_code"]
         for doc in store.documents_in_state(DocState.QUARANTINED)
@@ -276,6 +472,82 @@ def test_bad_files_are_quarantined_with_a_reason_and_others_go_on(
         assert copy.read_bytes() == Path(doc["archive_path"]).read_bytes()
     assert not list(settings.inbox_dir.iterdir())
     assert store.outbox_counts()["pending"] == 3  # the central server hears of them
+
+
+def test_copies_of_a_quarantined_document_are_quarantined_with_their_own_reason(
+    settings: config.Config, store: Store
+) -> None:
+    junk = os.urandom(512) + b"\x00"
+    for name, content in (("empty1.txt", b""), ("empty2.txt", b""),
+                          ("junk1.bin", junk), ("junk2.bin", junk)):  # fmt: skip
+        drop(settings, name, content)
+    read_only(settings, store).run_once()  # junk2 is taken before junk1 is read
+    drop(settings, "junk3.bin", junk)  # junk1 is quarantined by now
+    read_only(settings, store).run_once()
+    docs = {d["file_name"]: d for d in store.documents_in_state(*DocState)}
+    assert {name: d["state"] for name, d in docs.items()} == dict.fromkeys(
+        ["empty1.txt", "empty2.txt", "junk1.bin", "junk2.bin", "junk3.bin"],
+        "quarantined",
+    )
+    assert docs["empty2.txt"]["error_message"] == "empty2.txt: the file is empty"
+    for copy in ("junk2.bin", "junk3.bin"):
+        assert docs[copy]["error_code"] == "unsupported"
+        assert docs[copy]["error_message"].startswith(
+            f"{copy}: same content as document {docs['junk1.bin']['id']}"
+        )
+    assert store.outbox_counts()["pending"] == 5  # one event each
+    for name in ("empty1.txt", "empty2.txt", "junk3.bin"):
+        reason = f"{docs[name]['id']}-{name}.reason.txt"
+        assert name in (settings.quarantine_dir / reason).read_text()
+
+
+def test_a_file_that_never_opens_is_quarantined_after_max_attempts(
+    settings: config.Config,
+) -> None:
+    locked = drop(settings, "locked.txt", "Secret referral")
+    locked.chmod(0)
+    drop(settings, "ok.txt", "Readable note.")
+    result = subprocess.run(
+        without_file_access(
+            [sys.executable, "-m", "edgebox", "watch", "--no-triage", "--until-idle"],
+            locked,
+        ),
+        capture_output=True,
+        text=True,
+        env={**os.environ, "EDGEBOX_INGEST_QUIET_S": "0",
+             "EDGEBOX_INGEST_RESCAN_S": "0.2", "EDGEBOX_INGEST_MAX_ATTEMPTS": "3"},
+        timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("cannot read locked.txt yet") == 2
+    with Store(settings.db_path) as store:
+        (doc,) = store.documents_in_state(DocState.QUARANTINED)
+        assert store.counts_by_state()["extracted"] == 1
+    assert doc["error_code"] == "unreadable"
+    assert doc["error_message"].startswith("locked.txt: cannot read the file")
+    assert "Permission denied" in doc["error_message"]
+    moved = settings.quarantine_dir / f"{doc['id']}-locked.txt"
+    assert moved.stat().st_size == len("Secret referral")  # kept, never lost
+    assert (
+        "Permission denied" in moved.with_name(moved.name + ".reason.txt").read_text()
+    )
+    assert not list(settings.inbox_dir.iterdir())
+
+
+def without_file_access(command: list[str], unreadable: Path) -> list[str]:
+    """The command as a user who meets file modes: as root, without the
+    capabilities that let root read any file (the unit runs as User=edgebox)."""
+    if os.geteuid() != 0:
+        return command
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("running as root without setpriv: every file is readable")
+    caps = "-dac_override,-dac_read_search"
+    dropped = [setpriv, f"--bounding-set={caps}", f"--inh-caps={caps}", "--"]
+    probe = [*dropped, sys.executable, "-c", "import sys; open(sys.argv[1]).read()"]
+    if subprocess.run([*probe, str(unreadable)], capture_output=True).returncode == 0:
+        pytest.skip("root reads a mode-000 file here even without its capabilities")
+    return [*dropped, *command]
 
 
 class FlakyExtractor:

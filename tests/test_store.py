@@ -45,6 +45,8 @@ def test_migrations_run_from_empty(tmp_path: Path) -> None:
             "m003_ingest",
             "m004_index",
             "m005_service_state",
+            "m006_uploads",
+            "m007_inbox_cleared",
         ]
         assert store.journal_mode() == "wal"
     with Store(path) as reopened:  # a second open applies nothing new
@@ -54,6 +56,8 @@ def test_migrations_run_from_empty(tmp_path: Path) -> None:
             "m003_ingest",
             "m004_index",
             "m005_service_state",
+            "m006_uploads",
+            "m007_inbox_cleared",
         ]
 
 

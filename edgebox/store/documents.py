@@ -95,13 +95,24 @@ class DocumentQueries:
         self, *, relative_path: str, size: int, mtime_ns: int, sha256: str
     ) -> dict[str, Any] | None:
         """The document recorded from this very inbox file (same path, size, mtime
-        and content): a file whose removal from the inbox a crash interrupted."""
+        and content, sha256 "" for a refusal) whose inbox file was never cleared:
+        a crash interrupted its removal. A cleared one's file dropped again is
+        a new drop."""
         rows = self.db.query(
             "SELECT * FROM documents WHERE relative_path = ? AND size = ?"
-            " AND mtime_ns = ? AND sha256 = ? ORDER BY id LIMIT 1",
+            " AND mtime_ns = ? AND sha256 = ? AND inbox_cleared_at IS NULL"
+            " ORDER BY id LIMIT 1",
             [relative_path, size, mtime_ns, sha256],
         )
         return next(rows, None)
+
+    def mark_inbox_cleared(self, doc_id: int) -> None:
+        """The document's inbox file is removed (or left as a new drop)."""
+        with self.atomic():
+            self.db.execute(
+                "UPDATE documents SET inbox_cleared_at = ? WHERE id = ?",
+                [now(), doc_id],
+            )
 
     def set_state(
         self,
@@ -111,8 +122,9 @@ class DocumentQueries:
         text: str | None = None,
         error_code: str | None = None,
         error_message: str | None = None,
-    ) -> None:
-        """Move a document to a new state (with its text or its error)."""
+    ) -> list[int]:
+        """Move a document to a new state (with its text or its error); return
+        the ids of its duplicates quarantined with it."""
         with self.atomic():
             self.db.execute(
                 "UPDATE documents SET state = ?, text = COALESCE(?, text),"
@@ -125,6 +137,8 @@ class DocumentQueries:
                 self.refresh_fts(doc_id)
             if state == DocState.QUARANTINED:
                 self._quarantine_event(doc_id)
+                return self._quarantine_duplicates(doc_id)
+        return []
 
     def mark_failed(
         self, doc_id: int, *, error_code: str, error_message: str, retry_at: str
@@ -193,6 +207,38 @@ class DocumentQueries:
             counts[row["state"]] = row["n"]
         return counts
 
+    def _quarantine_duplicates(self, doc_id: int) -> list[int]:
+        """Copies recorded while this document was still being read share its
+        fate, each with its own reason and event, never silently swallowed."""
+        first = self.document(doc_id)
+        copies = list(
+            self.db.query(
+                "SELECT id, file_name FROM documents"
+                " WHERE duplicate_of = ? AND state = ?",
+                [doc_id, DocState.DUPLICATE],
+            )
+        )
+        for copy in copies:
+            self.db.execute(
+                "UPDATE documents SET state = ?, error_code = ?, error_message = ?,"
+                " updated_at = ? WHERE id = ?",
+                [
+                    DocState.QUARANTINED,
+                    first["error_code"],
+                    duplicate_reason(copy["file_name"], first),
+                    now(),
+                    copy["id"],
+                ],
+            )
+            self._audit(
+                "edgebox",
+                "state:quarantined",
+                copy["id"],
+                {"error": first["error_code"], "duplicate_of": doc_id},
+            )
+            self._quarantine_event(copy["id"])
+        return [copy["id"] for copy in copies]
+
     def _quarantine_event(self, doc_id: int) -> None:
         """An outbox row for the central server: this document could not be read."""
         doc = self.document(doc_id)
@@ -220,3 +266,11 @@ class DocumentQueries:
             " priority, created_at) VALUES ('quarantine', ?, ?, ?, ?, 3, ?)",
             [doc_id, event, json.dumps(payload), OutboxState.PENDING, now()],
         )
+
+
+def duplicate_reason(file_name: str, first: Mapping[str, Any]) -> str:
+    """Why a copy of a quarantined document is quarantined too."""
+    return (
+        f"{file_name}: same content as document {first['id']}, which was"
+        f" quarantined ({first['error_message']})"
+    )

@@ -195,6 +195,20 @@ def m006_uploads(db: Database) -> None:
     db.execute("ALTER TABLE documents ADD COLUMN uploaded_at TEXT")
 
 
+@migrations()
+def m007_inbox_cleared(db: Database) -> None:
+    # When the document's inbox file was removed (or left because it changed
+    # while being taken). Only a document without this mark may "clear" the same
+    # file after a crash; with it, a re-drop of the same file (cp -p keeps the
+    # mtime) is a new drop, recorded as a duplicate. Documents recorded before
+    # this migration had their files removed in all but a crash's window.
+    db.execute("ALTER TABLE documents ADD COLUMN inbox_cleared_at TEXT")
+    db.execute(
+        "UPDATE documents SET inbox_cleared_at = updated_at"
+        " WHERE relative_path IS NOT NULL"
+    )
+
+
 def now() -> str:
     """The current UTC time as ISO 8601 text, as every timestamp is stored."""
     return datetime.now(UTC).isoformat(timespec="milliseconds")
