@@ -85,7 +85,9 @@ def _sex(model_value: str, text: str) -> str:
     return model_value if female and male else "unknown"
 
 
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+# A number on its own, not the digit of a name like "SpO2" or "H2O": that "2"
+# would otherwise vouch for an invented "2 days".
+_NUMBER = re.compile(r"(?<![^\W\d_])\d+(?:[.,]\d+)?")
 
 
 def unsupported_numbers(summary: str, text: str) -> list[str]:

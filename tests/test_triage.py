@@ -313,6 +313,7 @@ def test_any_text_appended_to_an_emergency_keeps_it_an_emergency(
         ("Temperature 37.5 C, SpO2 084%.", "T 37,5 C et SpO2 84 %", []),
         ("No figures at all.", "Anything 12.", []),
         ("Hb 9.1 and 9.1 again, 7 days", "Hb 9.10 g/dL", ["7"]),
+        ("Fever for 2 days, SpO2 84%.", "Fièvre. SpO2 84 %", ["2"]),
     ],
 )
 def test_numbers_a_summary_invents_are_named(
