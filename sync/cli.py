@@ -89,6 +89,13 @@ def sync_command(
         )
     if not report.ok:
         raise SyncError(f"sync incomplete: {report.error}")
+    if report.dead:
+        # Delivered all it could, but some results will not arrive unless a
+        # person acts: a cron job or a volunteer must not read that as success.
+        raise SyncError(
+            f"{report.dead} result(s) were dead-lettered; `edgebox sync --status`"
+            " says why, `edgebox sync --retry-dead` sends them again"
+        )
 
 
 def _run_loop(settings: config_module.Config, attempts: int) -> None:
@@ -176,6 +183,8 @@ def serve(
     from sync.server import MAX_BODY_BYTES, create_app
 
     url = _db_url(ctx, db)
+    if ssl_certfile:
+        _check_certificate(ssl_certfile, ssl_keyfile)
     app = create_app(open_central(url), max_body_bytes=max_body_bytes or MAX_BODY_BYTES)
     click.echo(f"edgebox central on {host}:{port}, database {_redact(url)}", err=True)
     uvicorn.run(
@@ -186,6 +195,21 @@ def serve(
         ssl_certfile=ssl_certfile,
         ssl_keyfile=ssl_keyfile,
     )
+
+
+def _check_certificate(certfile: str, keyfile: str | None) -> None:
+    """Load the TLS pair once before serving: a bad PEM or a key that does not
+    match is one line naming the files, not a traceback from inside uvicorn."""
+    import ssl
+
+    try:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(certfile, keyfile)
+    except (ssl.SSLError, OSError) as exc:
+        key = keyfile or "in the same file"
+        raise SyncError(
+            f"cannot use the TLS certificate {certfile} (key {key}): {exc}"
+        ) from None
 
 
 @central_group.command("add-device")

@@ -374,7 +374,10 @@ def _refuse_auth(response: httpx.Response) -> httpx.Response:
     if response.status_code == 401:
         raise SyncError("the central server refused the device token (HTTP 401)")
     if response.status_code == 403:
-        raise SyncError("the central server refused this device's records (HTTP 403)")
+        raise SyncError(
+            "the central server refused this device's records (HTTP 403): the"
+            " token belongs to another device than [sync] device says"
+        )
     return response
 
 

@@ -182,3 +182,41 @@ def test_sync_once_without_a_server_says_why(edgebox_home: Path) -> None:
     assert down.returncode == 1 and "network error" in down.stderr
     status = sync_cli("sync", "--status").stdout
     assert "pending 2" in status and "network error (ConnectError)" in status
+
+
+def test_a_bad_tls_certificate_is_named_in_one_line(tmp_path: Path) -> None:
+    pem = tmp_path / "central.pem"
+    pem.write_text("not a certificate\n")
+    db = f"sqlite:///{tmp_path / 'central.db'}"
+    result = sync_cli("central", "serve", "--db", db, "--ssl-certfile", str(pem))
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"error: cannot use the TLS certificate {pem}")
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_sync_once_fails_when_results_are_dead_lettered(
+    tmp_path: Path, edgebox_home: Path
+) -> None:
+    """A box rebuilt under the same device name numbers its documents from 1
+    again: the server holds other content under those ids (a conflict)."""
+    from edgebox.store import Store
+    from tests.sync_fixtures import result
+
+    db = f"sqlite:///{tmp_path / 'central.db'}"
+    token = sync_cli("central", "add-device", "clinic-a", "--db", db).stdout.strip()
+    env = {"EDGEBOX_SYNC_TOKEN": token}
+    with CentralProcess(db, log=tmp_path / "central.log") as server:
+        for box, summary in (("old", "Old box."), ("new", "Rebuilt box.")):
+            home = tmp_path / box
+            home.mkdir()
+            (home / "edgebox.toml").write_text(
+                f'[sync]\nurl = "{server.url}"\ndevice = "clinic-a"\n',
+                encoding="utf-8",
+            )
+            with Store(home / "data" / "edgebox.db") as store:
+                doc = store.add_document(file_name="a.txt", sha256="a" * 64, size=1)
+                store.record_triage(doc, result(1, summary=summary))
+            pushed = sync_cli("sync", "--once", env={**env, "EDGEBOX_HOME": str(home)})
+    assert pushed.returncode == 1
+    assert "dead 1," in pushed.stdout
+    assert pushed.stderr.startswith("error: 1 result(s) were dead-lettered")

@@ -245,6 +245,16 @@ def test_401_stops_at_once_and_sends_nothing(
     assert store.outbox_counts()["pending"] == 12
 
 
+def test_a_token_of_another_device_is_named_as_such(
+    central: Central, device: tuple[str, str], store: Store
+) -> None:
+    with client_for(store, central.url, ("clinic-typo", device[1])) as client:
+        report = client.push()
+    assert report.requests == 1
+    assert "token belongs to another device than [sync] device" in (report.error or "")
+    assert store.outbox_counts()["pending"] == 12
+
+
 def test_413_halves_the_batch_and_a_lone_giant_is_dead_lettered(
     tmp_path: Path, device_small: tuple[Central, str, str], store: Store
 ) -> None:
