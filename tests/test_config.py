@@ -184,7 +184,7 @@ def test_batch_records_stay_within_what_the_server_takes(
     [
         ("[model]\ntimeout_s = -5\n", "'model.timeout_s' must be at least 1, got -5"),
         ("[model]\nn_ctx = 0\n", "'model.n_ctx' must be at least 256, got 0"),
-        ("[ingest]\nrescan_s = 0\n", "'ingest.rescan_s' must be at least 1, got 0"),
+        ("[ingest]\nrescan_s = 0\n", "'ingest.rescan_s' must be at least 0.1, got 0"),
         ("[ingest]\nmax_bytes = 0\n", "'ingest.max_bytes' must be at least 1"),
         ("[index]\nchunk_overlap = 300\n", "'index.chunk_overlap' must be less"),
         ('[triage]\nlanguage = "de"\n', "'triage.language' must be one of en, fr"),
