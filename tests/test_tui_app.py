@@ -38,6 +38,13 @@ async def open_document(pilot, row: int) -> DocumentScreen:
     return await until_on(pilot, DocumentScreen, lambda s: s.view is not None)
 
 
+async def open_document_id(pilot, doc_id: int) -> DocumentScreen:
+    table = await queue_ready(pilot, 5)
+    table.move_cursor(row=table.get_row_index(str(doc_id)))
+    await pilot.press("enter")
+    return await until_on(pilot, DocumentScreen, lambda s: s.view is not None)
+
+
 async def test_the_queue_lists_emergencies_first_then_by_age(
     settings: config.Config, seeded: dict[str, int]
 ) -> None:
@@ -59,7 +66,7 @@ async def test_the_queue_lists_emergencies_first_then_by_age(
             "yes",
         ]
         text = screen_text(pilot.app)
-        assert "triaged 4  reviewed 0  quarantined 1  needs review 2" in text
+        assert "needs review 2  quarantined 1  triaged 4  reviewed 0" in text
         assert "reviewer: amina" in text
 
 
@@ -285,3 +292,188 @@ async def test_no_color_keeps_emergencies_apart_by_symbol(
         lines = screen_dump(app).splitlines()
         assert lines[4].startswith(" !! EMERG    referral")
         assert not any("!!" in line for line in lines[5:9])
+
+
+def said(app) -> list[str]:
+    """The notifications shown so far, newest last."""
+    return [n.message for n in app._notifications]
+
+
+def saved_revisions(settings: config.Config, doc_id: int) -> list[tuple]:
+    with Store(settings.db_path) as store:
+        return [(r["revision"], r["author"]) for r in store.revisions(doc_id)]
+
+
+async def test_confirm_refuses_a_failed_triage_with_no_urgency(
+    settings: config.Config, seeded: dict[str, int]
+) -> None:
+    async with make_app(settings).run_test(size=(80, 24)) as pilot:
+        screen = await open_document(pilot, 3)  # intake: triage failed, unknown
+        await pilot.press("c")
+        await until(
+            pilot, lambda: any("Nothing confirmed" in m for m in said(pilot.app))
+        )
+        await until(pilot, lambda: workers_done(pilot.app, "write"))
+        assert screen.view.latest["needs_review"] is True
+    assert saved_revisions(settings, seeded["intake-0311.txt"]) == [(1, "ai")]
+
+
+async def test_a_review_on_a_revision_someone_else_replaced_is_refused(
+    settings: config.Config, seeded: dict[str, int]
+) -> None:
+    doc_id = seeded["referral-kibera.txt"]
+    async with make_app(settings).run_test(size=(80, 24)) as pilot:
+        screen = await open_document(pilot, 0)  # emergency
+        await pilot.press("r")
+        await until(pilot, lambda: isinstance(pilot.app.screen, ReviewScreen))
+        with Store(settings.db_path) as other_session:
+            other_session.record_review(
+                doc_id, reviewer="baraka", changes={"urgency": "urgent"}
+            )
+        # The nurse leaves "emergency" as she sees it and adds a note.
+        await pilot.press("tab", *"keep as emergency", "enter")
+        await until(pilot, lambda: any("changed since" in m for m in said(pilot.app)))
+        await until(pilot, lambda: screen.view.latest["revision"] == 2)
+        assert pilot.app.screen is screen
+        assert "!  urgent  referral" in screen_text(pilot.app)
+    assert saved_revisions(settings, doc_id) == [(1, "ai"), (2, "staff:baraka")]
+
+
+async def test_the_document_reloads_when_a_modal_over_it_closes(
+    settings: config.Config, seeded: dict[str, int]
+) -> None:
+    app = make_app(settings, refresh_s=0.1)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_document(pilot, 1)
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        seen = app._seen_version  # the refresh timer's last look at the store
+        with Store(settings.db_path) as other_session:
+            other_session.record_review(
+                seeded["lab-malaria.pdf"], reviewer="baraka", changes={}
+            )
+        await until(pilot, lambda: app._seen_version != seen)  # noticed under help
+        await pilot.press("escape")
+        await until(pilot, lambda: screen.view.latest["revision"] == 2, timeout=5)
+        assert "staff:baraka" in screen_text(app)
+
+
+async def test_undo_refuses_when_the_document_changed_after_the_question(
+    settings: config.Config, seeded: dict[str, int]
+) -> None:
+    doc_id = seeded["referral-kibera.txt"]
+    with Store(settings.db_path) as store:
+        store.record_review(doc_id, reviewer="alice", changes={"urgency": "urgent"})
+    async with make_app(settings).run_test(size=(80, 24)) as pilot:
+        screen = await open_document_id(pilot, doc_id)
+        await pilot.press("z")
+        await until(
+            pilot, lambda: "Undo revision 2 by staff:alice" in screen_dump(pilot.app)
+        )
+        with Store(settings.db_path) as other_session:
+            other_session.record_review(
+                doc_id, reviewer="bob", changes={"category": "letter"}
+            )
+        await pilot.press("y")
+        await until(pilot, lambda: any("changed since" in m for m in said(pilot.app)))
+        await until(pilot, lambda: screen.view.latest["revision"] == 3)
+    assert saved_revisions(settings, doc_id) == [
+        (1, "ai"),
+        (2, "staff:alice"),
+        (3, "staff:bob"),
+    ]
+
+
+async def test_confirm_pressed_twice_saves_once_and_a_confirmed_result_stays(
+    settings: config.Config, seeded: dict[str, int]
+) -> None:
+    doc_id = seeded["lab-malaria.pdf"]
+    async with make_app(settings).run_test(size=(80, 24)) as pilot:
+        screen = await open_document(pilot, 1)
+        await pilot.press("c", "c")
+        await until(pilot, lambda: workers_done(pilot.app, "write"))
+        await until(pilot, lambda: screen.view.latest["revision"] == 2)
+        await pilot.press("c")  # already confirmed with these values
+        await until(
+            pilot,
+            lambda: (
+                "Already confirmed by staff:amina (revision 2): nothing to save."
+                in said(pilot.app)
+            ),
+        )
+        await until(pilot, lambda: workers_done(pilot.app, "write"))
+    assert saved_revisions(settings, doc_id) == [(1, "ai"), (2, "staff:amina")]
+
+
+async def test_review_and_confirm_say_why_a_document_without_a_result_cannot(
+    settings: config.Config, seeded: dict[str, int]
+) -> None:
+    async with make_app(settings).run_test(size=(80, 24)) as pilot:
+        await open_document(pilot, 2)  # the quarantined scan
+        await pilot.press("r", "c")
+        await until(pilot, lambda: len(said(pilot.app)) >= 2)
+        review, confirm = said(pilot.app)[-2:]
+        assert review.startswith(
+            "Cannot review: the document is quarantined (ocr_unavailable)"
+        )
+        assert confirm.startswith("Cannot confirm: the document is quarantined")
+        assert "status screen" in confirm
+        assert isinstance(pilot.app.screen, DocumentScreen)
+
+
+def more_documents(settings: config.Config, count: int, *, state: DocState) -> None:
+    """`count` documents not triaged yet, in one transaction (quick)."""
+    with Store(settings.db_path) as store, store.atomic():
+        for n in range(count):
+            store.add_document(
+                file_name=f"extra-{n:03}.txt", sha256=f"e{n:063x}", size=1,
+                state=state, text=f"extra {n}",
+            )  # fmt: skip
+
+
+async def test_a_queue_longer_than_a_page_says_so_and_pages_to_the_rest(
+    settings: config.Config, seeded: dict[str, int]
+) -> None:
+    more_documents(settings, 500, state=DocState.RECEIVED)
+    async with make_app(settings).run_test(size=(80, 24)) as pilot:
+        await queue_ready(pilot, 500)
+        assert "1–500 of 505 shown  ] next page" in screen_dump(pilot.app)
+        await pilot.press("]")
+        table = await queue_ready(pilot, 5)
+        assert "501–505 of 505 shown  [ previous" in screen_dump(pilot.app)
+        assert table_rows(table)[-1][0] == "   routine"  # the end of the queue
+        await pilot.press("]")  # no page after the last
+        await until(pilot, lambda: "No more documents that way." in said(pilot.app))
+        await pilot.press("[")
+        await queue_ready(pilot, 500)
+
+
+async def test_the_counts_fit_80_columns_with_needs_review_first(
+    settings: config.Config, seeded: dict[str, int]
+) -> None:
+    for state in (DocState.FAILED, DocState.DUPLICATE, DocState.RECEIVED):
+        more_documents(settings, 1, state=state)  # every state has a count
+    with Store(settings.db_path) as store:
+        store.record_review(seeded["lab-malaria.pdf"], reviewer="amina", changes={})
+    async with make_app(settings).run_test(size=(80, 24)) as pilot:
+        await queue_ready(pilot, 8)
+        counts = screen_dump(pilot.app).splitlines()[1]
+        assert counts.startswith(" needs review 2  failed 1  quarantined 1  triaged 3")
+        assert counts.rstrip().endswith("…")  # the rest are on the status screen
+
+
+async def test_help_lists_the_keys_of_questions_review_search_and_status(
+    settings: config.Config, seeded: dict[str, int]
+) -> None:
+    async with make_app(settings).run_test(size=(80, 24)) as pilot:
+        await queue_ready(pilot, 5)
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(pilot.app.screen, HelpScreen))
+        lines = [line.strip() for line in screen_text(pilot.app).splitlines()]
+    section = {title: lines.index(title) for title in ("Review", "Search", "Status")}
+    assert "tab       next field: category, urgency, note" in lines
+    assert "enter     open a list, pick in it; in the note: save" in lines
+    assert lines[section["Search"] + 3] == "escape    back"
+    assert lines[section["Status"] + 3] == "escape    back"
+    assert "y         yes, do it" in lines
+    assert "n escape  no" in lines

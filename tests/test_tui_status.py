@@ -10,6 +10,7 @@ from edgebox import config
 from edgebox.store import DocState, Store
 from tests.test_tui_fixtures import (
     make_app,
+    screen_dump,
     screen_text,
     table_rows,
     until,
@@ -99,11 +100,14 @@ async def test_a_quarantined_document_is_listed_with_its_reason_and_requeued(
                 str(doc_id),
                 "scan-0007.png",
                 "quarantined",
-                "ocr_unavailable: OCR is not installed (tesseract)",
+                "ocr_unavailable: OCR is not ins…",
             ]
         ]
+        reason = "ocr_unavailable: OCR is not installed (tesseract)"
+        assert f"#{doc_id} scan-0007.png: {reason}" in screen_dump(pilot.app)
         await pilot.press("r")
         await until(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen))
+        assert f"Reason: {reason}" in screen_text(pilot.app)
         await pilot.press("y")
         await until(pilot, lambda: table.row_count == 0)
         assert "Quarantined and failed: none" in screen_text(pilot.app)
@@ -112,3 +116,30 @@ async def test_a_quarantined_document_is_listed_with_its_reason_and_requeued(
         audit = store.audit_log(doc_id)[-1]
         assert (audit["actor"], audit["action"]) == ("staff:amina", "requeue")
     assert not copy.exists()
+
+
+async def test_moving_in_the_problem_table_brings_the_row_and_its_reason_into_view(
+    settings: config.Config, seeded: dict[str, int]
+) -> None:
+    reason = (
+        "llama.cpp returned an invalid JSON answer after 3 attempts; the document"
+        " was set aside for a person to read"
+    )
+    with Store(settings.db_path) as store:
+        for n in range(3):
+            store.add_document(
+                file_name=f"broken-{n}.pdf", sha256=f"b{n:063x}", size=1,
+                state=DocState.FAILED, error_code="triage_error", error_message=reason,
+            )  # fmt: skip
+    async with make_app(settings).run_test(size=(80, 24)) as pilot:
+        screen = await open_status(pilot)
+        table = screen.query_one("#problems")
+        assert table.row_count == 4
+        assert "broken-2.pdf" not in screen_dump(pilot.app)  # below the fold
+        await pilot.press("down", "down", "down")
+        await until(pilot, lambda: "  broken-2.pdf" in screen_dump(pilot.app))
+        shown = screen.query_one("#problem-reason").content.plain
+        assert shown == f"#{table.coordinate_to_cell_key((3, 0)).row_key.value}" + (
+            f" broken-2.pdf: triage_error: {reason}"
+        )
+        await until(pilot, lambda: "for a person to read" in screen_dump(pilot.app))

@@ -122,6 +122,7 @@ def test_the_queue_filters_by_state_category_and_urgency(
 def test_full_text_search_needs_no_model(store: Store, ids: dict[str, int]) -> None:
     hits = store.text_search("malaria falciparum")
     assert [hit["document_id"] for hit in hits] == [ids["lab-malaria.pdf"]]
+    assert "[falciparum]" in hits[0]["snippet"]  # marked as the hybrid search does
     assert store.text_search("*** NEAR(") == []  # FTS syntax is only text
 
 
@@ -190,3 +191,63 @@ def test_a_store_locked_by_another_program_is_named_in_a_clear_error(
         locker.execute("ROLLBACK")
         locker.close()
     check_readable(store.path)  # once released, it opens
+
+
+def test_a_review_of_a_revision_that_is_no_longer_the_latest_is_refused(
+    store: Store, ids: dict[str, int]
+) -> None:
+    doc = ids["referral-kibera.txt"]  # revision 1: emergency
+    store.record_review(doc, reviewer="alice", changes={"urgency": "urgent"})
+    with pytest.raises(StoreError, match="changed since you opened it") as raised:
+        # Bob's form showed revision 1 and he changed only the note.
+        store.record_review(doc, reviewer="bob", changes={}, expected_revision=1)
+    assert raised.value.title == "changed meanwhile"
+    assert "revision 2 by staff:alice: urgent, referral" in raised.value.message
+    assert [r["author"] for r in store.revisions(doc)] == ["ai", "staff:alice"]
+    assert (
+        store.record_review(
+            doc, reviewer="bob", changes={}, note="seen", expected_revision=2
+        )
+        == 3
+    )
+
+
+def test_a_person_cannot_confirm_an_unknown_urgency(
+    store: Store, ids: dict[str, int]
+) -> None:
+    doc = ids["intake-0311.txt"]  # triage failed: urgency unknown
+    with pytest.raises(StoreError, match="choose an urgency"):
+        store.record_review(doc, reviewer="amina", changes={})
+    with pytest.raises(StoreError, match="choose an urgency"):
+        store.record_review(doc, reviewer="amina", changes={"urgency": "unknown"})
+    assert len(store.revisions(doc)) == 1
+    store.record_review(doc, reviewer="amina", changes={"urgency": "urgent"})
+    assert store.latest_revision(doc)["needs_review"] is False
+
+
+def test_an_undo_asked_on_an_older_revision_is_refused(
+    store: Store, ids: dict[str, int]
+) -> None:
+    doc = ids["referral-kibera.txt"]
+    store.record_review(doc, reviewer="alice", changes={"urgency": "urgent"})
+    store.record_review(doc, reviewer="bob", changes={"category": "letter"})
+    # The question named alice's revision 2; bob's revision 3 came since.
+    with pytest.raises(StoreError, match="now revision 3 by staff:bob"):
+        store.undo_last_change(doc, actor="alice", expected_revision=2)
+    assert len(store.revisions(doc)) == 3
+    assert store.undo_last_change(doc, actor="alice", expected_revision=3) == 4
+    assert store.latest_revision(doc)["author"] == "staff:alice"
+
+
+def test_the_queue_pages_and_counts_what_passes_the_filters(
+    store: Store, ids: dict[str, int]
+) -> None:
+    every = [row["document_id"] for row in store.queue_page()]
+    pages = [
+        [row["document_id"] for row in store.queue_page(limit=2, offset=start)]
+        for start in (0, 2, 4)
+    ]
+    assert pages == [every[0:2], every[2:4], every[4:]]
+    assert store.queue_count() == 5
+    assert store.queue_count(QueueFilter(urgency="unknown")) == 2
+    assert store.queue_count(QueueFilter(state="reviewed")) == 0

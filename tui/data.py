@@ -21,10 +21,12 @@ from edgebox.config import Config
 from edgebox.errors import StoreError
 from edgebox.render import visible
 from edgebox.store import Store
-from edgebox.store.review import QueueFilter, check_readable
+from edgebox.store.review import STAFF_URGENCIES, QueueFilter, check_readable
 
-URGENCIES = ("emergency", "urgent", "routine")
+URGENCIES = STAFF_URGENCIES
 """What a person may choose; "unknown" is only ever the AI failing."""
+QUEUE_PAGE = 500
+"""Rows the queue shows at once; `]` and `[` page through the rest."""
 
 # Colour is never the only cue: each urgency has its own symbol and word.
 URGENCY_LABEL = {
@@ -108,7 +110,8 @@ def local_time(iso: str | None, *, with_year: bool = False) -> str:
 
 
 def urgency_text(urgency: str | None) -> Text:
-    urgency = urgency or "unknown"
+    """The urgency by symbol and word; None: no result yet (not triaged)."""
+    urgency = urgency or "none"
     return Text(
         URGENCY_LABEL.get(urgency, visible(urgency)),
         style=URGENCY_STYLE.get(urgency, ""),
@@ -117,14 +120,23 @@ def urgency_text(urgency: str | None) -> Text:
 
 @dataclass(frozen=True)
 class QueueSnapshot:
-    """What the queue screen shows; compared whole to skip needless repaints."""
+    """What the queue shows; compared whole to skip needless repaints."""
 
     rows: tuple[tuple[Any, ...], ...]
     counts: tuple[tuple[str, int], ...]
     needs_review: int
+    offset: int = 0
+    """Where this page starts among the documents that pass the filters."""
+    total: int = 0
+    """How many documents pass the filters, on every page together."""
 
 
-def load_queue(store: Store, filters: QueueFilter) -> QueueSnapshot:
+def load_queue(
+    store: Store, filters: QueueFilter, *, offset: int = 0, page: int = QUEUE_PAGE
+) -> QueueSnapshot:
+    total = store.queue_count(filters)
+    # The last page when documents left since (a filter or a requeue).
+    offset = max(0, min(offset, (total - 1) // page * page))
     rows = tuple(
         (
             row["document_id"],
@@ -137,10 +149,10 @@ def load_queue(store: Store, filters: QueueFilter) -> QueueSnapshot:
             row["state"],
             row["needs_review"],
         )
-        for row in store.queue_page(filters)
+        for row in store.queue_page(filters, limit=page, offset=offset)
     )
     counts = tuple(store.counts_by_state().items())
-    return QueueSnapshot(rows, counts, store.needs_review_count())
+    return QueueSnapshot(rows, counts, store.needs_review_count(), offset, total)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
 from rich.text import Text
-from textual import work
+from textual import events, work
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
@@ -16,16 +16,21 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from edgebox.store import Store
-from edgebox.store.review import undo_marker
-from tui.data import DocumentView, literal, load_document, local_time, urgency_text
+from tui.data import (
+    URGENCIES,
+    DocumentView,
+    literal,
+    load_document,
+    urgency_text,
+    visible,
+)
 from tui.review import ReviewChoice
+from tui.sections import SECTIONS
 from tui.topbar import TopBar
 
 if TYPE_CHECKING:
     from tui.app import EdgeboxApp
 
-# Enough for any real letter; a bigger text is cut so that the screen stays fast.
-MAX_TEXT_CHARS = 200_000
 SIMILAR_LIMIT = 5
 
 
@@ -44,6 +49,7 @@ class DocumentScreen(Screen):
         self.doc_id = doc_id
         self.view: DocumentView | None = None
         self._review_on_load = review
+        self._saving = False
 
     @property
     def edgebox(self) -> EdgeboxApp:
@@ -66,8 +72,12 @@ class DocumentScreen(Screen):
     def on_mount(self) -> None:
         self.query_one("#similar", OptionList).display = False
         self.query_one("#document", VerticalScroll).focus()
-        self.reload()
         self._load_similar()
+
+    def on_screen_resume(self) -> None:
+        # Also when a modal (help, a question) closes: the app reloads only
+        # the screen on top, so changes made meanwhile are fetched here.
+        self.reload()
 
     # -- loading -------------------------------------------------------------
 
@@ -76,19 +86,25 @@ class DocumentScreen(Screen):
 
     @work(thread=True, exclusive=True, group="document", exit_on_error=False)
     def _load(self) -> None:
+        view = self._fetch()
+        if view is not None:
+            self.app.call_from_thread(self._show, view)
+
+    def _fetch(self) -> DocumentView | None:
+        """The document as the store has it now; None (and a message) on error.
+        Called in a worker thread."""
         try:
             with self.edgebox.opener() as store:
-                view = load_document(store, self.doc_id)
+                return load_document(store, self.doc_id)
         except Exception as exc:  # noqa: BLE001 - shown, never a crash
             self.edgebox.report(f"opening document {self.doc_id}", exc)
-            return
-        self.app.call_from_thread(self._show, view)
+            return None
 
     def _show(self, view: DocumentView) -> None:
         if view == self.view:
             return
         self.view = view
-        for name, build in _SECTIONS.items():
+        for name, build in SECTIONS.items():
             text = build(view)
             text.rstrip()
             self.query_one(f"#{name}", Static).update(text)
@@ -121,6 +137,12 @@ class DocumentScreen(Screen):
             options.add_option(Option(line, id=str(hit.document_id)))
         options.display = bool(hits)
 
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        # Reached with tab: without a highlighted case, enter would do nothing.
+        options = event.widget
+        if isinstance(options, OptionList) and options.highlighted is None:
+            options.highlighted = 0 if options.option_count else None
+
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         if event.option.id is not None:
             self.app.push_screen(DocumentScreen(int(event.option.id)))
@@ -133,38 +155,75 @@ class DocumentScreen(Screen):
     def action_review(self) -> None:
         from tui.review import ReviewScreen
 
-        if self._can_write("review") and self.view and self.view.latest:
-            self._as_reviewer(
-                lambda: self.app.push_screen(
-                    ReviewScreen(self.view.latest, self.edgebox.config.categories),
-                    self._reviewed,
-                )
-            )
-
-    def _reviewed(self, choice: ReviewChoice | None) -> None:
-        if choice is None:
+        latest = self._result_to("review")
+        if latest is None:
             return
-        reviewer = cast(str, self.edgebox.reviewer)
-        self._write(
-            "review" if choice.changes else "confirm",
-            lambda store: store.record_review(
-                self.doc_id, reviewer=reviewer, changes=choice.changes, note=choice.note
-            ),
+        categories = self.edgebox.config.categories
+        self._as_reviewer(
+            lambda: self.app.push_screen(
+                ReviewScreen(latest, categories), self._reviewed
+            )
         )
 
     def action_confirm(self) -> None:
-        if self._can_write("confirm") and self.view and self.view.latest:
-            self._as_reviewer(lambda: self._reviewed(ReviewChoice()))
+        latest = self._result_to("confirm")
+        if latest is None:
+            return
+        if latest["urgency"] not in URGENCIES:
+            self.notify(
+                "Nothing confirmed: triage failed, so there is no urgency to"
+                " confirm. Press r to choose one.",
+                severity="warning",
+            )
+            return
+        self._as_reviewer(lambda: self._reviewed(ReviewChoice(latest["revision"])))
+
+    def _reviewed(self, choice: ReviewChoice | None) -> None:
+        if choice is None or self._saving_now():
+            return
+        if self._already_confirmed(choice):
+            latest = cast(DocumentView, self.view).latest or {}
+            self.notify(
+                f"Already confirmed by {visible(latest['author'], one_line=True)}"
+                f" (revision {latest['revision']}): nothing to save.",
+                markup=False,
+            )
+            return
+        reviewer = cast(str, self.edgebox.reviewer)
+        self._save(
+            "review" if choice.changes else "confirm",
+            lambda store: store.record_review(
+                self.doc_id,
+                reviewer=reviewer,
+                changes=choice.changes,
+                note=choice.note,
+                expected_revision=choice.revision,
+            ),
+        )
+
+    def _already_confirmed(self, choice: ReviewChoice) -> bool:
+        """A plain confirm of what a person already confirmed adds nothing."""
+        latest = self.view.latest if self.view else None
+        return (
+            latest is not None
+            and latest["revision"] == choice.revision
+            and not choice.changes
+            and not choice.note
+            and str(latest["author"]).startswith("staff:")
+            and not latest["needs_review"]
+        )
 
     def action_undo(self) -> None:
         from tui.confirm import ConfirmScreen
 
-        if not self._can_write("undo") or self.view is None:
+        latest = self._result_to("undo")
+        if latest is None:
             return
-        plan = self.view.undo
+        plan = cast(DocumentView, self.view).undo
         if plan is None:
             self.notify("Nothing to undo: the result in effect is the AI's.")
             return
+        seen = latest["revision"]
         question = Text("Undo ")
         question.append(_revision_line(plan.undone))
         question.append("?\nThis restores ")
@@ -172,14 +231,31 @@ class DocumentScreen(Screen):
         question.append(".\nHistory is kept: the undo is a new revision.")
 
         def undo(yes: bool | None) -> None:
-            if yes:
+            if yes and not self._saving_now():
                 reviewer = cast(str, self.edgebox.reviewer)
-                self._write(
+                self._save(
                     "undo",
-                    lambda store: store.undo_last_change(self.doc_id, actor=reviewer),
+                    lambda store: store.undo_last_change(
+                        self.doc_id, actor=reviewer, expected_revision=seen
+                    ),
                 )
 
         self._as_reviewer(lambda: self.app.push_screen(ConfirmScreen(question), undo))
+
+    def _result_to(self, action: str) -> dict[str, Any] | None:
+        """The result shown, if it can be reviewed now; else None, and why."""
+        if self._saving_now() or not self._can_write(action) or self.view is None:
+            return None
+        if self.view.latest is None:
+            self.notify(_no_result(self.view.document, action), markup=False)
+        return self.view.latest
+
+    def _saving_now(self) -> bool:
+        """True (and say so) while the last change is still being saved: a
+        second key press must not save it twice."""
+        if self._saving:
+            self.notify("Still saving the last change; try again in a moment.")
+        return self._saving
 
     def _can_write(self, action: str) -> bool:
         if self.edgebox.read_only:
@@ -204,16 +280,41 @@ class DocumentScreen(Screen):
 
         self.app.push_screen(NameScreen(), named)
 
+    def _save(self, action: str, change: Callable[[Store], int]) -> None:
+        self._saving = True
+        self._write(action, change)
+
     @work(thread=True, group="write", exit_on_error=False)
     def _write(self, action: str, change: Callable[[Store], int]) -> None:
+        """Save, then show the document as it is now: after a refusal (someone
+        saved meanwhile) too, so that the nurse sees what changed."""
         try:
             with self.edgebox.opener() as store:
                 revision = change(store)
         except Exception as exc:  # noqa: BLE001 - shown, never a crash
             self.edgebox.report(action, exc)
-            return
-        self.app.notify(f"{action}: saved as revision {revision}", markup=False)
-        self.app.call_from_thread(self.reload)
+        else:
+            self.app.notify(f"{action}: saved as revision {revision}", markup=False)
+        self.app.call_from_thread(self._saved, self._fetch())
+
+    def _saved(self, view: DocumentView | None) -> None:
+        self._saving = False
+        if view is not None:
+            self._show(view)
+
+
+def _no_result(document: dict[str, Any], action: str) -> str:
+    """Why a document without a triage result cannot be reviewed."""
+    state = document["state"]
+    if state in ("quarantined", "failed"):
+        why = f"{state} ({document['error_code'] or 'no reason given'})"
+        return (
+            f"Cannot {action}: the document is {why} and has no triage result."
+            " Requeue it on the status screen (s in the queue)."
+        )
+    if state == "duplicate":
+        return f"Cannot {action}: a duplicate; review the first copy instead."
+    return f"Cannot {action}: not triaged yet (the service has not finished it)."
 
 
 def _revision_line(rev: dict[str, Any]) -> Text:
@@ -221,129 +322,3 @@ def _revision_line(rev: dict[str, Any]) -> Text:
     line.append(literal(rev["author"], one_line=True))
     line.append(f" ({rev['urgency']}, {rev['category'] or '-'})")
     return line
-
-
-def _section(title: str) -> Text:
-    return Text(f"{title}\n", style="bold underline")
-
-
-def _head(view: DocumentView) -> Text:
-    doc = view.document
-    line = literal(doc["file_name"], style="bold", one_line=True)
-    line.append(f"  #{doc['id']} · {doc['state']}")
-    line.append(f" · received {local_time(doc['received_at'], with_year=True)}")
-    if doc.get("error_code"):
-        line.append("\nerror: ", style="bold")
-        line.append(literal(f"{doc['error_code']}: {doc['error_message'] or ''}"))
-    return line
-
-
-def _result(view: DocumentView) -> Text:
-    latest = view.latest
-    if latest is None:
-        return Text("Not triaged yet.", style="italic")
-    line = urgency_text(latest["urgency"])
-    line.append(f"  {latest['category'] or '-'}")
-    if latest["needs_review"]:
-        line.append("  NEEDS REVIEW", style="bold")
-    line.append("\n")
-    line.append(_section("Summary"))
-    line.append(literal(latest["summary"] or "(no summary)"))
-    return line
-
-
-def _flags(view: DocumentView) -> Text:
-    flags = view.latest["red_flags"] if view.latest else []
-    out = _section("Red flags")
-    if not flags:
-        out.append("none found")
-    for flag in flags:
-        out.append("* ")
-        out.append(literal(flag.get("sign"), style="bold", one_line=True))
-        details = [str(v) for v in (flag.get("level"), flag.get("source")) if v]
-        out.append(f" ({', '.join(details)})" if details else "")
-        if flag.get("evidence"):
-            out.append(": “")
-            out.append(literal(flag["evidence"], one_line=True))
-            out.append("”")
-        if flag.get("at"):
-            start, end = flag["at"]
-            out.append(f" at characters {start}–{end}", style="dim")
-        out.append("\n")
-    return out
-
-
-def _fields(view: DocumentView) -> Text:
-    fields = view.latest["fields"] if view.latest else {}
-    out = _section("Fields")
-    if not fields:
-        out.append("none found")
-    for name, value in fields.items():
-        out.append(literal(name, style="dim", one_line=True))
-        out.append(": ")
-        out.append(literal(value, one_line=True))
-        out.append("\n")
-    return out
-
-
-def _provenance(view: DocumentView) -> Text:
-    latest = view.latest
-    out = _section("Provenance")
-    if latest is None:
-        return out.append("-")
-    prov, sources = latest["provenance"], latest["sources"]
-    confidence = latest["confidence"]
-    rows = [
-        ("model", prov.get("model")),
-        ("prompt", prov.get("prompt_version")),
-        ("rules", prov.get("rules_version")),
-        ("sources", ", ".join(f"{k}: {v}" for k, v in sources.items())),
-        ("confidence", "-" if confidence is None else f"{confidence:.2f}"),
-        ("review why", ", ".join(prov.get("review_reasons") or [])),
-    ]
-    for name, value in rows:
-        if value:
-            out.append(f"{name}: ", style="dim")
-            out.append(literal(value, one_line=True))
-            out.append("\n")
-    return out
-
-
-def _history(view: DocumentView) -> Text:
-    out = _section("History")
-    for rev in reversed(view.revisions):
-        out.append(f"r{rev['revision']} {local_time(rev['created_at'])} ")
-        out.append(literal(rev["author"], one_line=True))
-        out.append(f" {rev['urgency']} {rev['category'] or '-'}")
-        undo = undo_marker(rev)
-        if undo:
-            out.append(f" (undo of r{undo['undid']} by ")
-            out.append(literal(undo["by"], one_line=True))
-            out.append(")")
-        if rev.get("note"):
-            out.append(" note: ", style="dim")
-            out.append(literal(rev["note"], one_line=True))
-        out.append("\n")
-    return out
-
-
-def _text(view: DocumentView) -> Text:
-    text = view.document["text"]
-    out = _section("Text")
-    if not text:
-        return out.append("(no text was extracted)", style="italic")
-    out.append(literal(text[:MAX_TEXT_CHARS]))
-    if len(text) > MAX_TEXT_CHARS:
-        out.append(f"\n… {len(text) - MAX_TEXT_CHARS} more characters", style="dim")
-    return out
-
-
-_SECTIONS: dict[str, Callable[[DocumentView], Text]] = {
-    "head": _head,
-    "result": _result,
-    "flags": _flags,
-    "fields": _fields,
-    "provenance": _provenance,
-    "history": _history,
-    "text": _text,
-}

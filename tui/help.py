@@ -18,6 +18,7 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ("s", "status, quarantine, requeue"),
         ("x k u", "filter by state, category, urgency (repeat to cycle)"),
         ("0", "clear the filters"),
+        ("] [", "next, previous page (past 500 documents)"),
     )),
     ("Document", (
         ("r", "review: change category or urgency, add a note"),
@@ -26,12 +27,23 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ("tab", "similar cases; enter opens one"),
         ("escape", "back"),
     )),
-    ("Review", (("ctrl+s", "save"), ("escape", "cancel"))),
+    ("Review", (
+        ("tab", "next field: category, urgency, note"),
+        ("enter", "open a list, pick in it; in the note: save"),
+        ("ctrl+s", "save"),
+        ("escape", "cancel"),
+    )),
     ("Search", (
         ("enter", "search; words first, then meaning"),
         ("down", "to the results; enter opens one"),
+        ("escape", "back"),
     )),
-    ("Status", (("r", "requeue the selected quarantined document"),)),
+    ("Status", (
+        ("up down", "choose a quarantined or failed document"),
+        ("r", "requeue it"),
+        ("escape", "back"),
+    )),
+    ("Questions", (("y", "yes, do it"), ("n escape", "no"))),
     ("Everywhere", (("?", "this help"), ("q", "quit"))),
 )  # fmt: skip
 
@@ -58,7 +70,7 @@ def _help_text() -> Text:
     for title, keys in KEYS:
         out.append(f"{title}\n", style="bold underline")
         for key, what in keys:
-            out.append(f"  {key:<8}", style="bold")
+            out.append(f"  {key:<10}", style="bold")
             out.append(f"{what}\n")
     out.append("Urgency\n", style="bold underline")
     out.append("  !! EMERG  emergency   !  urgent   ?  unknown (triage failed)\n")

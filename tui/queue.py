@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, cast
 
+from rich.padding import Padding
 from rich.text import Text
 from textual import work
 from textual.binding import Binding
@@ -14,6 +15,7 @@ from textual.widgets import DataTable, Footer, Static
 from edgebox.store import URGENCY_RANK, DocState
 from edgebox.store.review import QueueFilter
 from tui.data import (
+    QUEUE_PAGE,
     QueueSnapshot,
     clip,
     literal,
@@ -49,11 +51,15 @@ class QueueScreen(Screen):
         Binding("k", "cycle('category')", "categ."),
         Binding("u", "cycle('urgency')", "urgency"),
         Binding("0", "clear_filters", "all", show=False),
+        # Shown in the line under the table, only when there is another page.
+        Binding("right_square_bracket", "page(1)", "next page", show=False),
+        Binding("left_square_bracket", "page(-1)", "previous page", show=False),
     ]
 
     def __init__(self) -> None:
         super().__init__()
         self.filters = QueueFilter()
+        self.page_start = 0
         self.snapshot: QueueSnapshot | None = None
         self._summary_width = 0
 
@@ -66,6 +72,7 @@ class QueueScreen(Screen):
         yield Static(id="counts")
         yield Static(id="filters")
         yield QueueTable(id="queue", cursor_type="row", zebra_stripes=True)
+        yield Static(id="more")
         yield Static(id="empty")
         yield Footer(compact=True)
 
@@ -77,28 +84,33 @@ class QueueScreen(Screen):
         self.reload()
 
     def on_resize(self) -> None:
-        if self.snapshot is not None and self._summary_width != self._wanted_width():
+        if self.snapshot is None:
+            return
+        if self._summary_width != self._wanted_width():
             self._paint(self.snapshot)
+        else:
+            self._show_counts(self.snapshot)  # fitted to the width
 
     # -- loading -----------------------------------------------------------
 
     def reload(self) -> None:
-        self._load(self.filters)
+        self._load(self.filters, self.page_start)
 
     @work(thread=True, exclusive=True, group="queue", exit_on_error=False)
-    def _load(self, filters: QueueFilter) -> None:
+    def _load(self, filters: QueueFilter, offset: int) -> None:
         try:
             with self.edgebox.opener() as store:
-                snapshot = load_queue(store, filters)
+                snapshot = load_queue(store, filters, offset=offset)
         except Exception as exc:  # noqa: BLE001 - shown, never a crash
             self.edgebox.report("loading the queue", exc)
             return
-        self.app.call_from_thread(self._show, filters, snapshot)
+        self.app.call_from_thread(self._show, (filters, offset), snapshot)
 
-    def _show(self, filters: QueueFilter, snapshot: QueueSnapshot) -> None:
-        if filters != self.filters or snapshot == self.snapshot:
+    def _show(self, asked: tuple[QueueFilter, int], snapshot: QueueSnapshot) -> None:
+        if asked != (self.filters, self.page_start) or snapshot == self.snapshot:
             return  # stale, or nothing changed: no repaint, no flicker
         self.snapshot = snapshot
+        self.page_start = snapshot.offset  # the last page, when documents left
         self._paint(snapshot)
 
     # -- painting ----------------------------------------------------------
@@ -123,6 +135,7 @@ class QueueScreen(Screen):
         if selected is not None and str(selected) in table.rows:
             table.move_cursor(row=table.get_row_index(str(selected)), animate=False)
         self._show_counts(snapshot)
+        self._show_more(snapshot)
         empty = self.query_one("#empty", Static)
         empty.display = not snapshot.rows
         if not snapshot.rows:
@@ -141,14 +154,37 @@ class QueueScreen(Screen):
         ]
 
     def _show_counts(self, snapshot: QueueSnapshot) -> None:
+        """Needs review first, then what needs doing; what does not fit at this
+        width is left out (the status screen lists every state)."""
+        width = self.size.width - 2 - len(" …")
         line = Text()
-        for state, count in snapshot.counts:
-            if count or state in ("triaged", "reviewed"):
-                line.append(f"{state} ", style="dim")
-                line.append(f"{count}  ", style="bold")
-        line.append("needs review ", style="dim")
-        line.append(str(snapshot.needs_review), style="bold")
+        for name, count in _count_items(snapshot):
+            gap = "  " if line else ""
+            if line.cell_len + len(f"{gap}{name} {count}") > width:
+                line.append(" …", style="dim")
+                break
+            line.append(gap)
+            line.append(f"{name} ", style="dim")
+            line.append(str(count), style="bold")
         self.query_one("#counts", Static).update(line)
+
+    def _show_more(self, snapshot: QueueSnapshot) -> None:
+        """Say when the queue holds more documents than this page shows."""
+        more = self.query_one("#more", Static)
+        more.display = snapshot.total > len(snapshot.rows)
+        if not more.display:
+            return
+        start = snapshot.offset + 1
+        end = snapshot.offset + len(snapshot.rows)
+        line = Text(f"{start}–{end} of {snapshot.total} shown", style="bold")
+        if end < snapshot.total:
+            line.append("  ] ", style="bold")
+            line.append("next page")
+        if snapshot.offset:
+            line.append("  [ ", style="bold")
+            line.append("previous")
+        line.append("  x k u filter to narrow", style="dim")
+        more.update(Padding(line, (0, 1)))
 
     def _show_filters(self) -> None:
         f = self.filters
@@ -218,8 +254,21 @@ class QueueScreen(Screen):
     def action_clear_filters(self) -> None:
         self._set_filters(QueueFilter())
 
+    def action_page(self, step: int) -> None:
+        snapshot = self.snapshot
+        if snapshot is None:
+            return
+        offset = snapshot.offset + step * QUEUE_PAGE
+        if not 0 <= offset < snapshot.total:
+            self.notify("No more documents that way.")
+            return
+        self.page_start = offset
+        self.snapshot = None
+        self.reload()
+
     def _set_filters(self, filters: QueueFilter) -> None:
         self.filters = filters
+        self.page_start = 0
         self.snapshot = None
         self._show_filters()
         self.reload()
@@ -231,6 +280,23 @@ class QueueScreen(Screen):
             "urgency": list(URGENCY_RANK),
         }[name]
         return [None, *values]
+
+
+def _count_items(snapshot: QueueSnapshot) -> list[tuple[str, int]]:
+    """(name, count) in the order a nurse needs them; empty problem states left out."""
+    counts = dict(snapshot.counts)
+    in_progress = counts.get("received", 0) + counts.get("extracted", 0)
+    items = [
+        ("needs review", snapshot.needs_review),
+        ("failed", counts.get("failed", 0)),
+        ("quarantined", counts.get("quarantined", 0)),
+        ("triaged", counts.get("triaged", 0)),
+        ("reviewed", counts.get("reviewed", 0)),
+        ("in progress", in_progress),
+        ("duplicate", counts.get("duplicate", 0)),
+    ]
+    always = ("needs review", "triaged", "reviewed")
+    return [(name, n) for name, n in items if n or name in always]
 
 
 def _one_line(text: object) -> str:

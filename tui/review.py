@@ -23,6 +23,9 @@ from tui.data import URGENCIES, literal
 class ReviewChoice:
     """What the person decided: only the fields they changed, and a note."""
 
+    revision: int
+    """The revision the person saw: the store refuses the choice when another
+    one has come since (the unchanged fields would be taken from that one)."""
     changes: dict[str, Any] = field(default_factory=dict)
     note: str | None = None
 
@@ -90,7 +93,7 @@ class ReviewScreen(ModalScreen[ReviewChoice | None]):
             if value != self.latest[name]:
                 changes[name] = value
         note = self.query_one("#note", Input).value.strip() or None
-        self.dismiss(ReviewChoice(changes, note))
+        self.dismiss(ReviewChoice(self.latest["revision"], changes, note))
 
     def action_cancel(self) -> None:
         self.dismiss(None)

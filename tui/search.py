@@ -8,6 +8,8 @@ imported inside the workers, so that the UI starts without them.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from typing import TYPE_CHECKING, Any, cast
 
 from rich.text import Text
@@ -17,7 +19,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 from textual.worker import get_current_worker
 
-from tui.data import clip, literal, urgency_text
+from tui.data import clip, literal, urgency_text, visible
 from tui.topbar import TopBar
 
 if TYPE_CHECKING:
@@ -26,6 +28,9 @@ if TYPE_CHECKING:
     from tui.app import EdgeboxApp
 
 SEARCH_LIMIT = 50
+_MARKED = re.compile(r"\[(\w+)\]")
+"""A word the full-text index marked as matching in a snippet."""
+_WORD = re.compile(r"\w+")
 
 
 class SearchTools:
@@ -84,6 +89,9 @@ class SearchScreen(Screen):
     def __init__(self) -> None:
         super().__init__()
         self.query_text = ""
+        self._shown_query = ""
+        """The search whose results the table holds (the cursor is kept when
+        the same search's ranking by meaning replaces its word hits)."""
 
     @property
     def edgebox(self) -> EdgeboxApp:
@@ -116,7 +124,7 @@ class SearchScreen(Screen):
         if not query:
             return
         self.query_text = query
-        self._state(Text("searching…"))
+        self._state("searching…")
         self._search(query)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
@@ -170,16 +178,56 @@ class SearchScreen(Screen):
         if query != self.query_text:
             return  # an older search finishing late
         table = self.query_one("#hits", DataTable)
+        keep = self._highlighted() if query == self._shown_query else None
         table.clear()
         width = max(20, self.size.width - 10 - 13 - 8)
+        words = {_fold(word) for word in _WORD.findall(query)}
         for doc_id, urgency, category, found in rows:
             table.add_row(
                 urgency_text(urgency),
                 literal(clip(str(category or "-"), 13), one_line=True),
-                literal(clip(" ".join(str(found or "").split()), width), one_line=True),
+                snippet_text(found, words, width),
                 key=str(doc_id),
             )
-        self._state(Text(note))
+        self._shown_query = query
+        if keep is not None and keep in table.rows:
+            table.move_cursor(row=table.get_row_index(keep), animate=False)
+        self._state(note)
 
-    def _state(self, text: Text) -> None:
-        self.query_one("#search-state", Static).update(text)
+    def _highlighted(self) -> str | None:
+        table = self.query_one("#hits", DataTable)
+        if not table.row_count:
+            return None
+        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+
+    def _state(self, note: str) -> None:
+        """One line; a longer note (why meaning is unavailable) is also sent in
+        full as a message, so that nothing is cut unread."""
+        width = self.size.width - 2
+        if len(note) > width:
+            self.notify(note, title="search", severity="warning", markup=False)
+        line = literal(clip(note, width), one_line=True)
+        self.query_one("#search-state", Static).update(line)
+
+
+def snippet_text(found: object, words: set[str], width: int) -> Text:
+    """A snippet as the text has it: the index marks a match as [word]; the
+    match is shown in bold instead of in brackets that the text never had.
+    (A text's own brackets around a searched word come doubled: [[word]].)"""
+    text = visible(found, one_line=True)
+    out = Text(no_wrap=True, end="")
+    last = 0
+    for match in _MARKED.finditer(text):
+        if _fold(match.group(1)) in words:
+            out.append(text[last : match.start()])
+            out.append(match.group(1), style="bold underline")
+            last = match.end()
+    out.append(text[last:])
+    out.truncate(width, overflow="ellipsis")
+    return out
+
+
+def _fold(word: str) -> str:
+    """As the index compares words: any case, without diacritics."""
+    decomposed = unicodedata.normalize("NFKD", word.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))

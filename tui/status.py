@@ -10,6 +10,8 @@ from rich.text import Text
 from textual import work
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.geometry import Region
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
@@ -26,6 +28,35 @@ from tui.topbar import TopBar
 
 if TYPE_CHECKING:
     from tui.app import EdgeboxApp
+
+# id, file and state columns, cell padding and the screen's own padding: the
+# reason gets what is left, and is shown whole under the table.
+_REASON_CHROME = 5 + 22 + 11 + 2 * 4 + 2
+
+
+class ProblemTable(DataTable):
+    """The quarantined and failed documents. It sits below the fold and is as
+    tall as its rows, so it never scrolls itself: each cursor key tells the
+    screen to bring the row into view (even when the cursor stays put)."""
+
+    class Moved(Message):
+        """The nurse pressed a cursor key in the table."""
+
+    def action_cursor_up(self) -> None:
+        super().action_cursor_up()
+        self.post_message(self.Moved())
+
+    def action_cursor_down(self) -> None:
+        super().action_cursor_down()
+        self.post_message(self.Moved())
+
+    def action_page_up(self) -> None:
+        super().action_page_up()
+        self.post_message(self.Moved())
+
+    def action_page_down(self) -> None:
+        super().action_page_down()
+        self.post_message(self.Moved())
 
 
 class StatusScreen(Screen):
@@ -49,7 +80,8 @@ class StatusScreen(Screen):
         with VerticalScroll(id="status"):
             yield Static("loading…", id="facts")
             yield Static(id="problems-title")
-            yield DataTable(id="problems", cursor_type="row")
+            yield ProblemTable(id="problems", cursor_type="row")
+            yield Static(id="problem-reason")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -92,18 +124,63 @@ class StatusScreen(Screen):
         title = Text("Quarantined and failed", style="bold underline")
         title.append(f" ({len(snapshot.problems)})" if snapshot.problems else ": none")
         self.query_one("#problems-title", Static).update(title)
+        self._show_problems(snapshot.problems)
+
+    def _show_problems(self, problems: list[dict[str, Any]]) -> None:
         table = self.query_one("#problems", DataTable)
+        keep = self._cursor_key()
         table.clear()
-        for doc in snapshot.problems:
-            reason = f"{doc['error_code'] or '-'}: {doc['error_message'] or ''}"
+        width = max(20, self.size.width - _REASON_CHROME)
+        for doc in problems:
             table.add_row(
                 Text(str(doc["id"])),
                 literal(clip(doc["file_name"], 22), one_line=True),
                 Text(doc["state"]),
-                literal(reason, one_line=True),
+                literal(clip(_reason(doc), width), one_line=True),
                 key=str(doc["id"]),
             )
-        table.display = bool(snapshot.problems)
+        if keep is not None and keep in table.rows:
+            table.move_cursor(row=table.get_row_index(keep), animate=False)
+        table.display = bool(problems)
+        self._show_reason()
+
+    def _cursor_key(self) -> str | None:
+        table = self.query_one("#problems", DataTable)
+        if not table.row_count:
+            return None
+        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+
+    def _selected(self) -> dict[str, Any] | None:
+        """The problem under the table's cursor."""
+        key = self._cursor_key()
+        problems = self.snapshot.problems if self.snapshot else []
+        return next((doc for doc in problems if str(doc["id"]) == key), None)
+
+    def _show_reason(self) -> None:
+        doc = self._selected()
+        reason = self.query_one("#problem-reason", Static)
+        reason.display = doc is not None
+        if doc is not None:
+            line = Text(f"#{doc['id']} ", style="bold")
+            line.append(literal(doc["file_name"], style="bold", one_line=True))
+            line.append(": ", style="bold")
+            line.append(literal(_reason(doc)))
+            reason.update(line)
+
+    def on_data_table_row_highlighted(self) -> None:
+        self._show_reason()
+
+    def on_problem_table_moved(self) -> None:
+        self.call_after_refresh(self._scroll_to_cursor)
+
+    def _scroll_to_cursor(self) -> None:
+        """The row and, under it, its full reason, in view (the row first)."""
+        table = self.query_one("#problems", DataTable)
+        top = table.virtual_region.y + table.header_height + table.cursor_row
+        bottom = self.query_one("#problem-reason", Static).virtual_region.bottom
+        self.query_one("#status", VerticalScroll).scroll_to_region(
+            Region(0, top, 1, max(1, bottom - top)), animate=False
+        )
 
     def action_requeue(self) -> None:
         from tui.confirm import ConfirmScreen
@@ -117,10 +194,14 @@ class StatusScreen(Screen):
                 "The store is read-only here: cannot requeue.", severity="warning"
             )
             return
-        doc = self.snapshot.problems[table.cursor_row]
+        doc = self._selected()
+        if doc is None:
+            return
         question = Text("Requeue ")
         question.append(literal(doc["file_name"], style="bold", one_line=True))
         question.append(f" (#{doc['id']})? The service reads it again from the start.")
+        question.append("\nReason: ", style="dim")
+        question.append(literal(_reason(doc)))
 
         def answered(yes: bool | None) -> None:
             if yes:
@@ -144,6 +225,10 @@ class StatusScreen(Screen):
             return
         self.app.notify(f"requeued document {doc_id}", markup=False)
         self.app.call_from_thread(self.reload)
+
+
+def _reason(doc: dict[str, Any]) -> str:
+    return f"{doc['error_code'] or '-'}: {doc['error_message'] or ''}"
 
 
 def _line(out: Text, name: str, value: object) -> None:

@@ -25,7 +25,7 @@ from edgebox.errors import StoreError
 from edgebox.store.documents import DocumentQueries
 from edgebox.store.index import Chunk, IndexQueries
 from edgebox.store.outbox import OutboxQueries
-from edgebox.store.review import ReviewQueries
+from edgebox.store.review import ReviewQueries, check_seen, check_staff_urgency
 from edgebox.store.schema import (
     QUEUE_ORDER,
     URGENCY_RANK,
@@ -183,22 +183,31 @@ class Store(DocumentQueries, IndexQueries, OutboxQueries, ReviewQueries):
         reviewer: str,
         changes: Mapping[str, Any],
         note: str | None = None,
+        expected_revision: int | None = None,
     ) -> int:
         """A person confirms or corrects the latest result: a new revision,
-        with the reviewer's optional note."""
-        latest = self.latest_revision(doc_id)
-        if latest is None:
-            raise StoreError(f"document {doc_id} has no triage result to review")
+        with the reviewer's optional note.
+
+        `expected_revision` is the revision the person was shown: the review is
+        refused when another one came since (unchanged fields are copied from
+        the latest revision, so a form opened before a colleague's save would
+        otherwise record her values under this reviewer's name)."""
         unknown = set(changes) - set(_REVISION_COLUMNS)
         if unknown:
             raise StoreError(f"cannot review unknown field(s): {', '.join(unknown)}")
-        reviewed = {key: latest[key] for key in _REVISION_COLUMNS}
-        reviewed |= dict(changes)
-        reviewed["needs_review"] = False
-        reviewed["sources"] = {"category": "staff", "urgency": "staff"}
-        reviewed["error"] = None
-        reviewed["note"] = note or None
-        return self.record_triage(doc_id, reviewed, author=f"staff:{reviewer}")
+        with self.atomic():
+            latest = self.latest_revision(doc_id)
+            if latest is None:
+                raise StoreError(f"document {doc_id} has no triage result to review")
+            check_seen(doc_id, latest, expected_revision)
+            reviewed = {key: latest[key] for key in _REVISION_COLUMNS}
+            reviewed |= dict(changes)
+            check_staff_urgency(doc_id, reviewed["urgency"])
+            reviewed["needs_review"] = False
+            reviewed["sources"] = {"category": "staff", "urgency": "staff"}
+            reviewed["error"] = None
+            reviewed["note"] = note or None
+            return self.record_triage(doc_id, reviewed, author=f"staff:{reviewer}")
 
     def revision(self, doc_id: int, revision: int) -> dict[str, Any]:
         rows = self.db.query(

@@ -29,6 +29,14 @@ from edgebox.store.schema import QUEUE_ORDER, where_set
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
+STAFF_URGENCIES = ("emergency", "urgent", "routine")
+"""What a person may choose; "unknown" is only ever the AI failing."""
+
+_QUEUE_FROM = """FROM documents d
+            LEFT JOIN triage_revisions t ON t.document_id = d.id AND t.revision = (
+                SELECT MAX(revision) FROM triage_revisions WHERE document_id = d.id)"""
+
+
 @dataclass(frozen=True)
 class QueueFilter:
     """What the queue shows; None means any."""
@@ -76,39 +84,38 @@ class ReviewQueries:
     # -- the queue -------------------------------------------------------------
 
     def queue_page(
-        self, filters: QueueFilter | None = None, *, limit: int = 500
+        self, filters: QueueFilter | None = None, *, limit: int = 500, offset: int = 0
     ) -> list[dict[str, Any]]:
         """Documents with their latest result that pass the filters, most urgent
-        first (no result sorts as unknown), then oldest."""
-        filters = filters or QueueFilter()
-        where, params = where_set(
-            [
-                ("d.state = ?", filters.state),
-                ("t.category = ?", filters.category),
-                ("COALESCE(t.urgency, 'unknown') = ?", filters.urgency),
-            ]
-        )
-        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        first (no result sorts as unknown), then oldest; `offset` pages on."""
+        clause, params = _queue_where(filters or QueueFilter())
         rows = self.db.query(
             f"""
             SELECT d.id AS document_id, d.file_name, d.state, d.received_at,
                    d.updated_at, d.error_code, d.error_message, t.revision,
                    t.author, t.category, COALESCE(t.urgency, 'unknown') AS urgency,
                    t.summary, t.needs_review
-            FROM documents d
-            LEFT JOIN triage_revisions t ON t.document_id = d.id AND t.revision = (
-                SELECT MAX(revision) FROM triage_revisions WHERE document_id = d.id)
+            {_QUEUE_FROM}
             {clause}
             ORDER BY {QUEUE_ORDER}
-            LIMIT ?""",
-            [*params, limit],
+            LIMIT ? OFFSET ?""",
+            [*params, limit, offset],
         )
         return [row | {"needs_review": bool(row["needs_review"])} for row in rows]
+
+    def queue_count(self, filters: QueueFilter | None = None) -> int:
+        """How many documents pass the filters: what a page leaves out."""
+        clause, params = _queue_where(filters or QueueFilter())
+        row = self.db.conn.execute(
+            f"SELECT COUNT(*) {_QUEUE_FROM} {clause}", params
+        ).fetchone()
+        return int(row[0])
 
     def text_search(
         self, query: str, *, limit: int = 50, common: int | None = COMMON_MATCHES
     ) -> list[dict[str, Any]]:
         """Full-text hits only (no embedding model): every word, else any word.
+        Snippets mark each matched word as `[word]`, as the hybrid search does.
 
         Best match first. Ranking more than `common` matches (a word in nearly
         every note) would stall the UI: such a query lists the newest matches,
@@ -134,7 +141,7 @@ class ReviewQueries:
     def _fts(self, match: str, limit: int, *, ranked: bool) -> list[dict[str, Any]]:
         order = "f.rank" if ranked else "f.rowid DESC"
         rows = self.db.conn.execute(
-            f"""SELECT f.rowid, snippet(documents_fts, -1, '', '', '…', 12),
+            f"""SELECT f.rowid, snippet(documents_fts, -1, '[', ']', '…', 12),
                       d.file_name, d.state, t.category, t.urgency, t.author
             FROM documents_fts f JOIN documents d ON d.id = f.rowid
             LEFT JOIN triage_revisions t ON t.document_id = d.id AND t.revision = (
@@ -163,10 +170,16 @@ class ReviewQueries:
             return None
         return UndoPlan(revisions[in_effect[-1]], revisions[in_effect[-2]])
 
-    def undo_last_change(self, doc_id: int, *, actor: str) -> int:
+    def undo_last_change(
+        self, doc_id: int, *, actor: str, expected_revision: int | None = None
+    ) -> int:
         """Take back the last staff change: a new revision with the values that
-        were in effect before it; return its number."""
+        were in effect before it; return its number. `expected_revision` is the
+        latest revision the person saw when asked: refused when another came
+        since, so that the undo done is the one the question named."""
         with self.atomic():
+            revisions = self.revisions(doc_id)
+            check_seen(doc_id, revisions[-1] if revisions else None, expected_revision)
             plan = self.undo_plan(doc_id)
             if plan is None:
                 raise StoreError(f"document {doc_id} has no staff change to undo")
@@ -174,7 +187,7 @@ class ReviewQueries:
             undo = {
                 # Its own number: a later review copies the provenance forward,
                 # and that copy must not read as another undo.
-                "revision": max(r["revision"] for r in self.revisions(doc_id)) + 1,
+                "revision": revisions[-1]["revision"] + 1,
                 "undid": plan.undone["revision"],
                 "restores": restored["revision"],
                 "by": f"staff:{actor}",
@@ -192,10 +205,54 @@ class ReviewQueries:
             )
 
 
+def check_seen(
+    doc_id: int, latest: Mapping[str, Any] | None, expected: int | None
+) -> None:
+    """Refuse a change made on what is no longer the latest revision (another
+    session saved meanwhile): optimistic concurrency, checked in the write's
+    own transaction. `expected` None: no check (callers that show nothing)."""
+    if expected is None or (latest is not None and latest["revision"] == expected):
+        return
+    now = "no result" if latest is None else _revision_words(latest)
+    raise StoreError(
+        f"document {doc_id} changed since you opened it (now {now});"
+        " nothing was saved: look at it again first",
+        title="changed meanwhile",
+    )
+
+
+def check_staff_urgency(doc_id: int, urgency: str) -> None:
+    """A person's answer always has an urgency: "unknown" is only ever the AI
+    failing, and confirming it would clear the need for review."""
+    if urgency not in STAFF_URGENCIES:
+        raise StoreError(
+            f"document {doc_id}: choose an urgency ({', '.join(STAFF_URGENCIES)});"
+            f" {urgency!r} cannot be confirmed"
+        )
+
+
+def _revision_words(rev: Mapping[str, Any]) -> str:
+    return (
+        f"revision {rev['revision']} by {rev['author']}:"
+        f" {rev['urgency']}, {rev['category'] or '-'}"
+    )
+
+
 def undo_marker(revision: Mapping[str, Any]) -> dict[str, Any]:
     """{revision, undid, restores, by} when this revision is an undo, else {}."""
     undo = (revision.get("provenance") or {}).get("undo") or {}
     return undo if undo.get("revision") == revision.get("revision") else {}
+
+
+def _queue_where(filters: QueueFilter) -> tuple[str, list[Any]]:
+    where, params = where_set(
+        [
+            ("d.state = ?", filters.state),
+            ("t.category = ?", filters.category),
+            ("COALESCE(t.urgency, 'unknown') = ?", filters.urgency),
+        ]
+    )
+    return (f"WHERE {' AND '.join(where)}" if where else ""), params
 
 
 def _is_staff(revision: Mapping[str, Any]) -> bool:

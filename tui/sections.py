@@ -1,0 +1,142 @@
+"""The document screen's sections as text: result, red flags and where they
+were found, fields, provenance, history and the extracted text. Everything from
+the document is shown literally (`literal`), never parsed as markup."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from rich.text import Text
+
+from edgebox.store.review import undo_marker
+from tui.data import DocumentView, literal, local_time, urgency_text
+
+# Enough for any real letter; a bigger text is cut so that the screen stays fast.
+MAX_TEXT_CHARS = 200_000
+
+
+def _section(title: str) -> Text:
+    return Text(f"{title}\n", style="bold underline")
+
+
+def _head(view: DocumentView) -> Text:
+    doc = view.document
+    line = literal(doc["file_name"], style="bold", one_line=True)
+    line.append(f"  #{doc['id']} · {doc['state']}")
+    line.append(f" · received {local_time(doc['received_at'], with_year=True)}")
+    if doc.get("error_code"):
+        line.append("\nerror: ", style="bold")
+        line.append(literal(f"{doc['error_code']}: {doc['error_message'] or ''}"))
+    return line
+
+
+def _result(view: DocumentView) -> Text:
+    latest = view.latest
+    if latest is None:
+        return Text("Not triaged yet.", style="italic")
+    line = urgency_text(latest["urgency"])
+    line.append(f"  {latest['category'] or '-'}")
+    if latest["needs_review"]:
+        line.append("  NEEDS REVIEW", style="bold")
+    line.append("\n")
+    line.append(_section("Summary"))
+    line.append(literal(latest["summary"] or "(no summary)"))
+    return line
+
+
+def _flags(view: DocumentView) -> Text:
+    flags = view.latest["red_flags"] if view.latest else []
+    out = _section("Red flags")
+    if not flags:
+        out.append("none found")
+    for flag in flags:
+        out.append("* ")
+        out.append(literal(flag.get("sign"), style="bold", one_line=True))
+        details = [str(v) for v in (flag.get("level"), flag.get("source")) if v]
+        out.append(f" ({', '.join(details)})" if details else "")
+        if flag.get("evidence"):
+            out.append(": “")
+            out.append(literal(flag["evidence"], one_line=True))
+            out.append("”")
+        if flag.get("at"):
+            start, end = flag["at"]
+            out.append(f" at characters {start}–{end}", style="dim")
+        out.append("\n")
+    return out
+
+
+def _fields(view: DocumentView) -> Text:
+    fields = view.latest["fields"] if view.latest else {}
+    out = _section("Fields")
+    if not fields:
+        out.append("none found")
+    for name, value in fields.items():
+        out.append(literal(name, style="dim", one_line=True))
+        out.append(": ")
+        out.append(literal(value, one_line=True))
+        out.append("\n")
+    return out
+
+
+def _provenance(view: DocumentView) -> Text:
+    latest = view.latest
+    out = _section("Provenance")
+    if latest is None:
+        return out.append("-")
+    prov, sources = latest["provenance"], latest["sources"]
+    confidence = latest["confidence"]
+    rows = [
+        ("model", prov.get("model")),
+        ("prompt", prov.get("prompt_version")),
+        ("rules", prov.get("rules_version")),
+        ("sources", ", ".join(f"{k}: {v}" for k, v in sources.items())),
+        ("confidence", "-" if confidence is None else f"{confidence:.2f}"),
+        ("review why", ", ".join(prov.get("review_reasons") or [])),
+    ]
+    for name, value in rows:
+        if value:
+            out.append(f"{name}: ", style="dim")
+            out.append(literal(value, one_line=True))
+            out.append("\n")
+    return out
+
+
+def _history(view: DocumentView) -> Text:
+    out = _section("History")
+    for rev in reversed(view.revisions):
+        out.append(f"r{rev['revision']} {local_time(rev['created_at'])} ")
+        out.append(literal(rev["author"], one_line=True))
+        out.append(f" {rev['urgency']} {rev['category'] or '-'}")
+        undo = undo_marker(rev)
+        if undo:
+            out.append(f" (undo of r{undo['undid']} by ")
+            out.append(literal(undo["by"], one_line=True))
+            out.append(")")
+        if rev.get("note"):
+            out.append(" note: ", style="dim")
+            out.append(literal(rev["note"], one_line=True))
+        out.append("\n")
+    return out
+
+
+def _text(view: DocumentView) -> Text:
+    text = view.document["text"]
+    out = _section("Text")
+    if not text:
+        return out.append("(no text was extracted)", style="italic")
+    out.append(literal(text[:MAX_TEXT_CHARS]))
+    if len(text) > MAX_TEXT_CHARS:
+        out.append(f"\n… {len(text) - MAX_TEXT_CHARS} more characters", style="dim")
+    return out
+
+
+SECTIONS: dict[str, Callable[[DocumentView], Text]] = {
+    "head": _head,
+    "result": _result,
+    "flags": _flags,
+    "fields": _fields,
+    "provenance": _provenance,
+    "history": _history,
+    "text": _text,
+}
+"""Each Static of the document screen, by id, and how its text is built."""
