@@ -10,6 +10,7 @@ never queue it twice.
 from __future__ import annotations
 
 import queue
+import stat
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -104,7 +105,9 @@ class InboxWatcher:
         except (ValueError, OSError):
             self.tracker.forget(path)  # outside the inbox, or gone
             return
-        if path.is_dir() or is_ignored(relative, self.ignore):
+        # lstat, not is_dir(): a link to a folder is handed out (and refused as
+        # a link), never skipped forever while the inbox still lists it.
+        if stat.S_ISDIR(info.st_mode) or is_ignored(relative, self.ignore):
             return
         self.tracker.observe(
             path, size=info.st_size, mtime_ns=info.st_mtime_ns, now=now

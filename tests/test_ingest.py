@@ -329,6 +329,27 @@ def test_a_symlink_is_never_followed(
     assert not list(settings.archive_dir.rglob("*"))
 
 
+def test_a_link_to_a_folder_is_refused_and_the_inbox_goes_idle(
+    settings: config.Config, tmp_path: Path
+) -> None:
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "other.txt").write_text("another patient's note")
+    (settings.inbox_dir / "shortcut").symlink_to(outside, target_is_directory=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "edgebox", "watch", "--no-triage", "--until-idle"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "EDGEBOX_INGEST_QUIET_S": "0"},
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    with Store(settings.db_path) as store:
+        (doc,) = store.documents_in_state(DocState.QUARANTINED)
+    assert (doc["file_name"], doc["error_code"]) == ("shortcut", "symlink")
+    assert (outside / "other.txt").exists()  # never followed, never taken
+
+
 def test_a_huge_file_is_quarantined_without_being_read(
     settings: config.Config, store: Store
 ) -> None:
