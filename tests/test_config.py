@@ -252,6 +252,24 @@ def test_the_review_cut_is_the_same_in_the_code_and_the_template() -> None:
     assert f"review_cut = {REVIEW_CUT}" in written.splitlines()
 
 
+def test_the_template_has_every_key_with_its_default() -> None:
+    """What `edgebox init` writes is the whole list of settings, each at the
+    value the code uses when the key is absent (the token stays out of it)."""
+    import dataclasses
+    import tomllib
+
+    written = tomllib.loads(config.render_default(models_dir=Path("/m")))
+    for name, section in config.SECTIONS.items():
+        for item in dataclasses.fields(section):
+            if (name, item.name) in {("sync", "token"), ("paths", "models")}:
+                continue
+            default = getattr(section(), item.name)
+            value = written[name][item.name]
+            if isinstance(default, Path | tuple):
+                value = type(default)(value)
+            assert value == default, f"[{name}] {item.name}"
+
+
 def test_a_retired_key_is_ignored_with_a_notice(
     edgebox_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
