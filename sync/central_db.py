@@ -111,18 +111,23 @@ class CentralDB(Protocol):
     def close(self) -> None: ...
 
 
-def open_central(url: str) -> CentralDB:
+def open_central(url: str, *, create: bool = True) -> CentralDB:
     """A central database from `--db`: a file path, `sqlite:///PATH` or a
-    `postgresql://` URL."""
+    `postgresql://` URL. `create=False` (a command that only reads) refuses a
+    SQLite file that does not exist: a mistyped --db is said, not created."""
     if url.startswith(("postgresql://", "postgres://")):
         return PostgresCentral(url)
-    if url.startswith("sqlite:///"):
-        return SQLiteCentral(Path(url.removeprefix("sqlite:///")))
-    if "://" in url or not url.strip():
+    if "://" in url.removeprefix("sqlite:///") or not url.strip():
         raise SyncError(
             f"unsupported database URL {url!r}: use a path or postgresql://"
         )
-    return SQLiteCentral(Path(url))
+    path = Path(url.removeprefix("sqlite:///"))
+    if not create and not path.is_file():
+        raise SyncError(
+            f"no central database at {path}: check --db or EDGEBOX_CENTRAL_DB"
+            " (`edgebox central add-device` or `serve` creates it)"
+        )
+    return SQLiteCentral(path)
 
 
 class _SqlCentral(DocumentChunks):

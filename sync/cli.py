@@ -248,7 +248,7 @@ def central_status(ctx: click.Context, db: str | None, as_json: bool) -> None:
     """Per device: last seen, records received, pending count it reported."""
     from sync.central_db import open_central
 
-    central = open_central(_db_url(ctx, db))
+    central = open_central(_db_url(ctx, db), create=False)
     try:
         devices = central.devices()
     finally:

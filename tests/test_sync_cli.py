@@ -220,3 +220,11 @@ def test_sync_once_fails_when_results_are_dead_lettered(
     assert pushed.returncode == 1
     assert "dead 1," in pushed.stdout
     assert pushed.stderr.startswith("error: 1 result(s) were dead-lettered")
+
+
+def test_central_status_never_creates_a_mistyped_database(tmp_path: Path) -> None:
+    missing = tmp_path / "typo" / "central.db"
+    result = sync_cli("central", "status", "--db", str(missing))
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"error: no central database at {missing}")
+    assert not missing.parent.exists()
