@@ -68,6 +68,9 @@ class Service:
         self.stop_event = threading.Event()
         self._work = threading.Event()
         self._idle = {"ingest": False, "worker": False}
+        self.scanned = threading.Event()
+        """Set once the watcher is listening and the first scan is done: files
+        dropped after it are found by events (and rescans)."""
         self._errors: list[BaseException] = []
 
     def run(self, *, until_idle: bool = False) -> Progress:
@@ -150,6 +153,7 @@ class Service:
                         self._work.set()
                     self.progress.waiting = watcher.waiting()
                     self._idle["ingest"] = not ready and watcher.waiting() == 0
+                    self.scanned.set()
                     self.stop_event.wait(POLL_S)
         finally:
             watcher.stop()

@@ -2,7 +2,6 @@
 
 import json
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -11,7 +10,7 @@ from edgebox import config
 from edgebox.extract.ocr import ocr_available
 from edgebox.service import Service
 from edgebox.store import DocState, Store
-from tests.conftest import run_cli
+from tests.conftest import run_cli, wait_for
 from tests.documents import scanned_image
 
 
@@ -21,14 +20,6 @@ def fast_settings(monkeypatch: pytest.MonkeyPatch) -> config.Config:
     settings = config.load()
     settings.inbox_dir.mkdir(parents=True)
     return settings
-
-
-def wait_for(condition, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.1)
 
 
 def run_in_background(service: Service) -> threading.Thread:
@@ -53,9 +44,14 @@ def test_a_folder_of_500_files_dropped_at_once(
     service = Service(settings, triage=False)
     thread = run_in_background(service)
     try:
-        time.sleep(0.5)  # the scan at start has run on the empty inbox
+        # The scan at start has seen the empty inbox: only events find the batch.
+        assert service.scanned.wait(timeout=60)
         batch.rename(settings.inbox_dir / "batch")  # one event for the folder
-        wait_for(lambda: counts(settings)["extracted"] == 500)
+        wait_for(
+            lambda: counts(settings)["extracted"] == 500,
+            timeout_s=120,
+            what="the 500 files to be extracted",
+        )
     finally:
         service.stop_event.set()
         thread.join()
@@ -71,15 +67,17 @@ def test_a_file_renamed_into_the_inbox_is_taken(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     settings = fast_settings(monkeypatch)
+    partial = settings.inbox_dir / "scan0001.part"  # a scanner writing: ignored
+    partial.write_text("Referral: fever")
+    (settings.inbox_dir / "marker.txt").write_text("Seen with the partial scan.")
     service = Service(settings, triage=False)
     thread = run_in_background(service)
     try:
-        partial = settings.inbox_dir / "scan0001.part"  # a scanner writing: ignored
-        partial.write_text("Referral: fever")
-        time.sleep(0.8)
-        assert counts(settings)["received"] + counts(settings)["extracted"] == 0
+        # Both were seen by the same scan: the marker taken, the partial not.
+        wait_for(lambda: counts(settings)["extracted"] == 1, what="the marker")
+        assert partial.exists()
         partial.rename(settings.inbox_dir / "scan0001.txt")
-        wait_for(lambda: counts(settings)["extracted"] == 1)
+        wait_for(lambda: counts(settings)["extracted"] == 2, what="the renamed scan")
     finally:
         service.stop_event.set()
         thread.join()
