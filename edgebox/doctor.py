@@ -76,10 +76,14 @@ def inbox_report(config: Config) -> dict[str, Any]:
     """Whether the drop folder is there: a scanner share that is not mounted
     looks like an empty inbox, and the service would create a local one."""
     inbox = config.inbox_dir
+    exists = inbox.is_dir()
     return {
         "path": str(inbox),
-        "exists": inbox.is_dir(),
-        "is_mount": inbox.is_mount() if inbox.is_dir() else False,
+        "exists": exists,
+        "is_mount": inbox.is_mount() if exists else False,
+        # Files are removed once recorded: an inbox this user cannot write
+        # would have every file recognised again at each scan, never cleared.
+        "writable": exists and os.access(inbox, os.W_OK | os.X_OK),
     }
 
 
@@ -186,6 +190,11 @@ def warnings(checks: dict[str, Any]) -> list[str]:
         found.append(
             f"the inbox {checks['inbox']['path']} does not exist: `edgebox serve`"
             " creates it empty; if it is a scanner share, mount it first"
+        )
+    elif not checks["inbox"]["writable"]:
+        found.append(
+            f"the inbox {checks['inbox']['path']} cannot be written by this user:"
+            " recorded files cannot be cleared from it"
         )
     if not checks["ocr"]["available"]:
         found.append("Tesseract OCR is not installed: scanned documents cannot be read")

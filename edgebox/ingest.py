@@ -137,7 +137,18 @@ class Ingestor:
                 doc["id"],
             )
         else:
-            path.unlink(missing_ok=True)
+            try:
+                path.unlink(missing_ok=True)
+            except OSError as exc:
+                # A read-only share: recorded once, and left unmarked so that
+                # the next scan recognises it instead of recording it again.
+                log.warning(
+                    "document %s is recorded but its inbox file cannot be"
+                    " removed (%s): check the inbox's permissions",
+                    doc["id"],
+                    exc.strerror,
+                )
+                return Outcome(path, "locked", doc["id"])
         self.store.mark_inbox_cleared(doc["id"])
         return Outcome(path, result, doc["id"])
 

@@ -630,3 +630,26 @@ def test_backoff_doubles_and_is_capped() -> None:
     assert [retry_delay_s(n, base=30, cap=200) for n in (1, 2, 3, 4, 5)] == [
         30, 60, 120, 200, 200,
     ]  # fmt: skip
+
+
+def test_an_inbox_file_that_cannot_be_removed_is_recorded_once(
+    settings: config.Config, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read-only share: the file is recorded, stays, and is recognised at
+    every scan instead of being recorded again (nor stopping the service)."""
+    path = drop(settings, "scan.txt", "Referral: fever.")
+    real_unlink = Path.unlink
+
+    def read_only_share(self: Path, missing_ok: bool = False) -> None:  # fault
+        if self == path:
+            raise PermissionError(13, "Permission denied", str(self))
+        real_unlink(self, missing_ok=missing_ok)
+
+    monkeypatch.setattr(Path, "unlink", read_only_share)
+    ingestor = Ingestor(settings, store)
+    first, again = ingestor.ingest(path), ingestor.ingest(path)
+    assert (first.result, again.result) == ("locked", "locked")
+    assert first.doc_id == again.doc_id and path.exists()
+    monkeypatch.setattr(Path, "unlink", real_unlink)  # permissions fixed
+    assert ingestor.ingest(path).result == "cleared" and not path.exists()
+    assert store.counts_by_state()["received"] == 1

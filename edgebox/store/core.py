@@ -47,9 +47,12 @@ class Store(DocumentQueries, IndexQueries, OutboxQueries, ReviewQueries):
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(path, timeout=30, check_same_thread=False)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot open the store {path}: {exc}") from exc
+        try:
             self.db = Database(conn)
             _enable_wal(self.db)
             # FULL: a committed result survives a power cut, which is what lets a
@@ -58,8 +61,11 @@ class Store(DocumentQueries, IndexQueries, OutboxQueries, ReviewQueries):
             self.db.execute("PRAGMA foreign_keys=ON")
             if migrations.pending(self.db):
                 self._migrate()
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"cannot open the store {path}: {exc}") from exc
+        except BaseException as exc:
+            conn.close()  # a failed open leaves no connection behind
+            if isinstance(exc, sqlite3.DatabaseError):
+                raise StoreError(f"cannot open the store {path}: {exc}") from exc
+            raise
 
     def _migrate(self) -> None:
         # The service, `edgebox tui` and `edgebox run` may open a new file at
