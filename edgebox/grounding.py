@@ -85,9 +85,22 @@ def _sex(model_value: str, text: str) -> str:
     return model_value if female and male else "unknown"
 
 
-# A number on its own, not the digit of a name like "SpO2" or "H2O": that "2"
-# would otherwise vouch for an invented "2 days".
-_NUMBER = re.compile(r"(?<![^\W\d_])\d+(?:[.,]\d+)?")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+
+
+def _numbers(text: str, *, glued: bool) -> list[str]:
+    """The numbers of a text. The lone digit that ends a name ("SpO2", "CO2")
+    is never one: that "2" would vouch for an invented "2 days". `glued`
+    keeps the others written against a word ("T39.8 HR110", terse notes);
+    without it, only numbers that stand alone count."""
+    found = []
+    for match in _NUMBER.finditer(text):
+        start = match.start()
+        after_letter = start > 0 and (text[start - 1].isalpha())
+        if after_letter and (not glued or len(match.group()) == 1):
+            continue
+        found.append(match.group())
+    return found
 
 
 def unsupported_numbers(summary: str, text: str) -> list[str]:
@@ -95,9 +108,9 @@ def unsupported_numbers(summary: str, text: str) -> list[str]:
     not contain. A small model copies its worked examples' figures; a summary
     that invents "5-year-old" or "BP 80/50" must not pass unchecked. Works
     across languages: a French letter and an English summary share digits."""
-    present = {_plain(n) for n in _NUMBER.findall(text)}
+    present = {_plain(n) for n in _numbers(text, glued=True)}
     missing: list[str] = []
-    for number in _NUMBER.findall(summary):
+    for number in _numbers(summary, glued=False):
         if _plain(number) not in present and number not in missing:
             missing.append(number)
     return missing

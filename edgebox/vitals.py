@@ -36,10 +36,14 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
         re.I,
     ),
     "temp": re.compile(
-        # A bare "T" only before a degree sign or a one-decimal reading ("T 39.8"):
-        # "T 12" is too often something else.
+        # A bare "T" before a degree sign, or a capital "T" before a one-decimal
+        # reading with no other unit ("T 39.8", "T 38,6 C"), and not the T of a
+        # name ("Troponin T 28.0 ng/L", "stage T 33.5 mm"): a wrong temperature
+        # would raise a false flag and hide the real one.
         r"(?:\btemp(?:erature)?|\btempérature|\bT°"
-        r"|\bT(?=\s*[:=]?\s*\d{2}(?:[.,]?\d?\s*°|[.,]\d\b)))"
+        r"|\bT(?=\s*[:=]?\s*\d{2}[.,]?\d?\s*°)"
+        r"|(?<![^\W\d_]\s)(?-i:\bT)(?=\s*[:=]?\s*\d{2}[.,]\d(?!\d)"
+        r"(?:\s*C\b|(?!\s*(?:[^\W\d_]|/|%)))))"
         rf"{_SEP}{_NUM}\s*°?\s*C?\b",
         re.I,
     ),

@@ -314,6 +314,7 @@ def test_any_text_appended_to_an_emergency_keeps_it_an_emergency(
         ("No figures at all.", "Anything 12.", []),
         ("Hb 9.1 and 9.1 again, 7 days", "Hb 9.10 g/dL", ["7"]),
         ("Fever for 2 days, SpO2 84%.", "Fièvre. SpO2 84 %", ["2"]),
+        ("Fever 39.8, HR 110, BP 140/90.", "T39.8 HR110 BP140/90", []),
     ],
 )
 def test_numbers_a_summary_invents_are_named(

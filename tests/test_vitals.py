@@ -46,6 +46,24 @@ def test_an_ecg_interval_is_not_a_pulse() -> None:
     assert "hr" not in values("ECG: PR 160 ms, QRS 90 ms")
 
 
+@pytest.mark.parametrize(
+    ("text", "temp"),
+    [
+        ("T 39.8, HR 110", 39.8),
+        ("BP 120/80, T 38.6 C", 38.6),
+        ("T: 37.2", 37.2),
+        # The T of a name is not a temperature, and must not hide the real one.
+        ("Troponin T 28.0 ng/L. Temp 39.9 C", 39.9),
+        ("Stage T 33.5 mm", None),
+        ("t 39.8", None),
+    ],
+)
+def test_a_bare_t_is_a_temperature_only_when_it_reads_as_one(
+    text: str, temp: float | None
+) -> None:
+    assert values(text).get("temp") == temp
+
+
 def test_glucose_in_mg_per_dl_becomes_mmol() -> None:
     assert values("RBS 40 mg/dL")["glucose"] == pytest.approx(2.2)
 
