@@ -254,8 +254,8 @@ def load(home: Path | str | None = None) -> Config:
         for name, cls in SECTIONS.items()
     }
     _check_triage(sections["triage"], where)
-    _check_limits(sections, where)
-    sections["sync"] = _checked_sync(sections["sync"], where)
+    _check_limits(sections, where, notices)
+    sections["sync"] = _checked_sync(sections["sync"], where, notices)
     taxonomy = raw.pop("taxonomy", {})
     if not isinstance(taxonomy, dict):
         raise ConfigError(f"'taxonomy' must be a table, in {where}")
@@ -295,21 +295,24 @@ MAX_BATCH_RECORDS = 5000
 """The most records the central server takes in one batch (sync.payload)."""
 
 
-def _checked_sync(sync: SyncConfig, where: str) -> SyncConfig:
-    """The sync settings with the token trimmed: a token pasted with a trailing
-    space or newline would otherwise read as a network error forever."""
+def _checked_sync(sync: SyncConfig, where: str, notices: list[str]) -> SyncConfig:
+    """The sync settings with the token trimmed (a token pasted with a trailing
+    space or newline would otherwise read as a network error forever). A token
+    or URL that cannot work turns sync off with a notice: a sync setting must
+    never stop triage on an upgraded box."""
     token = sync.token.strip()
+    problem = None
     if token and not all("\x21" <= char <= "\x7e" for char in token):
-        raise ConfigError(
+        problem = (
             "the sync token (EDGEBOX_SYNC_TOKEN or [sync] token) has a space or a"
             " character a token never has; copy it again from"
-            f" `edgebox central add-device`, in {where}"
+            " `edgebox central add-device`"
         )
-    if sync.url and not sync.url.startswith(("http://", "https://")):
-        raise ConfigError(
-            f"'sync.url' must start with https:// (or http://), got {sync.url!r},"
-            f" in {where}"
-        )
+    elif sync.url and not sync.url.startswith(("http://", "https://")):
+        problem = f"'sync.url' must start with https:// (or http://), got {sync.url!r}"
+    if problem:
+        notices.append(f"{problem}, in {where}; sync is off until it is fixed")
+        return dataclasses.replace(sync, url="", token=token)
     return dataclasses.replace(sync, token=token)
 
 
@@ -340,22 +343,38 @@ LIMITS: dict[tuple[str, str], tuple[float, float | None]] = {
 negative timeout or a zero rescan would otherwise fail far from its cause."""
 
 
-def _check_limits(sections: dict[str, Any], where: str) -> None:
+SOFT_SECTIONS = ("sync", "index")
+"""Sections whose bad values fall back to the default with a notice: search
+and sync settings must never stop triage on an upgraded box."""
+
+
+def _check_limits(sections: dict[str, Any], where: str, notices: list[str]) -> None:
+    """Refuse a number out of its range (replace it by its default, with a
+    notice, in the sections that triage does not need)."""
     for (name, key), (least, most) in LIMITS.items():
         value = getattr(sections[name], key)
-        if value < least or (most is not None and value > most):
-            bound = (
-                f"between {least} and {most}"
-                if most is not None
-                else (f"at least {least}")
-            )
-            raise ConfigError(
-                f"'{name}.{key}' must be {bound}, got {value}, in {where}"
-            )
+        if least <= value and (most is None or value <= most):
+            continue
+        bound = (
+            f"between {least} and {most}" if most is not None else (f"at least {least}")
+        )
+        message = f"'{name}.{key}' must be {bound}, got {value}, in {where}"
+        if name not in SOFT_SECTIONS:
+            raise ConfigError(message)
+        default = getattr(type(sections[name])(), key)
+        notices.append(f"{message}; using {default}")
+        sections[name] = dataclasses.replace(sections[name], **{key: default})
     index = sections["index"]
     if index.chunk_overlap >= index.chunk_tokens:
-        raise ConfigError(
-            f"'index.chunk_overlap' must be less than 'index.chunk_tokens', in {where}"
+        default = IndexConfig()
+        notices.append(
+            f"'index.chunk_overlap' must be less than 'index.chunk_tokens', in"
+            f" {where}; using {default.chunk_tokens} and {default.chunk_overlap}"
+        )
+        sections["index"] = dataclasses.replace(
+            index,
+            chunk_tokens=default.chunk_tokens,
+            chunk_overlap=default.chunk_overlap,
         )
 
 

@@ -61,6 +61,8 @@ def sync_command(
     from sync.client import sync_status
 
     settings = config_module.load(_home(ctx))
+    for notice in settings.notices:  # e.g. why sync is off
+        click.echo(f"warning: {notice}", err=True)
     if retry_dead or show_status:
         settings.require_home()
     if retry_dead:

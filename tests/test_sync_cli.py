@@ -170,6 +170,11 @@ def test_sync_once_without_a_server_says_why(edgebox_home: Path) -> None:
     off = sync_cli("sync", "--once")
     assert off.returncode == 1
     assert off.stderr.strip() == "error: sync is off: set [sync] url in edgebox.toml"
+    no_scheme = sync_cli("sync", "--once", env={"EDGEBOX_SYNC_URL": "central.example"})
+    assert no_scheme.returncode == 1
+    warning, error = no_scheme.stderr.splitlines()
+    assert warning.startswith("warning: 'sync.url' must start with https://")
+    assert error == "error: sync is off: set [sync] url in edgebox.toml"
     edgebox_home.mkdir(parents=True, exist_ok=True)
     (edgebox_home / "edgebox.toml").write_text(
         f'[sync]\nurl = "http://127.0.0.1:{free_port()}"\ndevice = "clinic-a"\n',
