@@ -319,12 +319,21 @@ def requeue(ctx: click.Context, document_id: int | None, all_failed: bool) -> No
             ids = [doc["id"] for doc in docs if doc["archive_path"]]
         else:
             ids = [document_id]
+        done: set[int] = set()
         for doc_id in ids:
-            doc = store.requeue(doc_id)
-            clear_quarantine_copy(
-                settings.quarantine_dir, doc_id=doc_id, file_name=doc["file_name"]
-            )
-    click.echo(f"requeued {len(ids)} document(s); the next watch or process reads them")
+            if doc_id in done:
+                continue  # a copy, sent back with its first document
+            for doc in store.requeue(doc_id):
+                done.add(doc["id"])
+                clear_quarantine_copy(
+                    settings.quarantine_dir,
+                    doc_id=doc["id"],
+                    file_name=doc["file_name"],
+                )
+    click.echo(
+        f"requeued {len(done)} document(s) (copies of one document are read"
+        " once); the next watch or process reads them"
+    )
 
 
 def _search_index(settings: config_module.Config, store: Any) -> Any:

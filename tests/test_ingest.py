@@ -653,3 +653,23 @@ def test_an_inbox_file_that_cannot_be_removed_is_recorded_once(
     monkeypatch.setattr(Path, "unlink", real_unlink)  # permissions fixed
     assert ingestor.ingest(path).result == "cleared" and not path.exists()
     assert store.counts_by_state()["received"] == 1
+
+
+def test_requeuing_a_copy_sends_back_its_first_and_keeps_the_copy_a_duplicate(
+    settings: config.Config, store: Store
+) -> None:
+    """Once the cause is fixed (OCR installed), copies of one document are read
+    and triaged once, not once each."""
+    junk = os.urandom(512) + b"\x00"
+    drop(settings, "scan1.bin", junk)
+    drop(settings, "scan2.bin", junk)
+    read_only(settings, store).run_once()
+    first, copy = sorted(
+        store.documents_in_state(DocState.QUARANTINED), key=lambda d: d["id"]
+    )
+    assert copy["duplicate_of"] == first["id"]
+    requeued = store.requeue(copy["id"])
+    assert {doc["id"] for doc in requeued} == {first["id"], copy["id"]}
+    assert store.document(first["id"])["state"] == DocState.RECEIVED
+    assert store.document(copy["id"])["state"] == DocState.DUPLICATE
+    assert store.document(copy["id"])["error_message"] is None

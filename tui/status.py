@@ -214,12 +214,13 @@ class StatusScreen(Screen):
         actor = f"staff:{self.edgebox.reviewer or 'unknown'}"
         try:
             with self.edgebox.opener() as store:
-                doc = store.requeue(doc_id, actor=actor)
-            clear_quarantine_copy(
-                self.edgebox.config.quarantine_dir,
-                doc_id=doc_id,
-                file_name=doc["file_name"],
-            )
+                requeued = store.requeue(doc_id, actor=actor)
+            for doc in requeued:
+                clear_quarantine_copy(
+                    self.edgebox.config.quarantine_dir,
+                    doc_id=doc["id"],
+                    file_name=doc["file_name"],
+                )
         except Exception as exc:  # noqa: BLE001 - shown, never a crash
             self.edgebox.report("requeue", exc)
             return

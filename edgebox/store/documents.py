@@ -164,14 +164,26 @@ class DocumentQueries:
             )
         )
 
-    def requeue(self, doc_id: int, *, actor: str = "staff") -> dict[str, Any]:
-        """Send a failed or quarantined document back to the start."""
+    def requeue(self, doc_id: int, *, actor: str = "staff") -> list[dict[str, Any]]:
+        """Send a failed or quarantined document back to the start.
+
+        Its copies, quarantined with it, become duplicates of it again (never
+        documents triaged twice); requeuing a copy requeues its first document.
+        Returns every document whose quarantine files can now go.
+        """
         doc = self.document(doc_id)
         if doc["state"] not in (DocState.FAILED, DocState.QUARANTINED):
             raise StoreError(
                 f"document {doc_id} is {doc['state']}: only failed or quarantined "
                 "documents can be requeued"
             )
+        if doc["duplicate_of"] is not None:
+            first = self.document(doc["duplicate_of"])
+            if first["state"] in (DocState.FAILED, DocState.QUARANTINED):
+                return self.requeue(first["id"], actor=actor)
+            with self.atomic():  # its first was read after all
+                self._back_to_duplicate(doc, actor)
+            return [doc]
         if not doc["archive_path"]:
             raise StoreError(
                 f"document {doc_id} ({doc['file_name']}) was never read, so there "
@@ -185,7 +197,23 @@ class DocumentQueries:
                 [DocState.RECEIVED, now(), doc_id],
             )
             self._audit(actor, "requeue", doc_id, {"from": doc["state"]})
-        return doc
+            copies = list(
+                self.db.query(
+                    "SELECT * FROM documents WHERE duplicate_of = ? AND state = ?",
+                    [doc_id, DocState.QUARANTINED],
+                )
+            )
+            for copy in copies:
+                self._back_to_duplicate(copy, actor)
+        return [doc, *copies]
+
+    def _back_to_duplicate(self, copy: dict[str, Any], actor: str) -> None:
+        self.db.execute(
+            "UPDATE documents SET state = ?, error_code = NULL, error_message = NULL,"
+            " updated_at = ? WHERE id = ?",
+            [DocState.DUPLICATE, now(), copy["id"]],
+        )
+        self._audit(actor, "requeue", copy["id"], {"from": copy["state"]})
 
     def documents_in_state(
         self, *states: DocState, limit: int = -1
