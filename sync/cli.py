@@ -91,6 +91,8 @@ def sync_command(
         )
     if not report.ok:
         raise SyncError(f"sync incomplete: {report.error}")
+    if report.problems:
+        raise SyncError("documents not sent: " + "; ".join(report.problems))
     if report.dead:
         # Delivered all it could, but some results will not arrive unless a
         # person acts: a cron job or a volunteer must not read that as success.
@@ -131,6 +133,8 @@ def _print_status(status: dict[str, Any], as_json: bool) -> None:
     click.echo(f"outbox        {outbox}")
     for key in ("last_attempt", "last_success", "last_error"):
         click.echo(f"{key:13} {status[key] or '-'}")
+    if status["document_problems"]:
+        click.echo(f"documents     {status['document_problems']}")
     sent = f"{status['records_sent']} records, {status['bytes_sent']} bytes"
     click.echo(f"sent          {sent}")
     for row in status["dead"]:

@@ -18,7 +18,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -56,6 +56,10 @@ class PushReport:
     documents: int = 0
     pending: int = 0
     error: str | None = None
+    problems: list[str] = field(default_factory=list)
+    """Raw documents that could not be sent (missing or damaged original,
+    another file under the id): named, and never a reason to think the link
+    is down."""
 
     @property
     def ok(self) -> bool:
@@ -324,6 +328,11 @@ class SyncClient:
             "records_sent": int(state.get("records_sent") or 0) + report.acknowledged,
             "last_error": report.error or "",
         }
+        if self.settings.send_documents:
+            more = len(report.problems) - 3
+            values["document_problems"] = "; ".join(report.problems[:3]) + (
+                f" (and {more} more)" if more > 0 else ""
+            )
         if report.error:
             values["last_error_at"] = now()
         self.store.update_sync_state(values)
@@ -395,7 +404,13 @@ def sync_status(store: Store) -> dict[str, Any]:
         for row in store.dead_outbox()
     ]
     state = store.sync_state()
-    keys = ("last_attempt", "last_success", "last_error", "last_error_at")
+    keys = (
+        "last_attempt",
+        "last_success",
+        "last_error",
+        "last_error_at",
+        "document_problems",
+    )
     return {
         "outbox": store.outbox_counts(),
         **{key: state.get(key) or None for key in keys},

@@ -33,28 +33,24 @@ class HeldElsewhere(SyncError):
 
 def push_documents(client: SyncClient, report: PushReport, deadline: float) -> None:
     """Upload every triaged or reviewed document not yet held by the server; a
-    document whose archived copy is missing or damaged is named and skipped,
-    and the others still go."""
+    document whose archived copy is missing or damaged is named in the report's
+    problems and skipped, and the others still go."""
     store = client.store
     if store.outbox_counts().get("pending", 0):
         return  # results first: documents wait until the outbox is empty
     uploader = _Uploader(client, report, deadline)
-    problems: list[str] = []
     for doc in store.documents_to_upload():
         problem = _check_archived(doc)
         if problem:
-            problems.append(problem)
+            report.problems.append(problem)
             continue
         try:
             uploader.upload(doc["id"], Path(doc["archive_path"]), doc["sha256"])
         except HeldElsewhere as exc:
-            problems.append(str(exc))
+            report.problems.append(str(exc))
             continue
         store.mark_uploaded(doc["id"])
         report.documents += 1
-    if problems:
-        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
-        raise SyncError("; ".join(problems[:3]) + more)
 
 
 def _check_archived(doc: dict[str, Any]) -> str | None:
@@ -63,7 +59,11 @@ def _check_archived(doc: dict[str, Any]) -> str | None:
     path = Path(doc["archive_path"]) if doc["archive_path"] else None
     if path is None or not path.is_file():
         return f"document {doc['id']}: its archived original is missing"
-    if sha256_file(path) != doc["sha256"]:
+    try:
+        digest = sha256_file(path)
+    except OSError as exc:
+        return f"document {doc['id']}: its archived original cannot be read ({exc})"
+    if digest != doc["sha256"]:
         return (
             f"document {doc['id']}: its archived original no longer matches"
             " its sha256 (damaged disk?)"

@@ -401,8 +401,10 @@ def test_a_document_triaged_late_is_still_sent_and_a_missing_one_named(
         Path(store.document(lost)["archive_path"]).unlink()  # a damaged disk
         with client_for(store, central.url, device, send_documents=True) as client:
             report = client.push()
-    assert report.documents == 1
-    assert report.error == f"document {lost}: its archived original is missing"
+        status = sync_status(store)
+    assert report.ok and report.documents == 1  # the link is fine: no backoff
+    assert report.problems == [f"document {lost}: its archived original is missing"]
+    assert status["document_problems"] == report.problems[0]
     assert central.db.document_bytes(device[0], early) == b"first patient"
     assert central.db.document_bytes(device[0], late) == b"second patient"
 
@@ -513,5 +515,6 @@ def test_another_file_held_under_the_same_id_is_named_never_marked_sent(
                 report = c.push()
             uploads_left = len(store.documents_to_upload())
     assert report.documents == 0 and uploads_left == 1
-    assert "holds another file under this id" in (report.error or "")
+    (problem,) = report.problems
+    assert "holds another file under this id" in problem
     assert central.db.document_bytes(device[0], doc) == b"old box's scan"
