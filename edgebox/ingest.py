@@ -41,16 +41,26 @@ class Outcome:
 
     path: Path
     result: str
-    """recorded | duplicate | quarantined | cleared | gone | changed | locked"""
+    """recorded | duplicate | quarantined | cleared | gone | changed | locked |
+    stuck (recorded, but the inbox file cannot be removed)"""
     doc_id: int | None = None
 
 
 class Ingestor:
-    def __init__(self, config: Config, store: Store) -> None:
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        *,
+        stuck: dict[Path, tuple[int, int]] | None = None,
+    ) -> None:
         self.config = config
         self.store = store
         self._tries: dict[Path, int] = {}
         """Failed opens per path, to quarantine a file that never opens."""
+        self.stuck = {} if stuck is None else stuck
+        """Recorded files that cannot be removed (a read-only share), by path:
+        (size, mtime_ns). Not read again while unchanged, and not waited for."""
 
     def ingest(self, path: Path) -> Outcome:
         """Record one inbox file (which the caller found stable) and clear it."""
@@ -63,6 +73,8 @@ class Ingestor:
         is_link = stat.S_ISLNK(info.st_mode)
         if not is_link and not stat.S_ISREG(info.st_mode):
             return Outcome(path, "gone")
+        if self.stuck.get(path) == (info.st_size, info.st_mtime_ns):
+            return Outcome(path, "stuck")  # said once already; nothing new
         size = 0 if is_link else info.st_size
         refused = self.store.find_recorded_file(
             relative_path=relative, size=size, mtime_ns=info.st_mtime_ns, sha256=""
@@ -140,15 +152,19 @@ class Ingestor:
             try:
                 path.unlink(missing_ok=True)
             except OSError as exc:
-                # A read-only share: recorded once, and left unmarked so that
-                # the next scan recognises it instead of recording it again.
-                log.warning(
-                    "document %s is recorded but its inbox file cannot be"
-                    " removed (%s): check the inbox's permissions",
-                    doc["id"],
-                    exc.strerror,
+                # A read-only share: recorded once, and left unmarked so that a
+                # later run recognises it instead of recording it again.
+                if path not in self.stuck:
+                    log.warning(
+                        "document %s is recorded but its inbox file cannot be"
+                        " removed (%s): check the inbox's permissions",
+                        doc["id"],
+                        exc.strerror,
+                    )
+                self.stuck[path] = (info.st_size, info.st_mtime_ns)
+                return Outcome(
+                    path, "stuck" if result == "cleared" else result, doc["id"]
                 )
-                return Outcome(path, "locked", doc["id"])
         self.store.mark_inbox_cleared(doc["id"])
         return Outcome(path, result, doc["id"])
 

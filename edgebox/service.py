@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from edgebox.config import Config
 from edgebox.ingest import Ingestor, Outcome
@@ -68,6 +69,8 @@ class Service:
         self.stop_event = threading.Event()
         self._work = threading.Event()
         self._idle = {"ingest": False, "worker": False}
+        self._stuck: dict[Path, tuple[int, int]] = {}
+        """Recorded inbox files that cannot be removed: nothing left to do."""
         self.scanned = threading.Event()
         """Set once the watcher is listening and the first scan is done: files
         dropped after it are found by events (and rescans)."""
@@ -119,7 +122,8 @@ class Service:
         from edgebox.ignore import inbox_files
         from edgebox.store import DocState
 
-        if inbox_files(self.config.inbox_dir, self.config.ingest.ignore):
+        files = inbox_files(self.config.inbox_dir, self.config.ingest.ignore)
+        if any(path not in self._stuck for path in files):
             return False
         states = [DocState.RECEIVED] + ([DocState.EXTRACTED] if self.triage else [])
         with Store(self.config.db_path) as store:
@@ -143,7 +147,7 @@ class Service:
         watcher.start()
         try:
             with Store(self.config.db_path) as store:
-                ingestor = Ingestor(self.config, store)
+                ingestor = Ingestor(self.config, store, stuck=self._stuck)
                 while not self.stop_event.is_set():
                     ready = watcher.poll()
                     for path in ready:

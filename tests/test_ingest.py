@@ -648,11 +648,12 @@ def test_an_inbox_file_that_cannot_be_removed_is_recorded_once(
     monkeypatch.setattr(Path, "unlink", read_only_share)
     ingestor = Ingestor(settings, store)
     first, again = ingestor.ingest(path), ingestor.ingest(path)
-    assert (first.result, again.result) == ("locked", "locked")
-    assert first.doc_id == again.doc_id and path.exists()
+    assert (first.result, again.result) == ("recorded", "stuck")
+    later = Ingestor(settings, store).ingest(path)  # another run (`process`)
+    assert (later.result, later.doc_id) == ("stuck", first.doc_id) and path.exists()
     monkeypatch.setattr(Path, "unlink", real_unlink)  # permissions fixed
-    assert ingestor.ingest(path).result == "cleared" and not path.exists()
-    assert store.counts_by_state()["received"] == 1
+    assert Ingestor(settings, store).ingest(path).result == "cleared"
+    assert not path.exists() and store.counts_by_state()["received"] == 1
 
 
 def test_requeuing_a_copy_sends_back_its_first_and_keeps_the_copy_a_duplicate(

@@ -83,6 +83,27 @@ def test_a_file_renamed_into_the_inbox_is_taken(
         thread.join()
 
 
+def test_until_idle_ends_beside_a_file_the_inbox_will_not_let_go(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A read-only share: the file is recorded once, not read again at every
+    rescan, and `--until-idle` still ends."""
+    settings = fast_settings(monkeypatch)
+    stuck = settings.inbox_dir / "scan.txt"
+    stuck.write_text("Referral: fever.")
+    real_unlink = Path.unlink
+
+    def read_only_share(self: Path, missing_ok: bool = False) -> None:  # fault
+        if self == stuck:
+            raise PermissionError(13, "Permission denied", str(self))
+        real_unlink(self, missing_ok=missing_ok)
+
+    monkeypatch.setattr(Path, "unlink", read_only_share)
+    progress = Service(settings, triage=False).run(until_idle=True)
+    assert progress.ingested == 1 and stuck.exists()
+    assert counts(settings)["extracted"] == 1
+
+
 def test_until_idle_returns_when_everything_is_done(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
