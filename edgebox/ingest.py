@@ -109,22 +109,26 @@ class Ingestor:
         )
         if known is not None:
             return self._finish(path, info, known, "cleared")
-        first = self.store.find_by_sha256(sha)
         name = display_name(path.name)
-        state, code, message = _verdict(name, size, first)
-        doc_id = self.store.add_document(
-            file_name=name,
-            source_path=display_name(str(path)),
-            relative_path=relative,
-            mtime_ns=mtime_ns,
-            archive_path=str(archived),
-            sha256=sha,
-            size=size,
-            state=state,
-            duplicate_of=first["id"] if first else None,
-            error_code=code,
-            error_message=message,
-        )
+        # One write transaction from the look-up to the insert: the worker
+        # cannot quarantine the first copy in between and leave this one a
+        # plain duplicate of a quarantined document.
+        with self.store.atomic():
+            first = self.store.find_by_sha256(sha)
+            state, code, message = _verdict(name, size, first)
+            doc_id = self.store.add_document(
+                file_name=name,
+                source_path=display_name(str(path)),
+                relative_path=relative,
+                mtime_ns=mtime_ns,
+                archive_path=str(archived),
+                sha256=sha,
+                size=size,
+                state=state,
+                duplicate_of=first["id"] if first else None,
+                error_code=code,
+                error_message=message,
+            )
         result = {DocState.DUPLICATE: "duplicate", DocState.RECEIVED: "recorded"}
         return self._finish(
             path, info, self.store.document(doc_id), result.get(state, "quarantined")

@@ -517,7 +517,8 @@ def test_copies_of_a_quarantined_document_are_quarantined_with_their_own_reason(
             f"{copy}: same content as document {docs['junk1.bin']['id']}"
         )
     assert store.outbox_counts()["pending"] == 5  # one event each
-    for name in ("empty1.txt", "empty2.txt", "junk3.bin"):
+    # junk2 was quarantined with junk1, by the worker: its reason file too.
+    for name in ("empty1.txt", "empty2.txt", "junk1.bin", "junk2.bin", "junk3.bin"):
         reason = f"{docs[name]['id']}-{name}.reason.txt"
         assert name in (settings.quarantine_dir / reason).read_text()
 
