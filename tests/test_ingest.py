@@ -5,6 +5,8 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path, PurePath
 
 import pytest
@@ -229,12 +231,22 @@ class PowerCut(Exception):
 
 
 class PowerCutAfterCommit(Store):
-    """Fault injector: the power goes right after a document is committed,
-    before its inbox file is removed or quarantined."""
+    """Fault injector: the power goes right after the transaction that added a
+    document commits, before its inbox file is removed or quarantined."""
+
+    added = False
 
     def add_document(self, **row) -> int:
-        super().add_document(**row)
-        raise PowerCut
+        self.added = True
+        return super().add_document(**row)
+
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        outermost = not self.db.conn.in_transaction
+        with super().atomic():
+            yield
+        if outermost and self.added:
+            raise PowerCut
 
 
 def test_after_a_crash_a_recorded_file_is_cleared_not_recorded_again(
