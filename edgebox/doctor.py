@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -69,7 +70,18 @@ def rules_report(config: Config) -> dict[str, Any]:
         rules = load_rules(path)
     except (ConfigError, OSError) as exc:
         return {"file": where, "ok": False, "problem": str(exc)}
-    return {"file": where, "ok": True, "version": rules.version}
+    return {
+        "file": where,
+        "ok": True,
+        "version": rules.version,
+        "bundled_version": load_rules().version,
+    }
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    """ "2026.11-3" -> (2026, 11, 3); anything unreadable sorts first."""
+    parts = re.findall(r"\d+", version)
+    return tuple(int(p) for p in parts)
 
 
 def inbox_report(config: Config) -> dict[str, Any]:
@@ -184,8 +196,17 @@ def warnings(checks: dict[str, Any]) -> list[str]:
             f"a GPU is present ({checks['gpu']['detail']}) but this llama-cpp-python "
             f"build cannot offload to it: the model runs on the CPU; {CUDA_HINT}"
         )
-    if not checks["rules"]["ok"]:
-        found.append(f"the red-flag rules do not load: {checks['rules']['problem']}")
+    rules = checks["rules"]
+    if not rules["ok"]:
+        found.append(f"the red-flag rules do not load: {rules['problem']}")
+    elif _version_key(rules["bundled_version"]) > _version_key(rules["version"]):
+        # `edgebox init` copied the rules once; an upgrade never edits the
+        # NGO's copy, so its new signs (and fixes) wait for a person.
+        found.append(
+            f"the red-flag rules in {rules['file']} are version {rules['version']};"
+            f" this edgebox ships version {rules['bundled_version']}: merge the"
+            " new rules (edgebox/data/redflags.toml) into your copy"
+        )
     if not checks["inbox"]["exists"]:
         found.append(
             f"the inbox {checks['inbox']['path']} does not exist: `edgebox serve`"

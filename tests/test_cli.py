@@ -78,9 +78,19 @@ def test_doctor_checks_the_rule_file_and_the_inbox(edgebox_home: Path) -> None:
     assert run_cli("init").returncode == 0
     rules = edgebox_home / "redflags.toml"
     healthy = json.loads(run_cli("doctor", "--json").stdout)
-    assert healthy["rules"] == {"file": str(rules), "ok": True,
-                                "version": healthy["rules"]["version"]}  # fmt: skip
+    version = healthy["rules"]["version"]
+    assert healthy["rules"] == {"file": str(rules), "ok": True, "version": version,
+                                "bundled_version": version}  # fmt: skip
     assert healthy["inbox"]["exists"]
+    assert not [w for w in healthy["warnings"] if "red-flag rules" in w]
+    # A copy made by an older edgebox: the new signs wait for a person.
+    text = rules.read_text(encoding="utf-8")
+    rules.write_text(text.replace(f'"{version}"', '"2025.01-1"'), encoding="utf-8")
+    older = json.loads(run_cli("doctor", "--json").stdout)
+    assert any(
+        f"are version 2025.01-1; this edgebox ships version {version}" in warning
+        for warning in older["warnings"]
+    )
     with rules.open("a", encoding="utf-8") as handle:
         handle.write("\n[[rule]\nsign = 'typo'\n")  # an NGO editor's slip
     (edgebox_home / "inbox").rmdir()  # a scanner share that is not mounted
