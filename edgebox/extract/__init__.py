@@ -50,6 +50,10 @@ def extract_text(path: Path, limits: Limits | None = None) -> str:
         raise
     except OSError as exc:
         raise _unreadable(path, exc) from exc
+    except MemoryError as exc:  # the box was short of memory: not the file's fault
+        raise ExtractError(
+            f"{path}: not enough memory to read it now", code="memory", permanent=False
+        ) from exc
     except Exception as exc:  # noqa: BLE001 - a parser's own bug on a bad file
         # Parsers raise whatever their internals hit on a damaged file (lxml's
         # XMLSyntaxError, RecursionError, struct.error...). Left alone, one such
