@@ -251,3 +251,19 @@ def test_a_parser_crash_on_a_damaged_file_is_a_named_permanent_error(
         extractor.close()
     assert (caught.value.code, caught.value.permanent) == ("corrupt", True)
     assert str(broken) in str(caught.value) and "damaged" in str(caught.value)
+
+
+def test_running_short_of_memory_is_retried_not_quarantined(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from edgebox import extract
+
+    def short_of_memory(path: Path, limits: Limits) -> str:  # fault injector
+        raise MemoryError
+
+    monkeypatch.setitem(extract._READERS, "text", short_of_memory)
+    path = tmp_path / "note.txt"
+    path.write_text("Referral: fever.")
+    with pytest.raises(ExtractError) as caught:
+        extract_text(path)
+    assert (caught.value.code, caught.value.permanent) == ("memory", False)
