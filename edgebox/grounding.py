@@ -86,19 +86,26 @@ def _sex(model_value: str, text: str) -> str:
 
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+# Labels a terse note writes its readings against ("T39.8 HR110 BP140/90").
+_READING_LABELS = frozenset(
+    "t hr bp rr fc fr ta pa p sat spo gcs eva temp pouls age".split()
+)
 
 
-def _numbers(text: str, *, glued: bool) -> list[str]:
+def _numbers(text: str, *, note: bool) -> list[str]:
     """The numbers of a text. The lone digit that ends a name ("SpO2", "CO2")
-    is never one: that "2" would vouch for an invented "2 days". `glued`
-    keeps the others written against a word ("T39.8 HR110", terse notes);
-    without it, only numbers that stand alone count."""
+    is never one: that "2" would vouch for an invented "2 days". In the note,
+    a number written against a word counts only after a reading's label
+    ("HR110"), never inside a code ("A09", "amox500", "G11P10")."""
     found = []
     for match in _NUMBER.finditer(text):
         start = match.start()
-        after_letter = start > 0 and (text[start - 1].isalpha())
-        if after_letter and (not glued or len(match.group()) == 1):
-            continue
+        if start and text[start - 1].isalpha():
+            if len(match.group()) == 1:
+                continue
+            label = re.search(r"[^\W\d_]+$", text[:start])
+            if note and (label is None or label.group().lower() not in _READING_LABELS):
+                continue
         found.append(match.group())
     return found
 
@@ -108,9 +115,9 @@ def unsupported_numbers(summary: str, text: str) -> list[str]:
     not contain. A small model copies its worked examples' figures; a summary
     that invents "5-year-old" or "BP 80/50" must not pass unchecked. Works
     across languages: a French letter and an English summary share digits."""
-    present = {_plain(n) for n in _numbers(text, glued=True)}
+    present = {_plain(n) for n in _numbers(text, note=True)}
     missing: list[str] = []
-    for number in _numbers(summary, glued=False):
+    for number in _numbers(summary, note=False):
         if _plain(number) not in present and number not in missing:
             missing.append(number)
     return missing

@@ -18,6 +18,9 @@ AVPU_RANK = {"A": 1, "V": 2, "P": 3, "U": 4}
 _NUM = r"(\d{1,3}(?:[.,]\d)?)"
 _SEP = r"\s*(?:[:=]|of|de|à|a)?\s*"
 
+# Units that say a number is not a temperature (a lab value, a size, a dose).
+_UNITS = r"(?:[mµnu]?mol|[mµnuk]?g\b|mcg|[mcd]?m\b|m?l\b|%|/|ui\b|iu\b|u\b)"
+
 # Each pattern's first group is the value; BP has two groups.
 _PATTERNS: dict[str, re.Pattern[str]] = {
     "bp": re.compile(
@@ -37,13 +40,12 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     ),
     "temp": re.compile(
         # A bare "T" before a degree sign, or a capital "T" before a one-decimal
-        # reading with no other unit ("T 39.8", "T 38,6 C"), and not the T of a
-        # name ("Troponin T 28.0 ng/L", "stage T 33.5 mm"): a wrong temperature
-        # would raise a false flag and hide the real one.
+        # reading ("T 39.8", "T39.8 HR110", "T 38,5 FC 110") that no other
+        # unit follows: "Troponin T 28.0 ng/L" and "stage T 33.5 mm" are not
+        # temperatures (a wrong one would raise a false flag and hide the real).
         r"(?:\btemp(?:erature)?|\btempérature|\bT°"
         r"|\bT(?=\s*[:=]?\s*\d{2}[.,]?\d?\s*°)"
-        r"|(?<![^\W\d_]\s)(?-i:\bT)(?=\s*[:=]?\s*\d{2}[.,]\d(?!\d)"
-        r"(?:\s*C\b|(?!\s*(?:[^\W\d_]|/|%)))))"
+        r"|(?-i:\bT)(?=\s*[:=]?\s*\d{2}[.,]\d(?!\d)(?!\s*" + _UNITS + r")))"
         rf"{_SEP}{_NUM}\s*°?\s*C?\b",
         re.I,
     ),

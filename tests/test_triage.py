@@ -315,6 +315,12 @@ def test_any_text_appended_to_an_emergency_keeps_it_an_emergency(
         ("Hb 9.1 and 9.1 again, 7 days", "Hb 9.10 g/dL", ["7"]),
         ("Fever for 2 days, SpO2 84%.", "Fièvre. SpO2 84 %", ["2"]),
         ("Fever 39.8, HR 110, BP 140/90.", "T39.8 HR110 BP140/90", []),
+        (
+            "Fever T40.5, HR150, BP80/50.",
+            "T 38.5 HR 110 TA 120/80",
+            ["40.5", "150", "50"],
+        ),
+        ("A 9-year-old, 54 kg.", "Dx A09, B54; amox500", ["9", "54"]),
     ],
 )
 def test_numbers_a_summary_invents_are_named(
