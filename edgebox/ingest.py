@@ -36,6 +36,27 @@ _MOVED = ("too_large", "unreadable")
 
 
 @dataclass(frozen=True)
+class Stuck:
+    """A recorded inbox file that could not be removed, and how to know it is
+    still the same file (not a new one dropped under its name)."""
+
+    doc_id: int
+    identity: tuple[int, int, int, int]
+    """(device, inode, size, mtime_ns)"""
+
+    @classmethod
+    def of(cls, info: os.stat_result, doc_id: int) -> Stuck:
+        return cls(doc_id, _identity(info))
+
+    def same_file(self, info: os.stat_result) -> bool:
+        return self.identity == _identity(info)
+
+
+def _identity(info: os.stat_result) -> tuple[int, int, int, int]:
+    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+
+
+@dataclass(frozen=True)
 class Outcome:
     """What happened to one inbox file."""
 
@@ -52,15 +73,15 @@ class Ingestor:
         config: Config,
         store: Store,
         *,
-        stuck: dict[Path, tuple[int, int]] | None = None,
+        stuck: dict[Path, Stuck] | None = None,
     ) -> None:
         self.config = config
         self.store = store
         self._tries: dict[Path, int] = {}
         """Failed opens per path, to quarantine a file that never opens."""
         self.stuck = {} if stuck is None else stuck
-        """Recorded files that cannot be removed (a read-only share), by path:
-        (size, mtime_ns). Not read again while unchanged, and not waited for."""
+        """Recorded files that cannot be removed (a read-only share), by path.
+        Not read again while the same file stays; its removal is retried."""
 
     def ingest(self, path: Path) -> Outcome:
         """Record one inbox file (which the caller found stable) and clear it."""
@@ -73,8 +94,9 @@ class Ingestor:
         is_link = stat.S_ISLNK(info.st_mode)
         if not is_link and not stat.S_ISREG(info.st_mode):
             return Outcome(path, "gone")
-        if self.stuck.get(path) == (info.st_size, info.st_mtime_ns):
-            return Outcome(path, "stuck")  # said once already; nothing new
+        stuck = self.stuck.pop(path, None)
+        if stuck is not None and stuck.same_file(info):
+            return self._retry_removal(path, stuck)
         size = 0 if is_link else info.st_size
         refused = self.store.find_recorded_file(
             relative_path=relative, size=size, mtime_ns=info.st_mtime_ns, sha256=""
@@ -165,12 +187,23 @@ class Ingestor:
                         doc["id"],
                         exc.strerror,
                     )
-                self.stuck[path] = (info.st_size, info.st_mtime_ns)
+                self.stuck[path] = Stuck.of(info, doc["id"])
                 return Outcome(
                     path, "stuck" if result == "cleared" else result, doc["id"]
                 )
         self.store.mark_inbox_cleared(doc["id"])
         return Outcome(path, result, doc["id"])
+
+    def _retry_removal(self, path: Path, stuck: Stuck) -> Outcome:
+        """The same recorded file, still there: try to remove it again (its
+        permissions may have been fixed), without reading it or saying so."""
+        try:
+            path.unlink(missing_ok=True)
+        except OSError:
+            self.stuck[path] = stuck
+            return Outcome(path, "stuck", stuck.doc_id)
+        self.store.mark_inbox_cleared(stuck.doc_id)
+        return Outcome(path, "cleared", stuck.doc_id)
 
     def _quarantine(self, path: Path, doc: dict[str, Any]) -> bool:
         """Put the reason (and the original) where staff see them; False when

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from edgebox.config import Config
-from edgebox.ingest import Ingestor, Outcome
+from edgebox.ingest import Ingestor, Outcome, Stuck
 from edgebox.lock import InstanceLock
 from edgebox.pipeline import Pipeline
 from edgebox.store import Store
@@ -69,7 +69,7 @@ class Service:
         self.stop_event = threading.Event()
         self._work = threading.Event()
         self._idle = {"ingest": False, "worker": False}
-        self._stuck: dict[Path, tuple[int, int]] = {}
+        self._stuck: dict[Path, Stuck] = {}
         """Recorded inbox files that cannot be removed: nothing left to do."""
         self.scanned = threading.Event()
         """Set once the watcher is listening and the first scan is done: files
@@ -156,7 +156,9 @@ class Service:
                     if ready:
                         self._work.set()
                     self.progress.waiting = watcher.waiting()
-                    self._idle["ingest"] = not ready and watcher.waiting() == 0
+                    # A file the inbox will not let go is not work to wait for.
+                    waiting = [p for p in watcher.tracked() if p not in self._stuck]
+                    self._idle["ingest"] = not ready and not waiting
                     self.scanned.set()
                     self.stop_event.wait(POLL_S)
         finally:

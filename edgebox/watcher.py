@@ -92,6 +92,10 @@ class InboxWatcher:
         """Files seen in the inbox and not yet taken."""
         return len(self.tracker)
 
+    def tracked(self) -> list[Path]:
+        """Those files."""
+        return list(self.tracker.tracked())
+
     def _expand(self, path: Path) -> set[Path]:
         """A path, or every file under it (a folder dropped with 500 files)."""
         if path.is_dir() and not path.is_symlink():

@@ -664,9 +664,10 @@ def test_an_inbox_file_that_cannot_be_removed_is_recorded_once(
     assert (first.result, again.result) == ("recorded", "stuck")
     later = Ingestor(settings, store).ingest(path)  # another run (`process`)
     assert (later.result, later.doc_id) == ("stuck", first.doc_id) and path.exists()
-    monkeypatch.setattr(Path, "unlink", real_unlink)  # permissions fixed
-    assert Ingestor(settings, store).ingest(path).result == "cleared"
-    assert not path.exists() and store.counts_by_state()["received"] == 1
+    monkeypatch.setattr(Path, "unlink", real_unlink)  # permissions fixed, live
+    assert ingestor.ingest(path).result == "cleared" and not path.exists()
+    assert store.document(first.doc_id)["inbox_cleared_at"]
+    assert store.counts_by_state()["received"] == 1
 
 
 def test_requeuing_a_copy_sends_back_its_first_and_keeps_the_copy_a_duplicate(

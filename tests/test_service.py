@@ -87,8 +87,10 @@ def test_until_idle_ends_beside_a_file_the_inbox_will_not_let_go(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A read-only share: the file is recorded once, not read again at every
-    rescan, and `--until-idle` still ends."""
-    settings = fast_settings(monkeypatch)
+    rescan (here more often than the quiet period), and `--until-idle` ends."""
+    fast_settings(monkeypatch)
+    monkeypatch.setenv("EDGEBOX_INGEST_RESCAN_S", "0.2")
+    settings = config.load()
     stuck = settings.inbox_dir / "scan.txt"
     stuck.write_text("Referral: fever.")
     real_unlink = Path.unlink
@@ -98,10 +100,20 @@ def test_until_idle_ends_beside_a_file_the_inbox_will_not_let_go(
             raise PermissionError(13, "Permission denied", str(self))
         real_unlink(self, missing_ok=missing_ok)
 
+    from edgebox import ingest
+
+    reads: list[Path] = []
+    real_copy = ingest.copy_into_archive
+
+    def counted_copy(path: Path, archive: Path):  # spy: how often it is read
+        reads.append(path)
+        return real_copy(path, archive)
+
     monkeypatch.setattr(Path, "unlink", read_only_share)
+    monkeypatch.setattr(ingest, "copy_into_archive", counted_copy)
     progress = Service(settings, triage=False).run(until_idle=True)
     assert progress.ingested == 1 and stuck.exists()
-    assert counts(settings)["extracted"] == 1
+    assert counts(settings)["extracted"] == 1 and reads == [stuck]
 
 
 def test_until_idle_returns_when_everything_is_done(
