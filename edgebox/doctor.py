@@ -199,7 +199,10 @@ def warnings(checks: dict[str, Any]) -> list[str]:
     rules = checks["rules"]
     if not rules["ok"]:
         found.append(f"the red-flag rules do not load: {rules['problem']}")
-    elif _version_key(rules["bundled_version"]) > _version_key(rules["version"]):
+    elif (
+        _version_key(rules["version"])  # the NGO's own scheme: not comparable
+        and _version_key(rules["bundled_version"]) > _version_key(rules["version"])
+    ):
         # `edgebox init` copied the rules once; an upgrade never edits the
         # NGO's copy, so its new signs (and fixes) wait for a person.
         found.append(

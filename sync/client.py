@@ -18,7 +18,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -56,10 +56,10 @@ class PushReport:
     documents: int = 0
     pending: int = 0
     error: str | None = None
-    problems: list[str] = field(default_factory=list)
+    problems: list[str] | None = None
     """Raw documents that could not be sent (missing or damaged original,
     another file under the id): named, and never a reason to think the link
-    is down."""
+    is down. None: the documents were not looked at in this run."""
 
     @property
     def ok(self) -> bool:
@@ -328,7 +328,7 @@ class SyncClient:
             "records_sent": int(state.get("records_sent") or 0) + report.acknowledged,
             "last_error": report.error or "",
         }
-        if self.settings.send_documents:
+        if report.problems is not None:  # the documents were looked at
             more = len(report.problems) - 3
             values["document_problems"] = "; ".join(report.problems[:3]) + (
                 f" (and {more} more)" if more > 0 else ""

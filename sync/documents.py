@@ -39,6 +39,7 @@ def push_documents(client: SyncClient, report: PushReport, deadline: float) -> N
     if store.outbox_counts().get("pending", 0):
         return  # results first: documents wait until the outbox is empty
     uploader = _Uploader(client, report, deadline)
+    report.problems = []
     for doc in store.documents_to_upload():
         problem = _check_archived(doc)
         if problem:
