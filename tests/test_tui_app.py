@@ -318,6 +318,24 @@ async def test_confirm_refuses_a_failed_triage_with_no_urgency(
     assert saved_revisions(settings, seeded["intake-0311.txt"]) == [(1, "ai")]
 
 
+async def test_a_failed_triage_is_reviewed_in_the_form(
+    settings: config.Config, seeded: dict[str, int]
+) -> None:
+    """No category and no urgency to start from: the form opens on blanks."""
+    doc_id = seeded["intake-0311.txt"]
+    async with make_app(settings).run_test(size=(80, 24)) as pilot:
+        await open_document(pilot, 3)  # intake: triage failed, unknown
+        await pilot.press("r")
+        await until(pilot, lambda: isinstance(pilot.app.screen, ReviewScreen))
+        await pilot.press("ctrl+s")  # nothing chosen yet
+        await until(pilot, lambda: "Choose an urgency first." in said(pilot.app))
+        await pilot.press("enter", "down", "enter", "ctrl+s")  # the first level
+        await until(pilot, lambda: len(saved_revisions(settings, doc_id)) == 2)
+    with Store(settings.db_path) as store:
+        latest = store.latest_revision(doc_id)
+    assert (latest["author"], latest["urgency"]) == ("staff:amina", "emergency")
+
+
 async def test_a_review_on_a_revision_someone_else_replaced_is_refused(
     settings: config.Config, seeded: dict[str, int]
 ) -> None:

@@ -58,7 +58,7 @@ class ReviewScreen(ModalScreen[ReviewChoice | None]):
             yield Label("Category")
             yield Select(
                 [(label, label) for label in self.labels],
-                value=self.latest["category"] or Select.BLANK,
+                value=self.latest["category"] or Select.NULL,
                 id="category",
                 prompt="(none)",
             )
@@ -67,7 +67,7 @@ class ReviewScreen(ModalScreen[ReviewChoice | None]):
                 [(level, level) for level in URGENCIES],
                 value=self.latest["urgency"]
                 if self.latest["urgency"] in URGENCIES
-                else Select.BLANK,
+                else Select.NULL,
                 id="urgency",
                 prompt="(choose)",
             )
@@ -85,7 +85,7 @@ class ReviewScreen(ModalScreen[ReviewChoice | None]):
         changes = {}
         for name in ("category", "urgency"):
             value = self.query_one(f"#{name}", Select).value
-            if value is Select.BLANK:
+            if value is Select.NULL:
                 if name == "urgency":
                     self.notify("Choose an urgency first.", severity="warning")
                     return
