@@ -336,6 +336,41 @@ async def test_a_failed_triage_is_reviewed_in_the_form(
     assert (latest["author"], latest["urgency"]) == ("staff:amina", "emergency")
 
 
+async def test_leaving_while_a_save_waits_still_says_how_it_ended(
+    settings: config.Config, seeded: dict[str, int]
+) -> None:
+    """The service holds the write lock; the nurse presses c, then escape."""
+    import threading
+
+    doc_id = seeded["lab-malaria.pdf"]
+    locked, release = threading.Event(), threading.Event()
+
+    def service_writing() -> None:  # another process's long write
+        with Store(settings.db_path) as other:
+            other.db.execute("BEGIN IMMEDIATE")
+            locked.set()
+            release.wait(timeout=30)
+            other.db.execute("COMMIT")
+
+    writer = threading.Thread(target=service_writing)
+    writer.start()
+    try:
+        assert locked.wait(timeout=30)
+        async with make_app(settings).run_test(size=(80, 24)) as pilot:
+            await open_document(pilot, 1)
+            await pilot.press("c", "escape")
+            await queue_ready(pilot, 5)
+            release.set()
+            await until(
+                pilot,
+                lambda: "confirm: saved as revision 2" in said(pilot.app),
+            )
+    finally:
+        release.set()
+        writer.join()
+    assert saved_revisions(settings, doc_id) == [(1, "ai"), (2, "staff:amina")]
+
+
 async def test_a_review_on_a_revision_someone_else_replaced_is_refused(
     settings: config.Config, seeded: dict[str, int]
 ) -> None:

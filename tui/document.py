@@ -282,20 +282,32 @@ class DocumentScreen(Screen):
 
     def _save(self, action: str, change: Callable[[Store], int]) -> None:
         self._saving = True
-        self._write(action, change)
+        # The app's own worker: a nurse who leaves the document while the save
+        # waits for the store still hears how it ended (saved, refused, failed).
+        app = self.edgebox
+        app.run_worker(
+            lambda: self._write(app, action, change),
+            thread=True,
+            group="write",
+            exit_on_error=False,
+        )
 
-    @work(thread=True, group="write", exit_on_error=False)
-    def _write(self, action: str, change: Callable[[Store], int]) -> None:
+    def _write(
+        self, app: EdgeboxApp, action: str, change: Callable[[Store], int]
+    ) -> None:
         """Save, then show the document as it is now: after a refusal (someone
         saved meanwhile) too, so that the nurse sees what changed."""
         try:
-            with self.edgebox.opener() as store:
+            with app.opener() as store:
                 revision = change(store)
         except Exception as exc:  # noqa: BLE001 - shown, never a crash
-            self.edgebox.report(action, exc)
+            app.report(action, exc)
         else:
-            self.app.notify(f"{action}: saved as revision {revision}", markup=False)
-        self.app.call_from_thread(self._saved, self._fetch())
+            app.notify(f"{action}: saved as revision {revision}", markup=False)
+        if self.is_attached:
+            app.call_from_thread(self._saved, self._fetch())
+        else:
+            self._saving = False
 
     def _saved(self, view: DocumentView | None) -> None:
         self._saving = False
