@@ -66,6 +66,7 @@ class Retrainer:
             min_examples=triage.min_examples,
             min_new=triage.retrain_after,
             emergency_recall=triage.emergency_recall,
+            categories=self.config.categories,
         )
         self._seen = seen  # only once the check went through: a failure retries
         if retrained:

@@ -39,7 +39,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -161,13 +161,21 @@ def choose(
     return Prediction(label, scores[label])
 
 
-def labelled(examples: Iterable[Mapping[str, Any]], task: str) -> list[tuple[str, str]]:
-    """(text, label) pairs usable for a task: a text and a real label."""
+def labelled(
+    examples: Iterable[Mapping[str, Any]],
+    task: str,
+    *,
+    allowed: Collection[str] | None = None,
+) -> list[tuple[str, str]]:
+    """(text, label) pairs usable for a task: a text and a real label (one of
+    `allowed`, when given)."""
     pairs = []
     for example in examples:
         text, label = example.get("text"), example.get(task)
         if not text or not str(text).strip() or not label:
             continue
+        if allowed is not None and label not in allowed:
+            continue  # a category the taxonomy no longer has
         if task == "urgency" and label not in URGENCY_LABELS:
             continue  # "unknown" is a failed triage, not a level to learn
         pairs.append((str(text), str(label)))
@@ -288,8 +296,12 @@ def retrain_if_due(
     min_examples: int = MIN_EXAMPLES,
     min_new: int = MIN_NEW,
     emergency_recall: float = EMERGENCY_RECALL,
+    categories: Collection[str] | None = None,
 ) -> bool:
     """Retrain each task whose reviews moved on enough; True if any retrained.
+
+    `categories` is the box's taxonomy: reviews labelled with a category it no
+    longer has are left out, and a model that still knows one retrains.
 
     `examples` is `store.training_examples()`. A task retrains when it has no
     usable model and at least `min_examples` examples, or when `min_new`
@@ -297,21 +309,27 @@ def retrain_if_due(
     """
     retrained = False
     for task in TASKS:
-        pairs = labelled(examples, task)
+        allowed = categories if task == "category" else None
+        pairs = labelled(examples, task, allowed=allowed)
         current = load(data_dir, task)
-        if not _due(examples, pairs, current, min_examples, min_new):
+        if not _due(examples, pairs, current, min_examples, min_new, allowed):
             continue
         texts, labels = zip(*pairs, strict=True)
         if len(set(labels)) < 2:
             continue
         latest = max((str(e.get("reviewed_at") or "") for e in examples), default="")
-        model = train(
-            task,
-            texts,
-            labels,
-            emergency_recall=emergency_recall,
-            reviewed_through=latest,
-        )
+        try:
+            model = train(
+                task,
+                texts,
+                labels,
+                emergency_recall=emergency_recall,
+                reviewed_through=latest,
+            )
+        except ValueError as exc:
+            # One task's failure must not keep the other from learning.
+            log.warning("the %s model was not retrained: %s", task, exc)
+            continue
         save(model, data_dir)
         retrained = True
     return retrained
@@ -323,11 +341,14 @@ def _due(
     current: LearnedModel | None,
     min_examples: int,
     min_new: int,
+    allowed: Collection[str] | None = None,
 ) -> bool:
     if len(pairs) < min_examples:
         return False
     if current is None:
         return True
+    if allowed is not None and not set(current.labels) <= set(allowed):
+        return True  # it still gives a category the taxonomy dropped
     newer = sum(
         1
         for e in examples

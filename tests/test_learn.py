@@ -86,6 +86,30 @@ def test_retraining_picks_up_a_correction(tmp_path: Path) -> None:
     assert models.get("urgency").predict([RASH])[0].label == "urgent"
 
 
+def test_notes_without_section_headers_train_both_models(tmp_path: Path) -> None:
+    """Short triage notes have no "HEADER:" lines: the header features must
+    not refuse to fit (and one task's trouble must not stop the other)."""
+    kinds = ("intake_note", "referral", "lab_result")
+    rows = [e | {"category": kinds[i % 3]} for i, e in enumerate(URGENCY)]
+    assert not any(":" in line and line.isupper() for e in rows for line in
+                   e["text"].splitlines())  # fmt: skip
+    assert learn.retrain_if_due(rows, tmp_path, min_examples=30)
+    assert learn.load(tmp_path, "category") is not None
+    assert learn.load(tmp_path, "urgency") is not None
+
+
+def test_a_category_dropped_from_the_taxonomy_is_unlearned(tmp_path: Path) -> None:
+    kinds = ("intake_note", "referral", "lab_result")
+    rows = [e | {"category": kinds[i % 3]} for i, e in enumerate(URGENCY)]
+    learn.retrain_if_due(rows, tmp_path, min_examples=30)
+    assert set(learn.load(tmp_path, "category").labels) == set(kinds)
+    # The NGO drops "lab_result" from edgebox.toml: no new review, yet the
+    # model that still gives it retrains without it.
+    kept = {"intake_note", "referral"}
+    assert learn.retrain_if_due(rows, tmp_path, min_examples=20, categories=kept)
+    assert set(learn.load(tmp_path, "category").labels) == kept
+
+
 def test_too_few_examples_mean_no_learned_vote(tmp_path: Path) -> None:
     learn.retrain_if_due(URGENCY, tmp_path, min_examples=30)
     assert learn.LearnedModels(tmp_path, min_examples=100).get("urgency") is None
