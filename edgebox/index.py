@@ -228,10 +228,12 @@ class SearchIndex:
             raise SearchError(
                 f"document {doc_id} is not indexed yet (run `edgebox reindex`)"
             )
+        # The same floor as search: an unrelated reviewed case must not come
+        # before a close unreviewed one just because it is reviewed.
         near = [
             n
             for n in self.matrix.nearest(vector, limit=limit * 4 + 1)
-            if n[0] != doc_id
+            if n[0] != doc_id and n[1] >= MIN_SIMILARITY
         ]
         rows = self.store.search_rows([doc for doc, _, _ in near], Filters())
         hits = [self._hit(rows[doc], score, None, chunk) for doc, score, chunk in near

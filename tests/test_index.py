@@ -179,6 +179,11 @@ def test_similar_puts_reviewed_cases_first_with_their_labels(
     assert hits[0].document_id == corpus["chest.txt"]
     assert (hits[0].reviewed, hits[0].urgency) == (True, "emergency")
     assert corpus["chest2.txt"] not in [hit.document_id for hit in hits]
+    # A reviewed case about something else is not "similar" at all.
+    store.record_review(corpus["malaria.txt"], reviewer="nurse", changes={})
+    near = {hit.document_id: hit for hit in index.similar(corpus["chest2.txt"])}
+    assert corpus["malaria.txt"] not in near
+    assert all(hit.score >= 0.25 for hit in near.values())
 
 
 def test_vectors_are_written_in_the_triage_transaction(
