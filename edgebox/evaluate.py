@@ -44,12 +44,15 @@ class EvalError(EdgeboxError):
 
 
 def read_jsonl(path: Path) -> tuple[str, list[dict[str, Any]]]:
-    """The rows of a JSONL file and the task their label field names."""
+    """The rows of a JSONL file and the task their label field names; any
+    problem is one EvalError naming the file (and the line)."""
     rows: list[dict[str, Any]] = []
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = path.read_text(encoding="utf-8-sig").splitlines()  # BOM or not
     except OSError as exc:
         raise EvalError(f"cannot read {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise EvalError(f"{path} is not UTF-8 text ({exc.reason})") from exc
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
@@ -59,13 +62,26 @@ def read_jsonl(path: Path) -> tuple[str, list[dict[str, Any]]]:
             raise EvalError(f"{path}:{number} is not valid JSON: {exc.msg}") from exc
         if not isinstance(row, dict) or not isinstance(row.get("text"), str):
             raise EvalError(f"{path}:{number} needs a string 'text' field")
-        rows.append(row)
-    tasks = {t for t in TASK_FIELDS if rows and all(t in row for row in rows)}
-    if len(tasks) != 1:
+        rows.append((number, row))
+    if not rows:
+        raise EvalError(f"{path} has no rows")
+    task = _task(path, rows)
+    return task, [row for _, row in rows]
+
+
+def _task(path: Path, rows: list[tuple[int, dict[str, Any]]]) -> str:
+    """The one label field every row has, as a non-empty string."""
+    first = [t for t in TASK_FIELDS if t in rows[0][1]]
+    if len(first) != 1:
         raise EvalError(
-            f"{path}: every row needs exactly one label field, category or urgency"
+            f"{path}:{rows[0][0]} needs exactly one label field, category or urgency"
         )
-    return tasks.pop(), rows
+    task = first[0]
+    for number, row in rows:
+        label = row.get(task)
+        if not isinstance(label, str) or not label.strip():
+            raise EvalError(f"{path}:{number} needs a non-empty text '{task}' label")
+    return task
 
 
 def run_eval(
@@ -83,6 +99,12 @@ def run_eval(
     test_task, test_rows = read_jsonl(test_path)
     if test_task != task:
         raise EvalError(f"{train_path} is labelled {task}, {test_path} {test_task}")
+    labels = {row[task] for row in train_rows}
+    if len(labels) < 2:
+        raise EvalError(
+            f"{train_path}: every row is labelled {labels.pop()!r}; training needs"
+            " at least two different labels"
+        )
     if emergency_recall is None:
         emergency_recall = config.triage.emergency_recall
     report, _ = evaluate_split(
@@ -115,7 +137,10 @@ def evaluate_split(
     texts = [row["text"] for row in train_rows]
     labels = [str(row[task]) for row in train_rows]
     started = time.perf_counter()
-    model = train(task, texts, labels, emergency_recall=emergency_recall)
+    try:
+        model = train(task, texts, labels, emergency_recall=emergency_recall)
+    except ValueError as exc:  # one label only, nothing to learn from
+        raise EvalError(f"cannot train the {task} model: {exc}") from exc
     train_seconds = time.perf_counter() - started
     learned = LearnedModels(None, min_examples=min_examples, preset={task: model})
     if engine is None:
@@ -134,6 +159,9 @@ def evaluate_split(
         "train_seconds": round(train_seconds, 2),
         "llm_calls": llm_calls,
         "emergency_threshold": model.emergency_threshold,
+        # As on a new box: below min_examples the learned model stays out.
+        "learned_model_used": len(train_rows) >= min_examples,
+        "min_examples": min_examples,
     }
     return report, outcomes
 
@@ -248,6 +276,12 @@ def format_report(report: dict[str, Any]) -> str:
         f"macro-F1 {_figure(report, 'macro_f1')}   "
         f"accuracy {_figure(report, 'accuracy')}",
     ]
+    if report.get("learned_model_used") is False:
+        lines.insert(
+            1,
+            f"the learned model needs {report['min_examples']} training rows and"
+            " stayed out: the LLM labelled, as on a new box",
+        )
     if report["task"] == "urgency":
         target = report.get("emergency_recall_target")
         lines.append(

@@ -285,6 +285,11 @@ def load(data_dir: Path, task: str) -> LearnedModel | None:
         or model.version != LEARN_VERSION
         or model.sklearn_version != sklearn.__version__
     ):
+        log.info(
+            "the learned model %s is from another edgebox or scikit-learn"
+            " version; it is retrained from the reviews",
+            path,
+        )
         return None
     return model
 

@@ -1,6 +1,7 @@
 """`edgebox eval` logic: known figures on hand-made outcomes and small fixtures."""
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -119,6 +120,35 @@ def test_the_label_field_names_the_task(tmp_path: Path) -> None:
         read_jsonl(broken)
 
 
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "empty.jsonl has no rows"),
+        (b'{"text": "caf\xe9", "category": "letter"}\n', "is not UTF-8 text"),
+        (b'{"text": "a", "category": "letter"}\n{"text": "b"}\n',
+         "empty.jsonl:2 needs a non-empty text 'category' label"),
+        (b'{"text": "a", "category": null}\n', ":1 needs a non-empty text"),
+        (b'{"text": "a", "category": ""}\n', ":1 needs a non-empty text"),
+        (b'{"text": "a", "category": ["x"]}\n', ":1 needs a non-empty text"),
+    ],
+)  # fmt: skip
+def test_a_bad_eval_file_is_one_line_naming_it(
+    tmp_path: Path, content: bytes, message: str
+) -> None:
+    path = tmp_path / "empty.jsonl"
+    path.write_bytes(content)
+    with pytest.raises(EvalError, match=re.escape(message)):
+        read_jsonl(path)
+
+
+def test_a_bom_is_read_and_one_label_cannot_train(tmp_path: Path) -> None:
+    one = tmp_path / "one.jsonl"
+    one.write_bytes(b"\xef\xbb\xbf" + b'{"text": "a note", "category": "letter"}\n' * 3)
+    assert read_jsonl(one)[0] == "category"
+    with pytest.raises(EvalError, match="every row is labelled 'letter'"):
+        run_eval(one, one, config=settings(tmp_path))
+
+
 def test_train_and_test_must_be_the_same_task(tmp_path: Path) -> None:
     with pytest.raises(EvalError, match="labelled urgency"):
         run_eval(
@@ -140,3 +170,7 @@ def test_without_enough_reviews_the_llm_votes(engine: TriageEngine) -> None:
     )
     assert report["llm_calls"] == report["n"] == 12
     assert report["emergency_recall"] == 1.0  # the rules catch these emergencies
+    assert report["learned_model_used"] is False
+    assert "the learned model needs 1000 training rows and stayed out" in (
+        format_report(report)
+    )
