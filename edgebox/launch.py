@@ -29,6 +29,7 @@ class ServiceProcess:
         self._log: IO[bytes] | None = None
 
     def start(self) -> None:
+        self._forward_signals()
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("ab")
         self.process = subprocess.Popen(
@@ -40,6 +41,21 @@ class ServiceProcess:
             start_new_session=True,
             env=os.environ.copy(),
         )
+
+    def _forward_signals(self) -> None:
+        """The child runs in its own session, so a closed terminal (SIGHUP) or
+        a `kill` of `edgebox run` (SIGTERM) would leave it running, holding the
+        workspace: pass the signal on as SIGTERM (it finishes the document in
+        hand and records its stop), then end as the signal says."""
+
+        def forward(signum: int, frame: object) -> None:
+            if self.process is not None and self.process.poll() is None:
+                self.process.send_signal(signal.SIGTERM)
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+
+        for signum in (signal.SIGHUP, signal.SIGTERM):
+            signal.signal(signum, forward)
 
     def exit_status(self) -> int | None:
         """The child's exit status if it has ended, else None (still running)."""

@@ -109,6 +109,34 @@ def test_edgebox_run_opens_the_ui_with_the_service_behind_it(
     assert "watching" in (settings.data_dir / "serve.log").read_text()
 
 
+def test_closing_the_terminal_of_edgebox_run_stops_its_service(
+    settings: config.Config, seeded: dict[str, int], tmp_path: Path
+) -> None:
+    """SIGHUP (the SSH link drops, the terminal closes): the service in its own
+    session must not live on, holding the workspace."""
+    from edgebox.store import Store
+
+    def service() -> dict[str, str]:
+        with Store(settings.db_path) as store:
+            return store.service_state()
+
+    terminal = Terminal(
+        tmp_path, f"{sys.executable} -m edgebox --home {settings.home} run"
+    )
+    try:
+        wait_for(
+            lambda: service().get("state") == "running",
+            what="the service started by `edgebox run`",
+        )
+    finally:
+        terminal.close()  # kill-server: every pane gets SIGHUP
+    wait_for(
+        lambda: service().get("state") == "stopped",
+        timeout_s=120,
+        what="the service to stop with the terminal",
+    )
+
+
 def test_edgebox_tui_paints_the_queue_and_quits_on_q(
     settings: config.Config, seeded: dict[str, int], tmp_path: Path
 ) -> None:
