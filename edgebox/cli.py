@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from edgebox import config as config_module
 from edgebox.clirun import run_group
 from edgebox.errors import EdgeboxError, ExtractError
 from edgebox.redflags import bundled_rules_text
+from edgebox.store.schema import DocState
 
 
 def main() -> None:
@@ -336,6 +338,19 @@ def requeue(ctx: click.Context, document_id: int | None, all_failed: bool) -> No
     )
 
 
+def _iso_date(value: str | None, param: click.Parameter) -> str | None:
+    """A filter date as the store compares it: a mistyped one ("yesterday")
+    would otherwise match nothing and look like an empty result."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not a date like 2026-11-29", param=param
+        ) from None
+
+
 def _search_index(settings: config_module.Config, store: Any) -> Any:
     from edgebox.embed import Embedder
     from edgebox.index import SearchIndex
@@ -351,9 +366,21 @@ def _search_index(settings: config_module.Config, store: Any) -> Any:
 @click.option(
     "--urgency", type=click.Choice(["emergency", "urgent", "unknown", "routine"])
 )
-@click.option("--state", help="Only documents in this state (triaged, reviewed, ...).")
-@click.option("--since", help="Received on or after this date (YYYY-MM-DD).")
-@click.option("--until", help="Received on or before this date (YYYY-MM-DD).")
+@click.option(
+    "--state",
+    type=click.Choice([state.value for state in DocState]),
+    help="Only documents in this state.",
+)
+@click.option(
+    "--since",
+    callback=lambda ctx, param, value: _iso_date(value, param),
+    help="Received on or after this date (YYYY-MM-DD).",
+)
+@click.option(
+    "--until",
+    callback=lambda ctx, param, value: _iso_date(value, param),
+    help="Received on or before this date (YYYY-MM-DD).",
+)
 @click.option("--json", "as_json", is_flag=True, help="A JSON list of hits.")
 @click.pass_context
 def search(
@@ -375,6 +402,12 @@ def search(
 
     settings = _config(ctx)
     settings.require_home()
+    if category is not None and category not in settings.categories:
+        known = ", ".join(settings.categories)
+        raise click.BadParameter(
+            f"{category!r} is not a category of this box ({known})",
+            param_hint="'--category'",
+        )
     filters = Filters(
         category=category, urgency=urgency, state=state, since=since, until=until
     )

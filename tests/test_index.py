@@ -258,6 +258,14 @@ def test_search_and_similar_from_the_cli(
     assert bad.returncode == 1 and "type one or more words" in bad.stderr
     unknown = run_cli("similar", "9999")
     assert unknown.returncode == 1 and "no document with id 9999" in unknown.stderr
+    # A mistyped filter is said, not answered with an empty list.
+    for args, words in (
+        (["--since", "yesterday"], "'yesterday' is not a date like 2026-11-29"),
+        (["--state", "reviewd"], "'reviewd' is not one of"),
+        (["--category", "radiology"], "'radiology' is not a category of this box"),
+    ):
+        wrong = run_cli("search", "chest pain", *args)
+        assert wrong.returncode == 2 and words in wrong.stderr, wrong.stderr
 
 
 def test_filters_reach_past_the_best_hits_of_the_whole_store(
