@@ -225,6 +225,13 @@ class SearchIndex:
         self.matrix.refresh(self.store)
         vector = self.matrix.document_vector(doc_id)
         if vector is None:
+            state = self.store.document(doc_id)["state"]
+            if state not in ("triaged", "reviewed"):
+                # Only triaged documents are embedded: reindex would not help.
+                raise SearchError(
+                    f"document {doc_id} is {state}: only a triaged document has"
+                    " similar cases"
+                )
             raise SearchError(
                 f"document {doc_id} is not indexed yet (run `edgebox reindex`)"
             )

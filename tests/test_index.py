@@ -258,6 +258,11 @@ def test_search_and_similar_from_the_cli(
     assert bad.returncode == 1 and "type one or more words" in bad.stderr
     unknown = run_cli("similar", "9999")
     assert unknown.returncode == 1 and "no document with id 9999" in unknown.stderr
+    with Store(settings.db_path) as store:
+        waiting = store.add_document(file_name="new.txt", sha256="e" * 64, size=1)
+    early = run_cli("similar", str(waiting))
+    assert early.returncode == 1
+    assert f"document {waiting} is received: only a triaged document" in early.stderr
     # A mistyped filter is said, not answered with an empty list.
     for args, words in (
         (["--since", "yesterday"], "'yesterday' is not a date like 2026-11-29"),
