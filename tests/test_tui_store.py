@@ -202,7 +202,7 @@ def test_a_review_of_a_revision_that_is_no_longer_the_latest_is_refused(
         # Bob's form showed revision 1 and he changed only the note.
         store.record_review(doc, reviewer="bob", changes={}, expected_revision=1)
     assert raised.value.title == "changed meanwhile"
-    assert "revision 2 by staff:alice: urgent, referral" in raised.value.message
+    assert "revision 2, by staff:alice: urgent, referral" in raised.value.message
     assert [r["author"] for r in store.revisions(doc)] == ["ai", "staff:alice"]
     assert (
         store.record_review(
@@ -232,11 +232,16 @@ def test_an_undo_asked_on_an_older_revision_is_refused(
     store.record_review(doc, reviewer="alice", changes={"urgency": "urgent"})
     store.record_review(doc, reviewer="bob", changes={"category": "letter"})
     # The question named alice's revision 2; bob's revision 3 came since.
-    with pytest.raises(StoreError, match="now revision 3 by staff:bob"):
+    with pytest.raises(StoreError, match="now revision 3, by staff:bob"):
         store.undo_last_change(doc, actor="alice", expected_revision=2)
     assert len(store.revisions(doc)) == 3
     assert store.undo_last_change(doc, actor="alice", expected_revision=3) == 4
     assert store.latest_revision(doc)["author"] == "staff:alice"
+    # Bob asked on revision 3 too: he is told alice undid it, not who wrote
+    # the values the undo brought back.
+    with pytest.raises(StoreError) as raised:
+        store.undo_last_change(doc, actor="bob", expected_revision=3)
+    assert "now revision 4, an undo by staff:alice:" in raised.value.message
 
 
 def test_the_queue_pages_and_counts_what_passes_the_filters(

@@ -232,9 +232,12 @@ def check_staff_urgency(doc_id: int, urgency: str) -> None:
 
 
 def _revision_words(rev: Mapping[str, Any]) -> str:
+    """How the newer revision is named to the person refused: an undo is the
+    undo of whoever did it, not the author whose values it restored."""
+    undo = undo_marker(rev)
+    who = f"an undo by {undo['by']}" if undo.get("by") else f"by {rev['author']}"
     return (
-        f"revision {rev['revision']} by {rev['author']}:"
-        f" {rev['urgency']}, {rev['category'] or '-'}"
+        f"revision {rev['revision']}, {who}: {rev['urgency']}, {rev['category'] or '-'}"
     )
 
 
