@@ -75,7 +75,7 @@ def similar_cases(app: EdgeboxApp, doc_id: int, *, limit: int) -> tuple[list[Hit
             hits = search_tools(app).index(app, store).similar(doc_id, limit=limit)
         except SearchError as exc:
             return [], exc.message
-    return hits, "" if hits else "none yet"
+    return hits, "" if hits else "none close enough yet"
 
 
 class SearchScreen(Screen):
@@ -178,7 +178,10 @@ class SearchScreen(Screen):
         if query != self.query_text:
             return  # an older search finishing late
         table = self.query_one("#hits", DataTable)
-        keep = self._highlighted() if query == self._shown_query else None
+        # Keep the nurse's place only if she is in the list: while she is
+        # still in the search box, the better ranking starts at its top.
+        same = query == self._shown_query and table.has_focus
+        keep = self._highlighted() if same else None
         table.clear()
         width = max(20, self.size.width - 10 - 13 - 8)
         words = {_fold(word) for word in _WORD.findall(query)}
