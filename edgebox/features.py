@@ -37,17 +37,10 @@ _TYPICAL = {
 }  # fmt: skip
 
 
-NO_HEADERS = "H__NONE"
-"""The header token of a document without section headers: a feature of its
-own (a short note, a letter), and what keeps the header vocabulary from being
-empty when no reviewed document has headers (TF-IDF refuses to fit on none)."""
-
-
 def header_tokens(texts: list[str]) -> list[str]:
     """Each document's section headers as single tokens (H_HOSPITAL_COURSE)."""
     return [
         " ".join("H_" + re.sub(r"\W+", "_", h.strip()) for h in _HEADER.findall(t))
-        or NO_HEADERS
         for t in texts
     ]
 

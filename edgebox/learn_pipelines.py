@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from scipy.sparse import csr_matrix
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.ensemble import RandomForestClassifier, VotingClassifier
 from sklearn.feature_extraction import DictVectorizer
@@ -64,9 +65,34 @@ def build_pipeline(
     return _urgency_vote(min_df, seed=seed, C=C)
 
 
+class OptionalTfidf(TfidfVectorizer):
+    """TF-IDF for a feature that some boxes never see (section headers: short
+    triage notes have none). With nothing to learn from it gives no columns,
+    where TfidfVectorizer refuses to fit ("empty vocabulary") and would stop
+    the whole model from training."""
+
+    def fit_transform(self, raw_documents: Any, y: Any = None) -> Any:
+        try:
+            return super().fit_transform(raw_documents, y)
+        except ValueError:
+            if any(str(doc).strip() for doc in raw_documents):
+                raise  # not the empty case: a real problem
+            self.empty_ = True
+            return csr_matrix((len(raw_documents), 0))
+
+    def fit(self, raw_documents: Any, y: Any = None) -> OptionalTfidf:
+        self.fit_transform(raw_documents, y)
+        return self
+
+    def transform(self, raw_documents: Any) -> Any:
+        if getattr(self, "empty_", False):
+            return csr_matrix((len(raw_documents), 0))
+        return super().transform(raw_documents)
+
+
 def _category_pipeline(min_df: int, model: Any) -> Pipeline:
     def tokens() -> TfidfVectorizer:
-        return TfidfVectorizer(token_pattern=r"\S+", lowercase=False, sublinear_tf=True)
+        return OptionalTfidf(token_pattern=r"\S+", lowercase=False, sublinear_tf=True)
 
     features = FeatureUnion(
         [
