@@ -83,14 +83,19 @@ class Terminal:
         )
 
 
+def service_state(settings: config.Config) -> dict[str, str]:
+    """What the service last wrote about itself (running, stopped, ...)."""
+    from edgebox.store import Store
+
+    with Store(settings.db_path) as store:
+        return store.service_state()
+
+
 def test_edgebox_run_opens_the_ui_with_the_service_behind_it(
     settings: config.Config, seeded: dict[str, int], tmp_path: Path
 ) -> None:
-    from edgebox.store import Store
-
     def service() -> dict[str, str]:
-        with Store(settings.db_path) as store:
-            return store.service_state()
+        return service_state(settings)
 
     terminal = Terminal(
         tmp_path, f"{sys.executable} -m edgebox --home {settings.home} run"
@@ -114,11 +119,9 @@ def test_closing_the_terminal_of_edgebox_run_stops_its_service(
 ) -> None:
     """SIGHUP (the SSH link drops, the terminal closes): the service in its own
     session must not live on, holding the workspace."""
-    from edgebox.store import Store
 
     def service() -> dict[str, str]:
-        with Store(settings.db_path) as store:
-            return store.service_state()
+        return service_state(settings)
 
     terminal = Terminal(
         tmp_path, f"{sys.executable} -m edgebox --home {settings.home} run"
