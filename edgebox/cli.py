@@ -486,6 +486,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
             "learned": learned_report(
                 settings.data_dir, min_examples=settings.triage.min_examples
             ),
+            "index": _index_report(settings, store),
         }
     if as_json:
         click.echo(json.dumps(data, indent=2))
@@ -510,6 +511,14 @@ def status(ctx: click.Context, as_json: bool) -> None:
             else "none yet (the model's answer is used)"
         )
         click.echo(f"learned   {task}: {learned}")
+    index = data["index"]
+    if index.get("problem"):
+        click.echo(f"index     {index['problem']}")
+    elif index["not_indexed"]:
+        click.echo(
+            f"index     {index['not_indexed']} triaged document(s) not searchable"
+            f" by meaning with {index['model']}: run `edgebox reindex`"
+        )
     overrides = data["overrides"]
     if overrides["reviewed"]:
         click.echo(
@@ -519,6 +528,19 @@ def status(ctx: click.Context, as_json: bool) -> None:
         )
         if line := _confidence_held(overrides, settings.triage.review_cut):
             click.echo(line)
+
+
+def _index_report(settings: config_module.Config, store: Any) -> dict[str, Any]:
+    """Whether search by meaning covers every triaged document: after a change
+    of embedding model (or one that failed to load) it quietly does not, until
+    `edgebox reindex`. The model is named, not loaded."""
+    from edgebox.embed import EmbeddingError, resolve_model
+
+    try:
+        _, name = resolve_model(settings.index.model)
+    except EmbeddingError as exc:
+        return {"model": settings.index.model, "problem": exc.message}
+    return {"model": name, "not_indexed": store.count_to_index(name)}
 
 
 def _confidence_held(overrides: dict[str, Any], cut: float) -> str | None:

@@ -195,6 +195,13 @@ def test_status_says_whether_confident_labels_held(edgebox_home: Path) -> None:
     assert "confidence staff kept 1 of 2 urgency labels given 0.8 or more" in (
         result.stdout
     )
+    # Recorded without search vectors (as when the embedding model was not
+    # there): status says that a reindex is due.
+    assert "index     2 triaged document(s) not searchable by meaning" in (
+        result.stdout
+    )
+    assert "run `edgebox reindex`" in result.stdout
+    assert json.loads(run_cli("status", "--json").stdout)["index"]["not_indexed"] == 2
 
 
 def test_queue_shows_hostile_names_and_summaries_as_text(edgebox_home: Path) -> None:
