@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -72,3 +74,38 @@ def wait_for(
             return value
         time.sleep(0.2)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def shared_home() -> Iterator[Path]:
+    """A home another user can reach (pytest's tmp_path is private to root)."""
+    folder = Path(tempfile.mkdtemp(prefix="edgebox-ro-"))
+    folder.chmod(0o755)
+    yield folder / "home"
+    for path in folder.rglob("*"):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    shutil.rmtree(folder)
+
+
+def as_unprivileged(command: list[str]) -> list[str]:
+    """Root ignores file modes: drop to nobody to meet a read-only file."""
+    if os.geteuid() != 0:
+        return command
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("running as root without setpriv: cannot make a file read-only")
+    dropped = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
+    # A checkout inside a folder only root may enter (mktemp -d) cannot be
+    # run by nobody at all: then there is no unprivileged user to test with.
+    reachable = subprocess.run(
+        [*dropped, sys.executable, "-c", "import tui.data"],
+        capture_output=True,
+        cwd=REPO,
+        timeout=120,
+    )
+    if reachable.returncode != 0:
+        pytest.skip(
+            f"user nobody cannot run this checkout's Python ({REPO} is not"
+            " reachable for other users), so a read-only file cannot be met"
+        )
+    return [*dropped, *command]

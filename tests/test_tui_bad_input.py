@@ -4,22 +4,18 @@ and control characters in summaries, and store files that cannot be used."""
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
 import subprocess
 import sys
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from edgebox import config
 from edgebox.store import Store
-from tests.conftest import REPO, run_cli
+from tests.conftest import REPO, as_unprivileged, run_cli
 from tests.test_tui_fixtures import (
     make_app,
-    running_as_root,
     screen_dump,
     screen_text,
     seed,
@@ -133,41 +129,6 @@ def test_a_locked_store_is_one_clear_line(settings: config.Config) -> None:
     assert "Traceback" not in result.stderr
     assert str(settings.db_path) in result.stderr
     assert "locked by another program" in result.stderr
-
-
-@pytest.fixture
-def shared_home() -> Iterator[Path]:
-    """A home another user can reach (pytest's tmp_path is private to root)."""
-    folder = Path(tempfile.mkdtemp(prefix="edgebox-ro-"))
-    folder.chmod(0o755)
-    yield folder / "home"
-    for path in folder.rglob("*"):
-        path.chmod(0o755 if path.is_dir() else 0o644)
-    shutil.rmtree(folder)
-
-
-def as_unprivileged(command: list[str]) -> list[str]:
-    """Root ignores file modes: drop to nobody to meet a read-only file."""
-    if not running_as_root():
-        return command
-    setpriv = shutil.which("setpriv")
-    if setpriv is None:
-        pytest.skip("running as root without setpriv: cannot make a file read-only")
-    dropped = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
-    # A checkout inside a folder only root may enter (mktemp -d) cannot be
-    # run by nobody at all: then there is no unprivileged user to test with.
-    reachable = subprocess.run(
-        [*dropped, sys.executable, "-c", "import tui.data"],
-        capture_output=True,
-        cwd=REPO,
-        timeout=120,
-    )
-    if reachable.returncode != 0:
-        pytest.skip(
-            f"user nobody cannot run this checkout's Python ({REPO} is not"
-            " reachable for other users), so a read-only file cannot be met"
-        )
-    return [*dropped, *command]
 
 
 def test_a_read_only_store_opens_read_only(shared_home: Path) -> None:
