@@ -66,8 +66,8 @@ def ingest_throughput(files: int = 300) -> dict:
     return {
         "figure": "ingestion throughput (no triage)",
         "files": files,
-        "ingest_files_per_s": round(ingest_rate, 1),
-        "baseline_copy_hash_fsync_files_per_s": round(baseline, 1),
+        "ingest_files_per_s": round(ingest_rate, 2),
+        "baseline_copy_hash_fsync_files_per_s": round(baseline, 2),
         "ratio_ingest_to_baseline": round(ingest_rate / baseline, 3),
         "extract_text_files_per_s": round(extract_rate, 1),
     }

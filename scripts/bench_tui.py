@@ -111,7 +111,7 @@ def tui_startup(documents: int = 1000, rounds: int = 3) -> dict:
         "figure": f"UI start-up to a painted queue ({documents} documents)",
         "documents": documents,
         "rounds": rounds,
-        "edgebox_tui_s": round(median_edgebox, 3),
-        "bare_textual_s": round(median_bare, 3),
-        "ratio_tui_to_bare": round(median_edgebox / median_bare, 2),
+        "edgebox_tui_s": round(median_edgebox, 4),
+        "bare_textual_s": round(median_bare, 4),
+        "ratio_tui_to_bare": round(median_edgebox / median_bare, 3),
     }
