@@ -46,11 +46,13 @@ class SyncLoop:
         *,
         on_report: Callable[[PushReport], None] | None = None,
         probe_base_s: float = PROBE_BASE_S,
+        probe_cap_s: float = PROBE_CAP_S,
         **client_options: Any,
     ) -> None:
         self.settings = settings
         self.on_report = on_report
         self.probe_base_s = probe_base_s
+        self.probe_cap_s = probe_cap_s
         self.client_options = client_options
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -107,6 +109,6 @@ class SyncLoop:
         return backoff_delay(
             failures,
             base_s=self.probe_base_s,
-            cap_s=min(interval, PROBE_CAP_S),
+            cap_s=min(interval, self.probe_cap_s),
             jitter=0.5 + random.random() / 2,
         )

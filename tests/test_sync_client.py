@@ -443,8 +443,10 @@ def test_the_loop_pushes_as_soon_as_the_link_comes_back(
     )  # fmt: skip
     fill_store(settings.db_path, 3)
     reports: list[Any] = []
+    # A short cap: a server slow to start under load must not meet a probe
+    # already backed off past the test's patience.
     loop = SyncLoop(settings, on_report=reports.append, probe_base_s=0.05,
-                    max_attempts=1)  # fmt: skip
+                    probe_cap_s=0.5, max_attempts=1)  # fmt: skip
     worker = threading.Thread(target=loop.run, daemon=True)
     worker.start()
     server = CentralProcess(db_url, port=port)
