@@ -59,3 +59,9 @@ class ExtractError(EdgeboxError):
 
 def _extract_error(message: str, code: str, permanent: bool) -> ExtractError:
     return ExtractError(message, code=code, permanent=permanent)
+
+
+class Cancelled(Exception):  # noqa: N818 - a request, not an error
+    """The service is stopping: the work in hand (a model's answer, a slow
+    extraction) was abandoned and its document left as it was, to be done at
+    the next start. Not an EdgeboxError: nothing failed, nothing is recorded."""

@@ -7,12 +7,13 @@ library, and the CLI's quick commands (init, status) should not pay for that.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edgebox.errors import ModelError, TriageError
+from edgebox.errors import Cancelled, ModelError, TriageError
 from edgebox.manifest import sha256_file
 
 GGUF_MAGIC = b"GGUF"
@@ -118,12 +119,14 @@ class LlamaModel:
         schema: dict[str, Any],
         max_tokens: int,
         deadline: float | None = None,
+        cancel: threading.Event | None = None,
     ) -> ChatOutput:
         """One chat completion whose answer is constrained to the JSON schema.
 
-        `deadline` is a `time.monotonic()` instant. llama.cpp cannot stop while it
-        reads the prompt, so the deadline is checked as each new token arrives
-        (the answer is streamed for that reason alone).
+        `deadline` is a `time.monotonic()` instant; `cancel` is set when the
+        service stops, so a stop does not wait out a large model's answer.
+        llama.cpp cannot stop while it reads the prompt, so both are checked as
+        each new token arrives (the answer is streamed for that reason alone).
         """
         started = time.monotonic()
         pieces: list[str] = []
@@ -141,6 +144,9 @@ class LlamaModel:
                 if content := choice["delta"].get("content"):
                     pieces.append(content)
                 finish_reason = choice.get("finish_reason") or finish_reason
+                if cancel is not None and cancel.is_set():
+                    stream.close()
+                    raise Cancelled("stopped while the model was answering")
                 if deadline is not None and time.monotonic() > deadline:
                     stream.close()
                     raise DeadlineExceeded(

@@ -10,6 +10,7 @@ reason; transient ones are retried with a capped backoff.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -72,11 +73,16 @@ class Pipeline:
         embedder_loader: Callable[[], Embedder | None] | None = None,
         triage: bool = True,
         clock: Callable[[], float] = time.time,
+        stop: threading.Event | None = None,
     ) -> None:
         self.config = config
         self.store = store
         self.triage_enabled = triage
         self.clock = clock
+        self.stop = stop
+        """Set when the service stops: the model's answer or the slow
+        extraction in progress is abandoned (`Cancelled`), and its document
+        stays as it was, for the next start."""
         self._engine_loader = engine_loader or (lambda: TriageEngine(config))
         self._engine: TriageEngine | None = None
         self._embedder_loader = embedder_loader or (lambda: default_embedder(config))
@@ -148,7 +154,7 @@ class Pipeline:
         """received (or failed) -> extracted, failed (retry later) or quarantined."""
         try:
             text = self.extractor.extract(
-                Path(doc["archive_path"] or doc["source_path"])
+                Path(doc["archive_path"] or doc["source_path"]), stop=self.stop
             )
         except ExtractError as exc:
             return self._failed(doc, exc)
@@ -157,7 +163,7 @@ class Pipeline:
 
     def triage(self, doc: dict) -> TriageResult:
         """extracted -> triaged; result, outbox row and audit in one transaction."""
-        result = self.engine.triage(doc["text"] or "")
+        result = self.engine.triage(doc["text"] or "", cancel=self.stop)
         record = result.to_record()
         self.store.record_triage(doc["id"], record, chunks=self._embed(doc, record))
         return result

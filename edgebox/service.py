@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from edgebox.config import Config
+from edgebox.errors import Cancelled
 from edgebox.ingest import Ingestor, Outcome, Stuck
 from edgebox.lock import InstanceLock
 from edgebox.pipeline import Pipeline
@@ -171,11 +172,17 @@ class Service:
                 store,
                 engine_loader=self.engine_loader,
                 triage=self.triage,
+                stop=self.stop_event,
             )
             try:
                 while not self.stop_event.is_set():
                     began = time.monotonic()
-                    step = pipeline.step()
+                    try:
+                        step = pipeline.step()
+                    except Cancelled:
+                        log.info("stopped with a document in hand: it is"
+                                 " taken again at the next start")  # fmt: skip
+                        return
                     if step is None:
                         self._idle["worker"] = True
                         self._work.wait(1.0)

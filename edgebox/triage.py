@@ -15,6 +15,7 @@ model error) fails closed: without a learned model the urgency is "unknown"
 from __future__ import annotations
 
 import json
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -183,8 +184,10 @@ class TriageEngine:
         timeout_s: float | None = None,
         summary: bool = True,
         tasks: tuple[str, ...] = ("category", "urgency"),
+        cancel: threading.Event | None = None,
     ) -> TriageResult:
-        """Triage one document's text. Never raises for a bad model answer.
+        """Triage one document's text. Never raises for a bad model answer;
+        raises `Cancelled` when `cancel` is set while the model answers.
 
         `summary=False` (eval) skips the LLM when learned models cover the
         labels in `tasks`: those labels are then exactly what a full triage
@@ -210,6 +213,7 @@ class TriageEngine:
                     schema=self.schema,
                     max_tokens=self.config.model.max_tokens,
                     deadline=deadline,
+                    cancel=cancel,
                 )
                 answer = self._parse(output)
             except TriageError as exc:

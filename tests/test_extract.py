@@ -214,6 +214,26 @@ def test_the_worker_process_reports_errors_and_results(tmp_path: Path) -> None:
         extractor.close()
 
 
+def test_a_stop_kills_the_extraction_in_hand(tmp_path: Path) -> None:
+    """A stopping service does not wait out a long OCR: the worker is killed
+    (nothing is recorded), and a fresh one reads the next file."""
+    import threading
+
+    from edgebox.errors import Cancelled
+
+    path = text_pdf(tmp_path / "ok.pdf", ["Worker process text"])
+    stopping = threading.Event()
+    stopping.set()
+    extractor = TimeboxedExtractor(Limits())
+    try:
+        with pytest.raises(Cancelled, match="ok.pdf"):
+            extractor.extract(path, stop=stopping)
+        assert extractor._pool is None  # killed, not left reading
+        assert "Worker process text" in extractor.extract(path)
+    finally:
+        extractor.close()
+
+
 @needs_ocr
 def test_an_overrunning_extraction_is_killed_and_retried_later(tmp_path: Path) -> None:
     path = scanned_image(tmp_path / "scan.pdf", ["Slow scan"] * 12)

@@ -10,6 +10,7 @@ from edgebox import config
 from edgebox.extract.ocr import ocr_available
 from edgebox.service import Service
 from edgebox.store import DocState, Store
+from edgebox.triage import TriageEngine
 from tests.conftest import run_cli, wait_for
 from tests.documents import scanned_image
 
@@ -125,6 +126,49 @@ def test_until_idle_returns_when_everything_is_done(
     progress = Service(settings, triage=False).run(until_idle=True)
     assert progress.ingested == 5
     assert counts(settings)["extracted"] == 5
+
+
+class StopDuringAnswer:
+    """Fault injector: the real bundled model, with the service asked to stop
+    just as the model starts answering (systemd's SIGTERM mid-document)."""
+
+    def __init__(self, real: object, stop: threading.Event) -> None:
+        self.real, self.stop, self.calls = real, stop, 0
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.real, name)
+
+    def chat_json(self, messages: list, **options: object) -> object:
+        self.calls += 1
+        self.stop.set()
+        return self.real.chat_json(messages, **options)
+
+
+@pytest.mark.model
+def test_a_stop_abandons_the_answer_and_the_next_start_triages_the_document(
+    monkeypatch: pytest.MonkeyPatch, engine: TriageEngine
+) -> None:
+    """A large model's answer can take minutes on a 2-core box: a stop must
+    not wait it out, nor record the document as a failed triage."""
+    settings = fast_settings(monkeypatch)
+    (settings.inbox_dir / "referral.txt").write_text(
+        "Referral. 54-year-old man, chest pain for two hours, BP 150/95."
+    )
+    service = Service(settings)
+    stopping = StopDuringAnswer(engine.model, service.stop_event)
+    service.engine_loader = lambda: TriageEngine(settings, model=stopping)
+    progress = service.run()  # it returns: the stop came from inside
+    assert stopping.calls == 1
+    assert (progress.triaged, progress.failed) == (0, 0)
+    assert counts(settings)["extracted"] == 1  # left as it was
+    restarted = Service(
+        settings, engine_loader=lambda: TriageEngine(settings, model=engine.model)
+    )
+    assert restarted.run(until_idle=True).triaged == 1
+    with Store(settings.db_path) as store:
+        [doc] = store.documents_in_state(DocState.TRIAGED)
+        [revision] = store.revisions(doc["id"])
+        assert revision["error"] is None
 
 
 @pytest.mark.skipif(not ocr_available(), reason="Tesseract is not installed")

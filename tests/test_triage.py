@@ -45,6 +45,21 @@ def test_the_answer_is_schema_valid_json(engine: TriageEngine) -> None:
 
 
 @pytest.mark.model
+def test_a_cancelled_answer_raises_and_leaves_the_model_usable(
+    engine: TriageEngine,
+) -> None:
+    import threading
+
+    from edgebox.errors import Cancelled
+
+    stopping = threading.Event()
+    stopping.set()
+    with pytest.raises(Cancelled):
+        engine.triage(REFERRAL, cancel=stopping)
+    assert engine.triage(REFERRAL, cancel=threading.Event()).error is None
+
+
+@pytest.mark.model
 def test_each_result_carries_its_provenance(engine: TriageEngine) -> None:
     result = engine.triage(REFERRAL)
     provenance = result.provenance

@@ -8,14 +8,17 @@ worker is started on first need and replaced after a kill.
 from __future__ import annotations
 
 import multiprocessing
+import threading
+import time
 from multiprocessing.pool import Pool
 from pathlib import Path
 
-from edgebox.errors import ExtractError
+from edgebox.errors import Cancelled, ExtractError
 from edgebox.extract import Limits, extract_text
 from edgebox.extract.sniff import sniff
 
 _IN_PROCESS = {"text", "html", "binary"}
+STOP_POLL_S = 0.2
 
 
 class TimeboxedExtractor:
@@ -23,19 +26,27 @@ class TimeboxedExtractor:
         self.limits = limits
         self._pool: Pool | None = None
 
-    def extract(self, path: Path) -> str:
+    def extract(self, path: Path, *, stop: threading.Event | None = None) -> str:
+        """The file's text; raises `Cancelled` when `stop` is set meanwhile (a
+        scanned PDF's OCR can take minutes: a stopping service kills it)."""
         if self._kind(path) in _IN_PROCESS:
             return extract_text(path, self.limits)
         pending = self._worker().apply_async(extract_text, (path, self.limits))
-        try:
-            return pending.get(timeout=self.limits.timeout_s + 10)
-        except multiprocessing.TimeoutError as exc:
-            self.close()
-            raise ExtractError(
-                f"{path}: reading took longer than {self.limits.timeout_s:.0f} s",
-                code="timeout",
-                permanent=False,
-            ) from exc
+        deadline = time.monotonic() + self.limits.timeout_s + 10
+        while True:
+            if stop is not None and stop.is_set():
+                self.close()
+                raise Cancelled(f"{path}: stopped while reading it")
+            pending.wait(min(STOP_POLL_S, max(0.0, deadline - time.monotonic())))
+            if pending.ready():
+                return pending.get()
+            if time.monotonic() >= deadline:
+                self.close()
+                raise ExtractError(
+                    f"{path}: reading took longer than {self.limits.timeout_s:.0f} s",
+                    code="timeout",
+                    permanent=False,
+                )
 
     def close(self) -> None:
         if self._pool is not None:
