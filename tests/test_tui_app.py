@@ -6,6 +6,7 @@ import getpass
 import json
 
 import pytest
+from textual.widgets import Input
 
 from edgebox import config
 from edgebox.store import DocState, Store
@@ -121,6 +122,9 @@ async def test_overriding_the_urgency_makes_a_revision_with_audit_and_outbox(
         await until(pilot, lambda: len(screen.view.revisions) == 2)
         assert "!  urgent  referral" in screen_text(pilot.app)
         assert "r2 " in screen_text(pilot.app)
+        await pilot.press("r")  # the saved note is not offered again
+        await until(pilot, lambda: isinstance(pilot.app.screen, ReviewScreen))
+        assert pilot.app.screen.query_one("#note", Input).value == ""
     with Store(settings.db_path) as store:
         latest = store.latest_revision(doc_id)
         assert (latest["author"], latest["urgency"], latest["category"]) == (
@@ -389,6 +393,10 @@ async def test_a_review_on_a_revision_someone_else_replaced_is_refused(
         await until(pilot, lambda: screen.view.latest["revision"] == 2)
         assert pilot.app.screen is screen
         assert "!  urgent  referral" in screen_text(pilot.app)
+        # Her note waits in the next form: she need not type it again.
+        await pilot.press("r")
+        await until(pilot, lambda: isinstance(pilot.app.screen, ReviewScreen))
+        assert pilot.app.screen.query_one("#note", Input).value == "keep as emergency"
     assert saved_revisions(settings, doc_id) == [(1, "ai"), (2, "staff:baraka")]
 
 

@@ -50,6 +50,9 @@ class DocumentScreen(Screen):
         self.view: DocumentView | None = None
         self._review_on_load = review
         self._saving = False
+        self._draft_note = ""
+        """The note of a review not saved (refused, or failed): the next review
+        form starts with it, so the nurse need not type it again."""
 
     @property
     def edgebox(self) -> EdgeboxApp:
@@ -161,7 +164,8 @@ class DocumentScreen(Screen):
         categories = self.edgebox.config.categories
         self._as_reviewer(
             lambda: self.app.push_screen(
-                ReviewScreen(latest, categories), self._reviewed
+                ReviewScreen(latest, categories, note=self._draft_note),
+                self._reviewed,
             )
         )
 
@@ -190,6 +194,7 @@ class DocumentScreen(Screen):
             )
             return
         reviewer = cast(str, self.edgebox.reviewer)
+        self._draft_note = choice.note or ""
         self._save(
             "review" if choice.changes else "confirm",
             lambda store: store.record_review(
@@ -297,20 +302,24 @@ class DocumentScreen(Screen):
     ) -> None:
         """Save, then show the document as it is now: after a refusal (someone
         saved meanwhile) too, so that the nurse sees what changed."""
+        saved = False
         try:
             with app.opener() as store:
                 revision = change(store)
         except Exception as exc:  # noqa: BLE001 - shown, never a crash
             app.report(action, exc)
         else:
+            saved = True
             app.notify(f"{action}: saved as revision {revision}", markup=False)
         if self.is_attached:
-            app.call_from_thread(self._saved, self._fetch())
+            app.call_from_thread(self._saved, self._fetch(), saved=saved)
         else:
             self._saving = False
 
-    def _saved(self, view: DocumentView | None) -> None:
+    def _saved(self, view: DocumentView | None, *, saved: bool) -> None:
         self._saving = False
+        if saved:
+            self._draft_note = ""
         if view is not None:
             self._show(view)
 

@@ -39,10 +39,15 @@ class ReviewScreen(ModalScreen[ReviewChoice | None]):
     ]
 
     def __init__(
-        self, latest: Mapping[str, Any], categories: Mapping[str, str]
+        self,
+        latest: Mapping[str, Any],
+        categories: Mapping[str, str],
+        *,
+        note: str = "",
     ) -> None:
         super().__init__()
         self.latest = latest
+        self.note = note
         labels = list(categories)
         if latest["category"] and latest["category"] not in labels:
             labels.append(latest["category"])  # a label the taxonomy has since lost
@@ -72,7 +77,7 @@ class ReviewScreen(ModalScreen[ReviewChoice | None]):
                 prompt="(choose)",
             )
             yield Label("Note (optional; enter saves)")
-            yield Input(id="note", max_length=500)
+            yield Input(self.note, id="note", max_length=500)
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
