@@ -640,7 +640,9 @@ def run_command(ctx: click.Context) -> None:
         ended = service.exit_status()
         if ended is None:
             click.echo(
-                "stopping the service (it finishes the document in hand)", err=True
+                "stopping the service (the document in hand is taken again at"
+                " its next start)",
+                err=True,
             )
     if ended:  # it stopped on its own: another service held the workspace, or worse
         click.echo(
