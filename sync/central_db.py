@@ -187,7 +187,9 @@ class _SqlCentral(DocumentChunks):
             conn.execute("COMMIT")
         except self.unavailable as exc:
             self._forget()
-            raise CentralUnavailable(f"central database error: {exc}") from exc
+            # One line: psycopg's messages carry a tab-indented hint line.
+            reason = " ".join(str(exc).split())
+            raise CentralUnavailable(f"central database error: {reason}") from exc
 
     def _run(self, conn: Any, sql: str, params: Sequence[Any] = ()) -> Any:
         return conn.execute(self._sql(sql), tuple(params))
@@ -383,7 +385,10 @@ class PostgresCentral(_SqlCentral):
                 for statement in SCHEMA.format(serial=serial, blob="BYTEA").split(";"):
                     conn.execute(statement)
         except CentralUnavailable as exc:
-            raise SyncError(f"cannot open the central database: {exc}") from exc
+            raise SyncError(
+                f"cannot open the central database {_without_password(url)}:"
+                f" {exc.__cause__ and ' '.join(str(exc.__cause__).split())}"
+            ) from exc
 
     def _connect(self) -> Any:
         import psycopg
@@ -392,3 +397,14 @@ class PostgresCentral(_SqlCentral):
 
     def _begin(self, conn: Any) -> None:
         conn.execute("BEGIN")
+
+
+def _without_password(url: str) -> str:
+    """The database URL as it can be shown on a screen or in a log."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))

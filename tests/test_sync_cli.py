@@ -233,3 +233,14 @@ def test_central_status_never_creates_a_mistyped_database(tmp_path: Path) -> Non
     assert result.returncode == 1
     assert result.stderr.startswith(f"error: no central database at {missing}")
     assert not missing.parent.exists()
+
+
+def test_an_unreachable_postgresql_is_one_line_without_its_password() -> None:
+    url = f"postgresql://edgebox:hunter2@127.0.0.1:{free_port()}/central"
+    result = sync_cli("central", "status", "--db", url)
+    assert result.returncode == 1
+    assert result.stderr.startswith(
+        f"error: cannot open the central database {url.replace('hunter2', '***')}:"
+    )
+    assert len(result.stderr.splitlines()) == 1
+    assert "hunter2" not in result.stderr
