@@ -145,12 +145,16 @@ def evaluate_split(
     learned = LearnedModels(None, min_examples=min_examples, preset={task: model})
     if engine is None:
         engine = TriageEngine(config, learned=learned, lazy_model=True)
-    saved, engine.learned = engine.learned, learned
+    saved = engine.learned, engine.categories
+    engine.learned = learned
+    if task == "category":
+        engine.categories = frozenset(labels)  # the label set comes from the data
     started = time.perf_counter()
     try:
         outcomes, llm_calls = _run(engine, task, test_rows)
     finally:
-        engine.learned = saved  # a shared engine keeps the box's own models
+        # A shared engine keeps the box's own models and taxonomy.
+        engine.learned, engine.categories = saved
     seconds = time.perf_counter() - started
     report = metrics(task, outcomes)
     report |= {

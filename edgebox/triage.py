@@ -120,6 +120,8 @@ class TriageEngine:
         )
         self.llm_votes = llm_votes or settings.llm_votes
         self.review_cut = review_cut if review_cut is not None else settings.review_cut
+        self.categories = frozenset(config.categories)
+        """The labels a learned category vote may give (eval: the data's own)."""
         self.schema = output_schema(config.categories)
         self._validator = Draft202012Validator(self.schema)
         self._prefix_tokens: int | None = None
@@ -259,6 +261,11 @@ class TriageEngine:
         for task in ("category", "urgency"):
             model = self.learned.get(task)
             votes[task] = model.predict([text])[0] if model else None
+        dropped = votes["category"]
+        if dropped is not None and dropped.label not in self.categories:
+            # A category the taxonomy has lost since the model learned it (it
+            # retrains without it once enough reviews allow): the LLM decides.
+            votes["category"] = None
         return votes
 
     def _votes(

@@ -60,6 +60,28 @@ def test_a_cancelled_answer_raises_and_leaves_the_model_usable(
 
 
 @pytest.mark.model
+def test_a_category_the_taxonomy_dropped_is_never_given(engine: TriageEngine) -> None:
+    """Until the model retrains without it (which needs enough reviews in the
+    categories left), a dropped category must not come out of the closed list."""
+    from edgebox import learn
+
+    lab = "Old lab form {}. Haemoglobin 1{}.2 g/dL, malaria smear negative."
+    referral = "Referral letter {}. Please see this patient, cough for {} days."
+    texts = [lab.format(i, i % 5) for i in range(20)]
+    texts += [referral.format(i, i % 7 + 1) for i in range(20)]
+    model = learn.train("category", texts, ["old_lab_form"] * 20 + ["referral"] * 20)
+    note = "Old lab form. Haemoglobin 10.2 g/dL, malaria smear negative."
+    assert model.predict([note])[0].label == "old_lab_form"
+    assert "old_lab_form" not in engine.config.categories
+    learned = learn.LearnedModels(None, min_examples=1, preset={"category": model})
+    result = TriageEngine(engine.config, model=engine.model, learned=learned).triage(
+        note
+    )
+    assert result.category in engine.config.categories
+    assert result.sources["category"] == "llm"
+
+
+@pytest.mark.model
 def test_each_result_carries_its_provenance(engine: TriageEngine) -> None:
     result = engine.triage(REFERRAL)
     provenance = result.provenance
