@@ -291,6 +291,23 @@ def _check_triage(triage: TriageConfig, where: str) -> None:
         )
 
 
+def _loopback_http(url: str) -> bool:
+    """An http:// URL that never leaves the box (a test server, or a local
+    TLS proxy in front of the real link)."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    if not url.startswith("http://"):
+        return False
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 MAX_BATCH_RECORDS = 5000
 """The most records the central server takes in one batch (sync.payload)."""
 
@@ -308,8 +325,12 @@ def _checked_sync(sync: SyncConfig, where: str, notices: list[str]) -> SyncConfi
             " character a token never has; copy it again from"
             " `edgebox central add-device`"
         )
-    elif sync.url and not sync.url.startswith(("http://", "https://")):
-        problem = f"'sync.url' must start with https:// (or http://), got {sync.url!r}"
+    elif sync.url and not (sync.url.startswith("https://") or _loopback_http(sync.url)):
+        problem = (
+            f"'sync.url' must start with https:// (plain http:// only to this"
+            f" machine, 127.0.0.1 or localhost), got {sync.url!r}: over http://"
+            f" the token, the results and any documents travel readable"
+        )
     if problem:
         notices.append(f"{problem}, in {where}; sync is off until it is fixed")
         return dataclasses.replace(sync, url="", token=token)

@@ -207,6 +207,28 @@ def test_a_sync_url_without_a_scheme_turns_sync_off(edgebox_home: Path) -> None:
 
 
 @pytest.mark.parametrize(
+    ("url", "kept"),
+    [
+        ("http://central.example:8470", False),  # token and results in clear
+        ("http://10.0.0.5:8470", False),
+        ("http://127.0.0.1:8470", True),  # never leaves the box
+        ("http://localhost:8470", True),
+        ("http://[::1]:8470", True),
+        ("https://central.example", True),
+    ],
+)
+def test_plain_http_sync_stays_on_this_machine(
+    edgebox_home: Path, url: str, kept: bool
+) -> None:
+    write(edgebox_home, f'[sync]\nurl = "{url}"\n')
+    settings = config.load()
+    assert settings.sync.url == (url if kept else "")
+    assert bool(settings.notices) is not kept
+    if not kept:
+        assert "travel readable" in settings.notices[0]
+
+
+@pytest.mark.parametrize(
     ("toml", "message"),
     [
         ("[model]\ntimeout_s = -5\n", "'model.timeout_s' must be at least 1, got -5"),
