@@ -11,6 +11,7 @@ Connections are per thread, because the ASGI server runs this code in a pool.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -386,7 +387,7 @@ class PostgresCentral(_SqlCentral):
                     conn.execute(statement)
         except CentralUnavailable as exc:
             raise SyncError(
-                f"cannot open the central database {_without_password(url)}:"
+                f"cannot open the central database {shown_url(url)}:"
                 f" {exc.__cause__ and ' '.join(str(exc.__cause__).split())}"
             ) from exc
 
@@ -399,12 +400,8 @@ class PostgresCentral(_SqlCentral):
         conn.execute("BEGIN")
 
 
-def _without_password(url: str) -> str:
-    """The database URL as it can be shown on a screen or in a log."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.netloc.rsplit("@", 1)[1]
-    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
+def shown_url(url: str) -> str:
+    """The database URL as it can be shown on a screen or in a log: a password
+    given as user:password@ or as password= is hidden."""
+    hidden = re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)
+    return re.sub(r"(?i)\b(password=)[^&\s]*", r"\1***", hidden)

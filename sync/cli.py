@@ -158,10 +158,6 @@ def _db_url(ctx: click.Context, db: str | None) -> str:
     return str(config_module.home_dir(_home(ctx)) / "central" / "central.db")
 
 
-def _redact(url: str) -> str:
-    return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)
-
-
 _db_option = click.option("--db", envvar="EDGEBOX_CENTRAL_DB", help=_DB_HELP)
 
 
@@ -185,14 +181,14 @@ def serve(
     """Run the central server (uvicorn) until stopped."""
     import uvicorn
 
-    from sync.central_db import open_central
+    from sync.central_db import open_central, shown_url
     from sync.server import MAX_BODY_BYTES, create_app
 
     url = _db_url(ctx, db)
     if ssl_certfile:
         _check_certificate(ssl_certfile, ssl_keyfile)
     app = create_app(open_central(url), max_body_bytes=max_body_bytes or MAX_BODY_BYTES)
-    click.echo(f"edgebox central on {host}:{port}, database {_redact(url)}", err=True)
+    click.echo(f"edgebox central on {host}:{port}, database {shown_url(url)}", err=True)
     uvicorn.run(
         app,
         host=host,

@@ -244,3 +244,18 @@ def test_an_unreachable_postgresql_is_one_line_without_its_password() -> None:
     )
     assert len(result.stderr.splitlines()) == 1
     assert "hunter2" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("postgresql://e:hunter2@db/edgebox", "postgresql://e:***@db/edgebox"),
+        ("postgresql://db/edgebox?user=e&password=hunter2", "postgresql://db/edgebox?user=e&password=***"),
+        ("postgresql://db/edgebox?PASSWORD=hunter2&sslmode=require", "postgresql://db/edgebox?PASSWORD=***&sslmode=require"),
+        ("sqlite:////srv/central.db", "sqlite:////srv/central.db"),
+    ],
+)  # fmt: skip
+def test_a_database_password_is_never_shown(url: str, shown: str) -> None:
+    from sync.central_db import shown_url
+
+    assert shown_url(url) == shown
