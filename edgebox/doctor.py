@@ -47,6 +47,7 @@ def report(config: Config) -> dict[str, Any]:
         "ocr": ocr_report(),
         "rules": rules_report(config),
         "inbox": inbox_report(config),
+        "privacy": privacy_report(config),
     }
     checks["warnings"] = list(config.notices) + warnings(checks)
     return checks
@@ -97,6 +98,27 @@ def inbox_report(config: Config) -> dict[str, Any]:
         # would have every file recognised again at each scan, never cleared.
         "writable": exists and os.access(inbox, os.W_OK | os.X_OK),
     }
+
+
+def privacy_report(config: Config) -> dict[str, Any]:
+    """Where the box's secrets and patients' data could be read by others: a
+    token written in edgebox.toml, files other accounts may read."""
+    import tomllib
+
+    token_in_file = False
+    if config.source is not None:
+        try:
+            raw = tomllib.loads(config.source.read_text(encoding="utf-8"))
+            token_in_file = bool(str(raw.get("sync", {}).get("token", "")).strip())
+        except (OSError, ValueError):
+            pass  # config.load already said what is wrong with the file
+    candidates = [config.source, config.db_path, config.data_dir]
+    readable = [
+        str(path)
+        for path in candidates
+        if path is not None and path.exists() and path.stat().st_mode & 0o004
+    ]
+    return {"token_in_config_file": token_in_file, "readable_by_others": readable}
 
 
 def sqlite_extensions_loadable() -> bool:
@@ -219,6 +241,18 @@ def warnings(checks: dict[str, Any]) -> list[str]:
         found.append(
             f"the inbox {checks['inbox']['path']} cannot be written by this user:"
             " recorded files cannot be cleared from it"
+        )
+    privacy = checks["privacy"]
+    if privacy["token_in_config_file"]:
+        found.append(
+            f"the sync token is written in {checks['config_file']}: put it in"
+            " EDGEBOX_SYNC_TOKEN (the service's EnvironmentFile, mode 600) and"
+            " delete it from the file"
+        )
+    for path in privacy["readable_by_others"]:
+        found.append(
+            f"{path} can be read by every account on this machine, and it"
+            " holds patients' data or the box's settings: chmod o-rwx"
         )
     if not checks["ocr"]["available"]:
         found.append("Tesseract OCR is not installed: scanned documents cannot be read")

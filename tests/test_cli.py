@@ -120,6 +120,39 @@ def test_status_json_on_a_new_home(edgebox_home: Path) -> None:
     assert status["overrides"]["reviewed"] == 0
 
 
+def test_files_edgebox_makes_are_kept_from_other_accounts(tmp_path: Path) -> None:
+    """The store holds every document's text and quarantine keeps file names
+    (often patients' names): other accounts on the box must not read them."""
+    home = tmp_path / "home"
+    assert run_cli("init", str(home)).returncode == 0
+    (home / "inbox" / "Jane Doe.txt").write_bytes(b"")  # quarantined: empty
+    processed = run_cli("process", env={"EDGEBOX_HOME": str(home)})
+    assert processed.returncode == 0, processed.stderr
+    made = [home, *home.rglob("*")]
+    assert home / "data" / "edgebox.db" in made
+    assert home / "quarantine" / "1-Jane Doe.txt" in made
+    assert [str(p) for p in made if p.stat().st_mode & 0o007] == []
+
+
+def test_doctor_warns_of_a_written_token_and_files_others_can_read(
+    edgebox_home: Path,
+) -> None:
+    assert run_cli("init").returncode == 0
+    assert run_cli("status").returncode == 0  # the store exists
+    quiet = json.loads(run_cli("doctor", "--json").stdout)
+    assert quiet["privacy"] == {"token_in_config_file": False,
+                                "readable_by_others": []}  # fmt: skip
+    toml = edgebox_home / "edgebox.toml"
+    toml.write_text('[sync]\ntoken = "7.s3cret"\n', encoding="utf-8")
+    store = edgebox_home / "data" / "edgebox.db"
+    store.chmod(0o644)  # copied in from a backup with the usual modes
+    result = run_cli("doctor")
+    assert result.returncode == 0
+    assert f"the sync token is written in {toml}: put it in" in result.stdout
+    assert f"{store} can be read by every account on this machine" in result.stdout
+    assert "7.s3cret" not in result.stdout
+
+
 def test_reading_commands_work_on_a_store_that_cannot_be_written(
     shared_home: Path,
 ) -> None:
@@ -127,7 +160,6 @@ def test_reading_commands_work_on_a_store_that_cannot_be_written(
     a command that must write says which file, in one line."""
     home = shared_home
     env = {**os.environ, "EDGEBOX_HOME": str(home), "PYTHONDONTWRITEBYTECODE": "1"}
-    data = home / "data"
 
     def edgebox(*args: str) -> subprocess.CompletedProcess:
         # Root ignores file modes: an ordinary user meets the read-only files.
@@ -137,7 +169,8 @@ def test_reading_commands_work_on_a_store_that_cannot_be_written(
 
     assert run_cli("init", str(home)).returncode == 0
     assert run_cli("status", env={"EDGEBOX_HOME": str(home)}).returncode == 0
-    for path in [*data.glob("edgebox.db*"), data, home]:
+    # Readable by all (edgebox makes its files private), writable by none.
+    for path in [*home.rglob("*"), home]:
         path.chmod(0o555 if path.is_dir() else 0o444)
     try:
         status, queue, demo = (
