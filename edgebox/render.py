@@ -85,17 +85,17 @@ def hits_table(hits: Iterable[Any], *, title: str) -> None:
 
 
 def result_line(doc: Mapping[str, Any], result: Any) -> str | None:
-    """One line per finished step that a person cares about."""
-    name = visible(doc["file_name"], one_line=True)
+    """The service log's line per finished step that a person cares about.
+
+    By document id only: file names are often patients' names, and red flags
+    are health details; the UI, `edgebox queue` and `quarantine/` show them
+    to those who may see them."""
     if result == "quarantined":
-        return f"quarantined #{doc['id']} {name}"
+        return f"quarantined #{doc['id']} (reason in quarantine/)"
     if result in ("extracted", "failed"):
-        return None if result == "extracted" else f"will retry #{doc['id']} {name}"
-    flags = ", ".join(f["sign"] for f in result.red_flags if f.get("source") == "rules")
+        return None if result == "extracted" else f"will retry #{doc['id']}"
     review = " [review]" if result.needs_review else ""
-    detail = f" ({flags})" if flags else ""
-    category = result.category or "-"
-    return f"{result.urgency:9} #{doc['id']} {name}: {category}{review}{detail}"
+    return f"{result.urgency:9} #{doc['id']}: {result.category or '-'}{review}"
 
 
 def progress_line(doc: Mapping[str, Any], result: Any) -> str:

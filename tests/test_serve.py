@@ -231,7 +231,8 @@ def test_serve_triages_a_dropped_emergency_and_syncs_it(
         inbox.mkdir(parents=True)
         process = start_serve(edgebox_home, "serve", env=env)
         try:
-            (inbox / "referral.txt").write_text(EMERGENCY_NOTE, encoding="utf-8")
+            named = inbox / "Amina Diallo referral.txt"  # a patient's name
+            named.write_text(EMERGENCY_NOTE, encoding="utf-8")
             records = wait_for(
                 lambda: central.db.records("clinic-e2e"),
                 timeout_s=300,
@@ -249,10 +250,13 @@ def test_serve_triages_a_dropped_emergency_and_syncs_it(
             out, err = stop(process)
     assert process.returncode == 0, err
     assert [r["content"]["urgency"] for r in records] == ["emergency"]
-    assert "emergency" in out and "referral.txt" in out
+    assert "emergency #1: " in " ".join(out.split())
+    # The log is for the IT volunteer: no file names, no document text.
+    assert "Amina" not in out + err
+    assert "convulsions" not in out + err  # neither the text nor its red flags
     assert state["device"] == "CPU"
     assert len(state["model_sha256"]) == 64
-    assert not (inbox / "referral.txt").exists()
+    assert not named.exists()
     with Store(edgebox_home / "data" / "edgebox.db") as store:
         assert store.outbox_counts().get("pending", 0) == 0
 
