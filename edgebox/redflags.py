@@ -18,7 +18,7 @@ from importlib import resources
 from pathlib import Path
 
 from edgebox.errors import ConfigError
-from edgebox.vitals import Vitals, parse_vitals
+from edgebox.vitals import Reading, Vitals, parse_vitals
 
 LEVEL_RANK = {"routine": 0, "urgent": 1, "emergency": 2}
 
@@ -39,6 +39,20 @@ _CLAUSE_BREAK = re.compile(
 _AFTER_NEGATION = re.compile(
     r"(?:[ \t]+[\w'-]+){0,3}\s*[:=\-–]?\s*(?:none|nil|absent[es]*|negative"
     r"|n[ée]gati(?:f|ve)s?|denied|not (?:present|seen|found)|aucune?)\b",
+    re.I,
+)
+# Phrases that hold a negation word but do not negate the sign (NegEx's
+# pseudo-negations): "mother not sure why child convulsing", "no change in
+# seizures", "n'a pas cessé de convulser". Each stays one placeholder word, so
+# a real negation before it still counts within the window.
+_PSEUDO_NEGATION = re.compile(
+    r"\bnot (?:sure|certain|clear|only)\b"
+    r"|\b(?:do|does|did) not know\b"
+    r"|\b(?:has|have|had) not (?:stopped|ceased|settled|resolved|improved)\b"
+    r"|\bno (?:change|increase|improvement|relief|response)\b"
+    r"|\bpas (?:s[ûu]re?|certaine?|seulement|cess[ée]|arr[êe]t[ée])\b"
+    r"|\bsai[st] pas\b"
+    r"|\b(?:pas|sans|aucune?) (?:de |d')?(?:changement|am[ée]lioration)\b",
     re.I,
 )
 _WORD = re.compile(r"[\w']+")
@@ -68,10 +82,15 @@ class Threshold:
     min_age: float | None
     max_age: float | None
 
-    def crossed(self, vitals: Vitals) -> bool:
-        value, age = vitals.get(self.vital), vitals.get("age")
-        if value is None or not self._age_applies(age):
-            return False
+    def crossing(self, vitals: Vitals) -> Reading | None:
+        """The first reading past the limit. Every reading is judged, not the
+        first: reference values or a reading on arrival written before the
+        dangerous one must not hide it."""
+        if not self._age_applies(vitals.get("age")):
+            return None
+        return next((r for r in vitals.every(self.vital) if self._past(r.value)), None)
+
+    def _past(self, value: float) -> bool:
         return (self.at_least is not None and value >= self.at_least) or (
             self.at_most is not None and value <= self.at_most
         )
@@ -115,8 +134,8 @@ class RuleSet:
         signs = {finding.sign for finding in found}
         vitals = parse_vitals(text) if vitals is None else vitals
         for threshold in self.thresholds:
-            if threshold.sign not in signs and threshold.crossed(vitals):
-                reading = vitals.readings[threshold.vital]
+            reading = None if threshold.sign in signs else threshold.crossing(vitals)
+            if reading is not None:
                 evidence = text[reading.start : reading.end][:60]
                 found.append(
                     Finding(
@@ -168,7 +187,7 @@ def _negated(text: str, start: int, end: int) -> bool:
     if _AFTER_NEGATION.match(text, end):
         return True
     before = text[max(0, start - 80) : start]
-    clause = _CLAUSE_BREAK.split(before)[-1]
+    clause = _PSEUDO_NEGATION.sub(" _ ", _CLAUSE_BREAK.split(before)[-1])
     words = [w.lower() for w in _WORD.findall(clause)][-_NEGATION_WINDOW:]
     return any(word in _NEGATIONS for word in words)
 

@@ -5,6 +5,12 @@ Triage sheets write vitals tersely and in many ways ("BP 137/75", "TA 118/76",
 Both the red-flag thresholds and the learned models' features read them from
 here, so a value is parsed once and the same way everywhere. Each value keeps
 where it was found, so a threshold finding can point at its evidence.
+
+A note may state a kind more than once: reference values, a reading on
+arrival and one after it worsened. The learned models and the extracted fields
+take the first value of each kind (`Vitals.readings`); the red-flag thresholds
+judge every value (`Vitals.every`), so no text written before or after the
+dangerous reading can hide it.
 """
 
 from __future__ import annotations
@@ -110,51 +116,73 @@ class Reading:
 
 @dataclass
 class Vitals:
-    """The vital signs of one document; a sign that is not written is absent."""
+    """The vital signs of one document; a sign that is not written is absent.
+
+    `readings` holds the first plausible value of each kind, `all_readings`
+    every one of them in the order of the text.
+    """
 
     readings: dict[str, Reading] = field(default_factory=dict)
+    all_readings: dict[str, tuple[Reading, ...]] = field(default_factory=dict)
 
     def get(self, name: str) -> float | None:
         reading = self.readings.get(name)
         return reading.value if reading else None
+
+    def every(self, name: str) -> tuple[Reading, ...]:
+        """Every reading of a kind; a hand-built `Vitals` may know only the first."""
+        if name in self.all_readings:
+            return self.all_readings[name]
+        first = self.readings.get(name)
+        return (first,) if first else ()
 
     def __contains__(self, name: str) -> bool:
         return name in self.readings
 
 
 def parse_vitals(text: str) -> Vitals:
-    """Every vital sign the text states (the first value of each kind)."""
-    readings: dict[str, Reading] = {}
+    """Every vital sign the text states, each kind's first value apart."""
+    found: dict[str, list[Reading]] = {}
     for name, pattern in _PATTERNS.items():
         for match in pattern.finditer(text):
-            if _read(name, match, readings):
-                break
+            for kind, reading in _read(name, match):
+                found.setdefault(kind, []).append(reading)
+    all_readings = {kind: tuple(values) for kind, values in found.items()}
+    readings = {kind: values[0] for kind, values in all_readings.items()}
     avpu = _avpu(text)
     if avpu:
         readings["avpu"] = avpu
+    every_avpu = _every_avpu(text)
+    if every_avpu:
+        all_readings["avpu"] = every_avpu
     age = _age(text)
     if age:
         readings["age"] = age
-    return Vitals(readings)
+        all_readings["age"] = (age,)
+    return Vitals(readings, all_readings)
 
 
-def _read(name: str, match: re.Match[str], readings: dict[str, Reading]) -> bool:
-    """Store a plausible value; an implausible one is skipped, not trusted."""
+def _read(name: str, match: re.Match[str]) -> list[tuple[str, Reading]]:
+    """The plausible values of one match; an implausible one is skipped."""
     if name == "bp":
         sbp, dbp = int(match.group(1)), int(match.group(2))
         if not (30 <= dbp < sbp <= 320):
-            return False
-        readings["sbp"] = Reading(sbp, match.start(), match.end())
-        readings["dbp"] = Reading(dbp, match.start(), match.end())
-        return True
+            return []
+        return [
+            ("sbp", Reading(sbp, match.start(), match.end())),
+            ("dbp", Reading(dbp, match.start(), match.end())),
+        ]
     value = float(match.group(1).replace(",", "."))
     if name == "glucose":
         value = _glucose_mmol(value, match.group(2).lower())
     low, high = _PLAUSIBLE[name]
     if not low <= value <= high:
-        return False
-    readings[name] = Reading(value, match.start(), match.end())
-    return True
+        return []
+    return [(name, Reading(value, match.start(), match.end()))]
+
+
+def _position(reading: Reading) -> tuple[int, int]:
+    return reading.start, reading.end
 
 
 _PLAUSIBLE = {
@@ -178,18 +206,34 @@ def _glucose_mmol(value: float, unit: str) -> float:
 
 
 def _avpu(text: str) -> Reading | None:
+    """The first AVPU: a letter if one is written, else the first described
+    mental status (one that names no level gives none, as features expect)."""
     letter = _AVPU_LETTER.search(text)
     if letter:
         return Reading(AVPU_RANK[letter.group(1)], letter.start(), letter.end())
     field_match = _AVPU_FIELD.search(text)
-    if field_match is None:
-        return None
+    return _avpu_described(field_match) if field_match else None
+
+
+def _every_avpu(text: str) -> tuple[Reading, ...]:
+    """Every AVPU level the text states, as a letter or in words, in text order."""
+    letters = [
+        Reading(AVPU_RANK[m.group(1)], m.start(), m.end())
+        for m in _AVPU_LETTER.finditer(text)
+    ]
+    described = [_avpu_described(m) for m in _AVPU_FIELD.finditer(text)]
+    found = set(letters) | {reading for reading in described if reading}
+    return tuple(sorted(found, key=_position))
+
+
+def _avpu_described(field_match: re.Match[str]) -> Reading | None:
+    """The level a mental-status field names in words ("responds to voice")."""
     value = field_match.group(1)
     for level, pattern in _AVPU_WORDS:
-        found = pattern.search(value)
-        if found:
-            start = field_match.start(1) + found.start()
-            return Reading(AVPU_RANK[level], start, start + len(found.group(0)))
+        word = pattern.search(value)
+        if word:
+            start = field_match.start(1) + word.start()
+            return Reading(AVPU_RANK[level], start, start + len(word.group(0)))
     return None
 
 

@@ -1,6 +1,6 @@
 import pytest
 
-from edgebox.vitals import parse_vitals
+from edgebox.vitals import Reading, Vitals, parse_vitals
 
 
 def values(text: str) -> dict[str, float]:
@@ -80,3 +80,44 @@ def test_a_reading_says_where_it_is() -> None:
     text = "Seen today. SpO2 84 % on air."
     reading = parse_vitals(text).readings["spo2"]
     assert text[reading.start : reading.end] == "SpO2 84 %"
+
+
+WORSENING = (
+    "On arrival SpO2 97%, RR 18, HR 80, BP 120/80. "
+    "At 14:00 deteriorated: SpO2 82%, RR 44, HR 150, BP 70/40."
+)
+
+
+def test_the_first_reading_of_each_kind_stays_the_value() -> None:
+    # Features and extracted fields read the first value, as they always have.
+    assert values(WORSENING) == {"spo2": 97, "rr": 18, "hr": 80, "sbp": 120, "dbp": 80}
+
+
+def test_every_reading_is_kept_in_the_order_of_the_text() -> None:
+    vitals = parse_vitals(WORSENING)
+    every = {name: [r.value for r in vitals.every(name)] for name in vitals.readings}
+    assert every == {
+        "spo2": [97, 82], "rr": [18, 44], "hr": [80, 150], "sbp": [120, 70],
+        "dbp": [80, 40],
+    }  # fmt: skip
+    later = vitals.every("spo2")[1]
+    assert WORSENING[later.start : later.end] == "SpO2 82%"
+
+
+def test_every_avpu_level_is_kept_whether_a_letter_or_words() -> None:
+    text = "AVPU: A on arrival. Two hours later, mental status: responds to pain."
+    vitals = parse_vitals(text)
+    assert vitals.get("avpu") == 1
+    assert [r.value for r in vitals.every("avpu")] == [1, 3]
+
+
+def test_an_implausible_later_reading_is_not_kept() -> None:
+    vitals = parse_vitals("SpO2 97%. Repeat SpO2 15%. HR 80, HR 900")
+    assert [r.value for r in vitals.every("spo2")] == [97]
+    assert [r.value for r in vitals.every("hr")] == [80]
+
+
+def test_a_hand_built_vitals_knows_its_one_reading() -> None:
+    reading = Reading(84, 0, 9)
+    assert Vitals({"spo2": reading}).every("spo2") == (reading,)
+    assert Vitals().every("spo2") == ()
