@@ -12,6 +12,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import BinaryIO
 
 CHUNK = 1 << 20
 
@@ -20,14 +21,18 @@ def archive_path(archive_dir: Path, sha256: str) -> Path:
     return archive_dir / sha256[:2] / sha256
 
 
-def copy_into_archive(source: Path, archive_dir: Path) -> tuple[str, Path]:
-    """Hash and copy a file in one read; return (sha256, archived path)."""
+def copy_into_archive(reader: BinaryIO, archive_dir: Path) -> tuple[str, Path]:
+    """Hash and copy an open file in one read; return (sha256, archived path).
+
+    The caller opens the file: only it knows where it may be opened from (the
+    ingestor refuses links on the way into the inbox).
+    """
     archive_dir.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
     handle, tmp_name = tempfile.mkstemp(dir=archive_dir, prefix=".incoming-")
     tmp = Path(tmp_name)
     try:
-        with source.open("rb") as reader, os.fdopen(handle, "wb") as writer:
+        with os.fdopen(handle, "wb") as writer:
             while chunk := reader.read(CHUNK):
                 digest.update(chunk)
                 writer.write(chunk)
@@ -72,13 +77,29 @@ def clear_quarantine_copy(quarantine_dir: Path, *, doc_id: int, file_name: str) 
 
 
 def display_name(name: str) -> str:
-    """A name that can be stored, shown and logged: a byte that is not UTF-8
-    (a Latin-1 "é" from a Windows share) becomes U+FFFD.
+    """A name that can be stored and shown: a byte that is not UTF-8 (a Latin-1
+    "é" from a Windows share) becomes U+FFFD.
 
     Python gives such names as lone surrogates, which SQLite, JSON and the
-    terminal all refuse; file operations keep using the real path.
+    terminal all refuse; file operations keep using the real path. Logs take
+    `log_name`, which also escapes control characters.
     """
     return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def log_name(name: str) -> str:
+    """A name for one log line: control characters, line separators and the
+    backslash escaped as repr does (without its quotes), so that a file named
+    "a\\nERROR forged.txt" cannot forge a second line nor colour the terminal."""
+    return "".join(
+        ch if _printable(ch) else ch.encode("unicode_escape").decode("ascii")
+        for ch in display_name(name)
+    )
+
+
+def _printable(ch: str) -> bool:
+    """ASCII space and what Unicode calls printable, the backslash aside."""
+    return ch == " " or (ch.isprintable() and ch != "\\")
 
 
 # A file name holds 255 bytes; "<id>-" and ".reason.txt" take up to 35 more.
@@ -87,10 +108,11 @@ NAME_CHARS = 150
 
 
 def safe_name(name: str) -> str:
-    """A file name without path separators, control characters or `..`, short
-    enough in bytes for the id prefix and the `.reason.txt` suffix."""
+    """A file name without path separators, control characters (C1 and line
+    separators too) or `..`, short enough in bytes for the id prefix and the
+    `.reason.txt` suffix."""
     cleaned = "".join(
-        "_" if ch in "/\\\0" or ord(ch) < 32 else ch for ch in display_name(name)
+        "_" if ch == "/" or not _printable(ch) else ch for ch in display_name(name)
     )
     return _shorten(cleaned.replace("..", "_").strip(" .")) or "document"
 

@@ -4,7 +4,9 @@ Events get lost on network shares and container mounts (paperless-ngx's "files
 never picked up"), so a full rescan backs them up. The watchdog handler only
 records paths in a queue: all work happens on the caller's thread. A path that
 has been handed out stays in the in-flight set until `done()`, so stray events
-never queue it twice.
+never queue it twice. A path whose folder has become a link (a subfolder
+swapped for a link to somewhere else) is dropped: what is behind it is not in
+the inbox, and the link itself is found and refused like any other.
 """
 
 from __future__ import annotations
@@ -98,11 +100,16 @@ class InboxWatcher:
 
     def _expand(self, path: Path) -> set[Path]:
         """A path, or every file under it (a folder dropped with 500 files)."""
+        if _behind_a_link(self.inbox, path):
+            return set()
         if path.is_dir() and not path.is_symlink():
             return {p for p in walk_files(path) if p.is_file() or p.is_symlink()}
         return {path}
 
     def _observe(self, path: Path, now: float) -> None:
+        if _behind_a_link(self.inbox, path):
+            self.tracker.forget(path)  # its folder is a link now: not in the inbox
+            return
         try:
             relative = path.relative_to(self.inbox)
             info = path.lstat()
@@ -116,3 +123,13 @@ class InboxWatcher:
         self.tracker.observe(
             path, size=info.st_size, mtime_ns=info.st_mtime_ns, now=now
         )
+
+
+def _behind_a_link(inbox: Path, path: Path) -> bool:
+    """Whether a folder between the inbox and `path` is a symbolic link (so
+    that `path` is really outside the inbox); False for a path outside it."""
+    try:
+        folders = path.relative_to(inbox).parents[:-1]  # "." is the inbox itself
+    except ValueError:
+        return False
+    return any((inbox / folder).is_symlink() for folder in folders)

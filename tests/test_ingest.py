@@ -5,6 +5,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path, PurePath
@@ -475,6 +476,12 @@ def test_safe_names_fit_with_any_id_in_255_bytes() -> None:
     assert safe_name("scan (2).pdf") == "scan (2).pdf"
 
 
+def test_quarantine_names_hold_no_line_break_nor_terminal_control() -> None:
+    """C1 controls (\\x85 is a line break, \\x9b starts an escape) and the
+    Unicode line separator too, not only ASCII controls."""
+    assert safe_name("a\x85b\u2028c\x9b31m\x1b.txt") == "a_b_c_31m_.txt"
+
+
 # -- bad input through the worker -------------------------------------------
 
 
@@ -568,6 +575,37 @@ def test_a_file_that_never_opens_is_quarantined_after_max_attempts(
     assert not list(settings.inbox_dir.iterdir())
 
 
+FORGED = "a\nERROR forged line.txt"
+
+
+def test_a_name_cannot_forge_log_lines(settings: config.Config) -> None:
+    """A file named to add a line to the service log is logged escaped, as
+    repr shows it: one file, one log line."""
+    locked = drop(settings, FORGED, "Secret referral")
+    locked.chmod(0)
+    result = subprocess.run(
+        without_file_access(
+            [sys.executable, "-m", "edgebox", "watch", "--no-triage", "--until-idle"],
+            locked,
+        ),
+        capture_output=True,
+        text=True,
+        env={**os.environ, "EDGEBOX_INGEST_QUIET_S": "0",
+             "EDGEBOX_INGEST_RESCAN_S": "0.2", "EDGEBOX_INGEST_MAX_ATTEMPTS": "2"},
+        timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    (line,) = [line for line in result.stderr.splitlines() if "forged" in line]
+    assert "WARNING cannot read a\\nERROR forged line.txt yet (1/2)" in line
+    with Store(settings.db_path) as store:
+        (doc,) = store.documents_in_state(DocState.QUARANTINED)
+    assert doc["file_name"] == FORGED  # stored as it is; escaped only when logged
+    assert quarantined_names(settings) == [
+        f"{doc['id']}-a_ERROR forged line.txt",
+        f"{doc['id']}-a_ERROR forged line.txt.reason.txt",
+    ]
+
+
 def without_file_access(command: list[str], unreadable: Path) -> list[str]:
     """The command as a user who meets file modes: as root, without the
     capabilities that let root read any file (the unit runs as User=edgebox)."""
@@ -590,7 +628,7 @@ class FlakyExtractor:
     def __init__(self, failures: int) -> None:
         self.failures = failures
 
-    def extract(self, path: Path) -> str:
+    def extract(self, path: Path, *, stop: threading.Event | None = None) -> str:
         from edgebox.errors import ExtractError
 
         if self.failures:
@@ -651,20 +689,20 @@ def test_an_inbox_file_that_cannot_be_removed_is_recorded_once(
     """A read-only share: the file is recorded, stays, and is recognised at
     every scan instead of being recorded again (nor stopping the service)."""
     path = drop(settings, "scan.txt", "Referral: fever.")
-    real_unlink = Path.unlink
+    real_unlink = os.unlink
 
-    def read_only_share(self: Path, missing_ok: bool = False) -> None:  # fault
-        if self == path:
-            raise PermissionError(13, "Permission denied", str(self))
-        real_unlink(self, missing_ok=missing_ok)
+    def read_only_share(name: str, *, dir_fd: int | None = None) -> None:  # fault
+        if name == path.name and dir_fd is not None:  # removed inside its folder
+            raise PermissionError(13, "Permission denied", name)
+        real_unlink(name, dir_fd=dir_fd)
 
-    monkeypatch.setattr(Path, "unlink", read_only_share)
+    monkeypatch.setattr(os, "unlink", read_only_share)
     ingestor = Ingestor(settings, store)
     first, again = ingestor.ingest(path), ingestor.ingest(path)
     assert (first.result, again.result) == ("recorded", "stuck")
     later = Ingestor(settings, store).ingest(path)  # another run (`process`)
     assert (later.result, later.doc_id) == ("stuck", first.doc_id) and path.exists()
-    monkeypatch.setattr(Path, "unlink", real_unlink)  # permissions fixed, live
+    monkeypatch.setattr(os, "unlink", real_unlink)  # permissions fixed, live
     assert ingestor.ingest(path).result == "cleared" and not path.exists()
     assert store.document(first.doc_id)["inbox_cleared_at"]
     assert store.counts_by_state()["received"] == 1
