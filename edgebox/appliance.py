@@ -12,6 +12,7 @@ Around the watcher and worker (`Service`) it keeps three things going:
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -147,7 +148,10 @@ class Appliance:
                 companion.stop()
             for thread in threads:
                 thread.join()
-            self.write_heartbeat(state="stopped")
+            try:
+                self.write_heartbeat(state="stopped")
+            except (sqlite3.Error, OSError) as exc:  # a full disk: keep the cause
+                log.warning("could not record the stop: %s", exc)
 
     def _result(self, doc: dict, result: object) -> None:
         self._beat.set()  # the UI shows the new figures now, not at the next beat

@@ -8,7 +8,10 @@ waits for a slow scanner. `run()` returns when asked to stop or, with
 
 from __future__ import annotations
 
+import errno
 import logging
+import shutil
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -27,6 +30,21 @@ from edgebox.watcher import InboxWatcher
 log = logging.getLogger(__name__)
 POLL_S = 0.2
 LOCK_NAME = "service.lock"
+DISK_FULL_WAIT_S = 60.0
+"""How long the service waits before trying again on a full disk."""
+
+
+def disk_full(exc: BaseException) -> bool:
+    """Whether `exc` says the disk (or the store's file system) is full: a
+    condition to wait out, not a reason to stop and crash-loop under systemd."""
+    cause: BaseException | None = exc
+    while cause is not None:  # also when wrapped (a StoreError from sqlite3)
+        if isinstance(cause, OSError) and cause.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if isinstance(cause, sqlite3.OperationalError) and "disk is full" in str(cause):
+            return True
+        cause = cause.__cause__
+    return False
 
 
 @dataclass
@@ -76,6 +94,7 @@ class Service:
         """Set once the watcher is listening and the first scan is done: files
         dropped after it are found by events (and rescans)."""
         self._errors: list[BaseException] = []
+        self.disk_full_wait_s = DISK_FULL_WAIT_S
 
     def run(self, *, until_idle: bool = False) -> Progress:
         """Run until stop_event (or idle); raises ServiceRunning when another
@@ -151,8 +170,16 @@ class Service:
                 ingestor = Ingestor(self.config, store, stuck=self._stuck)
                 while not self.stop_event.is_set():
                     ready = watcher.poll()
-                    for path in ready:
-                        self._count(ingestor.ingest(path))
+                    for index, path in enumerate(ready):
+                        try:
+                            self._count(ingestor.ingest(path))
+                        except Exception as exc:
+                            if not disk_full(exc):
+                                raise
+                            for untaken in ready[index:]:
+                                watcher.later(untaken)
+                            self._wait_for_space("ingest", exc)
+                            break
                         watcher.done(path)
                     if ready:
                         self._work.set()
@@ -183,6 +210,11 @@ class Service:
                         log.info("stopped with a document in hand: it is"
                                  " taken again at the next start")  # fmt: skip
                         return
+                    except Exception as exc:
+                        if not disk_full(exc):
+                            raise
+                        self._wait_for_space("worker", exc)
+                        continue  # the step's transaction was rolled back
                     if step is None:
                         self._idle["worker"] = True
                         self._work.wait(1.0)
@@ -195,6 +227,18 @@ class Service:
                         self.on_result(doc, result)
             finally:
                 pipeline.close()
+
+    def _wait_for_space(self, loop: str, exc: BaseException) -> None:
+        """Say so in one line, naming where and how much is free, then wait:
+        nothing is lost (files stay in the inbox, steps are rolled back)."""
+        free = shutil.disk_usage(self.config.data_dir).free
+        log.error(
+            "%s: the disk is full (%s; %.0f MB free under %s); trying again in"
+            " %.0f s. Free some space: nothing is lost meanwhile.",
+            loop, " ".join(str(exc).split()), free / 1e6, self.config.data_dir,
+            self.disk_full_wait_s,
+        )  # fmt: skip
+        self.stop_event.wait(self.disk_full_wait_s)
 
     def _count(self, outcome: Outcome) -> None:
         if outcome.result in ("recorded", "duplicate"):

@@ -90,6 +90,10 @@ class InboxWatcher:
         self.tracker.forget(path)
         self.in_flight.discard(path)
 
+    def later(self, path: Path) -> None:
+        """Hand `path` out again at a later poll: it could not be taken now."""
+        self.in_flight.discard(path)
+
     def waiting(self) -> int:
         """Files seen in the inbox and not yet taken."""
         return len(self.tracker)

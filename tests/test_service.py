@@ -130,6 +130,40 @@ def test_until_idle_returns_when_everything_is_done(
     assert counts(settings)["extracted"] == 5
 
 
+def test_a_full_disk_is_waited_out_not_a_crash(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Under systemd a crash on a full disk is a restart loop of tracebacks:
+    the service says it in one line and tries again, losing nothing."""
+    import sqlite3
+
+    settings = fast_settings(monkeypatch)
+    for i in range(3):
+        (settings.inbox_dir / f"{i}.txt").write_text(f"note {i}")
+    full = {"add_document": 1, "set_state": 2}  # fault injector: writes that fail
+
+    def failing(name: str):
+        real = getattr(Store, name)
+
+        def write(self: Store, *args: object, **kwargs: object) -> object:
+            if full[name]:
+                full[name] -= 1
+                raise sqlite3.OperationalError("database or disk is full")
+            return real(self, *args, **kwargs)
+
+        return write
+
+    for name in full:
+        monkeypatch.setattr(Store, name, failing(name))
+    service = Service(settings, triage=False)
+    service.disk_full_wait_s = 0.05
+    progress = service.run(until_idle=True)
+    assert full == {"add_document": 0, "set_state": 0}  # both faults were met
+    assert progress.ingested == 3 and counts(settings)["extracted"] == 3
+    said = [r.getMessage() for r in caplog.records if "disk is full" in r.getMessage()]
+    assert len(said) == 3 and all("MB free under" in line for line in said)
+
+
 class StopDuringAnswer:
     """Fault injector: the real bundled model, with the service asked to stop
     just as the model starts answering (systemd's SIGTERM mid-document)."""
