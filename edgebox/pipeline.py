@@ -139,7 +139,8 @@ class Pipeline:
 
     def step(self) -> tuple[dict, object] | None:
         """Do the next piece of work; None when there is nothing to do now."""
-        due = self.store.due_for_retry(_iso(self.clock()))
+        now = self.clock()
+        due = self.store.due_for_retry(_iso(now), beyond=_iso(now + RETRY_CAP_S))
         received = due or self.store.documents_in_state(DocState.RECEIVED, limit=1)
         if received:
             doc = received[0]

@@ -677,6 +677,22 @@ def test_transient_failures_end_in_quarantine_after_max_attempts(
     assert doc["error_code"] == "ocr_timeout"
 
 
+def test_a_retry_set_by_a_clock_since_corrected_is_not_stranded(
+    settings: config.Config, store: Store
+) -> None:
+    """A box without a real-time clock boots a year ahead, then NTP corrects
+    it: a retry set meanwhile must not wait for next year."""
+    clock = FakeClock()
+    clock.now = 1_000_000.0 + 365 * 86400  # a year ahead
+    pipeline = Pipeline(settings, store, triage=False, clock=clock)
+    pipeline.extractor = FlakyExtractor(failures=1)
+    drop(settings, "scan.txt", "Typed referral")
+    pipeline.run_once()
+    (doc,) = store.documents_in_state(DocState.FAILED)
+    clock.now = 1_000_000.0  # corrected
+    assert pipeline.step()[1] == "extracted"
+
+
 def test_backoff_doubles_and_is_capped() -> None:
     assert [retry_delay_s(n, base=30, cap=200) for n in (1, 2, 3, 4, 5)] == [
         30, 60, 120, 200, 200,

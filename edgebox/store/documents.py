@@ -154,13 +154,18 @@ class DocumentQueries:
             self._audit("edgebox", "state:failed", doc_id, {"error": error_code})
         return int(self.document(doc_id)["attempts"])
 
-    def due_for_retry(self, at: str) -> list[dict[str, Any]]:
-        """Failed documents whose next attempt is due."""
+    def due_for_retry(
+        self, at: str, *, beyond: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Failed documents whose next attempt is due, and those whose next
+        attempt lies after `beyond` (now plus the longest wait there is): a
+        clock set ahead and corrected since would strand them for a year."""
         return list(
             self.db.query(
-                "SELECT * FROM documents WHERE state = ? AND next_attempt_at <= ?"
+                "SELECT * FROM documents WHERE state = ?"
+                " AND (next_attempt_at <= ? OR next_attempt_at > ?)"
                 " ORDER BY next_attempt_at, id",
-                [DocState.FAILED, at],
+                [DocState.FAILED, at, beyond or "9999"],
             )
         )
 
