@@ -24,6 +24,9 @@ log = logging.getLogger(__name__)
 
 PROBE_BASE_S = 5.0
 PROBE_CAP_S = 120.0
+TROUBLE_CAP_S = 3600.0
+"""The longest pause between pushes to a server that answers its health
+check but fails every batch (its database disk full, say)."""
 
 
 def push_once(settings: Config, **options: Any) -> PushReport:
@@ -87,22 +90,40 @@ class SyncLoop:
     def _loop(self, client: SyncClient) -> None:
         interval = max(1.0, self.settings.sync.interval_s)
         online, failures = True, 0
+        probed = False  # the health check passed just before this push
+        troubled = 0  # pushes failed in a row although the health check passed
         while not self._stop.is_set():
             if online:
                 report = client.push()
                 if self.on_report is not None:
                     self.on_report(report)
                 online = report.ok
+                troubled = 0 if online else troubled + (1 if probed else 0)
+                probed = False
             elif client.probe():
-                online = True
+                online = probed = True
                 continue  # the link is back: push now, not at the next tick
             if online:
                 failures, wait = 0, interval
+            elif troubled:
+                # The link works and the server answers, yet the batch fails:
+                # sending it again every probe would pay for the same upload
+                # all day on a metered link. Pushes back off to hours.
+                wait = backoff_delay(
+                    troubled - 1,
+                    base_s=interval,
+                    cap_s=TROUBLE_CAP_S,
+                    jitter=0.5 + random.random() / 2,
+                )
             else:
                 wait = self._retry_wait(failures, interval)
                 failures += 1
-            self._wake.wait(wait)
-            self._wake.clear()
+            self._pause(wait)
+
+    def _pause(self, seconds: float) -> None:
+        """Wait, cut short by `wake()` or `stop()`."""
+        self._wake.wait(seconds)
+        self._wake.clear()
 
     def _retry_wait(self, failures: int, interval: float) -> float:
         # Growing waits: a box whose token was revoked does not hammer the server.

@@ -148,7 +148,7 @@ def test_emergencies_leave_first(
 
 class FakeServer:
     """A fake HTTP server (the point of these tests): a captive portal, a rate
-    limiter, whatever `answer` returns for every request."""
+    limiter, whatever `answer` returns for every batch; its health check passes."""
 
     def __init__(self, answer: Callable[[], tuple[int, dict[str, str], bytes]]):
         fake = self
@@ -161,6 +161,14 @@ class FakeServer:
                 self.send_response(status)
                 for key, value in headers.items():
                     self.send_header(key, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self) -> None:  # noqa: N802 - the health check passes
+                body = b'{"api": "v1"}'
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
@@ -501,6 +509,46 @@ def test_stopping_the_loop_cuts_a_retry_after_wait_short(
     assert "stopping" in (report.error or "")
     with Store(settings.db_path) as store:
         assert store.outbox_counts()["pending"] == 3  # nothing lost, nothing sent
+
+
+class PausesRecorded(SyncLoop):
+    """The loop with its waits recorded instead of slept (a clock, the point of
+    the test); it stops after `pauses` of them."""
+
+    def __init__(self, *args: Any, pauses: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.pauses: list[float] = []
+        self.limit = pauses
+
+    def _pause(self, seconds: float) -> None:
+        self.pauses.append(seconds)
+        if len(self.pauses) >= self.limit:
+            self.stop()
+
+
+def test_a_server_that_answers_but_fails_every_batch_is_not_resent_all_day(
+    edgebox_home: Path,
+) -> None:
+    """Its database disk is full: the health check passes, every batch gets a
+    503. Sending the same batch after every probe cost ~200 MB a day."""
+    fake = FakeServer(lambda: (503, {}, b""))
+    settings = Config(
+        home=edgebox_home,
+        source=None,
+        sync=sync_settings(fake.url, "clinic-a", "1.x", interval_s=300.0),
+    )
+    fill_store(settings.db_path, 3)
+    loop = PausesRecorded(settings, pauses=5, probe_base_s=0.05, max_attempts=1)
+    try:
+        loop.run()
+    finally:
+        fake.close()
+    first, *troubled = loop.pauses
+    assert first <= 0.05  # the first failure may be the link: probe soon
+    assert fake.requests == 5  # one batch per pause, not one per probe
+    # Then pushes back off from the interval, doubling (jitter: half to all).
+    for n, pause in enumerate(troubled):
+        assert 300 * 2**n / 2 <= pause <= 300 * 2**n
 
 
 def test_another_file_held_under_the_same_id_is_named_never_marked_sent(
