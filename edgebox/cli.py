@@ -297,8 +297,13 @@ def _echo_result(line: str | None) -> None:
 
 
 def _report_progress(appliance: Any, every: float) -> None:
+    """A progress line when something changed: an idle night writes none."""
+    last = None
     while not appliance.stop_event.wait(every):
-        click.echo(appliance.progress.line(), err=True)
+        line = appliance.progress.line()
+        if line != last:
+            click.echo(line, err=True)
+            last = line
 
 
 @cli.command()

@@ -17,6 +17,18 @@ from typing import IO
 from edgebox.config import Config
 
 STOP_TIMEOUT_S = 30.0
+LOG_KEEP_BYTES = 5 * 1024 * 1024
+"""serve.log is set aside as serve.log.1 (replacing an older one) at a start
+once it passes this: months of running must not fill a small box's disk."""
+
+
+def rotate_log(path: Path, *, keep_bytes: int = LOG_KEEP_BYTES) -> None:
+    """Move a log over `keep_bytes` to `<name>.1`, replacing the previous one."""
+    try:
+        if path.stat().st_size > keep_bytes:
+            path.replace(path.with_name(path.name + ".1"))
+    except FileNotFoundError:
+        pass
 
 
 class ServiceProcess:
@@ -31,6 +43,7 @@ class ServiceProcess:
     def start(self) -> None:
         self._forward_signals()
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        rotate_log(self.log_path)
         self._log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "edgebox", "--home", str(self.config.home), "serve"],
@@ -45,8 +58,9 @@ class ServiceProcess:
     def _forward_signals(self) -> None:
         """The child runs in its own session, so a closed terminal (SIGHUP) or
         a `kill` of `edgebox run` (SIGTERM) would leave it running, holding the
-        workspace: pass the signal on as SIGTERM (it finishes the document in
-        hand and records its stop), then end as the signal says."""
+        workspace: pass the signal on as SIGTERM (it sets the document in hand
+        aside for its next start and records its stop), then end as the signal
+        says."""
 
         def forward(signum: int, frame: object) -> None:
             if self.process is not None and self.process.poll() is None:

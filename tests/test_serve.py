@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -63,7 +64,8 @@ def stop(process: subprocess.Popen, sig: int = signal.SIGTERM) -> tuple[str, str
 def test_serve_writes_a_heartbeat_and_stops_cleanly_on_sigterm(
     edgebox_home: Path,
 ) -> None:
-    process = start_serve(edgebox_home, "serve", "--no-sync")
+    ticks = ("--progress-every", "0.05")
+    process = start_serve(edgebox_home, "serve", "--no-sync", *ticks)
     try:
         state = wait_for(
             lambda: (
@@ -73,8 +75,12 @@ def test_serve_writes_a_heartbeat_and_stops_cleanly_on_sigterm(
             timeout_s=120,
             what="the service's heartbeat",
         )
+        time.sleep(1.0)  # idle, some 20 progress ticks
     finally:
         out, err = stop(process)
+    # An idle night writes no log: a progress line only when something
+    # changed (here the first), and the summary at the stop.
+    assert len([line for line in err.splitlines() if "docs/s" in line]) == 2
     assert process.returncode == 0, err
     assert state["model"] == "SmolLM2-135M-Instruct.Q4_1.gguf"
     assert state["device"] == "loading"  # nothing to triage: no model loaded
@@ -272,3 +278,17 @@ def test_the_systemd_unit_runs_a_real_serve_command() -> None:
     # systemd must wait out a document in hand before it kills the service.
     (stop,) = [line for line in unit.splitlines() if line.startswith("TimeoutStop")]
     assert float(stop.split("=")[1]) > config.ModelConfig().timeout_s
+
+
+def test_a_long_service_log_is_set_aside_at_the_next_start(tmp_path: Path) -> None:
+    from edgebox.launch import rotate_log
+
+    log = tmp_path / "serve.log"
+    rotate_log(log, keep_bytes=10)  # none yet: nothing to do
+    log.write_text("old line\n" * 3)
+    (tmp_path / "serve.log.1").write_text("older\n")
+    rotate_log(log, keep_bytes=100)  # small enough: kept
+    assert log.exists()
+    rotate_log(log, keep_bytes=10)
+    assert not log.exists()
+    assert (tmp_path / "serve.log.1").read_text() == "old line\n" * 3
