@@ -48,6 +48,7 @@ def report(config: Config) -> dict[str, Any]:
         "rules": rules_report(config),
         "inbox": inbox_report(config),
         "privacy": privacy_report(config),
+        "disk": disk_report(config),
     }
     checks["warnings"] = list(config.notices) + warnings(checks)
     return checks
@@ -119,6 +120,30 @@ def privacy_report(config: Config) -> dict[str, Any]:
         if path is not None and path.exists() and path.stat().st_mode & 0o004
     ]
     return {"token_in_config_file": token_in_file, "readable_by_others": readable}
+
+
+LOW_SPACE_BYTES = 500 * 1024 * 1024
+"""Below this much free space under the data folder, the doctor warns: the
+archive keeps every original, and on a full disk the service pauses."""
+
+
+def disk_report(config: Config) -> dict[str, Any]:
+    """Free space where the store and the archive grow."""
+    where = config.data_dir
+    while not where.exists() and where != where.parent:
+        where = where.parent  # not created yet: the disk it will be on
+    return {"path": str(where), "free_bytes": shutil.disk_usage(where).free}
+
+
+def low_space(disk: dict[str, Any], *, floor: int = LOW_SPACE_BYTES) -> str | None:
+    """The warning for a disk close to full, or None."""
+    if disk["free_bytes"] >= floor:
+        return None
+    return (
+        f"only {disk['free_bytes'] / 2**20:.0f} MB free under {disk['path']}: the"
+        " archive keeps every original, and on a full disk the service pauses"
+        " until space is freed"
+    )
 
 
 def sqlite_extensions_loadable() -> bool:
@@ -254,6 +279,8 @@ def warnings(checks: dict[str, Any]) -> list[str]:
             f"{path} can be read by every account on this machine, and it"
             " holds patients' data or the box's settings: chmod o-rwx"
         )
+    if (disk := low_space(checks["disk"])) is not None:
+        found.append(disk)
     if not checks["ocr"]["available"]:
         found.append("Tesseract OCR is not installed: scanned documents cannot be read")
     return found

@@ -153,6 +153,19 @@ def test_doctor_warns_of_a_written_token_and_files_others_can_read(
     assert "7.s3cret" not in result.stdout
 
 
+def test_doctor_says_how_much_room_the_archive_has_left(edgebox_home: Path) -> None:
+    from edgebox.doctor import low_space
+
+    disk = json.loads(run_cli("doctor", "--json").stdout)["disk"]
+    assert disk["free_bytes"] > 0 and Path(disk["path"]).exists()
+    nearly_full = {"path": "/var/lib/edgebox", "free_bytes": 120 * 2**20}
+    assert low_space(nearly_full) == (
+        "only 120 MB free under /var/lib/edgebox: the archive keeps every"
+        " original, and on a full disk the service pauses until space is freed"
+    )
+    assert low_space(nearly_full, floor=100 * 2**20) is None
+
+
 def test_reading_commands_work_on_a_store_that_cannot_be_written(
     shared_home: Path,
 ) -> None:
