@@ -5,6 +5,9 @@ into one of these; the CLI prints their message on one line, the service logs it
 and carries on.
 """
 
+import errno
+import sqlite3
+
 
 class EdgeboxError(Exception):
     """Root of every error edgebox raises for a person to read."""
@@ -65,3 +68,16 @@ class Cancelled(Exception):  # noqa: N818 - a request, not an error
     """The service is stopping: the work in hand (a model's answer, a slow
     extraction) was abandoned and its document left as it was, to be done at
     the next start. Not an EdgeboxError: nothing failed, nothing is recorded."""
+
+
+def disk_full(exc: BaseException) -> bool:
+    """Whether `exc` says the disk (or the store's file system) is full: a
+    condition to wait out, not a reason to stop and crash-loop under systemd."""
+    cause: BaseException | None = exc
+    while cause is not None:  # also when wrapped (a StoreError from sqlite3)
+        if isinstance(cause, OSError) and cause.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if isinstance(cause, sqlite3.OperationalError) and "disk is full" in str(cause):
+            return True
+        cause = cause.__cause__
+    return False

@@ -37,6 +37,7 @@ from edgebox.archive import (
     write_quarantine_copy,
 )
 from edgebox.config import Config
+from edgebox.errors import disk_full
 from edgebox.store import DocState, Store
 from edgebox.store.documents import duplicate_reason
 
@@ -155,6 +156,8 @@ class Ingestor:
         except FileNotFoundError:
             return Outcome(file.path, "gone")
         except OSError as exc:  # the archive's side: not this file's fault
+            if disk_full(exc):
+                raise  # the service waits it out, files left where they are
             log.warning(
                 "cannot archive %s yet: %s", log_name(file.relative), exc.strerror
             )

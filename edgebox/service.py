@@ -8,10 +8,8 @@ waits for a slow scanner. `run()` returns when asked to stop or, with
 
 from __future__ import annotations
 
-import errno
 import logging
 import shutil
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -19,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from edgebox.config import Config
-from edgebox.errors import Cancelled
+from edgebox.errors import Cancelled, disk_full
 from edgebox.ingest import Ingestor, Outcome, Stuck
 from edgebox.lock import InstanceLock
 from edgebox.pipeline import Pipeline
@@ -32,19 +30,6 @@ POLL_S = 0.2
 LOCK_NAME = "service.lock"
 DISK_FULL_WAIT_S = 60.0
 """How long the service waits before trying again on a full disk."""
-
-
-def disk_full(exc: BaseException) -> bool:
-    """Whether `exc` says the disk (or the store's file system) is full: a
-    condition to wait out, not a reason to stop and crash-loop under systemd."""
-    cause: BaseException | None = exc
-    while cause is not None:  # also when wrapped (a StoreError from sqlite3)
-        if isinstance(cause, OSError) and cause.errno in (errno.ENOSPC, errno.EDQUOT):
-            return True
-        if isinstance(cause, sqlite3.OperationalError) and "disk is full" in str(cause):
-            return True
-        cause = cause.__cause__
-    return False
 
 
 @dataclass

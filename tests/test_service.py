@@ -1,5 +1,6 @@
 """The headless service on a real inbox with real watchdog events."""
 
+import errno
 import json
 import os
 import threading
@@ -155,13 +156,25 @@ def test_a_full_disk_is_waited_out_not_a_crash(
 
     for name in full:
         monkeypatch.setattr(Store, name, failing(name))
+    from edgebox import ingest
+
+    real_copy, archive_full = ingest.copy_into_archive, [1]
+
+    def copy_on_a_full_disk(reader, archive):  # fault injector: the first write
+        if archive_full[0]:
+            archive_full[0] -= 1
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_copy(reader, archive)
+
+    monkeypatch.setattr(ingest, "copy_into_archive", copy_on_a_full_disk)
     service = Service(settings, triage=False)
     service.disk_full_wait_s = 0.05
     progress = service.run(until_idle=True)
-    assert full == {"add_document": 0, "set_state": 0}  # both faults were met
+    assert full == {"add_document": 0, "set_state": 0}  # the faults were met
+    assert archive_full == [0]
     assert progress.ingested == 3 and counts(settings)["extracted"] == 3
     said = [r.getMessage() for r in caplog.records if "disk is full" in r.getMessage()]
-    assert len(said) == 3 and all("MB free under" in line for line in said)
+    assert len(said) == 4 and all("MB free under" in line for line in said)
 
 
 class StopDuringAnswer:
