@@ -42,17 +42,19 @@ _AFTER_NEGATION = re.compile(
     re.I,
 )
 # Phrases that hold a negation word but do not negate the sign (NegEx's
-# pseudo-negations): "mother not sure why child convulsing", "no change in
-# seizures", "n'a pas cessé de convulser". Each stays one placeholder word, so
-# a real negation before it still counts within the window.
+# pseudo-negations): "mother not sure why child convulsing", "no relief of
+# chest pain", "n'a pas cessé de convulser". Each stays one placeholder word, so
+# a real negation before it still counts within the window. Not "no change in"
+# nor "did not know about": "no change in seizure medication" and "did not know
+# about convulsions in the family" are a routine letter's words.
 _PSEUDO_NEGATION = re.compile(
     r"\bnot (?:sure|certain|clear|only)\b"
-    r"|\b(?:do|does|did) not know\b"
+    r"|\b(?:do|does|did) not know (?:if|whether)\b"
     r"|\b(?:has|have|had) not (?:stopped|ceased|settled|resolved|improved)\b"
-    r"|\bno (?:change|increase|improvement|relief|response)\b"
+    r"|\bno (?:improvement|relief|response)\b"
     r"|\bpas (?:s[ûu]re?|certaine?|seulement|cess[ée]|arr[êe]t[ée])\b"
-    r"|\bsai[st] pas\b"
-    r"|\b(?:pas|sans|aucune?) (?:de |d')?(?:changement|am[ée]lioration)\b",
+    r"|\bsai[st] pas si\b"
+    r"|\b(?:pas|sans|aucune?) (?:d')?am[ée]lioration\b",
     re.I,
 )
 _WORD = re.compile(r"[\w']+")
