@@ -299,7 +299,10 @@ def _loopback_http(url: str) -> bool:
 
     if not url.startswith("http://"):
         return False
-    host = urlsplit(url).hostname or ""
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:  # "http://[fe80::1": not a URL at all
+        return False
     if host == "localhost":
         return True
     try:

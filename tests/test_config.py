@@ -214,6 +214,7 @@ def test_a_sync_url_without_a_scheme_turns_sync_off(edgebox_home: Path) -> None:
         ("http://127.0.0.1:8470", True),  # never leaves the box
         ("http://localhost:8470", True),
         ("http://[::1]:8470", True),
+        ("http://[fe80::1", False),  # not a URL: sync off, triage goes on
         ("https://central.example", True),
     ],
 )
