@@ -93,19 +93,21 @@ class SyncLoop:
         probed = False  # the health check passed just before this push
         troubled = 0  # pushes failed in a row although the health check passed
         while not self._stop.is_set():
+            server_trouble = False
             if online:
                 report = client.push()
                 if self.on_report is not None:
                     self.on_report(report)
                 online = report.ok
-                troubled = 0 if online else troubled + (1 if probed else 0)
+                server_trouble = probed and not online
+                troubled = 0 if online else troubled + int(server_trouble)
                 probed = False
             elif client.probe():
                 online = probed = True
                 continue  # the link is back: push now, not at the next tick
             if online:
                 failures, wait = 0, interval
-            elif troubled:
+            elif server_trouble:
                 # The link works and the server answers, yet the batch fails:
                 # sending it again every probe would pay for the same upload
                 # all day on a metered link. Pushes back off to hours.

@@ -148,7 +148,8 @@ def test_emergencies_leave_first(
 
 class FakeServer:
     """A fake HTTP server (the point of these tests): a captive portal, a rate
-    limiter, whatever `answer` returns for every batch; its health check passes."""
+    limiter, whatever `answer` returns for every batch; its health check
+    passes while `healthy`."""
 
     def __init__(self, answer: Callable[[], tuple[int, dict[str, str], bytes]]):
         fake = self
@@ -165,9 +166,9 @@ class FakeServer:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def do_GET(self) -> None:  # noqa: N802 - the health check passes
+            def do_GET(self) -> None:  # noqa: N802 - the health check
                 body = b'{"api": "v1"}'
-                self.send_response(200)
+                self.send_response(200 if fake.healthy else 503)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
@@ -177,6 +178,7 @@ class FakeServer:
                 pass
 
         self.requests = 0
+        self.healthy = True
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -515,13 +517,20 @@ class PausesRecorded(SyncLoop):
     """The loop with its waits recorded instead of slept (a clock, the point of
     the test); it stops after `pauses` of them."""
 
-    def __init__(self, *args: Any, pauses: int, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        pauses: int,
+        meanwhile: Callable[[int], None] = lambda n: None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.pauses: list[float] = []
-        self.limit = pauses
+        self.limit, self.meanwhile = pauses, meanwhile
 
     def _pause(self, seconds: float) -> None:
         self.pauses.append(seconds)
+        self.meanwhile(len(self.pauses))
         if len(self.pauses) >= self.limit:
             self.stop()
 
@@ -549,6 +558,32 @@ def test_a_server_that_answers_but_fails_every_batch_is_not_resent_all_day(
     # Then pushes back off from the interval, doubling (jitter: half to all).
     for n, pause in enumerate(troubled):
         assert 300 * 2**n / 2 <= pause <= 300 * 2**n
+
+
+def test_after_server_trouble_a_lost_link_is_probed_on_the_short_schedule(
+    edgebox_home: Path,
+) -> None:
+    fake = FakeServer(lambda: (503, {}, b""))
+    settings = Config(
+        home=edgebox_home,
+        source=None,
+        sync=sync_settings(fake.url, "clinic-a", "1.x", interval_s=300.0),
+    )
+    fill_store(settings.db_path, 3)
+
+    def link_lost_after_two_troubled_pushes(pauses: int) -> None:
+        fake.healthy = pauses < 3
+
+    loop = PausesRecorded(settings, pauses=6, probe_base_s=0.05, max_attempts=1,
+                          meanwhile=link_lost_after_two_troubled_pushes)  # fmt: skip
+    try:
+        loop.run()
+    finally:
+        fake.close()
+    troubled, probing = loop.pauses[1:3], loop.pauses[3:]
+    assert all(pause >= 150 for pause in troubled)
+    assert fake.requests == 3  # no push while the health check fails
+    assert all(pause <= 0.05 * 2**n for n, pause in enumerate(probing, start=1))
 
 
 def test_another_file_held_under_the_same_id_is_named_never_marked_sent(
