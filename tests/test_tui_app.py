@@ -12,6 +12,7 @@ from edgebox import config
 from edgebox.store import DocState, Store
 from tests.test_tui_fixtures import (
     REFERRAL_TEXT,
+    ai_result,
     make_app,
     queue_ready,
     screen_dump,
@@ -398,6 +399,35 @@ async def test_a_review_on_a_revision_someone_else_replaced_is_refused(
         await until(pilot, lambda: isinstance(pilot.app.screen, ReviewScreen))
         assert pilot.app.screen.query_one("#note", Input).value == "keep as emergency"
     assert saved_revisions(settings, doc_id) == [(1, "ai"), (2, "staff:baraka")]
+
+
+async def test_a_refused_confirm_keeps_the_note_of_a_refused_review(
+    settings: config.Config, seeded: dict[str, int]
+) -> None:
+    doc_id = seeded["referral-kibera.txt"]
+
+    def retriaged() -> None:  # the service triages it again (a requeue)
+        with Store(settings.db_path) as other_session:
+            other_session.record_triage(
+                doc_id, ai_result(category="referral", urgency="emergency",
+                                  summary="Again.", needs_review=True)
+            )  # fmt: skip
+
+    # No refresh of its own: the screen is only as new as its last save.
+    async with make_app(settings, refresh_s=3600).run_test(size=(80, 24)) as pilot:
+        screen = await open_document(pilot, 0)
+        await pilot.press("r")
+        await until(pilot, lambda: isinstance(pilot.app.screen, ReviewScreen))
+        retriaged()
+        await pilot.press("tab", *"called the family", "enter")
+        await until(pilot, lambda: screen.view.latest["revision"] == 2)  # refused
+        retriaged()
+        await pilot.press("c")  # refused as well: revision 3 came meanwhile
+        await until(pilot, lambda: screen.view.latest["revision"] == 3)
+        await pilot.press("r")
+        await until(pilot, lambda: isinstance(pilot.app.screen, ReviewScreen))
+        assert pilot.app.screen.query_one("#note", Input).value == "called the family"
+    assert saved_revisions(settings, doc_id) == [(1, "ai"), (2, "ai"), (3, "ai")]
 
 
 async def test_the_document_reloads_when_a_modal_over_it_closes(

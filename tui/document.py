@@ -180,9 +180,13 @@ class DocumentScreen(Screen):
                 severity="warning",
             )
             return
-        self._as_reviewer(lambda: self._reviewed(ReviewChoice(latest["revision"])))
+        self._as_reviewer(
+            lambda: self._reviewed(ReviewChoice(latest["revision"]), form=False)
+        )
 
-    def _reviewed(self, choice: ReviewChoice | None) -> None:
+    def _reviewed(self, choice: ReviewChoice | None, *, form: bool = True) -> None:
+        """Save the person's choice; `form`: it came from the review form, whose
+        note (even an emptied one) becomes the draft until it is saved."""
         if choice is None or self._saving_now():
             return
         if self._already_confirmed(choice):
@@ -194,7 +198,8 @@ class DocumentScreen(Screen):
             )
             return
         reviewer = cast(str, self.edgebox.reviewer)
-        self._draft_note = choice.note or ""
+        if form:
+            self._draft_note = choice.note or ""
         self._save(
             "review" if choice.changes else "confirm",
             lambda store: store.record_review(
