@@ -235,6 +235,28 @@ def test_a_stop_kills_the_extraction_in_hand(tmp_path: Path) -> None:
 
 
 @needs_ocr
+def test_a_stop_during_a_long_ocr_kills_it(tmp_path: Path) -> None:
+    """The stop comes while the worker reads a 12-page scan (seconds of OCR),
+    not before: the wait for the worker is what must be cut short."""
+    import threading
+
+    from edgebox.errors import Cancelled
+
+    path = scanned_image(tmp_path / "scan.pdf", ["Slow scan"] * 12)
+    stopping = threading.Event()
+    extractor = TimeboxedExtractor(Limits())
+    later = threading.Timer(0.2, stopping.set)
+    try:
+        later.start()
+        with pytest.raises(Cancelled, match="scan.pdf"):
+            extractor.extract(path, stop=stopping)
+        assert extractor._pool is None
+    finally:
+        later.cancel()
+        extractor.close()
+
+
+@needs_ocr
 def test_an_overrunning_extraction_is_killed_and_retried_later(tmp_path: Path) -> None:
     path = scanned_image(tmp_path / "scan.pdf", ["Slow scan"] * 12)
     extractor = TimeboxedExtractor(Limits(timeout_s=0.01))
