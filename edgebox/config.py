@@ -178,7 +178,9 @@ class Config:
 
     @property
     def inbox_dir(self) -> Path:
-        return self.home / self.paths.inbox
+        """The drop folder. A link to it (`inbox -> /mnt/scanner`) is resolved
+        here, once: nothing inside the inbox is ever reached through a link."""
+        return (self.home / self.paths.inbox).resolve()
 
     @property
     def data_dir(self) -> Path:

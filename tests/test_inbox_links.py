@@ -190,3 +190,28 @@ def test_the_watcher_drops_a_seen_file_once_its_folder_is_a_link(
     inbox = settings.inbox_dir
     assert sorted(watcher.poll()) == [inbox / "sub", inbox / "sub.old" / "notes.txt"]
     assert path not in watcher.tracked()
+
+
+def test_an_inbox_that_is_a_link_to_a_scanner_mount_works(
+    edgebox_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`inbox -> /mnt/scanner` is a common set-up: the link is the operator's,
+    its files are the inbox's. It used to be recorded (and deleted) as a link,
+    then to be waited on forever."""
+    from edgebox.service import Service
+
+    scanner = tmp_path / "scanner"
+    (scanner / "sub").mkdir(parents=True)
+    (scanner / "s1.txt").write_text("Referral one.")
+    (scanner / "sub" / "s2.txt").write_text("Referral two.")
+    edgebox_home.mkdir(parents=True, exist_ok=True)
+    (edgebox_home / "inbox").symlink_to(scanner, target_is_directory=True)
+    monkeypatch.setenv("EDGEBOX_INGEST_QUIET_S", "0.1")
+    settings = config.load()
+    progress = Service(settings, triage=False).run(until_idle=True)
+    assert progress.ingested == 2 and progress.quarantined == 0
+    assert (edgebox_home / "inbox").is_symlink()  # the operator's link stays
+    assert [p for p in scanner.rglob("*") if p.is_file()] == []
+    with Store(settings.db_path) as store:
+        taken = store.documents_in_state(DocState.EXTRACTED)
+    assert sorted(d["relative_path"] for d in taken) == ["s1.txt", "sub/s2.txt"]
