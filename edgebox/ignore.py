@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable, Iterator
 from fnmatch import fnmatch
 from pathlib import Path, PurePath
@@ -36,9 +37,19 @@ def inbox_files(inbox: Path, ignore: tuple[str, ...] = ()) -> list[Path]:
     return sorted(
         path
         for path in walk_files(inbox)
-        if (path.is_symlink() or path.is_file())
-        and not is_ignored(path.relative_to(inbox), ignore)
+        if file_or_link(path) and not is_ignored(path.relative_to(inbox), ignore)
     )
+
+
+def file_or_link(path: Path) -> bool:
+    """A file, or a link (to be refused). False for what cannot be looked at:
+    a subfolder that can be listed but not entered raises PermissionError on
+    `Path.is_file()`, which stopped the service at start; it waits instead."""
+    try:
+        mode = path.lstat().st_mode
+    except OSError:
+        return False
+    return stat.S_ISREG(mode) or stat.S_ISLNK(mode)
 
 
 def walk_files(folder: Path) -> Iterator[Path]:

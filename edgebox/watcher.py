@@ -20,7 +20,7 @@ from pathlib import Path
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
-from edgebox.ignore import is_ignored, walk_files
+from edgebox.ignore import file_or_link, is_ignored, walk_files
 from edgebox.stability import FileStabilityTracker
 
 
@@ -104,10 +104,13 @@ class InboxWatcher:
 
     def _expand(self, path: Path) -> set[Path]:
         """A path, or every file under it (a folder dropped with 500 files)."""
-        if _behind_a_link(self.inbox, path):
+        try:
+            if _behind_a_link(self.inbox, path):
+                return set()
+            if path.is_dir() and not path.is_symlink():
+                return {p for p in walk_files(path) if file_or_link(p)}
+        except OSError:  # a folder that can be listed but not entered
             return set()
-        if path.is_dir() and not path.is_symlink():
-            return {p for p in walk_files(path) if p.is_file() or p.is_symlink()}
         return {path}
 
     def _observe(self, path: Path, now: float) -> None:
@@ -131,9 +134,13 @@ class InboxWatcher:
 
 def _behind_a_link(inbox: Path, path: Path) -> bool:
     """Whether a folder between the inbox and `path` is a symbolic link (so
-    that `path` is really outside the inbox); False for a path outside it."""
+    that `path` is really outside the inbox); False for a path outside it.
+    A folder that cannot be looked at counts as one: nothing is taken there."""
     try:
         folders = path.relative_to(inbox).parents[:-1]  # "." is the inbox itself
     except ValueError:
         return False
-    return any((inbox / folder).is_symlink() for folder in folders)
+    try:
+        return any((inbox / folder).is_symlink() for folder in folders)
+    except OSError:
+        return True

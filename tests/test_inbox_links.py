@@ -215,3 +215,33 @@ def test_an_inbox_that_is_a_link_to_a_scanner_mount_works(
     with Store(settings.db_path) as store:
         taken = store.documents_in_state(DocState.EXTRACTED)
     assert sorted(d["relative_path"] for d in taken) == ["s1.txt", "sub/s2.txt"]
+
+
+def test_a_subfolder_that_cannot_be_entered_waits_and_stops_nothing(
+    settings: config.Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`chmod 644 inbox/nox`: its names can be listed, its files not looked at
+    (EACCES); `Path.is_file()` raised and stopped the service at start."""
+    from edgebox.ignore import inbox_files
+
+    locked = settings.inbox_dir / "nox"
+    locked.mkdir()
+    (locked / "n.txt").write_text("behind a folder without search permission")
+    (settings.inbox_dir / "ok.txt").write_text("Referral.")
+    real_stat, real_lstat = Path.stat, Path.lstat
+
+    def no_search(real):  # fault injector: root ignores modes, so EACCES is made
+        def look(self: Path, *args: object, **kwargs: object) -> os.stat_result:
+            if self.parent == locked:
+                raise PermissionError(13, "Permission denied", str(self))
+            return real(self, *args, **kwargs)
+
+        return look
+
+    monkeypatch.setattr(Path, "stat", no_search(real_stat))
+    monkeypatch.setattr(Path, "lstat", no_search(real_lstat))
+    assert inbox_files(settings.inbox_dir) == [settings.inbox_dir / "ok.txt"]
+    watcher = InboxWatcher(settings.inbox_dir, quiet_s=0.0, rescan_s=0.0,
+                           use_events=False)  # fmt: skip
+    handed_out = watcher.poll() + watcher.poll()
+    assert handed_out == [settings.inbox_dir / "ok.txt"]
