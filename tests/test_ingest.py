@@ -548,17 +548,7 @@ def test_a_file_that_never_opens_is_quarantined_after_max_attempts(
     locked = drop(settings, "locked.txt", "Secret referral")
     locked.chmod(0)
     drop(settings, "ok.txt", "Readable note.")
-    result = subprocess.run(
-        without_file_access(
-            [sys.executable, "-m", "edgebox", "watch", "--no-triage", "--until-idle"],
-            locked,
-        ),
-        capture_output=True,
-        text=True,
-        env={**os.environ, "EDGEBOX_INGEST_QUIET_S": "0",
-             "EDGEBOX_INGEST_RESCAN_S": "0.2", "EDGEBOX_INGEST_MAX_ATTEMPTS": "3"},
-        timeout=120,
-    )  # fmt: skip
+    result = watch_without_file_access(locked, max_attempts=3)
     assert result.returncode == 0, result.stderr
     assert result.stderr.count("cannot read locked.txt yet") == 2
     with Store(settings.db_path) as store:
@@ -583,17 +573,7 @@ def test_a_name_cannot_forge_log_lines(settings: config.Config) -> None:
     repr shows it: one file, one log line."""
     locked = drop(settings, FORGED, "Secret referral")
     locked.chmod(0)
-    result = subprocess.run(
-        without_file_access(
-            [sys.executable, "-m", "edgebox", "watch", "--no-triage", "--until-idle"],
-            locked,
-        ),
-        capture_output=True,
-        text=True,
-        env={**os.environ, "EDGEBOX_INGEST_QUIET_S": "0",
-             "EDGEBOX_INGEST_RESCAN_S": "0.2", "EDGEBOX_INGEST_MAX_ATTEMPTS": "2"},
-        timeout=120,
-    )  # fmt: skip
+    result = watch_without_file_access(locked, max_attempts=2)
     assert result.returncode == 0, result.stderr
     (line,) = [line for line in result.stderr.splitlines() if "forged" in line]
     assert "WARNING cannot read a\\nERROR forged line.txt yet (1/2)" in line
@@ -620,6 +600,25 @@ def without_file_access(command: list[str], unreadable: Path) -> list[str]:
     if subprocess.run([*probe, str(unreadable)], capture_output=True).returncode == 0:
         pytest.skip("root reads a mode-000 file here even without its capabilities")
     return [*dropped, *command]
+
+
+def watch_without_file_access(
+    locked: Path, *, max_attempts: int
+) -> subprocess.CompletedProcess:
+    """`edgebox watch --until-idle` by a root that meets `locked` as a mode-000
+    file, its rescans quick and its tries `max_attempts`."""
+    return subprocess.run(
+        without_file_access(
+            [sys.executable, "-m", "edgebox", "watch", "--no-triage", "--until-idle"],
+            locked,
+        ),
+        capture_output=True,
+        text=True,
+        env={**os.environ, "EDGEBOX_INGEST_QUIET_S": "0",
+             "EDGEBOX_INGEST_RESCAN_S": "0.2",
+             "EDGEBOX_INGEST_MAX_ATTEMPTS": str(max_attempts)},
+        timeout=120,
+    )  # fmt: skip
 
 
 class FlakyExtractor:

@@ -535,18 +535,25 @@ class PausesRecorded(SyncLoop):
             self.stop()
 
 
+def failing_every_batch(home: Path) -> tuple[FakeServer, Config]:
+    """A server whose health check passes and which answers 503 to every
+    batch, and a box with three results for it (interval 300 s)."""
+    fake = FakeServer(lambda: (503, {}, b""))
+    settings = Config(
+        home=home,
+        source=None,
+        sync=sync_settings(fake.url, "clinic-a", "1.x", interval_s=300.0),
+    )
+    fill_store(settings.db_path, 3)
+    return fake, settings
+
+
 def test_a_server_that_answers_but_fails_every_batch_is_not_resent_all_day(
     edgebox_home: Path,
 ) -> None:
     """Its database disk is full: the health check passes, every batch gets a
     503. Sending the same batch after every probe cost ~200 MB a day."""
-    fake = FakeServer(lambda: (503, {}, b""))
-    settings = Config(
-        home=edgebox_home,
-        source=None,
-        sync=sync_settings(fake.url, "clinic-a", "1.x", interval_s=300.0),
-    )
-    fill_store(settings.db_path, 3)
+    fake, settings = failing_every_batch(edgebox_home)
     loop = PausesRecorded(settings, pauses=5, probe_base_s=0.05, max_attempts=1)
     try:
         loop.run()
@@ -563,13 +570,7 @@ def test_a_server_that_answers_but_fails_every_batch_is_not_resent_all_day(
 def test_after_server_trouble_a_lost_link_is_probed_on_the_short_schedule(
     edgebox_home: Path,
 ) -> None:
-    fake = FakeServer(lambda: (503, {}, b""))
-    settings = Config(
-        home=edgebox_home,
-        source=None,
-        sync=sync_settings(fake.url, "clinic-a", "1.x", interval_s=300.0),
-    )
-    fill_store(settings.db_path, 3)
+    fake, settings = failing_every_batch(edgebox_home)
 
     def link_lost_after_two_troubled_pushes(pauses: int) -> None:
         fake.healthy = pauses < 3
