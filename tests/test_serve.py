@@ -275,7 +275,7 @@ def test_the_systemd_unit_runs_a_real_serve_command() -> None:
     checked = run_cli(*args, "--help")
     assert checked.returncode == 0, checked.stderr
     assert "KillSignal=SIGTERM" in unit
-    # systemd must wait out a document in hand before it kills the service.
+    # systemd must wait out a prompt llama.cpp is reading before it kills the service.
     (stop,) = [line for line in unit.splitlines() if line.startswith("TimeoutStop")]
     assert float(stop.split("=")[1]) > config.ModelConfig().timeout_s
 
