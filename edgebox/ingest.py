@@ -59,10 +59,14 @@ class Stuck:
     doc_id: int
     identity: tuple[int, int, int, int]
     """(device, inode, size, mtime_ns)"""
+    unmoved: bool = False
+    """An unread file (too large, unreadable) that could not be moved into
+    the quarantine: its move is retried, never its removal (nothing else
+    holds its content)."""
 
     @classmethod
-    def of(cls, info: os.stat_result, doc_id: int) -> Stuck:
-        return cls(doc_id, _identity(info))
+    def of(cls, info: os.stat_result, doc_id: int, *, unmoved: bool = False) -> Stuck:
+        return cls(doc_id, _identity(info), unmoved)
 
     def same_file(self, info: os.stat_result) -> bool:
         return self.identity == _identity(info)
@@ -124,6 +128,9 @@ class Ingestor:
             return Outcome(path, "gone")
         stuck = self.stuck.pop(path, None)
         if stuck is not None and stuck.same_file(info):
+            if stuck.unmoved:  # the move is tried again, without a word
+                doc = self.store.document(stuck.doc_id)
+                return self._finish(file, info, doc, "cleared", quiet=True)
             return self._retry_removal(file, stuck)
         size = 0 if is_link else info.st_size
         refused = self.store.find_recorded_file(
@@ -203,13 +210,24 @@ class Ingestor:
         )
 
     def _finish(
-        self, file: _InboxFile, info: os.stat_result, doc: dict[str, Any], result: str
+        self,
+        file: _InboxFile,
+        info: os.stat_result,
+        doc: dict[str, Any],
+        result: str,
+        *,
+        quiet: bool = False,
     ) -> Outcome:
         """After the commit: the quarantine copy, then the inbox file goes.
         Every step may be done twice, so a crash here never records twice."""
         path = file.path
-        if doc["state"] == DocState.QUARANTINED and not self._quarantine(file, doc):
-            return Outcome(path, "locked", doc["id"])
+        if doc["state"] == DocState.QUARANTINED and not self._quarantine(
+            file, doc, quiet=quiet
+        ):
+            # It stays where it is, recorded, and is not looked at again
+            # (nor logged at every scan) while it stays the same file.
+            self.stuck[path] = Stuck.of(info, doc["id"], unmoved=True)
+            return Outcome(path, "stuck" if result == "cleared" else result, doc["id"])
         try:
             now = file.lstat()
         except FileNotFoundError:
@@ -252,7 +270,9 @@ class Ingestor:
         self.store.mark_inbox_cleared(stuck.doc_id)
         return Outcome(file.path, "cleared", stuck.doc_id)
 
-    def _quarantine(self, file: _InboxFile, doc: dict[str, Any]) -> bool:
+    def _quarantine(
+        self, file: _InboxFile, doc: dict[str, Any], *, quiet: bool = False
+    ) -> bool:
         """Put the reason (and the original) where staff see them; False when
         an unread file cannot be moved yet (the next scan tries again)."""
         code, message = doc["error_code"], doc["error_message"]
@@ -271,7 +291,13 @@ class Ingestor:
         try:
             file.move_to(target)
         except OSError as exc:  # unreadable and on another file system
-            log.warning("cannot move document %s into quarantine: %s", doc["id"], exc)
+            if not quiet:
+                log.warning(
+                    "cannot move document %s into quarantine (%s): it stays in"
+                    " the inbox, its reason in the quarantine folder",
+                    doc["id"],
+                    exc.strerror or exc,
+                )
             return False
         return True
 

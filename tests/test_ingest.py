@@ -468,6 +468,44 @@ def test_a_crash_after_a_refusal_is_committed_never_records_it_twice(
     assert not path.exists()
 
 
+def test_an_unread_file_that_cannot_be_moved_stays_recorded_and_quiet(
+    settings: config.Config,
+    store: Store,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A mode-000 file on an inbox on another file system: moving it into the
+    quarantine means reading it. It stays (nothing else holds its content),
+    is not logged at every scan, keeps no `--until-idle` waiting (it is stuck),
+    and moves once it can."""
+    from edgebox import ingest
+
+    small = dataclasses.replace(
+        settings, ingest=dataclasses.replace(settings.ingest, max_bytes=10)
+    )
+    path = drop(settings, "big.txt", "over 10 bytes")
+    real_move = ingest._InboxFile.move_to
+
+    def cannot_move(self: object, target: Path) -> None:  # fault injector
+        raise PermissionError(13, "Permission denied", str(target))
+
+    monkeypatch.setattr(ingest._InboxFile, "move_to", cannot_move)
+    stuck: dict = {}
+    ingestor = Ingestor(small, store, stuck=stuck)
+    first = ingestor.ingest(path)
+    again = [ingestor.ingest(path).result for _ in range(3)]  # rescans
+    assert first.result == "quarantined" and again == ["stuck"] * 3
+    assert path in stuck and path.read_text() == "over 10 bytes"
+    said = [r.getMessage() for r in caplog.records if "cannot move" in r.getMessage()]
+    assert len(said) == 1 and "it stays in the inbox" in said[0]
+    monkeypatch.setattr(ingest._InboxFile, "move_to", real_move)  # fixed
+    assert ingestor.ingest(path).result == "cleared"
+    assert not path.exists() and path not in stuck
+    moved = settings.quarantine_dir / f"{first.doc_id}-big.txt"
+    assert moved.read_text() == "over 10 bytes"
+    assert len(store.documents_in_state(*DocState)) == 1
+
+
 def test_safe_names_fit_with_any_id_in_255_bytes() -> None:
     for name in ("é" * 200 + ".pdf", "x" * 300, "検" * 85):
         cut = safe_name(name)
