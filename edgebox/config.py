@@ -179,7 +179,8 @@ class Config:
     @property
     def inbox_dir(self) -> Path:
         """The drop folder. A link to it (`inbox -> /mnt/scanner`) is resolved
-        here, once: nothing inside the inbox is ever reached through a link."""
+        here, where every part of edgebox asks for it: nothing inside the inbox
+        is ever reached through a link."""
         return (self.home / self.paths.inbox).resolve()
 
     @property
