@@ -12,16 +12,23 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import BinaryIO
+from typing import Protocol
 
 CHUNK = 1 << 20
+
+
+class Readable(Protocol):
+    """What the archive copies from: an open file, or the ingestor's wrapper
+    that tells the file's read errors from the archive's write errors."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
 
 
 def archive_path(archive_dir: Path, sha256: str) -> Path:
     return archive_dir / sha256[:2] / sha256
 
 
-def copy_into_archive(reader: BinaryIO, archive_dir: Path) -> tuple[str, Path]:
+def copy_into_archive(reader: Readable, archive_dir: Path) -> tuple[str, Path]:
     """Hash and copy an open file in one read; return (sha256, archived path).
 
     The caller opens the file: only it knows where it may be opened from (the

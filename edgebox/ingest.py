@@ -158,8 +158,12 @@ class Ingestor:
             return self._unreadable(file, info, exc)
         try:
             with reader:
-                sha, archived = copy_into_archive(reader, self.config.archive_dir)
+                sha, archived = copy_into_archive(
+                    _SourceReads(reader), self.config.archive_dir
+                )
             after = file.lstat()
+        except _ReadFailed as failed:  # the file's side: a try, as a failed open
+            return self._unreadable(file, info, failed.error)
         except FileNotFoundError:
             return Outcome(file.path, "gone")
         except OSError as exc:  # the archive's side: not this file's fault
@@ -313,9 +317,13 @@ class Ingestor:
                         tries, limit, exc.strerror)  # fmt: skip
             return Outcome(path, "locked")
         self._tries.pop(path, None)
+        if exc.errno in (errno.EACCES, errno.EPERM):
+            fix = "fix its permissions and drop it in again"
+        else:  # EIO and the like: the copy on this disk or share is bad
+            fix = "copy it again from its source"
         message = (
             f"{display_name(path.name)}: cannot read the file ({exc.strerror}),"
-            f" {tries} tries; fix its permissions and drop it in again"
+            f" {tries} tries; {fix}"
         )
         return self._refuse(file, info, "unreadable", message)
 
@@ -378,6 +386,30 @@ class _LinkOnTheWay(Exception):
     def __init__(self, link: Path) -> None:
         super().__init__(str(link))
         self.link = link
+
+
+class _ReadFailed(Exception):
+    """Reading the inbox file failed after it opened (EIO on a flaky share).
+    Not an OSError, so that it is never taken for the archive's trouble."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class _SourceReads:
+    """The inbox file's reads, told apart from the archive's writes: a read
+    error is the file's and counts towards its quarantine; a write error is
+    the box's (a full disk) and never does."""
+
+    def __init__(self, reader: BinaryIO) -> None:
+        self._reader = reader
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            return self._reader.read(size)
+        except OSError as exc:
+            raise _ReadFailed(exc) from exc
 
 
 class _Replaced(OSError):

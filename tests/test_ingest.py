@@ -1,6 +1,10 @@
 """Taking files from a real inbox folder: exactly once, never lost, junk ignored."""
 
+from __future__ import annotations
+
 import dataclasses
+import errno
+import io
 import os
 import shutil
 import subprocess
@@ -12,7 +16,7 @@ from pathlib import Path, PurePath
 
 import pytest
 
-from edgebox import config
+from edgebox import config, ingest
 from edgebox.archive import safe_name
 from edgebox.ignore import inbox_files, is_ignored
 from edgebox.ingest import Ingestor
@@ -142,13 +146,13 @@ class Listing:
     def __init__(self, entries: list[os.DirEntry]) -> None:
         self.entries = iter(entries)
 
-    def __enter__(self) -> "Listing":
+    def __enter__(self) -> Listing:
         return self
 
     def __exit__(self, *exc: object) -> None:
         pass
 
-    def __iter__(self) -> "Listing":
+    def __iter__(self) -> Listing:
         return self
 
     def __next__(self) -> os.DirEntry:
@@ -601,6 +605,67 @@ def test_a_file_that_never_opens_is_quarantined_after_max_attempts(
         "Permission denied" in moved.with_name(moved.name + ".reason.txt").read_text()
     )
     assert not list(settings.inbox_dir.iterdir())
+
+
+class FlakyShareReads:
+    """Fault injector: the inbox file opens, then every read fails with EIO,
+    as a file on a failing disk or a dropped network share does."""
+
+    def __init__(self, real: io.BufferedReader) -> None:
+        self.real = real
+
+    def __enter__(self) -> FlakyShareReads:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.real.close()
+
+    def read(self, size: int = -1) -> bytes:
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+
+def test_a_file_whose_reads_fail_after_it_opens_is_quarantined_after_max_attempts(
+    settings: config.Config, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read error is the file's, like a failed open: counted, and after
+    `max_attempts` quarantined with its reason. It used to be taken for the
+    archive's trouble and retried for ever."""
+    real_open = ingest._InboxFile.open
+    monkeypatch.setattr(
+        ingest._InboxFile,
+        "open",
+        lambda self, info: FlakyShareReads(real_open(self, info)),
+    )
+    path = drop(settings, "scan.pdf", b"%PDF-1.4 referral")
+    ingestor = Ingestor(settings, store)
+    tries = [ingestor.ingest(path).result for _ in range(settings.ingest.max_attempts)]
+    assert tries == ["locked"] * (settings.ingest.max_attempts - 1) + ["quarantined"]
+    (doc,) = store.documents_in_state(DocState.QUARANTINED)
+    assert doc["error_code"] == "unreadable"
+    assert doc["error_message"] == (
+        f"scan.pdf: cannot read the file (Input/output error),"
+        f" {settings.ingest.max_attempts} tries; copy it again from its source"
+    )
+    moved = settings.quarantine_dir / f"{doc['id']}-scan.pdf"
+    assert moved.read_bytes() == b"%PDF-1.4 referral"  # moved whole, never lost
+    assert not path.exists()
+
+
+def test_an_archive_that_cannot_be_written_never_quarantines_the_file(
+    settings: config.Config, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The archive's own trouble (a read-only remount) is the box's, not the
+    file's: the file waits in the inbox however often it is tried."""
+
+    def read_only_archive(reader: object, archive: Path) -> None:  # fault injector
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+
+    monkeypatch.setattr(ingest, "copy_into_archive", read_only_archive)
+    path = drop(settings, "scan.txt", "Referral: fever.")
+    ingestor = Ingestor(settings, store)
+    tries = {ingestor.ingest(path).result for _ in range(settings.ingest.max_attempts)}
+    assert tries == {"locked"} and path.exists()
+    assert not any(store.counts_by_state().values())
 
 
 FORGED = "a\nERROR forged line.txt"
