@@ -111,6 +111,9 @@ class IngestConfig:
     """A file is taken once its size and mtime have not changed for this long."""
     rescan_s: float = 30.0
     """Full rescans of the inbox, for events lost on network shares and mounts."""
+    incomplete_wait_s: float = 300.0
+    """A quiet PDF or PNG without its end marker (a scanner pausing between
+    pages) waits this long more before it is taken anyway."""
     ignore: tuple[str, ...] = ()
     """Extra file-name patterns to ignore, added to the built-in OS/editor junk."""
     max_bytes: int = 50 * 1024 * 1024
@@ -354,6 +357,7 @@ LIMITS: dict[tuple[str, str], tuple[float, float | None]] = {
     ("triage", "review_cut"): (0, 1),
     ("ingest", "quiet_s"): (0, None),
     ("ingest", "rescan_s"): (0.1, None),
+    ("ingest", "incomplete_wait_s"): (0, None),
     ("ingest", "max_bytes"): (1, None),
     ("ingest", "max_pages"): (1, None),
     ("ingest", "extract_timeout_s"): (1, None),
@@ -632,6 +636,9 @@ llm_votes = "fallback"
 quiet_s = 2.0
 # Full rescan of the inbox every so often (events get lost on network shares).
 rescan_s = 30.0
+# A PDF or PNG that is quiet but not finished (no end marker: a scanner pausing
+# between pages) waits this many seconds more before it is taken anyway.
+incomplete_wait_s = 300.0
 # Your own file-name patterns to ignore, added to the built-in junk list.
 ignore = []
 # Limits: bigger files and longer PDFs are quarantined; reading is time-boxed.

@@ -147,6 +147,7 @@ class Service:
             self.config.inbox_dir,
             quiet_s=ingest.quiet_s,
             rescan_s=ingest.rescan_s,
+            incomplete_wait_s=ingest.incomplete_wait_s,
             ignore=ingest.ignore,
         )
         watcher.start()

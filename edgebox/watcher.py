@@ -11,6 +11,7 @@ the inbox, and the link itself is found and refused like any other.
 
 from __future__ import annotations
 
+import logging
 import queue
 import stat
 import time
@@ -20,8 +21,11 @@ from pathlib import Path
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
+from edgebox.archive import log_name
 from edgebox.ignore import file_or_link, is_ignored, walk_files
-from edgebox.stability import FileStabilityTracker
+from edgebox.stability import FileStabilityTracker, looks_complete
+
+log = logging.getLogger(__name__)
 
 
 class _RecordPaths(FileSystemEventHandler):
@@ -41,12 +45,14 @@ class InboxWatcher:
         *,
         quiet_s: float,
         rescan_s: float,
+        incomplete_wait_s: float = 300.0,
         ignore: tuple[str, ...] = (),
         clock: Callable[[], float] = time.monotonic,
         use_events: bool = True,
     ) -> None:
         self.inbox = inbox
         self.rescan_s = rescan_s
+        self.incomplete_wait_s = incomplete_wait_s
         self.ignore = ignore
         self.clock = clock
         self.tracker = FileStabilityTracker(quiet_s=quiet_s)
@@ -82,7 +88,11 @@ class InboxWatcher:
             candidates.update(self._expand(self.inbox))
         for path in candidates | set(self.tracker.tracked()):
             self._observe(path, now)
-        ready = [p for p in self.tracker.ready(now) if p not in self.in_flight]
+        ready = [
+            path
+            for path in self.tracker.ready(now)
+            if path not in self.in_flight and self._whole(path, now)
+        ]
         self.in_flight.update(ready)
         return ready
 
@@ -101,6 +111,21 @@ class InboxWatcher:
     def tracked(self) -> list[Path]:
         """Those files."""
         return list(self.tracker.tracked())
+
+    def _whole(self, path: Path, now: float) -> bool:
+        """Whether a quiet file looks whole; one that does not is taken after
+        `incomplete_wait_s` anyway (a damaged PDF is then quarantined)."""
+        if looks_complete(path):
+            return True
+        waited = self.tracker.quiet_for(path, now)
+        if waited < self.incomplete_wait_s:
+            return False
+        log.warning(
+            "taking %s, still without its end-of-file marker after %.0f s",
+            log_name(str(path.relative_to(self.inbox))),
+            waited,
+        )
+        return True
 
     def _expand(self, path: Path) -> set[Path]:
         """A path, or every file under it (a folder dropped with 500 files)."""

@@ -24,7 +24,7 @@ from edgebox.pipeline import Pipeline, retry_delay_s
 from edgebox.stability import FileStabilityTracker
 from edgebox.store import DocState, Store
 from edgebox.watcher import InboxWatcher
-from tests.documents import encrypted_pdf
+from tests.documents import encrypted_pdf, scanned_image, text_pdf
 
 
 @pytest.fixture
@@ -117,7 +117,7 @@ def test_a_file_still_being_written_is_not_taken(settings: config.Config) -> Non
     assert watcher.poll() == []
     clock.now = 1.5
     with path.open("ab") as handle:
-        handle.write(b" part two")
+        handle.write(b" part two\n%%EOF\n")
     assert watcher.poll() == []
     clock.now = 3.0
     assert watcher.poll() == []  # changed at 1.5: quiet for only 1.5 s
@@ -125,6 +125,80 @@ def test_a_file_still_being_written_is_not_taken(settings: config.Config) -> Non
     assert watcher.poll() == [path]
     assert watcher.poll() == []  # in flight: not handed out twice
     watcher.done(path)
+
+
+@pytest.mark.parametrize("name", ["scan.pdf", "scan.png"])
+def test_a_scan_paused_between_pages_waits_for_its_end(
+    settings: config.Config, tmp_path: Path, name: str
+) -> None:
+    """A scanner pausing between pages for longer than `quiet_s` leaves a file
+    without its end marker: taken then, the rest of the scan would be written
+    to a file already removed from the inbox."""
+    clock = FakeClock()
+    watcher = InboxWatcher(
+        settings.inbox_dir, quiet_s=2.0, rescan_s=0.0, clock=clock, use_events=False
+    )
+    whole = made_scan(tmp_path / name)
+    path = drop(settings, name, whole[: len(whole) // 2])
+    assert watcher.poll() == []
+    clock.now = 60.0
+    assert watcher.poll() == []  # quiet for a minute, but not whole
+    with path.open("ab") as handle:
+        handle.write(whole[len(whole) // 2 :])
+    clock.now = 61.0
+    assert watcher.poll() == []  # changed: quiet for quiet_s first
+    clock.now = 63.5
+    assert watcher.poll() == [path]
+    assert path.read_bytes() == whole
+
+
+def test_an_unfinished_scan_is_taken_after_incomplete_wait_s(
+    settings: config.Config, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A scan abandoned half-way is not kept waiting for ever: it is taken (and
+    its extraction quarantines it as damaged) with one warning."""
+    clock = FakeClock()
+    watcher = InboxWatcher(
+        settings.inbox_dir,
+        quiet_s=2.0,
+        rescan_s=0.0,
+        incomplete_wait_s=300.0,
+        clock=clock,
+        use_events=False,
+    )
+    whole = made_scan(tmp_path / "scan.pdf")
+    path = drop(settings, "scan.pdf", whole[:-200])
+    assert watcher.poll() == []
+    clock.now = 299.0
+    assert watcher.poll() == []
+    assert not caplog.records
+    clock.now = 300.0
+    assert watcher.poll() == [path]
+    (said,) = [r.getMessage() for r in caplog.records]
+    assert said == "taking scan.pdf, still without its end-of-file marker after 300 s"
+
+
+def test_other_files_need_no_end_marker(settings: config.Config) -> None:
+    """A text file, or a JPEG (phones write data after its end marker), is
+    taken once quiet, as before."""
+    clock = FakeClock()
+    watcher = InboxWatcher(
+        settings.inbox_dir, quiet_s=2.0, rescan_s=0.0, clock=clock, use_events=False
+    )
+    note = drop(settings, "note.txt", "Referral: fever.")
+    photo = drop(settings, "photo.jpg", b"\xff\xd8\xff\xe0 half a photo")
+    assert watcher.poll() == []
+    clock.now = 2.0
+    assert sorted(watcher.poll()) == [note, photo]
+
+
+def made_scan(path: Path) -> bytes:
+    """The bytes of a real PDF (text layer) or PNG (typed text), by suffix."""
+    if path.suffix == ".pdf":
+        text_pdf(path, ["Referral: fever for three days.", "Page two: plan."])
+    else:
+        scanned_image(path, ["Referral: fever for three days."])
+    return path.read_bytes()
 
 
 def test_rescan_finds_files_without_events(settings: config.Config) -> None:
