@@ -251,7 +251,11 @@ class SyncClient:
             if row is None:
                 continue
             if result.status == "conflict":
-                reason = "conflict: the central server holds other content for it"
+                reason = (
+                    "conflict: the central server holds other content for it"
+                    " (a box reinstalled under an existing device name? register"
+                    " it under a new name with `edgebox central add-device`)"
+                )
                 self._dead(row, reason, report)
             else:
                 sent.append(row["id"])

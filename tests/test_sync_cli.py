@@ -225,6 +225,10 @@ def test_sync_once_fails_when_results_are_dead_lettered(
     assert pushed.returncode == 1
     assert "dead 1," in pushed.stdout
     assert pushed.stderr.startswith("error: 1 result(s) were dead-lettered")
+    told = sync_cli("sync", "--status", env={**env, "EDGEBOX_HOME": str(home)})
+    (dead,) = [line for line in told.stdout.splitlines() if line.startswith("dead ")]
+    assert "a box reinstalled under an existing device name?" in dead
+    assert "edgebox central add-device" in dead
 
 
 def test_central_status_never_creates_a_mistyped_database(tmp_path: Path) -> None:
