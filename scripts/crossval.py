@@ -2,6 +2,7 @@
 
 .venv/bin/python scripts/crossval.py ../shared/data/eval/urgency.jsonl
 .venv/bin/python scripts/crossval.py FILE --review-cut 0.9   # another review cut
+.venv/bin/python scripts/crossval.py urgency.jsonl --ceiling  # a threshold at best
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from edgebox import config  # noqa: E402
+from edgebox.ceiling import format_ceiling, urgency_ceiling  # noqa: E402
 from edgebox.crossval import run_crossval  # noqa: E402
 from edgebox.evaluate import format_report  # noqa: E402
 from edgebox.learn import EMERGENCY_RECALL  # noqa: E402
@@ -45,7 +47,15 @@ def main() -> int:
         help="labels less likely than this to be right go to review",
     )
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--ceiling",
+        action="store_true",
+        help="urgency only: the best macro-F1 any emergency threshold gives at"
+        " each recall target (chosen on the held-out answers: bounds, not results)",
+    )
     args = parser.parse_args()
+    if args.ceiling:
+        return ceiling(args)
     settings = config.Config(
         home=Path(tempfile.mkdtemp()),
         source=None,
@@ -67,6 +77,17 @@ def main() -> int:
     for path, report in zip(args.file, reports, strict=True):
         print(f"== {path.name}: {report['folds']}-fold, seeds {report['seeds']}")
         print(format_report(report), end="\n\n")
+    return 0
+
+
+def ceiling(args: argparse.Namespace) -> int:
+    reports = [
+        urgency_ceiling(path, folds=args.folds, seeds=args.seeds) for path in args.file
+    ]
+    if args.json:
+        print(json.dumps(reports, indent=2))
+    else:
+        print("\n".join(format_ceiling(report) for report in reports), end="")
     return 0
 
 
