@@ -28,17 +28,26 @@ _NEGATIONS = {
     "nor", "never", "pas", "sans", "aucun", "aucune", "ni", "absence", "nie",
     "jamais", "non",
 }  # fmt: skip
-# A comma ends the clause too: "no fever, convulsing since dawn" must keep its
-# emergency. The cost is "denies fever, convulsions" counting convulsions, an
-# error on the side that sends the document to a person.
+# A comma or an "and" ends the clause too: "no fever, convulsing since dawn"
+# and "not eating and convulsing" must keep their emergency. The cost is
+# "denies fever, convulsions" or "denies fever and convulsions" counting
+# convulsions, an error on the side that sends the document to a person.
 _CLAUSE_BREAK = re.compile(
-    r"[.,;:!?\n]|\bbut\b|\bmais\b|\bhowever\b|\bcependant\b|\bthen\b|\bpuis\b",
+    r"[.,;:!?\n]|\bbut\b|\bmais\b|\bhowever\b|\bcependant\b|\bthen\b|\bpuis\b"
+    r"|\band\b|\bet\b",
     re.I,
 )
-# A negation written after the sign: "convulsions: none", "cyanose absente".
+# A negation written after the sign: "convulsions: none", "cyanose absente",
+# "seizure activity was not seen", "cardiac arrest at home: absent". Other
+# words than linking ones may stand between only before a field's colon: in
+# "convulsions with negative malaria test" or "convulsing child RDT negative"
+# the negative is a test's result, not the sign's.
+_LINKING = r"(?:is|are|was|were|been|has|have|had|currently|now|today|activity"
+_LINKING += r"|episodes?|est|sont|[ée]tait|[ée]taient|a|ont|[ée]t[ée]|actuellement)"
 _AFTER_NEGATION = re.compile(
-    r"(?:[ \t]+[\w'-]+){0,3}\s*[:=\-–]?\s*(?:none|nil|absent[es]*|negative"
-    r"|n[ée]gati(?:f|ve)s?|denied|not (?:present|seen|found)|aucune?)\b",
+    rf"(?:(?:[ \t]+{_LINKING}){{0,3}}\s*[:=\-–]?|(?:[ \t]+[\w'-]+){{0,3}}\s*[:=\-–])"
+    r"\s*(?:none|nil|absent[es]*|negative|n[ée]gati(?:f|ve)s?|denied"
+    r"|not (?:present|seen|found)|aucune?)\b",
     re.I,
 )
 # Phrases that hold a negation word but do not negate the sign (NegEx's
@@ -54,7 +63,10 @@ _PSEUDO_NEGATION = re.compile(
     r"|\bno (?:improvement|relief|response)\b"
     r"|\bpas (?:s[ûu]re?|certaine?|seulement|cess[ée]|arr[êe]t[ée])\b"
     r"|\bsai[st] pas si\b"
-    r"|\b(?:pas|sans|aucune?) (?:d')?am[ée]lioration\b",
+    r"|\b(?:pas|sans|aucune?) (?:d')?am[ée]lioration\b"
+    # "Patient No 45 convulsing", "not vaccinated, unconscious on arrival"
+    r"|\bno\.?\s*\d+\b"
+    r"|\b(?:not|non|pas) (?:vaccinated|immuni[sz]ed|vaccin[ée]e?s?)\b",
     re.I,
 )
 _WORD = re.compile(r"[\w']+")

@@ -220,6 +220,58 @@ def test_negation_does_not_cross_a_comma() -> None:
     assert signs("Pas de fièvre, convulsions depuis ce matin") == ["convulsions"]
 
 
+@pytest.mark.parametrize(
+    ("text", "sign"),
+    [
+        ("Child not eating and convulsing since morning", "convulsions"),
+        ("Ne tète pas et convulse depuis ce matin", "convulsions"),
+        ("Pas de fièvre et convulse", "convulsions"),
+        ("Mother says he is not responding and not breathing", "not breathing"),
+        ("Il ne mange pas et ne respire plus", "not breathing"),
+        ("Not alert and unresponsive", "coma or unresponsive"),
+        # "No" before a number is a number, and a vaccination is not the sign.
+        ("Patient No 45 convulsing", "convulsions"),
+        ("Child not vaccinated, unconscious on arrival", "coma or unresponsive"),
+        ("Enfant non vacciné inconscient à l'arrivée", "coma or unresponsive"),
+    ],
+)
+def test_a_negation_does_not_reach_past_and(text: str, sign: str) -> None:
+    """An acceptance audit: each of these came out routine, unreviewed."""
+    assert sign in signs(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "sign"),
+    [
+        ("Convulsions with negative malaria test", "convulsions"),
+        ("Convulsing child, RDT negative", "convulsions"),
+        ("Child unconscious HIV negative", "coma or unresponsive"),
+        ("Enfant inconscient, TDR paludisme négatif", "coma or unresponsive"),
+    ],
+)
+def test_a_negative_test_result_after_the_sign_does_not_negate_it(
+    text: str, sign: str
+) -> None:
+    assert sign in signs(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Seizure activity: none",
+        "Seizures were not seen",
+        "Convulsions: negative",
+        "Cyanose : absente",
+        "Convulsions ont été absentes",
+        "Denies fever. No convulsions and no cyanosis",
+    ],
+)
+def test_a_negation_after_the_sign_still_counts_across_linking_words(
+    text: str,
+) -> None:
+    assert signs(text) == []
+
+
 def test_a_threshold_on_an_unknown_vital_is_refused(tmp_path) -> None:
     path = tmp_path / "rules.toml"
     path.write_text(
