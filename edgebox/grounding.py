@@ -178,16 +178,60 @@ def document_language(text: str) -> str:
 
 
 def supported_share(summary: str, text: str) -> float | None:
-    """The share of the summary's content words that the document contains (a
-    word counts when the document has it or a word with the same first five
-    letters: "vomiting" and "vomited"); None for a summary too short to tell."""
+    """The share of the summary's distinct content words that the document
+    contains (a word counts when the document has it or a word with the same
+    first five letters: "vomiting" and "vomited"); None for a summary too short
+    to tell. Distinct: a summary that repeats the document's drug five times
+    around an invented history must not pass on the repeats."""
     present = {_fold(w) for w in _WORD.findall(text)}
     stems = {w[:5] for w in present}
-    content = [w for w in map(_fold, _WORD.findall(summary)) if w not in _FILLER]
+    content = _content_words(summary)
     if len(content) < 4:
         return None
     found = sum(1 for w in content if w in present or w[:5] in stems)
     return found / len(content)
+
+
+def _content_words(text: str) -> set[str]:
+    return {w for w in map(_fold, _WORD.findall(text)) if w not in _FILLER}
+
+
+MIN_COPIED = 0.6
+"""From this share of its words in a worked example's summary, a summary for
+a document unlike that example is taken to be the example's, copied."""
+
+
+def copied_example(
+    summary: str, text: str, examples: list[tuple[str, list[str]]]
+) -> bool:
+    """Whether the summary is a worked example's (in any language) while the
+    document is unlike that example's document. It works across languages,
+    where the document cannot vouch for the summary's words: the bundled model
+    gave a French note on bleeding in pregnancy the English summary of the
+    French example on abdominal pain."""
+    words = _content_words(summary)
+    if len(words) < 4:
+        return False
+    for example_text, example_summaries in examples:
+        alike = supported_share(example_text, text)
+        if alike is not None and alike >= MIN_SUPPORTED:
+            continue  # the document is much like the example: its words may fit
+        for example_summary in example_summaries:
+            shared = words & _content_words(example_summary)
+            if len(shared) >= MIN_COPIED * len(words):
+                return True
+    return False
+
+
+_PHRASE = 6
+
+
+def repeats_itself(summary: str) -> bool:
+    """Whether a run of six words comes twice: a small model that loops ("The
+    patient is now on … The patient is now on …") has lost its thread."""
+    words = [w.lower() for w in re.findall(r"\w+", summary)]
+    runs = [tuple(words[i : i + _PHRASE]) for i in range(len(words) - _PHRASE + 1)]
+    return len(set(runs)) < len(runs)
 
 
 def _fold(word: str) -> str:

@@ -78,6 +78,12 @@ _EXAMPLES: list[tuple[str, dict[str, Any]]] = [
 ]
 
 
+def worked_examples() -> list[tuple[str, list[str]]]:
+    """Each worked example's document and its summaries in every language: what
+    a small model copies when it does not read the document."""
+    return [(text, list(answer["summary"].values())) for text, answer in _EXAMPLES]
+
+
 def defuse(text: str) -> str:
     """Neutralise chat control tokens and our delimiters inside document text."""
     return _CONTROL.sub(

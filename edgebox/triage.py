@@ -27,10 +27,12 @@ from edgebox.config import Config
 from edgebox.errors import ConfigError, TriageError
 from edgebox.grounding import (
     MIN_SUPPORTED,
+    copied_example,
     document_language,
     ground_fields,
     opening_sentences,
     red_flags,
+    repeats_itself,
     supported_share,
     unsupported_numbers,
     vital_fields,
@@ -43,6 +45,7 @@ from edgebox.prompt import (
     build_messages,
     output_schema,
     strip_think,
+    worked_examples,
 )
 from edgebox.redflags import Finding, RuleSet, highest_level, load_rules
 from edgebox.vitals import Vitals, parse_vitals
@@ -246,8 +249,14 @@ class TriageEngine:
                 "the model's summary stated numbers the document does not"
                 " contain: " + ", ".join(invented[:5])
             )
+        if repeats_itself(summary):
+            return "the model's summary repeats itself"
         if document_language(text) != self.config.triage.language:
-            return None  # a French letter summarised in English shares few words
+            # A French letter summarised in English shares few words with it;
+            # what can still be told is a worked example's summary, copied.
+            if copied_example(summary, text, worked_examples()):
+                return "the model's summary is one of its worked examples'"
+            return None
         share = supported_share(summary, text)
         if share is not None and share < MIN_SUPPORTED:
             return (

@@ -454,6 +454,64 @@ def test_a_summary_is_checked_against_the_document_in_its_language() -> None:
     assert document_language("IL-6 raised, de novo lesion, UN staging.") == "en"
 
 
+BLEEDING_IN_PREGNANCY = (
+    "Femme de 30 ans, enceinte de 7 mois, saignements abondants depuis une heure."
+)
+EXAMPLE_COPY = (
+    "A 30-year-old woman with two days of abdominal pain, vomiting and fever,"
+    " referred to be seen today."
+)
+
+
+def test_a_worked_examples_summary_is_told_from_a_fitting_one() -> None:
+    """Across languages the document cannot vouch for the summary's words,
+    but a summary that is the worked example's, for a document unlike the
+    example, can be caught (an acceptance audit's French note)."""
+    from edgebox.grounding import copied_example
+    from edgebox.prompt import worked_examples
+
+    examples = worked_examples()
+    assert copied_example(EXAMPLE_COPY, BLEEDING_IN_PREGNANCY, examples)
+    like_the_example = (
+        "Fiche de référence. Femme de 52 ans, douleur abdominale depuis deux"
+        " jours, vomissements, fièvre 38,9. Merci de l'examiner aujourd'hui."
+    )
+    fitting = EXAMPLE_COPY.replace("30", "52")
+    assert not copied_example(fitting, like_the_example, examples)
+    own = "A woman 7 months pregnant with heavy bleeding for an hour."
+    assert not copied_example(own, BLEEDING_IN_PREGNANCY, examples)
+
+
+def test_a_looping_summary_and_one_padded_with_repeats_are_doubted() -> None:
+    from edgebox.grounding import repeats_itself, supported_share
+
+    note = "Prescription. Patient P-3. Amoxicillin 500 mg three times daily for 5 days."
+    looping = (
+        "A patient with a history of acute kidney injury and multiple organ"
+        " failure has been prescribed amoxicillin daily. The patient is now on"
+        " amoxicillin daily. The patient is now on amoxicillin daily."
+    )
+    assert repeats_itself(looping)
+    assert supported_share(looping, note) < 0.5  # each word counted once
+    honest = "Amoxicillin 500 mg three times daily for 5 days for patient P-3."
+    assert not repeats_itself(honest) and supported_share(honest, note) == 1.0
+
+
+@pytest.mark.model
+def test_a_copied_example_summary_of_a_french_note_is_replaced(
+    engine: TriageEngine,
+) -> None:
+    assert engine.config.triage.language == "en"
+    inventing = TriageEngine(
+        engine.config, model=InventingModel(engine.model, summary=EXAMPLE_COPY)
+    )
+    result = inventing.triage(BLEEDING_IN_PREGNANCY)
+    assert result.summary == BLEEDING_IN_PREGNANCY
+    assert result.sources["summary"] == "document" and result.needs_review
+    assert result.provenance["rejected_summary"] == EXAMPLE_COPY
+    assert any("worked examples'" in r for r in result.review_reasons)
+
+
 @pytest.mark.model
 def test_a_summary_about_something_else_is_replaced(engine: TriageEngine) -> None:
     copied = "A woman with abdominal pain, vomiting and diarrhoea, referred today."
