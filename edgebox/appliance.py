@@ -115,6 +115,14 @@ class Appliance:
         self.service.stop_event.set()
         self._beat.set()
 
+    def stop_from_signal(self) -> None:
+        """`stop` for a signal handler. The handler runs on the main thread,
+        perhaps while that thread holds the stop event's lock inside
+        `Event.wait`: setting the event there would wait for itself for ever
+        (a SIGTERM hung the service, 1 stop in 14). A thread of its own sets it
+        once the main thread lets go."""
+        threading.Thread(target=self.stop, name="stop", daemon=True).start()
+
     def run(self, *, until_idle: bool = False) -> Progress:
         """Run until stopped (or idle); companions stop with the service.
 

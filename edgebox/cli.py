@@ -153,10 +153,13 @@ def process(ctx: click.Context, as_json: bool) -> None:
     """One pass over the inbox: record new files, triage them, show the queue."""
     from edgebox.pipeline import Pipeline
     from edgebox.render import progress_line, results_table
+    from edgebox.service import Service
     from edgebox.store import Store
 
     settings = _config(ctx)
-    with Store(settings.db_path) as store:
+    # A running service takes the inbox's files itself: a pass beside it would
+    # triage the same documents twice (and send both results).
+    with Service(settings).lock(), Store(settings.db_path) as store:
         pipeline = Pipeline(settings, store)
 
         def on_triaged(doc: dict[str, Any], result: Any) -> None:
@@ -268,7 +271,7 @@ def _serve(
         on_result=on_result,
         triage=triage,
     )
-    signal.signal(signal.SIGTERM, lambda *_: appliance.stop())
+    signal.signal(signal.SIGTERM, lambda *_: appliance.stop_from_signal())
     click.echo(f"watching {settings.inbox_dir} (Ctrl-C to stop)", err=True)
     ticker = threading.Thread(
         target=_report_progress, args=(appliance, progress_every), daemon=True

@@ -107,6 +107,36 @@ def test_a_second_service_on_the_same_workspace_is_refused(edgebox_home: Path) -
     assert run_cli("serve", "--until-idle", "--no-sync").returncode == 0
 
 
+def test_a_one_pass_process_beside_a_running_service_is_refused(
+    edgebox_home: Path,
+) -> None:
+    """`process` beside the service would triage the same files twice and send
+    both results (a README walkthrough did it)."""
+    settings = config.load(edgebox_home)
+    settings.inbox_dir.mkdir(parents=True, exist_ok=True)
+    (settings.inbox_dir / "lab1.txt").write_text("Lab: Hb 12.1 g/dL, normal.")
+    with InstanceLock(settings.data_dir / LOCK_NAME):
+        result = run_cli("process")
+    assert result.returncode == 1
+    assert "another edgebox service" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert (settings.inbox_dir / "lab1.txt").exists()  # left to the service
+
+
+def test_a_sigterm_while_the_main_thread_holds_the_stop_lock_does_not_hang(
+    edgebox_home: Path,
+) -> None:
+    """The race behind a service that never stopped: SIGTERM's handler runs
+    on the main thread while that thread is inside `Event.wait`, holding the
+    event's lock. Holding it here is that moment, made certain."""
+    appliance = Appliance(config.load(edgebox_home), triage=False)
+    event = appliance.stop_event
+    with event._cond:  # the lock Event.wait holds around its checks
+        appliance.stop_from_signal()  # returns: it does not wait for the lock
+        assert not event.is_set()
+    assert event.wait(timeout=10)
+
+
 def test_a_killed_service_leaves_no_stale_lock(edgebox_home: Path) -> None:
     process = start_serve(edgebox_home, "serve", "--no-sync")
     wait_for(
