@@ -23,15 +23,36 @@ AVPU_RANK = {"A": 1, "V": 2, "P": 3, "U": 4}
 
 _NUM = r"(\d{1,3}(?:[.,]\d)?)"
 _SEP = r"\s*(?:[:=]|of|de|à|a)?\s*"
+_SAT = r"sat(?:uration)?s?(?:\s*(?:en\s*)?O2)?"
 
 # Units that say a number is not a temperature (a lab value, a size, a dose).
 _UNITS = r"(?:[mµnu]?mol|[mµnuk]?g\b|mcg|[mcd]?m\b|m?l\b|%|/|ui\b|iu\b|u\b)"
+# Units of time and month names: a number they follow is a duration or a date
+# ("HR" in capitals is the heart rate that follows a reading, not hours).
+_TIME_UNITS = (
+    r"(?:min(?:ute)?s?\b|mn\b|(?-i:h\b|hrs?\b)|hours?\b|heures?\b|s\b|secs?\b"
+    r"|days?\b|d\b|jours?\b|j\b|weeks?\b|wks?\b|semaines?\b|months?\b|mois\b"
+    r"|years?\b|yrs?\b|ans?\b|times\b|fois\b)"
+)
+_MONTHS = (
+    r"(?:jan(?:uary|vier)?|feb(?:ruary)?|f[ée]v(?:rier)?|mar(?:ch|s)?|apr(?:il)?"
+    r"|avr(?:il)?|may|mai|june?|juin|july?|juil(?:let)?|aug(?:ust)?|ao[ûu]t"
+    r"|sept?(?:ember|embre)?|oct(?:ober|obre)?|nov(?:ember|embre)?"
+    r"|d[ée]c(?:ember|embre)?)\b"
+)
 
 # Each pattern's first group is the value; BP has two groups.
 _PATTERNS: dict[str, re.Pattern[str]] = {
     "bp": re.compile(
         r"\b(?:BP|B/P|blood pressure|TA|tension(?: art[ée]rielle)?|PA)"
         rf"{_SEP}(\d{{2,3}})\s*/\s*(\d{{2,3}})",
+        re.I,
+    ),
+    # French sheets often write the pressure in cmHg ("TA 8/5" is 80/50 mmHg,
+    # "TA 13,5/8" is 135/80); English labels never do.
+    "bp_cmhg": re.compile(
+        r"\b(?:TA|tension(?: art[ée]rielle)?|PA)"
+        rf"{_SEP}(\d{{1,2}}(?:[.,]\d)?)\s*/\s*(\d{{1,2}}(?:[.,]\d)?)(?![\d.,]*\d)",
         re.I,
     ),
     "hr": re.compile(
@@ -55,12 +76,35 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
         rf"{_SEP}{_NUM}\s*°?\s*C?\b",
         re.I,
     ),
+    # "fever 39.8", "fièvre à 40", "febrile 38.5": a number after the word
+    # fever is a temperature, unless a unit follows it ("fever 30 days" and
+    # "fièvre 40 h" say how long it has lasted).
+    "fever": re.compile(
+        r"\b(?:fever|febrile|fi[èe]vre|f[ée]brile)"
+        rf"{_SEP}{_NUM}(?![.,]?\d)\s*(?:°\s*C?\b|C\b|degrees?\b|degr[ée]s?\b)?"
+        r"(?!\s*(?:" + _TIME_UNITS + "|" + _UNITS + "))",
+        re.I,
+    ),
     "spo2": re.compile(
-        rf"\b(?:SpO2|SaO2|O2 sat(?:uration)?|sat(?:uration)?s?){_SEP}(\d{{2,3}})\s*%",
+        rf"\b(?:SpO2|SaO2|O2 sat(?:uration)?|{_SAT}){_SEP}(\d{{2,3}})\s*%",
+        re.I,
+    ),
+    # Without "%": an oxygen label ("SpO2 85", "SaO2 88", "Sat O2 = 88") or a
+    # bare "sat" whose number no unit or month follows ("sat 45 minutes" and
+    # "Sat 31 May" are not saturations).
+    "spo2_bare": re.compile(
+        rf"\b(?:SpO2|SaO2|O2 sat(?:uration)?|{_SAT}){_SEP}(\d{{2,3}})\b"
+        rf"(?!\s*%)(?![.,]\d)(?!\s*(?:-\s*\d|{_TIME_UNITS}|{_MONTHS}|{_UNITS}|mmhg|kpa))",
         re.I,
     ),
     "gcs": re.compile(
         r"\b(?:GCS|Glasgow(?: coma scale)?)" + _SEP + r"(\d{1,2})\b", re.I
+    ),
+    # The scale's three parts ("GCS E2V2M4", "Glasgow E1 V1 M3") add up to it.
+    "gcs_parts": re.compile(
+        r"(?:\b(?:GCS|Glasgow(?: coma scale)?)" + _SEP + r")?"
+        r"\bE\s*([1-4])\s*,?\s*V\s*([1-5])\s*,?\s*M\s*([1-6])\b",
+        re.I,
     ),
     "glucose": re.compile(
         r"\b(?:glucose|glyc[ée]mie|blood sugar|BGL|RBS|CBG|dextro)"
@@ -95,9 +139,84 @@ _AVPU_FIELD = re.compile(
 )
 _AVPU_LETTER = re.compile(r"\bAVPU\s*[:=]?\s*([AVPU])\b")
 
-_AGE = re.compile(
-    r"\b(\d{1,3})[- ]?(years?|yrs?|y/?o|ans?|months?|mois|weeks?|semaines?"
-    r"|days?|jours?)(?:[- ]old)?\b",
+# An age is read only where the text states it as one: "45-year-old", "45 yo",
+# "aged 45", "age: 45", "homme de 50 ans", "bébé de 3 jours", "2-month-old".
+# A bare number of days or months is as often how long an illness has lasted
+# ("fever for 3 days", "depuis 3 jours") or a pregnancy's term ("7 months
+# pregnant", "32 SA"); read as an age it would switch the adult limits off.
+# An unknown age keeps them on, so when in doubt the age is left unknown.
+_AGE_UNIT = (
+    r"(?P<unit>years?|yrs?|ans?|months?|mos?|mois|weeks?|wks?|semaines?|days?"
+    r"|jours?)"
+)
+_CHILD = (
+    r"child|baby|infant|toddler|neonate|newborn|boy|girl|kid|enfant"
+    r"|b[ée]b[ée]|nourrisson|gar[çc]on|fillette|fille|nouveau-n[ée]e?"
+)
+_PERSON = (
+    r"man|woman|male|female|patient|pt|lady|gentleman|adolescent|teenager|homme"
+    r"|femme|patiente|dame|monsieur|adolescente"
+)
+_AGE_FORMS = {
+    # "45-year-old", "12 days old", "2-month-old", "8 months of age"
+    "old": re.compile(
+        rf"\b(?P<num>\d{{1,3}})[- ]?{_AGE_UNIT}(?:[- ]old\b|\s+of\s+age\b)", re.I
+    ),
+    # "45 yo", "25yo", "60 y/o", "30 y.o."
+    "yo": re.compile(r"\b(?P<num>\d{1,3})\s*(?:y/?o|y\.o\.?)(?![a-z])", re.I),
+    # "aged 45", "age: 45", "Age 3 months", "âgé de 50 ans", "âgée de 2 mois"
+    "aged": re.compile(
+        r"\b(?:aged?|[âa]g[ée]e?)\s*(?:[:=]|of|de|d'|d’)?\s*"
+        rf"(?P<num>\d{{1,3}})(?:[- ]?{_AGE_UNIT})?\b",
+        re.I,
+    ),
+    # "homme de 50 ans", "Child of 8 months", "Infant 2 months", "bébé de 3 jours"
+    "person": re.compile(
+        rf"\b(?:(?P<child>{_CHILD})|{_PERSON})\s*(?:[,:]|of|de|d'|d’|aged"
+        rf"|[âa]g[ée]e? de)?\s*(?P<num>\d{{1,3}})[- ]?{_AGE_UNIT}\b",
+        re.I,
+    ),
+}
+# "Female, 34 years", "F 34 ans": only an adult age, and only when no other
+# form is written; at worst it is the adult limits an unknown age gets anyway.
+_BARE_YEARS = re.compile(r"\b(?P<num>\d{2,3})\s*(?P<unit>years?|yrs?|ans)\b", re.I)
+# What after a number makes it a duration or a term, not an age.
+_NOT_AN_AGE_AFTER = re.compile(
+    r"\s*(?:ago\b|earlier\b|before\b|prior\b|previously\b|later\b|post|after\b"
+    r"|since\b|of\b(?!\s+life\b)|d['’]|de\b(?!\s+vie\b)|history\b|hx\b"
+    r"|duration\b|plus t[ôo]t\b|auparavant\b|avant\b|apr[èe]s\b|pregnan"
+    r"|gestation|enceinte\b|SA\b|d['’]am[ée]norrh[ée]e)",
+    re.I,
+)
+# After a child's age in days, weeks or months, what may follow it: the end of
+# the phrase ("Infant 2 months, RR 55"), "old", "de vie" or a new clause.
+_SHORT_AGE_ENDS = re.compile(
+    r"\s*(?:$|[,.;:()\[\]/\n]|old\b|de vie\b|of life\b|and\b|et\b|with\b|avec\b"
+    r"|who\b|qui\b|presenting\b|pr[ée]sent|brought\b|amen[ée]|admitted\b|admise?\b"
+    r"|male\b|female\b|boy\b|girl\b|gar[çc]on\b|fille\b)",
+    re.I,
+)
+# Before an age: a past one or another kind ("at age 13", "at 4 years of age",
+# "since she was 6 years old", "à l'âge de 13 ans", "gestational age").
+_NOT_THE_AGE_BEFORE = re.compile(
+    r"\b(?:at|since|from|until|till|by|before|after|between|when|while"
+    r"|gestational|bone|mean|l['’]|d['’])"
+    r"(?:\s+(?:she|he|they|i|we|the patient|patient)\s+(?:was|were))?"
+    r"(?:\s+(?:about|around|approximately|roughly|age|aged|an?))*\s*$",
+    re.I,
+)
+# A relative's age, in a family history ("mother who is age 37", "brother,
+# aged 52", "father 60 years"): the relative earlier in the sentence.
+_RELATIVE_BEFORE = re.compile(
+    r"\b(?:mother|father|brother|sister|wife|husband|son|daughter|aunt|uncle"
+    r"|grand\w+|cousin|partner|sibling|parent|m[èe]re|p[èe]re|fr[èe]re|s[œo]e?ur"
+    r"|[ée]pouse|mari|fils|tante|oncle|grand-\w+)\b[^.;\n]*$",
+    re.I,
+)
+# Before a bare number of years: a duration ("for 20 years", "depuis 15 ans").
+_DURATION_BEFORE = re.compile(
+    r"(?:\b(?:for|x|over|past|last|about|within|during|than|depuis|pendant"
+    r"|durant|y a|sur|dans|en|after|apr[èe]s|the|of|de)\s*|[-–]\s*)$",
     re.I,
 )
 # Fraction of a year per unit, keyed by the unit's first letters.
@@ -147,7 +266,11 @@ def parse_vitals(text: str) -> Vitals:
         for match in pattern.finditer(text):
             for kind, reading in _read(name, match):
                 found.setdefault(kind, []).append(reading)
-    all_readings = {kind: tuple(values) for kind, values in found.items()}
+    # A kind read by two patterns (with and without "%") keeps the text's order.
+    all_readings = {
+        kind: tuple(sorted(set(values), key=_position))
+        for kind, values in found.items()
+    }
     readings = {kind: values[0] for kind, values in all_readings.items()}
     avpu = _avpu(text)
     if avpu:
@@ -164,21 +287,38 @@ def parse_vitals(text: str) -> Vitals:
 
 def _read(name: str, match: re.Match[str]) -> list[tuple[str, Reading]]:
     """The plausible values of one match; an implausible one is skipped."""
-    if name == "bp":
-        sbp, dbp = int(match.group(1)), int(match.group(2))
+    if name in ("bp", "bp_cmhg"):
+        sbp, dbp = _number(match.group(1)), _number(match.group(2))
+        if name == "bp_cmhg":
+            if sbp >= 30:  # mmHg, read by the "bp" pattern
+                return []
+            sbp, dbp = sbp * 10, dbp * 10
+        sbp, dbp = round(sbp), round(dbp)
         if not (30 <= dbp < sbp <= 320):
             return []
         return [
             ("sbp", Reading(sbp, match.start(), match.end())),
             ("dbp", Reading(dbp, match.start(), match.end())),
         ]
-    value = float(match.group(1).replace(",", "."))
+    if name == "gcs_parts":
+        value = float(sum(int(part) for part in match.groups()))
+        return [("gcs", Reading(value, match.start(), match.end()))]
+    kind = _KIND.get(name, name)
+    value = _number(match.group(1))
     if name == "glucose":
         value = _glucose_mmol(value, match.group(2).lower())
     low, high = _PLAUSIBLE[name]
     if not low <= value <= high:
         return []
-    return [(name, Reading(value, match.start(), match.end()))]
+    return [(kind, Reading(value, match.start(), match.end()))]
+
+
+def _number(text: str) -> float:
+    return float(text.replace(",", "."))
+
+
+# The kind each extra pattern reads.
+_KIND = {"fever": "temp", "spo2_bare": "spo2"}
 
 
 def _position(reading: Reading) -> tuple[int, int]:
@@ -189,7 +329,9 @@ _PLAUSIBLE = {
     "hr": (15, 300),
     "rr": (2, 120),
     "temp": (25, 45),
+    "fever": (35, 43),  # after the word fever, a reading that could be one
     "spo2": (30, 100),
+    "spo2_bare": (30, 100),
     "gcs": (3, 15),
     "pain": (0, 10),
     "glucose": (0.5, 60),
@@ -238,10 +380,55 @@ def _avpu_described(field_match: re.Match[str]) -> Reading | None:
 
 
 def _age(text: str) -> Reading | None:
-    match = _AGE.search(text)
-    if match is None:
+    """The first age the text states as an age; a bare adult number of years
+    only when there is none (see _AGE_FORMS)."""
+    stated = [
+        match
+        for form, pattern in _AGE_FORMS.items()
+        for match in pattern.finditer(text)
+        if _is_age(form, match)
+    ]
+    if not stated:
+        stated = [m for m in _BARE_YEARS.finditer(text) if _is_bare_age(m)]
+    if not stated:
         return None
-    unit = match.group(2).lower()
+    match = min(stated, key=lambda m: m.start())
+    unit = (match.groupdict().get("unit") or "years").lower()
     per_year = next(f for prefix, f in _AGE_UNITS if unit.startswith(prefix))
-    years = int(match.group(1)) * per_year
+    years = int(match.group("num")) * per_year
     return Reading(round(years, 3), match.start(), match.end())
+
+
+def _is_age(form: str, match: re.Match[str]) -> bool:
+    """Whether a stated age is the patient's, not a past one, a duration or a
+    pregnancy's term."""
+    text, end = match.string, match.end()
+    before = text[max(0, match.start() - 40) : match.start()]
+    if form != "person" and _NOT_THE_AGE_BEFORE.search(before):
+        return False
+    if form in ("old", "yo"):
+        return True
+    if _RELATIVE_BEFORE.search(before):
+        return False
+    if _NOT_AN_AGE_AFTER.match(text, end):
+        return False
+    unit = (match.group("unit") or "years").lower()
+    if form == "person" and not unit.startswith(("y", "a")):
+        # Days, weeks or months after a child noun, ending the phrase: "Baby 2
+        # weeks fever" may say how long the fever has lasted.
+        return match.group("child") is not None and bool(
+            _SHORT_AGE_ENDS.match(text, end)
+        )
+    return True
+
+
+def _is_bare_age(match: re.Match[str]) -> bool:
+    """A bare number of years that is an adult's age, not a duration."""
+    before = match.string[max(0, match.start() - 40) : match.start()]
+    return (
+        int(match.group("num")) >= 12
+        and not _DURATION_BEFORE.search(before)
+        and not _NOT_THE_AGE_BEFORE.search(before)
+        and not _RELATIVE_BEFORE.search(before)
+        and not _NOT_AN_AGE_AFTER.match(match.string, match.end())
+    )

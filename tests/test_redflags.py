@@ -109,6 +109,7 @@ def test_a_rule_file_with_a_broken_pattern_is_refused(tmp_path) -> None:
 EVERY_RULE = [
     ("not breathing", "Baby not breathing", "Le bébé ne respire plus"),
     ("severe respiratory distress", "Severe difficulty breathing", "Tirage"),
+    ("respiratory distress", "Respiratory distress", "Signes de lutte respiratoire"),
     ("central cyanosis", "Lips cyanosed", "Cyanose des lèvres"),
     ("shock", "Shock", "État de choc"),
     ("coma or unresponsive", "Found unconscious", "Patient inconscient"),

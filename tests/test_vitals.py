@@ -31,8 +31,8 @@ def test_a_french_note_with_comma_decimals() -> None:
 
 @pytest.mark.parametrize(
     ("text", "years"),
-    [("12 days old", 12 / 365), ("3 months", 0.25), ("bébé de 8 mois", 8 / 12),
-     ("2 semaines", 14 / 365), ("70 yo", 70)],
+    [("12 days old", 12 / 365), ("3 months old", 0.25), ("bébé de 8 mois", 8 / 12),
+     ("nourrisson de 2 semaines", 14 / 365), ("70 yo", 70)],
 )  # fmt: skip
 def test_ages_in_any_unit_are_years(text: str, years: float) -> None:
     assert values(text)["age"] == pytest.approx(years, abs=0.001)
@@ -121,3 +121,120 @@ def test_a_hand_built_vitals_knows_its_one_reading() -> None:
     reading = Reading(84, 0, 9)
     assert Vitals({"spo2": reading}).every("spo2") == (reading,)
     assert Vitals().every("spo2") == ()
+
+
+def age(text: str) -> float | None:
+    return parse_vitals(text).get("age")
+
+
+@pytest.mark.parametrize(
+    ("text", "years"),
+    [
+        ("45-year-old man", 45), ("45 yo", 45), ("25yo F", 25), ("aged 45", 45),
+        ("Age: 45", 45), ("45 years old", 45), ("Homme de 50 ans", 50),
+        ("Âgé de 50 ans", 50), ("Enfant de 3 ans", 3), ("Female, 34 years", 34),
+        ("a 2-day-old baby", 2 / 365), ("Bébé de 3 jours", 3 / 365),
+        ("Nourrisson de 2 mois", 2 / 12), ("2-month-old", 2 / 12),
+        ("Infant 2 months, RR 55", 2 / 12), ("now nearly 8 months of age", 8 / 12),
+    ],
+)  # fmt: skip
+def test_an_age_is_read_where_it_is_stated_as_one(text: str, years: float) -> None:
+    assert age(text) == pytest.approx(years, abs=0.001)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # How long the illness has lasted.
+        "Fever for 3 days", "Fever x 2 days", "Cough since 2 weeks", "3 days ago",
+        "Diarrhée depuis 3 jours", "Toux pendant 2 semaines", "Il y a 3 jours",
+        "Fever 3 days, BP 80/50", "Child, 3 days of fever", "Baby 2 weeks fever",
+        "Man, 3 days post-op", "Diabétique depuis 15 ans", "Smoker for 20 years",
+        # A pregnancy's term.
+        "7 months pregnant", "Enceinte de 7 mois", "Femme enceinte de 7 mois",
+        "32 weeks pregnant", "Grossesse de 32 semaines", "32 SA",
+        "Gestational age 32 weeks",
+        # A past age, a relative's age, or no unit that says it is an age.
+        "Migraines since age 13", "At 4 years of age, she", "À l'âge de 13 ans",
+        "Lives with his mother who is age 37", "3 months", "2 semaines",
+    ],
+)  # fmt: skip
+def test_a_duration_a_pregnancy_term_or_a_past_age_is_not_the_age(text: str) -> None:
+    assert age(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "years"),
+    [
+        ("Fever for 3 days. 45-year-old man. BP 80/50, HR 160.", 45),
+        ("Cough for 2 weeks, 60 yo woman, BP 82/50, RR 42", 60),
+        ("Diarrhée depuis 3 jours, homme de 50 ans, TA 80/50", 50),
+        ("Fever x 2 days. 25 yo F. HR 155", 25),
+    ],
+)
+def test_a_duration_written_before_the_age_does_not_replace_it(
+    text: str, years: float
+) -> None:
+    assert age(text) == years
+
+
+@pytest.mark.parametrize(
+    ("text", "spo2"),
+    [
+        ("SpO2 85", 85), ("sat 85, HR 120", 85), ("SpO2: 85", 85),
+        ("Sat O2 = 88", 88), ("SaO2 88", 88), ("Sat O2 88 %", 88),
+        ("SpO2 85 HR 120", 85), ("Saturation 90 en air ambiant", 90),
+        # "sat" the verb or the day, and a target range, are not readings.
+        ("Sat 45 minutes in the waiting room", None), ("Sat 31 May", None),
+        ("SpO2 94-98 target", None),
+    ],
+)  # fmt: skip
+def test_oxygen_saturation_is_read_without_a_percent_sign(
+    text: str, spo2: float | None
+) -> None:
+    assert values(text).get("spo2") == spo2
+
+
+@pytest.mark.parametrize(
+    ("text", "sbp", "dbp"),
+    [("TA 8/5", 80, 50), ("TA 22/13", 220, 130), ("Tension 13,5/8", 135, 80),
+     ("TA 12/8", 120, 80), ("TA 118/76", 118, 76)],
+)  # fmt: skip
+def test_a_french_blood_pressure_in_cmhg_becomes_mmhg(
+    text: str, sbp: int, dbp: int
+) -> None:
+    assert (values(text)["sbp"], values(text)["dbp"]) == (sbp, dbp)
+
+
+def test_a_small_english_blood_pressure_is_not_taken_for_cmhg() -> None:
+    assert "sbp" not in values("BP 8/5")
+
+
+@pytest.mark.parametrize(
+    ("text", "temp"),
+    [
+        ("Fever 39.8", 39.8), ("Fièvre 40°C", 40), ("Fièvre à 40", 40),
+        ("Febrile 38.5, RR 40", 38.5), ("Fever 39.8 HR 110", 39.8),
+        # How long the fever has lasted is not its temperature.
+        ("Fever 30 days", None), ("Fièvre 3 jours", None), ("Fever 40 h", None),
+    ],
+)  # fmt: skip
+def test_a_temperature_is_read_after_the_word_fever(
+    text: str, temp: float | None
+) -> None:
+    assert values(text).get("temp") == temp
+
+
+@pytest.mark.parametrize(
+    ("text", "gcs"),
+    [("GCS E2V2M4", 8), ("Glasgow E1V1M3", 5), ("GCS: E4 V5 M6", 15)],
+)
+def test_a_glasgow_score_written_as_its_parts_is_their_sum(
+    text: str, gcs: float
+) -> None:
+    assert values(text)["gcs"] == gcs
+
+
+def test_readings_of_one_kind_from_two_patterns_keep_the_text_order() -> None:
+    vitals = parse_vitals("SpO2 97%. Later SpO2 84. Then SpO2 80%.")
+    assert [r.value for r in vitals.every("spo2")] == [97, 84, 80]
