@@ -4,7 +4,8 @@ All state lives under one home folder: `EDGEBOX_HOME`, else `~/edgebox`. The fil
 `<home>/edgebox.toml` is optional (defaults apply without it); `edgebox init`
 writes a commented one. Relative paths in it are relative to the home folder.
 `EDGEBOX_<SECTION>_<KEY>` environment variables override single keys, for
-example `EDGEBOX_MODEL_THREADS=2`. Every bad value names the key and the file.
+example `EDGEBOX_MODEL_THREADS=2`. Every bad value names where it came from:
+its key and the file, or the environment variable that set it.
 """
 
 from __future__ import annotations
@@ -178,6 +179,9 @@ class Config:
     notices: tuple[str, ...] = ()
     """Settings in the file that this version ignores, and why (`doctor` and
     the service's log say them)."""
+    sync_off: str = ""
+    """Why sync is off although it was set up (a token or URL that cannot
+    work), so that `edgebox sync` says that, not "set [sync] url"; else empty."""
 
     @property
     def inbox_dir(self) -> Path:
@@ -255,13 +259,14 @@ def load(home: Path | str | None = None) -> Config:
         raw = _read_toml(path)
     where = str(path) if path.is_file() else "the defaults"
     notices = _retire(raw, where)
+    source = _Source(where, _keys_in(raw))
     sections = {
         name: _section(cls, raw.pop(name, {}), name, where)
         for name, cls in SECTIONS.items()
     }
-    _check_triage(sections["triage"], where)
-    _check_limits(sections, where, notices)
-    sections["sync"] = _checked_sync(sections["sync"], where, notices)
+    _check_triage(sections["triage"], source)
+    _check_limits(sections, source, notices)
+    sections["sync"], sync_off = _checked_sync(sections["sync"], source, notices)
     taxonomy = raw.pop("taxonomy", {})
     if not isinstance(taxonomy, dict):
         raise ConfigError(f"'taxonomy' must be a table, in {where}")
@@ -279,21 +284,65 @@ def load(home: Path | str | None = None) -> Config:
         categories=categories,
         urgency={level: urgency[level] for level in URGENCY_LEVELS},
         notices=tuple(notices),
+        sync_off=sync_off,
         **sections,
     )
 
 
-def _check_triage(triage: TriageConfig, where: str) -> None:
+def _keys_in(raw: dict[str, Any]) -> frozenset[tuple[str, str]]:
+    """The (section, key) pairs a settings file sets."""
+    return frozenset(
+        (name, key)
+        for name, table in raw.items()
+        if isinstance(table, dict)
+        for key in table
+    )
+
+
+def _variable(name: str, key: str) -> str:
+    """The environment variable that overrides one key."""
+    return f"EDGEBOX_{name}_{key}".upper()
+
+
+@dataclass(frozen=True)
+class _Source:
+    """Where each setting came from, so that a message about a bad value sends
+    the volunteer to the right place: a value set by an environment variable is
+    nowhere in the file, and searching the file for it finds nothing wrong."""
+
+    file: str
+    """The file's path, or "the defaults"."""
+    keys: frozenset[tuple[str, str]]
+    """The (section, key) pairs the file sets."""
+
+    def name(self, section: str, key: str) -> str:
+        """The environment variable that set this key, else the key."""
+        variable = _variable(section, key)
+        if variable in os.environ:
+            return f"environment variable {variable}"
+        return f"'{section}.{key}'"
+
+    def where(self, *keys: tuple[str, str]) -> str:
+        """The file, as ", in <file>", when any of these keys took its value
+        from it; else nothing."""
+        for key in keys:
+            if key in self.keys and _variable(*key) not in os.environ:
+                return f", in {self.file}"
+        return ""
+
+
+def _check_triage(triage: TriageConfig, source: _Source) -> None:
     if triage.llm_votes not in ("fallback", "always"):
         raise ConfigError(
-            f'\'triage.llm_votes\' must be "fallback" or "always",'
-            f" got {triage.llm_votes!r}, in {where}"
+            f'{source.name("triage", "llm_votes")} must be "fallback" or "always",'
+            f" got {triage.llm_votes!r}{source.where(('triage', 'llm_votes'))}"
         )
     if triage.language not in LANGUAGES:
+        languages = ", ".join(LANGUAGES)
         raise ConfigError(
-            f"'triage.language' must be one of {', '.join(LANGUAGES)} (the languages"
-            f" the prompt and rules are written in), got {triage.language!r},"
-            f" in {where}"
+            f"{source.name('triage', 'language')} must be one of {languages} (the"
+            f" languages the prompt and rules are written in), got"
+            f" {triage.language!r}{source.where(('triage', 'language'))}"
         )
 
 
@@ -321,29 +370,32 @@ MAX_BATCH_RECORDS = 5000
 """The most records the central server takes in one batch (sync.payload)."""
 
 
-def _checked_sync(sync: SyncConfig, where: str, notices: list[str]) -> SyncConfig:
+def _checked_sync(
+    sync: SyncConfig, source: _Source, notices: list[str]
+) -> tuple[SyncConfig, str]:
     """The sync settings with the token trimmed (a token pasted with a trailing
-    space or newline would otherwise read as a network error forever). A token
-    or URL that cannot work turns sync off with a notice: a sync setting must
-    never stop triage on an upgraded box."""
+    space or newline would otherwise read as a network error forever), and why
+    sync is off, if it is. A token or URL that cannot work turns sync off with
+    a notice: a sync setting must never stop triage on an upgraded box."""
     token = sync.token.strip()
-    problem = None
+    problems = []
     if token and not all("\x21" <= char <= "\x7e" for char in token):
-        problem = (
-            "the sync token (EDGEBOX_SYNC_TOKEN or [sync] token) has a space or a"
-            " character a token never has; copy it again from"
-            " `edgebox central add-device`"
+        problems.append(
+            f"the sync token ({source.name('sync', 'token')}) has a space or a"
+            f" character a token never has; copy it again from"
+            f" `edgebox central add-device`{source.where(('sync', 'token'))}"
         )
-    elif sync.url and not (sync.url.startswith("https://") or _loopback_http(sync.url)):
-        problem = (
-            f"'sync.url' must start with https:// (plain http:// only to this"
-            f" machine, 127.0.0.1 or localhost), got {sync.url!r}: over http://"
-            f" the token, the results and any documents travel readable"
+    if sync.url and not (sync.url.startswith("https://") or _loopback_http(sync.url)):
+        problems.append(
+            f"{source.name('sync', 'url')} must start with https:// (plain http://"
+            f" only to this machine, 127.0.0.1 or localhost), got {sync.url!r}: over"
+            f" http:// the token, the results and any documents travel readable"
+            f"{source.where(('sync', 'url'))}"
         )
-    if problem:
-        notices.append(f"{problem}, in {where}; sync is off until it is fixed")
-        return dataclasses.replace(sync, url="", token=token)
-    return dataclasses.replace(sync, token=token)
+    notices.extend(f"{problem}; sync is off until it is fixed" for problem in problems)
+    if problems:
+        return dataclasses.replace(sync, url="", token=token), "; ".join(problems)
+    return dataclasses.replace(sync, token=token), ""
 
 
 LIMITS: dict[tuple[str, str], tuple[float, float | None]] = {
@@ -379,7 +431,9 @@ SOFT_SECTIONS = ("sync", "index")
 and sync settings must never stop triage on an upgraded box."""
 
 
-def _check_limits(sections: dict[str, Any], where: str, notices: list[str]) -> None:
+def _check_limits(
+    sections: dict[str, Any], source: _Source, notices: list[str]
+) -> None:
     """Refuse a number out of its range (replace it by its default, with a
     notice, in the sections that triage does not need)."""
     for (name, key), (least, most) in LIMITS.items():
@@ -389,7 +443,10 @@ def _check_limits(sections: dict[str, Any], where: str, notices: list[str]) -> N
         bound = (
             f"between {least} and {most}" if most is not None else (f"at least {least}")
         )
-        message = f"'{name}.{key}' must be {bound}, got {value}, in {where}"
+        message = (
+            f"{source.name(name, key)} must be {bound}, got {value}"
+            f"{source.where((name, key))}"
+        )
         if name not in SOFT_SECTIONS:
             raise ConfigError(message)
         default = getattr(type(sections[name])(), key)
@@ -398,9 +455,12 @@ def _check_limits(sections: dict[str, Any], where: str, notices: list[str]) -> N
     index = sections["index"]
     if index.chunk_overlap >= index.chunk_tokens:
         default = IndexConfig()
+        keys = (("index", "chunk_overlap"), ("index", "chunk_tokens"))
         notices.append(
-            f"'index.chunk_overlap' must be less than 'index.chunk_tokens', in"
-            f" {where}; using {default.chunk_tokens} and {default.chunk_overlap}"
+            f"{source.name(*keys[0])} must be less than {source.name(*keys[1])},"
+            f" got {index.chunk_overlap} and {index.chunk_tokens}"
+            f"{source.where(*keys)}; using {default.chunk_overlap} and"
+            f" {default.chunk_tokens}"
         )
         sections["index"] = dataclasses.replace(
             index,
@@ -444,9 +504,9 @@ def _retire(raw: dict[str, Any], where: str) -> list[str]:
                 f"{where}: [{section}] {key} = {old} is ignored, {why}; "
                 f"set [{section}] {new} instead"
             )
-        variable = f"EDGEBOX_{section}_{key}".upper()
+        variable = _variable(section, key)
         if variable in os.environ:
-            replacement = f"EDGEBOX_{section}_{new}".upper()
+            replacement = _variable(section, new)
             notices.append(
                 f"environment variable {variable} is ignored, {why}; "
                 f"set {replacement} instead"
@@ -465,7 +525,7 @@ def _section(cls: type, values: Any, name: str, where: str) -> Any:
             raise ConfigError(f"unknown key '{name}.{key}' in {where}")
     kwargs: dict[str, Any] = {}
     for key in known:
-        env_name = f"EDGEBOX_{name}_{key}".upper()
+        env_name = _variable(name, key)
         if env_name in os.environ:
             kwargs[key] = _coerce(os.environ[env_name], hints[key], env_name, "env")
         elif key in values:

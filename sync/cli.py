@@ -103,7 +103,11 @@ def sync_command(
 
 
 def _run_loop(settings: config_module.Config, attempts: int) -> None:
-    from sync.loop import SyncLoop
+    from sync.loop import SyncLoop, why_off
+
+    reason = why_off(settings)
+    if reason:  # not a loop that ends at once with exit status 0
+        raise SyncError(f"sync is off: {reason}")
 
     def on_report(report: Any) -> None:
         click.echo(_one_line(report), err=True)

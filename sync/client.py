@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import random
+import ssl
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -84,12 +86,9 @@ class SyncClient:
         clock: Callable[[], float] = time.monotonic,
         jitter: Callable[[], float] = random.random,
     ) -> None:
-        if not settings.url:
-            raise SyncError("sync is off: set [sync] url in edgebox.toml")
-        if not settings.device or not settings.token:
-            raise SyncError(
-                "sync needs [sync] device and a token (set EDGEBOX_SYNC_TOKEN)"
-            )
+        missing = missing_settings(settings)
+        if missing:
+            raise SyncError(f"sync is off: {missing}")
         self.store, self.settings, self.model_path = store, settings, model_path
         self.max_attempts, self.max_run_s = max_attempts, max_run_s
         self.backoff = (backoff_base_s, backoff_cap_s)
@@ -98,14 +97,17 @@ class SyncClient:
         self.stop_event = stop or threading.Event()
         self._sleep = sleep or self.stop_event.wait
         self._clock, self._jitter = clock, jitter
-        self.http = httpx.Client(
-            base_url=settings.url.rstrip("/"),
-            timeout=settings.timeout_s,
-            headers={
-                "Authorization": f"Bearer {settings.token}",
-                "User-Agent": f"edgebox/{__version__}",
-            },
-        )
+        try:  # httpx reads SSL_CERT_FILE (a private CA) here
+            self.http = httpx.Client(
+                base_url=settings.url.rstrip("/"),
+                timeout=settings.timeout_s,
+                headers={
+                    "Authorization": f"Bearer {settings.token}",
+                    "User-Agent": f"edgebox/{__version__}",
+                },
+            )
+        except OSError as exc:  # ssl.SSLError is one too
+            raise SyncError(_unreadable_trust(exc)) from None
 
     def close(self) -> None:
         self.http.close()
@@ -301,7 +303,7 @@ class SyncClient:
             except httpx.RequestError as exc:
                 # Transport trouble, and also a reply that cannot be decoded (a
                 # captive portal's broken gzip) or a redirect loop: all retried.
-                problem = Retry(f"network error ({type(exc).__name__})")
+                problem = Retry(network_problem(exc))
             except Retry as exc:
                 problem = exc
             delay = backoff_delay(
@@ -340,6 +342,67 @@ class SyncClient:
         if report.error:
             values["last_error_at"] = now()
         self.store.update_sync_state(values)
+
+
+def missing_settings(settings: SyncConfig) -> str:
+    """What a push still needs from the settings, in words that say where to
+    set it; empty when nothing is missing."""
+    if not settings.url:
+        return "set [sync] url in edgebox.toml"
+    if not settings.device:
+        return "set [sync] device in edgebox.toml (the name given to add-device)"
+    if not settings.token:
+        return (
+            "set EDGEBOX_SYNC_TOKEN to the token `edgebox central add-device` printed"
+        )
+    return ""
+
+
+# OpenSSL's verification error codes that a volunteer fixes otherwise than by
+# trusting a CA: the name in [sync] url, or the box's clock.
+_NAME_MISMATCH = (62, 64)  # X509_V_ERR_HOSTNAME_MISMATCH, _IP_ADDRESS_MISMATCH
+_OUTSIDE_DATES = (9, 10)  # X509_V_ERR_CERT_NOT_YET_VALID, _CERT_HAS_EXPIRED
+
+
+def network_problem(exc: BaseException) -> str:
+    """A failed request in words a volunteer can act on. A certificate the box
+    refuses is named as such: "ConnectError" sends people to the cable while
+    the fix is a CA file, the url's host name or the clock."""
+    cause: BaseException | None = exc
+    while cause is not None and not isinstance(cause, ssl.SSLCertVerificationError):
+        cause = cause.__cause__ or cause.__context__
+    if cause is None:
+        return f"network error ({type(exc).__name__})"
+    return f"network error: {_certificate_problem(cause)}"
+
+
+def _certificate_problem(error: ssl.SSLCertVerificationError) -> str:
+    reason = str(error.verify_message or error.reason or error).rstrip(".")
+    if error.verify_code in _NAME_MISMATCH:
+        return (
+            f"the server's certificate is for another name ({reason}); use the"
+            f" name it was made for in [sync] url (or a captive portal answered)"
+        )
+    if error.verify_code in _OUTSIDE_DATES:
+        return (
+            f"the server's certificate is not valid now ({reason}); check this"
+            f" box's date and time (`date`), then the certificate's dates"
+        )
+    return (
+        f"the server's certificate is not trusted ({reason}); set SSL_CERT_FILE"
+        f" to your CA's certificate (for a self-signed one: the server's own"
+        f" certificate file)"
+    )
+
+
+def _unreadable_trust(exc: OSError) -> str:
+    """Why TLS could not be set up: most likely an SSL_CERT_FILE that names no
+    readable PEM file (a typo in the path, a DER file)."""
+    why = exc.strerror or str(exc)
+    path = os.environ.get("SSL_CERT_FILE")
+    if path:
+        return f"SSL_CERT_FILE={path} cannot be used: {why}; it must name a PEM file"
+    return f"cannot set up TLS for sync: {why}"
 
 
 def wire_record(row: Mapping[str, Any]) -> dict[str, Any]:

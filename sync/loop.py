@@ -17,7 +17,7 @@ from typing import Any
 from edgebox.config import Config
 from edgebox.store import Store
 from sync.backoff import backoff_delay
-from sync.client import PushReport, SyncClient
+from sync.client import PushReport, SyncClient, missing_settings
 from sync.errors import SyncError
 
 log = logging.getLogger(__name__)
@@ -29,8 +29,18 @@ TROUBLE_CAP_S = 3600.0
 check but fails every batch (its database disk full, say)."""
 
 
+def why_off(settings: Config) -> str:
+    """Why sync cannot run with these settings, empty when it can. A token or
+    URL that cannot work empties the url: its own reason comes first, or the
+    volunteer is told to set a url that is set."""
+    return settings.sync_off or missing_settings(settings.sync)
+
+
 def push_once(settings: Config, **options: Any) -> PushReport:
     """One run over the box's store (what `edgebox sync --once` does)."""
+    reason = why_off(settings)
+    if reason:
+        raise SyncError(f"sync is off: {reason}")
     with (
         Store(settings.db_path) as store,
         SyncClient(
@@ -69,8 +79,13 @@ class SyncLoop:
 
     def run(self) -> None:
         """Push, wait, repeat, until stop(); never raises for network trouble."""
-        if not self.settings.sync.url:
-            log.info("sync is off: [sync] url is empty")
+        reason = why_off(self.settings)
+        if reason:
+            # No url at all is a box that does not sync, by choice.
+            chosen = not self.settings.sync.url and not self.settings.sync_off
+            log.log(
+                logging.INFO if chosen else logging.WARNING, "sync is off: %s", reason
+            )
             return
         with Store(self.settings.db_path) as store:
             try:
@@ -81,8 +96,8 @@ class SyncLoop:
                     stop=self._stop,
                     **self.client_options,
                 )
-            except SyncError as exc:  # no device or token: say so once, stop
-                log.warning("sync is off: %s", exc)
+            except SyncError as exc:  # SSL_CERT_FILE unusable: say so once, stop
+                log.warning("%s", exc)
                 return
             with client:
                 self._loop(client)

@@ -171,9 +171,11 @@ def test_a_pasted_token_is_trimmed_and_a_garbled_one_turns_sync_off(
         settings = config.load()  # triage keeps running; sync waits for a fix
         assert settings.sync.url == ""
         (notice,) = settings.notices
-        assert "sync token" in notice and notice.endswith(
-            "sync is off until it is fixed"
+        assert notice.startswith(
+            "the sync token (environment variable EDGEBOX_SYNC_TOKEN) has a space"
         )
+        assert notice.endswith("sync is off until it is fixed")
+        assert settings.sync_off.startswith("the sync token (environment variable")
 
 
 @pytest.mark.parametrize(
@@ -337,3 +339,116 @@ def test_a_retired_key_is_ignored_with_a_notice(
     doctor = run_cli("doctor", "--json")
     warnings = json.loads(doctor.stdout)["warnings"]
     assert sum("review_below" in w or "REVIEW_BELOW" in w for w in warnings) == 2
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("EDGEBOX_MODEL_TIMEOUT_S", "-5", "EDGEBOX_MODEL_TIMEOUT_S must be at least"
+         " 1, got -5.0"),
+        ("EDGEBOX_INGEST_RESCAN_S", "0", "EDGEBOX_INGEST_RESCAN_S must be at least"
+         " 0.1, got 0.0"),
+        ("EDGEBOX_TRIAGE_REVIEW_CUT", "1.5", "EDGEBOX_TRIAGE_REVIEW_CUT must be"
+         " between 0 and 1, got 1.5"),
+        ("EDGEBOX_TRIAGE_LANGUAGE", "de", "EDGEBOX_TRIAGE_LANGUAGE must be one of"
+         " en, fr (the languages the prompt and rules are written in), got 'de'"),
+        ("EDGEBOX_TRIAGE_LLM_VOTES", "sometimes", "EDGEBOX_TRIAGE_LLM_VOTES must be"
+         ' "fallback" or "always", got \'sometimes\''),
+    ],
+)  # fmt: skip
+def test_a_bad_environment_value_is_blamed_on_its_variable_not_the_file(
+    edgebox_home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    variable: str,
+    value: str,
+    message: str,
+) -> None:
+    """A volunteer told "in edgebox.toml" searches the file and finds nothing
+    wrong: the message names the variable, and only the variable."""
+    write(edgebox_home, '[model]\ntimeout_s = 60\n[triage]\nlanguage = "en"\n')
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigError) as caught:
+        config.load()
+    assert str(caught.value) == f"environment variable {message}"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "notice"),
+    [
+        ("EDGEBOX_SYNC_BATCH_RECORDS", "0", "environment variable"
+         " EDGEBOX_SYNC_BATCH_RECORDS must be between 1 and 5000, got 0; using 500"),
+        ("EDGEBOX_SYNC_TIMEOUT_S", "-1", "environment variable EDGEBOX_SYNC_TIMEOUT_S"
+         " must be at least 1, got -1.0; using 30.0"),
+        ("EDGEBOX_INDEX_CHUNK_TOKENS", "300", "environment variable"
+         " EDGEBOX_INDEX_CHUNK_TOKENS must be between 16 and 256, got 300; using"
+         " 200"),
+        ("EDGEBOX_INDEX_CHUNK_OVERLAP", "250", "environment variable"
+         " EDGEBOX_INDEX_CHUNK_OVERLAP must be less than 'index.chunk_tokens', got"
+         " 250 and 200; using 32 and 200"),
+        ("EDGEBOX_SYNC_URL", "http://central.example", "environment variable"
+         " EDGEBOX_SYNC_URL must start with https://"),
+    ],
+)  # fmt: skip
+def test_a_soft_setting_from_the_environment_names_its_variable_in_the_notice(
+    edgebox_home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    variable: str,
+    value: str,
+    notice: str,
+) -> None:
+    path = write(edgebox_home, '[sync]\nurl = "https://central.example"\n')
+    monkeypatch.setenv(variable, value)
+    (said,) = config.load().notices
+    assert said.startswith(notice)
+    assert str(path) not in said
+
+
+def test_a_check_across_two_keys_names_each_where_it_was_set(
+    edgebox_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(edgebox_home, "[index]\nchunk_tokens = 100\n")
+    monkeypatch.setenv("EDGEBOX_INDEX_CHUNK_OVERLAP", "100")
+    (notice,) = config.load().notices
+    assert notice == (
+        "environment variable EDGEBOX_INDEX_CHUNK_OVERLAP must be less than"
+        f" 'index.chunk_tokens', got 100 and 100, in {path}; using 32 and 200"
+    )
+
+
+def test_a_bad_value_in_the_file_still_names_the_key_and_the_file(
+    edgebox_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An environment variable for another key changes nothing in the message."""
+    path = write(edgebox_home, '[sync]\ntoken = "4.s3cret token"\n')
+    monkeypatch.setenv("EDGEBOX_SYNC_URL", "https://central.example")
+    monkeypatch.setenv("EDGEBOX_MODEL_THREADS", "2")
+    settings = config.load()
+    (notice,) = settings.notices
+    assert notice.startswith("the sync token ('sync.token') has a space")
+    assert notice.endswith(f", in {path}; sync is off until it is fixed")
+    monkeypatch.setenv("EDGEBOX_MODEL_TIMEOUT_S", "30")
+    write(edgebox_home, "[model]\nn_ctx = 100\n")
+    with pytest.raises(ConfigError) as caught:
+        config.load()
+    assert str(caught.value) == (
+        f"'model.n_ctx' must be at least 256, got 100, in {path}"
+    )
+
+
+def test_a_garbled_token_and_a_plain_http_url_are_both_said(
+    edgebox_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both turn sync off: a volunteer who fixes one learns of the other now,
+    not after the next try."""
+    path = write(edgebox_home, '[sync]\nurl = "http://central.example"\n')
+    monkeypatch.setenv("EDGEBOX_SYNC_TOKEN", "bad token!")
+    settings = config.load()
+    token, url = settings.notices
+    assert token.startswith("the sync token (environment variable EDGEBOX_SYNC_TOKEN)")
+    assert url.startswith("'sync.url' must start with https://")
+    assert f"in {path}; sync is off" in url and str(path) not in token
+    assert settings.sync.url == ""
+    assert settings.sync_off == "; ".join(
+        notice.removesuffix("; sync is off until it is fixed")
+        for notice in settings.notices
+    )

@@ -173,8 +173,9 @@ def test_sync_once_without_a_server_says_why(edgebox_home: Path) -> None:
     no_scheme = sync_cli("sync", "--once", env={"EDGEBOX_SYNC_URL": "central.example"})
     assert no_scheme.returncode == 1
     warning, error = no_scheme.stderr.splitlines()
-    assert warning.startswith("warning: 'sync.url' must start with https://")
-    assert error == "error: sync is off: set [sync] url in edgebox.toml"
+    why = "environment variable EDGEBOX_SYNC_URL must start with https://"
+    assert warning.startswith(f"warning: {why}")
+    assert error.startswith(f"error: sync is off: {why}")  # not "set [sync] url"
     edgebox_home.mkdir(parents=True, exist_ok=True)
     (edgebox_home / "edgebox.toml").write_text(
         f'[sync]\nurl = "http://127.0.0.1:{free_port()}"\ndevice = "clinic-a"\n',
@@ -187,6 +188,49 @@ def test_sync_once_without_a_server_says_why(edgebox_home: Path) -> None:
     assert down.returncode == 1 and "network error" in down.stderr
     status = sync_cli("sync", "--status").stdout
     assert "pending 2" in status and "network error (ConnectError)" in status
+
+
+@pytest.mark.parametrize("once", [True, False])
+def test_sync_turned_off_by_a_garbled_token_says_so_not_set_the_url(
+    edgebox_home: Path, once: bool
+) -> None:
+    """The url is set: telling the volunteer to set it sends them to the wrong
+    line. The last line is the real reason, in both modes (the loop used to end
+    at once with status 0)."""
+    edgebox_home.mkdir(parents=True, exist_ok=True)
+    (edgebox_home / "edgebox.toml").write_text(
+        '[sync]\nurl = "https://central.example"\ndevice = "clinic-a"\n',
+        encoding="utf-8",
+    )
+    args = ("sync", "--once") if once else ("sync",)
+    told = sync_cli(*args, env={"EDGEBOX_SYNC_TOKEN": "bad token!"})
+    assert told.returncode == 1
+    why = (
+        "the sync token (environment variable EDGEBOX_SYNC_TOKEN) has a space or"
+        " a character a token never has; copy it again from"
+        " `edgebox central add-device`"
+    )
+    assert told.stderr.splitlines() == [
+        f"warning: {why}; sync is off until it is fixed",
+        f"error: sync is off: {why}",
+    ]
+
+
+def test_sync_without_once_says_what_is_missing_instead_of_exiting_quietly(
+    edgebox_home: Path,
+) -> None:
+    off = sync_cli("sync")
+    assert off.returncode == 1
+    assert off.stderr.strip() == "error: sync is off: set [sync] url in edgebox.toml"
+    no_token = sync_cli(
+        "sync",
+        env={"EDGEBOX_SYNC_URL": "https://central.example", "EDGEBOX_SYNC_DEVICE": "a"},
+    )
+    assert no_token.returncode == 1
+    assert no_token.stderr.strip() == (
+        "error: sync is off: set EDGEBOX_SYNC_TOKEN to the token"
+        " `edgebox central add-device` printed"
+    )
 
 
 def test_a_bad_tls_certificate_is_named_in_one_line(tmp_path: Path) -> None:
