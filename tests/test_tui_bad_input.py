@@ -115,6 +115,36 @@ def test_not_sqlite_is_one_clear_line_and_no_traceback(
     )
 
 
+@pytest.mark.parametrize("command", ["queue", "tui"])
+def test_another_programs_sqlite_file_is_refused_and_left_untouched(
+    settings: config.Config, command: str
+) -> None:
+    """A plain SQLite file with tables of its own (a mistyped path, another
+    program's file): edgebox used to add its 14 tables to it."""
+    settings.db_path.parent.mkdir(parents=True)
+    foreign = sqlite3.connect(settings.db_path)
+    foreign.execute("CREATE TABLE stock (item TEXT, count INTEGER)")
+    foreign.commit()
+    foreign.close()
+    before = settings.db_path.read_bytes()
+    result = run_cli("--home", str(settings.home), command)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip() == (
+        f"error: {settings.db_path} is not an edgebox database (it holds other"
+        " tables: stock); edgebox leaves it untouched"
+    )
+    assert settings.db_path.read_bytes() == before
+    assert not settings.db_path.with_name("edgebox.db-wal").exists()
+
+
+def test_an_empty_sqlite_file_becomes_a_store(settings: config.Config) -> None:
+    settings.db_path.parent.mkdir(parents=True)
+    sqlite3.connect(settings.db_path).close()  # zero bytes: new
+    with Store(settings.db_path) as store:
+        assert "documents" in store.db.table_names()
+
+
 def test_a_locked_store_is_one_clear_line(settings: config.Config) -> None:
     with Store(settings.db_path) as store:
         store.db.execute("PRAGMA journal_mode=DELETE")  # WAL would let readers in

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from edgebox.errors import StoreError
 from edgebox.store.core import Store
-from edgebox.store.schema import URGENCY_RANK, DocState, OutboxState, now
+from edgebox.store.schema import URGENCY_RANK, DocState, NotEdgebox, OutboxState, now
 
 
 def open_for_reading(path: Path) -> Store:
@@ -13,6 +13,8 @@ def open_for_reading(path: Path) -> Store:
     a backup copy), so that it still answers there."""
     try:
         return Store(path)
+    except NotEdgebox:
+        raise  # another program's file: not read either
     except (StoreError, OSError):
         return Store.open_read_only(path)  # a StoreError naming the file if not
 

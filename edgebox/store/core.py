@@ -33,6 +33,7 @@ from edgebox.store.schema import (
     OutboxState,
     migrations,
     now,
+    refuse_a_foreign_database,
 )
 
 _JSON_COLUMNS = ("red_flags", "fields", "sources", "provenance")
@@ -54,6 +55,7 @@ class Store(DocumentQueries, IndexQueries, OutboxQueries, ReviewQueries):
             raise StoreError(f"cannot open the store {path}: {exc}") from exc
         try:
             self.db = Database(conn)
+            refuse_a_foreign_database(self.db, path)
             _enable_wal(self.db)
             # FULL: a committed result survives a power cut, which is what lets a
             # file leave the inbox once its transaction has committed.

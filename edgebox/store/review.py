@@ -24,7 +24,7 @@ from sqlite_utils import Database
 
 from edgebox.errors import StoreError
 from edgebox.store.index import COMMON_MATCHES
-from edgebox.store.schema import QUEUE_ORDER, where_set
+from edgebox.store.schema import QUEUE_ORDER, refuse_a_foreign_database, where_set
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -71,6 +71,11 @@ class ReviewQueries:
         store = cls.__new__(cls)
         store.path = path
         store.db = Database(_read_only_connection(path, timeout))
+        try:
+            refuse_a_foreign_database(store.db, path)
+        except BaseException:
+            store.db.close()
+            raise
         return store
 
     def wait_for_locks(self, seconds: float) -> None:

@@ -9,9 +9,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 from sqlite_utils import Database, Migrations
+
+from edgebox.errors import StoreError
 
 
 class DocState(StrEnum):
@@ -212,3 +215,29 @@ def m007_inbox_cleared(db: Database) -> None:
 def now() -> str:
     """The current UTC time as ISO 8601 text, as every timestamp is stored."""
     return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+class NotEdgebox(StoreError):
+    """A database that is another program's: not opened, not even read-only."""
+
+
+def refuse_a_foreign_database(db: Database, path: Path) -> None:
+    """An SQLite file that holds tables but not edgebox's (a mistyped path,
+    another program's file copied over) is left as it is: migrating it would
+    add edgebox's tables to someone else's data. Empty is new, and fine."""
+    tables = db.table_names()
+    if not tables:
+        return
+    done = migrations.migrations_table
+    if (
+        done in tables
+        and db.execute(
+            f"SELECT 1 FROM [{done}] WHERE migration_set = ? LIMIT 1", [migrations.name]
+        ).fetchone()
+    ):
+        return
+    shown = ", ".join(sorted(tables)[:5]) + (" …" if len(tables) > 5 else "")
+    raise NotEdgebox(
+        f"{path} is not an edgebox database (it holds other tables: {shown});"
+        " edgebox leaves it untouched"
+    )
