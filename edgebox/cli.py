@@ -77,10 +77,24 @@ def demo(ctx: click.Context) -> None:
     if not (home / config_module.CONFIG_NAME).exists():
         ctx.invoke(init)
     settings = _config(ctx)
-    written = write_demo_inbox(settings.inbox_dir)
-    click.echo(
-        f"demo inbox {settings.inbox_dir}: {len(written)} new sample document(s)"
-    )
+    recorded = _recorded_samples(settings.db_path)
+    written = write_demo_inbox(settings.inbox_dir, skip=recorded)
+    line = f"demo inbox {settings.inbox_dir}: {len(written)} new sample document(s)"
+    if recorded:
+        line += f" ({len(recorded)} already taken in, not written again)"
+    click.echo(line)
+
+
+def _recorded_samples(db_path: Path) -> set[str]:
+    """The sha256 of each sample the store already holds: a rerun of the demo
+    (scripts/run) must not drop them again, to be recorded as duplicates."""
+    from edgebox.demo import sample_sha256
+    from edgebox.store import open_for_reading
+
+    if not db_path.exists():  # a first run: no store yet, nor made here
+        return set()
+    with open_for_reading(db_path) as store:
+        return {sha for sha in sample_sha256().values() if store.find_by_sha256(sha)}
 
 
 @cli.command()
@@ -312,11 +326,14 @@ def _report_progress(appliance: Any, every: float) -> None:
 @cli.command()
 @click.argument("document_id", type=int, required=False)
 @click.option(
-    "--all-failed", is_flag=True, help="Every failed or quarantined document."
+    "--all-failed",
+    is_flag=True,
+    help="Every failed or quarantined document and every failed triage.",
 )
 @click.pass_context
 def requeue(ctx: click.Context, document_id: int | None, all_failed: bool) -> None:
-    """Send a failed or quarantined document back to be read and triaged again."""
+    """Send a failed or quarantined document back to be read and triaged again,
+    or a failed triage (urgency unknown) no one has reviewed to be triaged again."""
     from edgebox.archive import clear_quarantine_copy
     from edgebox.store import DocState, Store
 
@@ -325,8 +342,12 @@ def requeue(ctx: click.Context, document_id: int | None, all_failed: bool) -> No
     settings = _config(ctx)
     with Store(settings.db_path) as store:
         if all_failed:
-            docs = store.documents_in_state(DocState.FAILED, DocState.QUARANTINED)
-            ids = [doc["id"] for doc in docs if doc["archive_path"]]
+            # A file never read has no original to read again: drop it anew.
+            ids = [
+                doc["id"]
+                for doc in store.requeueable()
+                if doc["archive_path"] or doc["state"] == DocState.TRIAGED
+            ]
         else:
             ids = [document_id]
         done: set[int] = set()
@@ -342,7 +363,7 @@ def requeue(ctx: click.Context, document_id: int | None, all_failed: bool) -> No
                 )
     click.echo(
         f"requeued {len(done)} document(s) (copies of one document are read"
-        " once); the next watch or process reads them"
+        " once); the service (edgebox serve) or the next process reads them"
     )
 
 

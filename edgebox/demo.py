@@ -7,6 +7,8 @@ prescription, a discharge summary; some routine, some with emergency signs.
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Set
 from pathlib import Path
 
 SAMPLES: dict[str, str] = {
@@ -101,13 +103,27 @@ Follow-up at the local health post in one week to complete amoxicillin.
 }
 
 
-def write_demo_inbox(inbox: Path) -> list[Path]:
-    """Write the sample documents that are not there yet; return the new files."""
+def sample_sha256() -> dict[str, str]:
+    """Each sample's name and the sha256 of its file, as the store records it."""
+    return {
+        name: hashlib.sha256(_content(text)).hexdigest()
+        for name, text in SAMPLES.items()
+    }
+
+
+def write_demo_inbox(inbox: Path, *, skip: Set[str] = frozenset()) -> list[Path]:
+    """Write the sample documents that are not there yet, nor already taken in
+    (their sha256 in `skip`); return the new files."""
     inbox.mkdir(parents=True, exist_ok=True)
     written = []
+    hashes = sample_sha256()
     for name, text in SAMPLES.items():
         path = inbox / name
-        if not path.exists():
-            path.write_text(text, encoding="utf-8")
+        if not path.exists() and hashes[name] not in skip:
+            path.write_bytes(_content(text))
             written.append(path)
     return written
+
+
+def _content(text: str) -> bytes:
+    return text.encode("utf-8")

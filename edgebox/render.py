@@ -37,8 +37,13 @@ def _plain(text: object, style: str = "") -> Text:
 
 
 def results_table(rows: Iterable[Mapping[str, Any]], *, title: str) -> None:
-    """Documents with their triage, most urgent first as given."""
+    """Documents with their triage, most urgent first as given; stored ones
+    with their id, which `requeue` and `similar` take."""
+    rows = list(rows)
+    stored = any("document_id" in row for row in rows)
     table = Table(title=title, expand=True, show_lines=False)
+    if stored:
+        table.add_column("ID", no_wrap=True, justify="right")
     table.add_column("Urgency", no_wrap=True)
     table.add_column("File", overflow="fold", ratio=2)
     table.add_column("Category", overflow="fold", ratio=1)
@@ -52,13 +57,16 @@ def results_table(rows: Iterable[Mapping[str, Any]], *, title: str) -> None:
         )
         if flags:
             detail.append(("\nflags: " if detail else "") + visible(flags), "red")
-        table.add_row(
+        cells = [
             _plain(urgency, URGENCY_STYLE.get(urgency, "")),
             _plain(row.get("file_name", "")),
             _plain(row.get("category") or "-"),
             "yes" if row.get("needs_review") else "",
             detail,
-        )
+        ]
+        if stored:
+            cells.insert(0, str(row.get("document_id", "")))
+        table.add_row(*cells)
     Console().print(table)
 
 

@@ -287,3 +287,142 @@ def test_eval_seeks_the_configured_emergency_recall_or_the_one_asked(
     assert "emergency recall 1.000 (target 0.80)" in asked.stdout
     refused = run_cli(*home, "eval", *files, "--emergency-recall", "0")
     assert refused.returncode == 2 and "--emergency-recall" in refused.stderr
+
+
+def record(
+    store, name: str, urgency: str, *, text: str | None = None, **kind: object
+) -> int:
+    """A document read from the inbox and triaged; `error` makes the triage a
+    failed one (urgency unknown), as a timed-out model leaves it."""
+    from edgebox.store import DocState
+
+    doc = store.add_document(
+        file_name=name, sha256=name.encode().hex().ljust(64, "0"), size=1,
+        state=DocState.EXTRACTED, text=text or f"The note {name}.", archive_path="a",
+    )  # fmt: skip
+    result = {"category": "letter", "urgency": urgency, "summary": f"About {name}."}
+    store.record_triage(doc, result | {"needs_review": urgency != "routine"} | kind)
+    return doc
+
+
+def test_queue_lists_a_timed_out_triage_above_duplicates_and_quarantined_files(
+    edgebox_home: Path,
+) -> None:
+    from edgebox.config import load
+    from edgebox.store import DocState, Store
+
+    with Store(load().db_path) as store:
+        routine = record(store, "routine.txt", "routine")
+        sha256 = store.document(routine)["sha256"]
+        for n in range(20):  # the same letter dropped again and again
+            store.add_document(
+                file_name=f"again-{n}.txt", sha256=sha256, size=1,
+                state=DocState.DUPLICATE, duplicate_of=routine,
+            )  # fmt: skip
+        for n in range(3):
+            store.add_document(
+                file_name=f"broken-{n}.pdf", sha256=f"{n:064x}", size=1,
+                state=DocState.QUARANTINED, error_code="pdf_damaged",
+                error_message="damaged",
+            )  # fmt: skip
+        failed = record(store, "fu.txt", "unknown", error="triage deadline passed")
+    result = run_cli("queue", "--json")
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert [row["file_name"] for row in rows[:2]] == ["fu.txt", "routine.txt"]
+    assert rows[0]["document_id"] == failed
+    assert {row["state"] for row in rows[2:]} == {"duplicate", "quarantined"}
+
+
+def test_the_queue_table_shows_each_document_id_in_80_columns(
+    edgebox_home: Path,
+) -> None:
+    from edgebox.config import load
+    from edgebox.store import Store
+
+    with Store(load().db_path) as store:
+        ids = [
+            record(store, f"referral_pregnancy_convulsion_{n}.txt", "emergency")
+            for n in range(12)
+        ]
+    result = run_cli("queue", env={"COLUMNS": "80"})
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert "┃ ID ┃ Urgency" in result.stdout
+    for doc in ids:  # `requeue ID` and `similar ID` need it: whole, on its row
+        assert any(line.startswith(f"│ {doc:>2} │ emergency") for line in lines)
+
+
+def test_requeue_takes_back_a_timed_out_triage_never_a_reviewed_one(
+    edgebox_home: Path,
+) -> None:
+    from edgebox.config import load
+    from edgebox.store import Store
+
+    timed_out = {"error": "triage deadline passed (120 s)"}
+    with Store(load().db_path) as store:
+        first = record(store, "fu.txt", "unknown", **timed_out)
+        second = record(store, "scan.txt", "unknown", **timed_out)
+        reviewed = record(store, "seen.txt", "unknown", **timed_out)
+        store.record_review(reviewed, reviewer="amina", changes={"urgency": "urgent"})
+        fine = record(store, "fine.txt", "routine")
+    one = run_cli("requeue", str(first))
+    assert one.returncode == 0, one.stderr
+    assert "requeued 1 document(s)" in one.stdout
+    refused = run_cli("requeue", str(reviewed))
+    assert refused.returncode == 1
+    assert refused.stderr.startswith(f"error: document {reviewed} is reviewed: only")
+    every = run_cli("requeue", "--all-failed")
+    assert every.returncode == 0, every.stderr
+    assert "requeued 1 document(s)" in every.stdout
+    with Store(load().db_path) as store:
+        states = {doc: store.document(doc)["state"] for doc in (first, second)}
+        assert states == {first: "extracted", second: "extracted"}  # triaged again
+        assert store.document(reviewed)["state"] == "reviewed"
+        assert store.document(fine)["state"] == "triaged"
+        assert store.audit_log(first)[-1]["action"] == "requeue"
+
+
+def test_demo_run_again_writes_no_sample_the_service_already_took(
+    edgebox_home: Path,
+) -> None:
+    from edgebox.config import load
+    from edgebox.demo import SAMPLES
+
+    first = run_cli("demo")
+    assert first.returncode == 0, first.stderr
+    assert "10 new sample document(s)" in first.stdout
+    taken = run_cli("watch", "--until-idle", "--no-triage")
+    assert taken.returncode == 0, taken.stderr
+    inbox = load().inbox_dir
+    assert list(inbox.iterdir()) == []
+    again = run_cli("demo")
+    assert again.returncode == 0, again.stderr
+    assert "0 new sample document(s)" in again.stdout
+    assert list(inbox.iterdir()) == []
+    status = json.loads(run_cli("status", "--json").stdout)["documents"]
+    assert (status["extracted"], status["duplicate"]) == (len(SAMPLES), 0)
+
+
+@pytest.mark.model
+def test_a_requeued_failed_triage_gets_a_new_result_from_the_next_pass(
+    edgebox_home: Path,
+) -> None:
+    from edgebox.config import load
+    from edgebox.store import Store
+
+    with Store(load().db_path) as store:
+        doc = record(
+            store, "fu.txt", "unknown", text=NOTE, error="triage deadline passed"
+        )
+    assert run_cli("requeue", str(doc)).returncode == 0
+    result = run_cli("process", "--json")
+    assert result.returncode == 0, result.stderr
+    (row,) = json.loads(result.stdout)
+    assert (row["document_id"], row["state"], row["revision"]) == (doc, "triaged", 2)
+    assert row["urgency"] == "emergency"  # SpO2 80 %, convulsions: the rules
+    with Store(load().db_path) as store:
+        first, second = store.revisions(doc)
+    assert first["error"] == "triage deadline passed"  # kept, never overwritten
+    assert second["author"] == "ai"

@@ -6,6 +6,7 @@ import pytest
 
 from edgebox.errors import StoreError
 from edgebox.store import DocState, Store
+from edgebox.store.review import QueueFilter
 
 
 def ai_result(urgency: str = "urgent", **changes: object) -> dict:
@@ -153,6 +154,102 @@ def test_queue_puts_unknown_with_the_urgent_never_with_routine(store: Store) -> 
     assert [r["document_id"] for r in store.queue_page()] == [
         r["document_id"] for r in queue
     ]
+
+
+def failed_triage(store: Store, name: str = "fu.txt", sha: str = "f" * 64) -> int:
+    """A document read fine whose triage timed out, as the engine records it."""
+    doc = add(store, name=name, sha=sha)
+    store.set_state(doc, DocState.EXTRACTED, text="Follow-up visit, feels unwell.")
+    timed_out = ai_result(
+        "unknown", category=None, summary="", red_flags=[], needs_review=True
+    )
+    store.record_triage(doc, timed_out | {"error": "triage deadline passed (120 s)"})
+    return doc
+
+
+def test_queue_puts_a_failed_triage_above_routine_and_copies_and_quarantined_last(
+    store: Store,
+) -> None:
+    emergency = add(store, name="convulsions.txt", sha="e" * 64)
+    store.record_triage(emergency, ai_result("emergency"))
+    for n in range(3):  # the same letter dropped again, before the others came
+        store.add_document(
+            file_name=f"copy-{n}.txt", sha256="e" * 64, size=10,
+            state=DocState.DUPLICATE, duplicate_of=emergency,
+        )  # fmt: skip
+    store.add_document(
+        file_name="damaged.pdf", sha256="d" * 64, size=10,
+        state=DocState.QUARANTINED, error_code="pdf_damaged", error_message="damaged",
+    )  # fmt: skip
+    failed = failed_triage(store)
+    waiting = add(store, name="waiting.txt", sha="9" * 64)
+    routine = add(store, name="routine.txt", sha="1" * 64)
+    store.record_triage(routine, ai_result("routine"))
+    expected = [
+        "convulsions.txt",
+        "fu.txt",  # urgency unknown: right after the urgent ones
+        "waiting.txt",  # no result yet: unknown too, never below routine
+        "routine.txt",
+        "copy-0.txt",  # not work for a nurse: last, by age
+        "copy-1.txt",
+        "copy-2.txt",
+        "damaged.pdf",
+    ]
+    assert [row["file_name"] for row in store.queue()] == expected
+    assert [row["file_name"] for row in store.queue_page()] == expected
+    unknown = store.queue_page(QueueFilter(urgency="unknown"))
+    assert [row["document_id"] for row in unknown][:2] == [failed, waiting]
+    assert store.queue()[1]["error"] == "triage deadline passed (120 s)"
+
+
+def test_a_failed_triage_no_one_reviewed_is_triaged_again_on_requeue(
+    store: Store,
+) -> None:
+    doc = failed_triage(store)
+    add(store, name="fine.txt", sha="2" * 64)
+    (listed,) = store.requeueable()
+    assert (listed["id"], listed["state"]) == (doc, DocState.TRIAGED)
+    assert listed["error_code"] == "triage_failed"
+    assert listed["error_message"] == "triage deadline passed (120 s)"
+    assert [d["id"] for d in store.requeue(doc, actor="staff:amina")] == [doc]
+    requeued = store.document(doc)
+    # The text already read is triaged again; the failed answer is kept.
+    assert requeued["state"] == DocState.EXTRACTED
+    assert requeued["text"] == "Follow-up visit, feels unwell."
+    assert [rev["error"] for rev in store.revisions(doc)] == [
+        "triage deadline passed (120 s)"
+    ]
+    audit = store.audit_log(doc)[-1]
+    assert (audit["actor"], audit["action"]) == ("staff:amina", "requeue")
+    assert json.loads(audit["detail"]) == {
+        "from": "triaged",
+        "revision": 1,
+        "error": "triage deadline passed (120 s)",
+    }
+    assert store.requeueable() == []
+    with pytest.raises(StoreError, match="is extracted"):
+        store.requeue(doc)  # once is enough: it waits for the service
+    # A review saved before the new result would be buried under it: refused.
+    with pytest.raises(StoreError, match="is being triaged again"):
+        store.record_review(doc, reviewer="nurse", changes={"urgency": "urgent"})
+    assert len(store.revisions(doc)) == 1
+
+
+def test_a_triage_a_person_reviewed_or_that_worked_is_never_requeued(
+    store: Store,
+) -> None:
+    reviewed, undone = failed_triage(store), failed_triage(store, "b.txt", "b" * 64)
+    store.record_review(reviewed, reviewer="nurse", changes={"urgency": "urgent"})
+    store.record_review(undone, reviewer="nurse", changes={"urgency": "routine"})
+    store.undo_last_change(undone, actor="nurse")  # the AI's failure in effect again
+    worked = add(store, name="ok.txt", sha="c" * 64)
+    store.record_triage(worked, ai_result("routine"))
+    assert store.document(undone)["state"] == DocState.TRIAGED
+    for doc in (reviewed, undone, worked):
+        with pytest.raises(StoreError, match="only failed or quarantined"):
+            store.requeue(doc)
+    assert store.requeueable() == []
+    assert store.document(undone)["state"] == DocState.TRIAGED
 
 
 def test_counts(store: Store) -> None:

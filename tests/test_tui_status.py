@@ -95,22 +95,25 @@ async def test_a_quarantined_document_is_listed_with_its_reason_and_requeued(
     async with make_app(settings).run_test(size=(80, 24)) as pilot:
         screen = await open_status(pilot)
         table = screen.query_one("#problems")
-        assert table_rows(table) == [
-            [
-                str(doc_id),
-                "scan-0007.png",
-                "quarantined",
-                "ocr_unavailable: OCR is not ins…",
-            ]
+        assert table_rows(table)[1] == [
+            str(doc_id),
+            "scan-0007.png",
+            "quarantined",
+            "ocr_unavailable: OCR is not ins…",
         ]
+        await pilot.press("down")  # below the failed triage
         reason = "ocr_unavailable: OCR is not installed (tesseract)"
-        assert f"#{doc_id} scan-0007.png: {reason}" in screen_dump(pilot.app)
+        await until(
+            pilot,
+            lambda: f"#{doc_id} scan-0007.png: {reason}" in screen_dump(pilot.app),
+        )
         await pilot.press("r")
         await until(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen))
         assert f"Reason: {reason}" in screen_text(pilot.app)
+        assert "reads it again from the start" in screen_text(pilot.app)
         await pilot.press("y")
-        await until(pilot, lambda: table.row_count == 0)
-        assert "Quarantined and failed: none" in screen_text(pilot.app)
+        await until(pilot, lambda: table.row_count == 1)
+        assert "Quarantined and failed (1)" in screen_text(pilot.app)
     with Store(settings.db_path) as store:
         assert store.document(doc_id)["state"] == DocState.RECEIVED
         audit = store.audit_log(doc_id)[-1]
@@ -134,12 +137,57 @@ async def test_moving_in_the_problem_table_brings_the_row_and_its_reason_into_vi
     async with make_app(settings).run_test(size=(80, 24)) as pilot:
         screen = await open_status(pilot)
         table = screen.query_one("#problems")
-        assert table.row_count == 4
+        assert table.row_count == 5
         assert "broken-2.pdf" not in screen_dump(pilot.app)  # below the fold
-        await pilot.press("down", "down", "down")
+        await pilot.press("down", "down", "down", "down")
         await until(pilot, lambda: "  broken-2.pdf" in screen_dump(pilot.app))
         shown = screen.query_one("#problem-reason").content.plain
-        assert shown == f"#{table.coordinate_to_cell_key((3, 0)).row_key.value}" + (
+        assert shown == f"#{table.coordinate_to_cell_key((4, 0)).row_key.value}" + (
             f" broken-2.pdf: triage_error: {reason}"
         )
         await until(pilot, lambda: "for a person to read" in screen_dump(pilot.app))
+
+
+async def test_a_failed_triage_is_listed_counted_and_triaged_again_on_requeue(
+    settings: config.Config, seeded: dict[str, int]
+) -> None:
+    doc_id = seeded["intake-0311.txt"]  # the model's deadline passed
+    async with make_app(settings).run_test(size=(80, 24)) as pilot:
+        screen = await open_status(pilot)
+        assert "failed       1 (1 triage)" in screen_text(pilot.app)
+        table = screen.query_one("#problems")
+        reason = "triage_failed: triage deadline passed (120 s)"
+        assert table_rows(table)[0] == [
+            str(doc_id),
+            "intake-0311.txt",
+            "triaged",
+            "triage_failed: triage deadline …",
+        ]
+        shown = screen.query_one("#problem-reason").content.plain
+        assert shown == f"#{doc_id} intake-0311.txt: {reason}"
+        await pilot.press("r")
+        await until(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen))
+        assert "The service triages it again." in screen_text(pilot.app)
+        assert f"Reason: {reason}" in screen_text(pilot.app)
+        await pilot.press("y")
+        await until(pilot, lambda: table.row_count == 1)  # the quarantined scan
+        assert "failed       0" in screen_text(pilot.app)
+    with Store(settings.db_path) as store:
+        assert store.document(doc_id)["state"] == DocState.EXTRACTED
+        audit = store.audit_log(doc_id)[-1]
+        assert (audit["actor"], audit["action"]) == ("staff:amina", "requeue")
+        assert len(store.revisions(doc_id)) == 1  # the failed answer is kept
+
+
+async def test_a_failed_triage_a_nurse_reviewed_is_not_offered_for_requeue(
+    settings: config.Config, seeded: dict[str, int]
+) -> None:
+    with Store(settings.db_path) as store:
+        store.record_review(
+            seeded["intake-0311.txt"], reviewer="amina", changes={"urgency": "urgent"}
+        )
+    async with make_app(settings).run_test(size=(80, 24)) as pilot:
+        screen = await open_status(pilot)
+        rows = table_rows(screen.query_one("#problems"))
+        assert [row[1] for row in rows] == ["scan-0007.png"]
+        assert "failed       0" in screen_text(pilot.app)

@@ -182,7 +182,7 @@ class StatusSnapshot:
     sync: dict[str, str]
     overrides: dict[str, Any]
     problems: list[dict[str, Any]] = field(default_factory=list)
-    """Quarantined and failed documents, with their reasons."""
+    """Quarantined and failed documents and failed triages, with their reasons."""
     inbox: int = 0
     """Files in the drop folder now, not yet taken in (whether or not the
     service runs to take them)."""
@@ -190,9 +190,8 @@ class StatusSnapshot:
 
 def load_status(store: Store, config: Config) -> StatusSnapshot:
     from edgebox.ignore import inbox_files
-    from edgebox.store import DocState
 
-    problems = store.documents_in_state(DocState.QUARANTINED, DocState.FAILED)
+    problems = store.requeueable()
     return StatusSnapshot(
         service=store.service_state(),
         counts=store.counts_by_state(),

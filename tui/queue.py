@@ -209,7 +209,7 @@ class QueueScreen(Screen):
         return literal(
             "No documents yet. Files dropped into "
             f"{self.edgebox.config.inbox_dir} appear here once the service "
-            "(edgebox watch) has read them."
+            "(edgebox serve, or edgebox run) has read them."
         )
 
     # -- actions -----------------------------------------------------------

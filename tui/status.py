@@ -17,6 +17,7 @@ from textual.widgets import DataTable, Footer, Static
 
 from edgebox.archive import clear_quarantine_copy
 from edgebox.heartbeat import service_running
+from edgebox.store import DocState
 from tui.data import (
     StatusSnapshot,
     clip,
@@ -199,7 +200,7 @@ class StatusScreen(Screen):
             return
         question = Text("Requeue ")
         question.append(literal(doc["file_name"], style="bold", one_line=True))
-        question.append(f" (#{doc['id']})? The service reads it again from the start.")
+        question.append(f" (#{doc['id']})? {_again(doc)}")
         question.append("\nReason: ", style="dim")
         question.append(literal(_reason(doc)))
 
@@ -226,6 +227,13 @@ class StatusScreen(Screen):
             return
         self.app.notify(f"requeued document {doc_id}", markup=False)
         self.app.call_from_thread(self.reload)
+
+
+def _again(doc: dict[str, Any]) -> str:
+    """What a requeue will do: a failed triage keeps the text already read."""
+    if doc["state"] == DocState.TRIAGED:
+        return "The service triages it again."
+    return "The service reads it again from the start."
 
 
 def _reason(doc: dict[str, Any]) -> str:
@@ -265,9 +273,16 @@ def _documents(snapshot: StatusSnapshot) -> Text:
     _line(out, "by state", states or "none yet")
     _line(out, "in progress", counts.get("received", 0) + counts.get("extracted", 0))
     _line(out, "quarantined", counts.get("quarantined", 0))
-    _line(out, "failed", counts.get("failed", 0))
+    _line(out, "failed", _failed(counts.get("failed", 0), snapshot.problems))
     _line(out, "needs review", snapshot.needs_review)
     return out
+
+
+def _failed(reading: int, problems: list[dict[str, Any]]) -> str:
+    """Failed readings (retried on their own) and failed triages (urgency
+    unknown, listed below to requeue): both are failures to a nurse."""
+    triage = sum(doc["state"] == DocState.TRIAGED for doc in problems)
+    return f"{reading + triage} ({triage} triage)" if triage else str(reading)
 
 
 def _sync(snapshot: StatusSnapshot) -> Text:

@@ -208,6 +208,7 @@ class Store(DocumentQueries, IndexQueries, OutboxQueries, ReviewQueries):
             if latest is None:
                 raise StoreError(f"document {doc_id} has no triage result to review")
             check_seen(doc_id, latest, expected_revision)
+            self._check_not_in_triage(doc_id)
             reviewed = {key: latest[key] for key in _REVISION_COLUMNS}
             reviewed |= dict(changes)
             check_staff_urgency(doc_id, reviewed["urgency"])
@@ -216,6 +217,17 @@ class Store(DocumentQueries, IndexQueries, OutboxQueries, ReviewQueries):
             reviewed["error"] = None
             reviewed["note"] = note or None
             return self.record_triage(doc_id, reviewed, author=f"staff:{reviewer}")
+
+    def _check_not_in_triage(self, doc_id: int) -> None:
+        """A failed triage sent back (requeue) is triaged again: a review saved
+        meanwhile would be buried under the new result, so it waits for it."""
+        state = self.document(doc_id)["state"]
+        if state not in (DocState.TRIAGED, DocState.REVIEWED):
+            raise StoreError(
+                f"document {doc_id} is being triaged again ({state});"
+                " nothing was saved: review it once its new result is in",
+                title="changed meanwhile",
+            )
 
     def revision(self, doc_id: int, revision: int) -> dict[str, Any]:
         rows = self.db.query(

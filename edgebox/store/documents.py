@@ -15,6 +15,17 @@ from sqlite_utils import Database
 from edgebox.errors import StoreError
 from edgebox.store.schema import DocState, OutboxState, now
 
+_WITH_LATEST = """FROM documents d LEFT JOIN triage_revisions t ON t.document_id = d.id
+    AND t.revision = (SELECT MAX(revision) FROM triage_revisions
+                      WHERE document_id = d.id)"""
+# A triage that failed (urgency unknown, with its error) and is still the
+# document's result: no person's revision, even one undone since, lies on it.
+# Such a document may be triaged again; a reviewed one never is.
+_TRIAGE_FAILED = f"""d.state = '{DocState.TRIAGED}' AND t.urgency = 'unknown'
+    AND t.error IS NOT NULL AND NOT EXISTS (
+        SELECT 1 FROM triage_revisions s WHERE s.document_id = d.id
+        AND s.author LIKE 'staff:%')"""
+
 
 class DocumentQueries:
     db: Database
@@ -170,18 +181,18 @@ class DocumentQueries:
         )
 
     def requeue(self, doc_id: int, *, actor: str = "staff") -> list[dict[str, Any]]:
-        """Send a failed or quarantined document back to the start.
+        """Send a failed or quarantined document back to the start, or a failed
+        triage no one has reviewed back to be triaged again.
 
         Its copies, quarantined with it, become duplicates of it again (never
         documents triaged twice); requeuing a copy requeues its first document.
-        Returns every document whose quarantine files can now go.
+        Returns every document sent back (their quarantine files can go).
         """
         doc = self.document(doc_id)
+        if doc["state"] == DocState.TRIAGED:
+            return [self._retriage(doc, actor)]
         if doc["state"] not in (DocState.FAILED, DocState.QUARANTINED):
-            raise StoreError(
-                f"document {doc_id} is {doc['state']}: only failed or quarantined "
-                "documents can be requeued"
-            )
+            raise _not_requeueable(doc)
         if doc["duplicate_of"] is not None:
             first = self.document(doc["duplicate_of"])
             if first["state"] in (DocState.FAILED, DocState.QUARANTINED):
@@ -211,6 +222,47 @@ class DocumentQueries:
             for copy in copies:
                 self._back_to_duplicate(copy, actor)
         return [doc, *copies]
+
+    def _retriage(self, doc: dict[str, Any], actor: str) -> dict[str, Any]:
+        """A triage that failed (the model timed out or answered nonsense) is
+        tried again on the text already read; a blank text is read again. Checked
+        in the write's own transaction: a review saved meanwhile stops it."""
+        with self.atomic():
+            failed = self._failed_triage(doc["id"])
+            if failed is None:
+                raise _not_requeueable(doc)
+            state = DocState.EXTRACTED
+            if not (doc["text"] or "").strip() and doc["archive_path"]:
+                state = DocState.RECEIVED
+            self.db.execute(
+                "UPDATE documents SET state = ?, attempts = 0, next_attempt_at = NULL,"
+                " updated_at = ? WHERE id = ?",
+                [state, now(), doc["id"]],
+            )
+            detail = {"from": doc["state"], **failed}  # the revision, its error
+            self._audit(actor, "requeue", doc["id"], detail)
+        return doc
+
+    def _failed_triage(self, doc_id: int) -> dict[str, Any] | None:
+        """The latest revision when it is a failed triage that no person has
+        reviewed (nor reviewed and undone): the document's only result."""
+        rows = self.db.query(
+            f"SELECT t.revision, t.error {_WITH_LATEST} WHERE d.id = ?"
+            f" AND {_TRIAGE_FAILED}",
+            [doc_id],
+        )
+        return next(rows, None)
+
+    def requeueable(self) -> list[dict[str, Any]]:
+        """Failed and quarantined documents, and failed triages no one has
+        reviewed, oldest first: what `requeue` takes back. A failed triage's
+        error is given as the document's, with the code `triage_failed`."""
+        rows = self.db.query(
+            f"SELECT d.*, t.error AS triage_error {_WITH_LATEST}"
+            f" WHERE d.state IN (?, ?) OR ({_TRIAGE_FAILED}) ORDER BY d.id",
+            [DocState.FAILED, DocState.QUARANTINED],
+        )
+        return [_with_triage_error(row) for row in rows]
 
     def _back_to_duplicate(self, copy: dict[str, Any], actor: str) -> None:
         self.db.execute(
@@ -299,6 +351,22 @@ class DocumentQueries:
             " priority, created_at) VALUES ('quarantine', ?, ?, ?, ?, 3, ?)",
             [doc_id, event, json.dumps(payload), OutboxState.PENDING, now()],
         )
+
+
+def _not_requeueable(doc: Mapping[str, Any]) -> StoreError:
+    return StoreError(
+        f"document {doc['id']} is {doc['state']}: only failed or quarantined "
+        "documents can be requeued, and triaged ones whose triage failed (urgency"
+        " unknown) before anyone reviewed them"
+    )
+
+
+def _with_triage_error(row: dict[str, Any]) -> dict[str, Any]:
+    """A failed triage's reason where a failed reading keeps its own."""
+    error = row.pop("triage_error")
+    if row["state"] == DocState.TRIAGED:
+        row |= {"error_code": "triage_failed", "error_message": error}
+    return row
 
 
 def duplicate_reason(file_name: str, first: Mapping[str, Any]) -> str:
