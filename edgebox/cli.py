@@ -689,7 +689,9 @@ def tui(ctx: click.Context) -> None:
     """The terminal UI: queue, documents, review, search, status (keyboard only)."""
     from tui.app import run_app
 
-    run_app(_config(ctx))
+    settings = _config(ctx)
+    settings.require_home()  # not an empty workspace of one's own, no patients
+    run_app(settings)
 
 
 # The CLI entry is the only place where the core meets the sync package.

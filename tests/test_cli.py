@@ -120,6 +120,16 @@ def test_status_json_on_a_new_home(edgebox_home: Path) -> None:
     assert status["overrides"]["reviewed"] == 0
 
 
+def test_the_ui_refuses_a_workspace_that_does_not_exist(edgebox_home: Path) -> None:
+    """A mistyped --home, or a nurse over SSH without EDGEBOX_HOME, used to
+    open an empty workspace of her own: no patients, and no word why. (The
+    service still makes its workspace: `edgebox serve` before `init` works.)"""
+    result = run_cli("tui")
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"error: no edgebox workspace at {edgebox_home}")
+    assert not edgebox_home.exists()
+
+
 def test_files_edgebox_makes_are_kept_from_other_accounts(tmp_path: Path) -> None:
     """The store holds every document's text and quarantine keeps file names
     (often patients' names): other accounts on the box must not read them."""
