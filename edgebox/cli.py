@@ -498,6 +498,7 @@ def reindex(ctx: click.Context) -> None:
 def status(ctx: click.Context, as_json: bool) -> None:
     """Documents per state, review and outbox counts."""
     from edgebox.appliance import service_report
+    from edgebox.heartbeat import model_words
     from edgebox.learn import learned_report
     from edgebox.store import open_for_reading
 
@@ -530,7 +531,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
     service = data["service"]
     click.echo(
         f"service   {'running' if service['running'] else 'not running'}"
-        + (f", {service['model']} on {service['device']}" if service["running"] else "")
+        + (f", {model_words(service)}" if service["running"] else "")
     )
     for task, model in data["learned"].items():
         learned = (

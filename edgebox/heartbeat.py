@@ -31,3 +31,16 @@ def service_running(state: Mapping[str, str], *, now: datetime | None = None) ->
     """True when the service says it runs and its heartbeat is recent."""
     age = heartbeat_age_s(state, now=now)
     return state.get("state") == "running" and age is not None and age <= STALE_AFTER_S
+
+
+def model_words(state: Mapping[str, str]) -> str:
+    """The model and where it runs, as the service last said it. An idle
+    service has not loaded it (it loads for the first document): "on loading"
+    read as stuck."""
+    model, device = state.get("model", "?"), state.get("device", "?")
+    if device == "loading":
+        return f"{model} (not loaded yet: it loads for the first document)"
+    if device == "none":
+        return f"{model} (not used: the service only takes files in)"
+    layers = state.get("gpu_layers")
+    return f"{model} on {device}" + (f", {layers} layers" if layers else "")

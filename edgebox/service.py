@@ -51,7 +51,7 @@ class Progress:
 
     def line(self) -> str:
         return (
-            f"waiting {self.waiting} | done {self.triaged} | failed {self.failed} | "
+            f"in inbox {self.waiting} | done {self.triaged} | failed {self.failed} | "
             f"quarantined {self.quarantined} | {self.docs_per_s:.2f} docs/s"
         )
 

@@ -137,6 +137,24 @@ def test_a_sigterm_while_the_main_thread_holds_the_stop_lock_does_not_hang(
     assert event.wait(timeout=10)
 
 
+def test_the_model_line_says_an_idle_service_has_not_loaded_it_yet() -> None:
+    """An idle service never loads the model: "… on loading" for hours read
+    as stuck (README walkthrough)."""
+    from edgebox.heartbeat import model_words
+
+    idle = {"model": "m.gguf", "device": "loading", "gpu_layers": ""}
+    assert model_words(idle) == (
+        "m.gguf (not loaded yet: it loads for the first document)"
+    )
+    assert model_words({**idle, "device": "none"}) == (
+        "m.gguf (not used: the service only takes files in)"
+    )
+    assert model_words({**idle, "device": "GPU", "gpu_layers": "31"}) == (
+        "m.gguf on GPU, 31 layers"
+    )
+    assert model_words({**idle, "device": "CPU"}) == "m.gguf on CPU"
+
+
 def test_a_killed_service_leaves_no_stale_lock(edgebox_home: Path) -> None:
     process = start_serve(edgebox_home, "serve", "--no-sync")
     wait_for(

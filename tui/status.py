@@ -16,7 +16,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from edgebox.archive import clear_quarantine_copy
-from edgebox.heartbeat import service_running
+from edgebox.heartbeat import model_words, service_running
 from edgebox.store import DocState
 from tui.data import (
     StatusSnapshot,
@@ -256,9 +256,7 @@ def _service(service: dict[str, str]) -> Text:
     else:
         last = local_time(service.get("heartbeat_at"), with_year=True)
         out.append(f"service not running (last heard {last})\n", style="bold")
-    layers = service.get("gpu_layers")
-    device = service.get("device", "?") + (f", {layers} layers" if layers else "")
-    _line(out, "model", f"{service.get('model', '?')} on {device}")
+    _line(out, "model", model_words(service))
     _line(out, "speed", f"{service.get('docs_per_s', '?')} docs/s")
     _line(out, "triaged", service.get("triaged", "?"))
     return out
