@@ -15,8 +15,13 @@ from edgebox.vitals import Vitals
 
 
 def vital_fields(vitals: Vitals) -> dict[str, str]:
-    """The vital signs read from the text, as fields (not the model's guess)."""
+    """The vital signs and the age read from the text, as fields (not the
+    model's guess: it took "32" from "34-year-old woman, 32 weeks pregnant", a
+    number the document does hold)."""
     fields: dict[str, str] = {}
+    age = vitals.get("age")
+    if age is not None:
+        fields["age"] = age_words(age)
     if "sbp" in vitals:
         fields["bp"] = f"{vitals.get('sbp'):g}/{vitals.get('dbp'):g}"
     for name in ("hr", "rr", "temp", "spo2", "gcs", "pain", "glucose"):
@@ -26,6 +31,16 @@ def vital_fields(vitals: Vitals) -> dict[str, str]:
     if "avpu" in vitals:
         fields["avpu"] = "AVPU"[int(vitals.get("avpu") or 1) - 1]
     return fields
+
+
+def age_words(years: float) -> str:
+    """An age in years as a person writes it: years from 2, else months, else
+    days ("34 years", "18 months", "14 days")."""
+    if years >= 2:
+        return f"{int(years)} years"
+    if years * 12 >= 1:
+        return f"{round(years * 12)} months"
+    return f"{max(1, round(years * 365))} days"
 
 
 def red_flags(

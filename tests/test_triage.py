@@ -251,6 +251,30 @@ def test_an_age_the_document_does_not_state_is_dropped() -> None:
     assert fields == {"sex": "unknown"}
 
 
+@pytest.mark.parametrize(
+    ("text", "age"),
+    [
+        # The bundled model gave "32": a number the document holds, not the age.
+        ("Mrs A. K., 34-year-old woman, 32 weeks pregnant (G3P2).", "34 years"),
+        ("Patient : réf. LAB-5530, garçon de 4 ans", "4 years"),
+        ("18-month-old boy, cough for 3 days", "18 months"),
+        ("Bébé de 2 semaines, fièvre depuis 2 jours", "14 days"),
+    ],
+)
+def test_the_age_field_is_the_age_the_text_states(text: str, age: str) -> None:
+    from edgebox.grounding import vital_fields
+    from edgebox.vitals import parse_vitals
+
+    assert vital_fields(parse_vitals(text))["age"] == age
+
+
+def test_without_a_stated_age_the_models_grounded_age_stands() -> None:
+    from edgebox.grounding import vital_fields
+    from edgebox.vitals import parse_vitals
+
+    assert "age" not in vital_fields(parse_vitals("Fever for 3 days, BP 120/80"))
+
+
 @pytest.fixture(scope="module")
 def learned_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Learned models trained on the fixture files, as after staff review."""
