@@ -29,12 +29,13 @@ _NEGATIONS = {
     "jamais", "non",
 }  # fmt: skip
 # A comma or an "and" ends the clause too: "no fever, convulsing since dawn"
-# and "not eating and convulsing" must keep their emergency. The cost is
+# and "not eating and convulsing" must keep their emergency; a French list
+# goes on ("absence de fièvre et de convulsions"). The cost is
 # "denies fever, convulsions" or "denies fever and convulsions" counting
 # convulsions, an error on the side that sends the document to a person.
 _CLAUSE_BREAK = re.compile(
     r"[.,;:!?\n]|\bbut\b|\bmais\b|\bhowever\b|\bcependant\b|\bthen\b|\bpuis\b"
-    r"|\band\b|\bet\b",
+    r"|\band\b|\bet\b(?!\s+(?:de\b|d['’]|des\b|du\b))",
     re.I,
 )
 # A negation written after the sign: "convulsions: none", "cyanose absente",
@@ -43,7 +44,8 @@ _CLAUSE_BREAK = re.compile(
 # "convulsions with negative malaria test" or "convulsing child RDT negative"
 # the negative is a test's result, not the sign's.
 _LINKING = r"(?:is|are|was|were|been|has|have|had|currently|now|today|activity"
-_LINKING += r"|episodes?|est|sont|[ée]tait|[ée]taient|a|ont|[ée]t[ée]|actuellement)"
+_LINKING += r"|episodes?|history|hx|est|sont|[ée]tait|[ée]taient|a|ont|[ée]t[ée]"
+_LINKING += r"|actuellement|ant[ée]c[ée]dents?)"
 _AFTER_NEGATION = re.compile(
     rf"(?:(?:[ \t]+{_LINKING}){{0,3}}\s*[:=\-–]?|(?:[ \t]+[\w'-]+){{0,3}}\s*[:=\-–])"
     r"\s*(?:none|nil|absent[es]*|negative|n[ée]gati(?:f|ve)s?|denied"

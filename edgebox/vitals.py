@@ -94,7 +94,7 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     # "Sat 31 May" are not saturations).
     "spo2_bare": re.compile(
         rf"\b(?:SpO2|SaO2|O2 sat(?:uration)?|{_SAT}){_SEP}(\d{{2,3}})\b"
-        rf"(?!\s*%)(?![.,]\d)(?!\s*(?:-\s*\d|{_TIME_UNITS}|{_MONTHS}|{_UNITS}|mmhg|kpa))",
+        rf"(?!\s*%)(?![.,]\d)(?!\s*(?:(?:-|–|—|to|à|a)\s*\d|{_TIME_UNITS}|{_MONTHS}|{_UNITS}|mmhg|kpa))",
         re.I,
     ),
     "gcs": re.compile(
@@ -158,6 +158,13 @@ _PERSON = (
     r"|femme|patiente|dame|monsieur|adolescente"
 )
 _AGE_FORMS = {
+    # "Age 6/12", "aged 3/52", "Infant 5/7": months, weeks or days over the
+    # year, the week or the month, as clinicians write an infant's age.
+    "fraction": re.compile(
+        rf"\b(?:aged?|[âa]g[ée]e?|{_CHILD})\s*(?:[:=(]|of|de)?\s*"
+        r"(?P<num>\d{1,2})\s*/\s*(?P<over>12|52|7)\b(?!\s*/)",
+        re.I,
+    ),
     # "45-year-old", "12 days old", "2-month-old", "8 months of age"
     "old": re.compile(
         rf"\b(?P<num>\d{{1,3}})[- ]?{_AGE_UNIT}(?:[- ]old\b|\s+of\s+age\b)", re.I
@@ -167,12 +174,12 @@ _AGE_FORMS = {
     # "aged 45", "age: 45", "Age 3 months", "âgé de 50 ans", "âgée de 2 mois"
     "aged": re.compile(
         r"\b(?:aged?|[âa]g[ée]e?)\s*(?:[:=]|of|de|d'|d’)?\s*"
-        rf"(?P<num>\d{{1,3}})(?:[- ]?{_AGE_UNIT})?\b",
+        rf"(?P<num>\d{{1,3}})(?:[- ]?{_AGE_UNIT})?\b(?!\s*/\s*\d)",
         re.I,
     ),
     # "homme de 50 ans", "Child of 8 months", "Infant 2 months", "bébé de 3 jours"
     "person": re.compile(
-        rf"\b(?:(?P<child>{_CHILD})|{_PERSON})\s*(?:[,:]|of|de|d'|d’|aged"
+        rf"\b(?:(?P<child>{_CHILD})|{_PERSON})\s*(?:[,:(]|of|de|d'|d’|aged"
         rf"|[âa]g[ée]e? de)?\s*(?P<num>\d{{1,3}})[- ]?{_AGE_UNIT}\b",
         re.I,
     ),
@@ -393,6 +400,12 @@ def _age(text: str) -> Reading | None:
     if not stated:
         return None
     match = min(stated, key=lambda m: m.start())
+    over = match.groupdict().get("over")
+    if over:
+        unit = {"12": "months", "52": "weeks", "7": "days"}[over]
+        per_year = next(f for prefix, f in _AGE_UNITS if unit.startswith(prefix))
+        years = int(match.group("num")) * per_year
+        return Reading(round(years, 3), match.start(), match.end())
     unit = (match.groupdict().get("unit") or "years").lower()
     per_year = next(f for prefix, f in _AGE_UNITS if unit.startswith(prefix))
     years = int(match.group("num")) * per_year
@@ -408,7 +421,9 @@ def _is_age(form: str, match: re.Match[str]) -> bool:
         return False
     if form in ("old", "yo"):
         return True
-    if _RELATIVE_BEFORE.search(before):
+    if form == "fraction":
+        return True
+    if _relatives_age(before):
         return False
     if _NOT_AN_AGE_AFTER.match(text, end):
         return False
@@ -429,6 +444,20 @@ def _is_bare_age(match: re.Match[str]) -> bool:
         int(match.group("num")) >= 12
         and not _DURATION_BEFORE.search(before)
         and not _NOT_THE_AGE_BEFORE.search(before)
-        and not _RELATIVE_BEFORE.search(before)
+        and not _relatives_age(before)
         and not _NOT_AN_AGE_AFTER.match(match.string, match.end())
     )
+
+
+_CHILD_WORD = re.compile(rf"\b(?:{_CHILD})\b", re.I)
+
+
+def _relatives_age(before: str) -> bool:
+    """Whether the age that follows `before` is a relative's: a relative named
+    just before it, with no child between ("mother brought her baby, aged 5
+    weeks" gives the baby's age)."""
+    relative = _RELATIVE_BEFORE.search(before)
+    if relative is None:
+        return False
+    named = relative.start() + len(re.match(r"[\w-]+", before[relative.start() :])[0])
+    return not _CHILD_WORD.search(before, named)

@@ -238,3 +238,23 @@ def test_a_glasgow_score_written_as_its_parts_is_their_sum(
 def test_readings_of_one_kind_from_two_patterns_keep_the_text_order() -> None:
     vitals = parse_vitals("SpO2 97%. Later SpO2 84. Then SpO2 80%.")
     assert [r.value for r in vitals.every("spo2")] == [97, 84, 80]
+
+
+@pytest.mark.parametrize(
+    ("text", "years"),
+    [
+        ("Age: 6/12. RR 55", 0.5),
+        ("Infant aged 3/52, feeding poorly", round(3 / 52, 3)),
+        ("Mother brought her baby, aged 5 weeks, T 38.1", round(5 / 52, 3)),
+        ("Infant (4 weeks) temp 38.2", round(4 / 52, 3)),
+    ],
+)
+def test_an_infants_age_written_as_a_fraction_or_after_the_mother_is_read(
+    text: str, years: float
+) -> None:
+    assert parse_vitals(text).get("age") == pytest.approx(years, abs=0.002)
+
+
+def test_a_target_saturation_range_is_not_a_reading() -> None:
+    for text in ("target sats 88 to 92", "Target SpO2 88–92%", "sat 88-92"):
+        assert parse_vitals(text).get("spo2") is None, text
