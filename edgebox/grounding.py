@@ -39,8 +39,10 @@ def age_words(years: float) -> str:
     if years >= 2:
         return f"{int(years)} years"
     if years * 12 >= 1:
-        return f"{round(years * 12)} months"
-    return f"{max(1, round(years * 365))} days"
+        count, unit = round(years * 12), "month"
+    else:
+        count, unit = max(1, round(years * 365)), "day"
+    return f"{count} {unit}" + ("" if count == 1 else "s")
 
 
 def red_flags(
@@ -211,9 +213,9 @@ def _content_words(text: str) -> set[str]:
     return {w for w in map(_fold, _WORD.findall(text)) if w not in _FILLER}
 
 
-MIN_COPIED = 0.6
-"""From this share of its words in a worked example's summary, a summary for
-a document unlike that example is taken to be the example's, copied."""
+MIN_COPIED = 0.8
+"""From this share of its four-word runs in a worked example's summary, a
+summary for a document unlike that example is taken to be the example's."""
 
 
 def copied_example(
@@ -224,26 +226,38 @@ def copied_example(
     where the document cannot vouch for the summary's words: the bundled model
     gave a French note on bleeding in pregnancy the English summary of the
     French example on abdominal pain."""
-    words = _content_words(summary)
-    if len(words) < 4:
+    runs = _word_runs(summary)
+    if len(runs) < 4:
         return False
     for example_text, example_summaries in examples:
         alike = supported_share(example_text, text)
         if alike is not None and alike >= MIN_SUPPORTED:
             continue  # the document is much like the example: its words may fit
         for example_summary in example_summaries:
-            shared = words & _content_words(example_summary)
-            if len(shared) >= MIN_COPIED * len(words):
+            shared = runs & _word_runs(example_summary)
+            if len(shared) >= MIN_COPIED * len(runs):
                 return True
     return False
 
 
-_PHRASE = 6
+def _word_runs(text: str, size: int = 4) -> set[tuple[str, ...]]:
+    """The text's runs of four words, numbers made alike: a copied summary
+    keeps the example's runs with only its figures changed, where a summary of
+    another document shares a few ("a 30-year-old woman with") at most."""
+    words = [
+        "#" if word.isdigit() else _fold(word) for word in re.findall(r"\w+", text)
+    ]
+    return {tuple(words[i : i + size]) for i in range(len(words) - size + 1)}
+
+
+_PHRASE = 8
 
 
 def repeats_itself(summary: str) -> bool:
-    """Whether a run of six words comes twice: a small model that loops ("The
-    patient is now on … The patient is now on …") has lost its thread."""
+    """Whether a run of eight words comes twice: a small model that loops
+    ("The patient is now on a 500 mg … The patient is now on a 500 mg …") has
+    lost its thread; a summary saying "pain in the left arm … pain in the left
+    leg" has not."""
     words = [w.lower() for w in re.findall(r"\w+", summary)]
     runs = [tuple(words[i : i + _PHRASE]) for i in range(len(words) - _PHRASE + 1)]
     return len(set(runs)) < len(runs)

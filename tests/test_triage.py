@@ -268,6 +268,14 @@ def test_the_age_field_is_the_age_the_text_states(text: str, age: str) -> None:
     assert vital_fields(parse_vitals(text))["age"] == age
 
 
+def test_an_age_in_words_counts_one_and_many() -> None:
+    from edgebox.grounding import age_words
+
+    assert [age_words(y) for y in (34.0, 1 / 12, 0.5, 1 / 365, 3 / 365)] == [
+        "34 years", "1 month", "6 months", "1 day", "3 days",
+    ]  # fmt: skip
+
+
 def test_without_a_stated_age_the_models_grounded_age_stands() -> None:
     from edgebox.grounding import vital_fields
     from edgebox.vitals import parse_vitals
@@ -504,6 +512,10 @@ def test_a_worked_examples_summary_is_told_from_a_fitting_one() -> None:
     assert not copied_example(fitting, like_the_example, examples)
     own = "A woman 7 months pregnant with heavy bleeding for an hour."
     assert not copied_example(own, BLEEDING_IN_PREGNANCY, examples)
+    # A good summary that shares the examples' common words is not a copy.
+    cough = "Femme de 30 ans, toux et fièvre depuis deux jours, vomissements."
+    summary = "A 30-year-old woman with two days of cough, vomiting and fever."
+    assert not copied_example(summary, cough, examples)
 
 
 def test_a_looping_summary_and_one_padded_with_repeats_are_doubted() -> None:
@@ -519,6 +531,8 @@ def test_a_looping_summary_and_one_padded_with_repeats_are_doubted() -> None:
     assert supported_share(looping, note) < 0.5  # each word counted once
     honest = "Amoxicillin 500 mg three times daily for 5 days for patient P-3."
     assert not repeats_itself(honest) and supported_share(honest, note) == 1.0
+    both_arms = "Pain in the left arm since Monday. Pain in the left leg too."
+    assert not repeats_itself(both_arms)
 
 
 @pytest.mark.model
