@@ -315,7 +315,7 @@ def record(
     return doc
 
 
-def test_queue_lists_a_timed_out_triage_above_duplicates_and_quarantined_files(
+def test_queue_lists_a_timed_out_triage_with_the_unknown_above_duplicates(
     edgebox_home: Path,
 ) -> None:
     from edgebox.config import load
@@ -339,9 +339,13 @@ def test_queue_lists_a_timed_out_triage_above_duplicates_and_quarantined_files(
     result = run_cli("queue", "--json")
     assert result.returncode == 0, result.stderr
     rows = json.loads(result.stdout)
-    assert [row["file_name"] for row in rows[:2]] == ["fu.txt", "routine.txt"]
-    assert rows[0]["document_id"] == failed
-    assert {row["state"] for row in rows[2:]} == {"duplicate", "quarantined"}
+    # Unknown urgency, by age: the unreadable files (each may be an emergency
+    # referral) and the failed triage; then routine; the copies last.
+    assert [row["file_name"] for row in rows[:5]] == [
+        "broken-0.pdf", "broken-1.pdf", "broken-2.pdf", "fu.txt", "routine.txt",
+    ]  # fmt: skip
+    assert rows[3]["document_id"] == failed
+    assert {row["state"] for row in rows[5:]} == {"duplicate"}
 
 
 def test_the_queue_table_shows_each_document_id_in_80_columns(

@@ -167,7 +167,7 @@ def failed_triage(store: Store, name: str = "fu.txt", sha: str = "f" * 64) -> in
     return doc
 
 
-def test_queue_puts_a_failed_triage_above_routine_and_copies_and_quarantined_last(
+def test_queue_puts_failed_unreadable_and_untriaged_above_routine_and_copies_last(
     store: Store,
 ) -> None:
     emergency = add(store, name="convulsions.txt", sha="e" * 64)
@@ -177,7 +177,7 @@ def test_queue_puts_a_failed_triage_above_routine_and_copies_and_quarantined_las
             file_name=f"copy-{n}.txt", sha256="e" * 64, size=10,
             state=DocState.DUPLICATE, duplicate_of=emergency,
         )  # fmt: skip
-    store.add_document(
+    damaged = store.add_document(
         file_name="damaged.pdf", sha256="d" * 64, size=10,
         state=DocState.QUARANTINED, error_code="pdf_damaged", error_message="damaged",
     )  # fmt: skip
@@ -187,19 +187,21 @@ def test_queue_puts_a_failed_triage_above_routine_and_copies_and_quarantined_las
     store.record_triage(routine, ai_result("routine"))
     expected = [
         "convulsions.txt",
-        "fu.txt",  # urgency unknown: right after the urgent ones
+        # Urgency unknown, right after the urgent ones, by age: a quarantined
+        # file may be an unreadable emergency referral.
+        "damaged.pdf",
+        "fu.txt",
         "waiting.txt",  # no result yet: unknown too, never below routine
         "routine.txt",
         "copy-0.txt",  # not work for a nurse: last, by age
         "copy-1.txt",
         "copy-2.txt",
-        "damaged.pdf",
     ]
     assert [row["file_name"] for row in store.queue()] == expected
     assert [row["file_name"] for row in store.queue_page()] == expected
     unknown = store.queue_page(QueueFilter(urgency="unknown"))
-    assert [row["document_id"] for row in unknown][:2] == [failed, waiting]
-    assert store.queue()[1]["error"] == "triage deadline passed (120 s)"
+    assert [row["document_id"] for row in unknown][:3] == [damaged, failed, waiting]
+    assert store.queue()[2]["error"] == "triage deadline passed (120 s)"
 
 
 def test_a_failed_triage_no_one_reviewed_is_triaged_again_on_requeue(

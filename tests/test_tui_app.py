@@ -56,11 +56,11 @@ async def test_the_queue_lists_emergencies_first_then_by_age(
         assert [row[0] for row in rows] == [
             "!! EMERG",
             "!  urgent",
+            "·  -",  # quarantined, no result: sorts with the unknown, by age
             "?  unknown",  # the failed triage: right after the urgent ones
             "   routine",
-            "·  -",  # quarantined, no result: no nurse's work, so last
         ]
-        assert [row[4] for row in rows[2:]] == ["triaged", "triaged", "quarantined"]
+        assert [row[4] for row in rows[2:]] == ["quarantined", "triaged", "triaged"]
         assert rows[0][1:] == [
             "referral",
             "3-year-old girl…",
@@ -84,8 +84,8 @@ async def test_filters_cycle_and_clear(
         await pilot.press("u", "u")  # urgency: unknown
         table = await queue_ready(pilot, 2)
         assert "u urgency: unknown" in screen_text(pilot.app)
-        # The failed triage first, the quarantined scan after it.
-        assert [row[4] for row in table_rows(table)] == ["triaged", "quarantined"]
+        # The quarantined scan (the older) first, then the failed triage.
+        assert [row[4] for row in table_rows(table)] == ["quarantined", "triaged"]
         await pilot.press("0", "x", "x", "x", "x", "x", "x")  # state: quarantined
         table = await queue_ready(pilot, 1)
         assert table_rows(table)[0][2].startswith("OCR is not")
@@ -200,7 +200,7 @@ async def test_without_a_name_the_app_asks_who_reviews(
     monkeypatch.setattr(getpass, "getuser", no_login_name)
     async with make_app(settings).run_test(size=(80, 24)) as pilot:
         assert pilot.app.reviewer is None
-        screen = await open_document(pilot, 3)  # the routine prescription
+        screen = await open_document(pilot, 2 + 2)  # the routine prescription
         await pilot.press("c")
         await until(pilot, lambda: isinstance(pilot.app.screen, NameScreen))
         await pilot.press(*"Grace N", "enter")
@@ -316,7 +316,7 @@ async def test_confirm_refuses_a_failed_triage_with_no_urgency(
     settings: config.Config, seeded: dict[str, int]
 ) -> None:
     async with make_app(settings).run_test(size=(80, 24)) as pilot:
-        screen = await open_document(pilot, 2)  # intake: triage failed, unknown
+        screen = await open_document(pilot, 3)  # intake: triage failed, unknown
         await pilot.press("c")
         await until(
             pilot, lambda: any("Nothing confirmed" in m for m in said(pilot.app))
@@ -332,7 +332,7 @@ async def test_a_failed_triage_is_reviewed_in_the_form(
     """No category and no urgency to start from: the form opens on blanks."""
     doc_id = seeded["intake-0311.txt"]
     async with make_app(settings).run_test(size=(80, 24)) as pilot:
-        await open_document(pilot, 2)  # intake: triage failed, unknown
+        await open_document(pilot, 3)  # intake: triage failed, unknown
         await pilot.press("r")
         await until(pilot, lambda: isinstance(pilot.app.screen, ReviewScreen))
         await pilot.press("ctrl+s")  # nothing chosen yet
@@ -503,7 +503,7 @@ async def test_review_and_confirm_say_why_a_document_without_a_result_cannot(
     settings: config.Config, seeded: dict[str, int]
 ) -> None:
     async with make_app(settings).run_test(size=(80, 24)) as pilot:
-        await open_document(pilot, 4)  # the quarantined scan, last
+        await open_document(pilot, 2)  # the quarantined scan, with the unknown
         await pilot.press("r", "c")
         await until(pilot, lambda: len(said(pilot.app)) >= 2)
         review, confirm = said(pilot.app)[-2:]
@@ -535,8 +535,7 @@ async def test_a_queue_longer_than_a_page_says_so_and_pages_to_the_rest(
         await pilot.press("]")
         table = await queue_ready(pilot, 5)
         assert "501–505 of 505 shown  [ previous" in screen_dump(pilot.app)
-        # The end of the queue: the routine one, then the quarantined scan.
-        assert [row[0] for row in table_rows(table)[-2:]] == ["   routine", "·  -"]
+        assert table_rows(table)[-1][0] == "   routine"  # the end of the queue
         await pilot.press("]")  # no page after the last
         await until(pilot, lambda: "No more documents that way." in said(pilot.app))
         await pilot.press("[")

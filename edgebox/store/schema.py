@@ -38,12 +38,13 @@ class OutboxState(StrEnum):
 URGENCY_RANK = {"emergency": 0, "urgent": 1, "unknown": 2, "routine": 3}
 
 _RANK_CASES = " ".join(f"WHEN '{u}' THEN {r}" for u, r in URGENCY_RANK.items())
-# Not work for a nurse: a copy of a document already listed, a file no one can
-# read until someone fixes it. They must not push a failed triage down.
-_SET_ASIDE = f"d.state IN ('{DocState.DUPLICATE}', '{DocState.QUARANTINED}')"
+# Not work for a nurse: a copy of a document already listed. A quarantined
+# file is: no one knows its urgency (an unreadable emergency referral), so it
+# sorts with the unknown ones.
+_SET_ASIDE = f"d.state = '{DocState.DUPLICATE}'"
 # Every queue (CLI, UI) in one order: most urgent first, a document without a
 # result yet as "unknown" (never below the routine ones), then oldest; the
-# duplicates and quarantined files after all the others.
+# duplicates after all the others.
 QUEUE_ORDER = (
     f"CASE WHEN {_SET_ASIDE} THEN 1 ELSE 0 END,"
     f" CASE COALESCE(t.urgency, 'unknown') {_RANK_CASES} ELSE 4 END,"
