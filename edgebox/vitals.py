@@ -207,7 +207,7 @@ _SHORT_AGE_ENDS = re.compile(
 # "since she was 6 years old", "à l'âge de 13 ans", "gestational age").
 _NOT_THE_AGE_BEFORE = re.compile(
     r"\b(?:at|since|from|until|till|by|before|after|between|when|while"
-    r"|gestational|bone|mean|l['’]|d['’])"
+    r"|gestational|gest\.?|bone|mean|l['’]|d['’])"
     r"(?:\s+(?:she|he|they|i|we|the patient|patient)\s+(?:was|were))?"
     r"(?:\s+(?:about|around|approximately|roughly|age|aged|an?))*\s*$",
     re.I,
@@ -419,7 +419,10 @@ def _is_age(form: str, match: re.Match[str]) -> bool:
     before = text[max(0, match.start() - 40) : match.start()]
     if form != "person" and _NOT_THE_AGE_BEFORE.search(before):
         return False
-    if form in ("old", "yo"):
+    if form == "old":
+        # "a 3-day-old laceration": a wound's age, not the patient's.
+        return not _NOT_A_PERSON_AFTER.match(text, end)
+    if form == "yo":
         return True
     if form == "fraction":
         return True
@@ -449,6 +452,12 @@ def _is_bare_age(match: re.Match[str]) -> bool:
     )
 
 
+_NOT_A_PERSON_AFTER = re.compile(
+    r"\s+(?:\w+\s+)?(?:wounds?|lacerations?|cuts?|burns?|injur(?:y|ies)|fractures?"
+    r"|bites?|ulcers?|abscess(?:es)?|rash(?:es)?|lesions?|swellings?|bruises?"
+    r"|sutures?|stitches|dressings?|casts?|plaies?|br[ûu]lures?|blessures?)\b",
+    re.I,
+)
 _CHILD_WORD = re.compile(rf"\b(?:{_CHILD})\b", re.I)
 
 

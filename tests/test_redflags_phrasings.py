@@ -248,3 +248,11 @@ def test_treatment_failures_ranges_and_minor_bleeds_raise_no_emergency(
 )
 def test_the_signs_the_narrowed_patterns_keep(text: str, sign: str) -> None:
     assert sign in signs(text)
+
+
+def test_a_wounds_age_neither_makes_a_tiny_baby_nor_hides_shock() -> None:
+    text = "3-day-old laceration on the arm of a 45-year-old man, BP 80/50, HR 130"
+    found = signs(text)
+    assert "tiny baby" not in found
+    assert "low blood pressure (shock)" in found
+    assert "tiny baby" in signs("3-day-old boy, RR 70")

@@ -258,3 +258,16 @@ def test_an_infants_age_written_as_a_fraction_or_after_the_mother_is_read(
 def test_a_target_saturation_range_is_not_a_reading() -> None:
     for text in ("target sats 88 to 92", "Target SpO2 88–92%", "sat 88-92"):
         assert parse_vitals(text).get("spo2") is None, text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "3-day-old laceration on the arm, BP 80/50",
+        "A 2-week-old infected wound on the foot",
+        "Gest. age 34 weeks, BP 80/50",
+    ],
+)
+def test_a_wounds_age_or_a_gestational_age_is_not_the_patients(text: str) -> None:
+    """Read as the age, it switched the adult shock limits off."""
+    assert parse_vitals(text).get("age") is None
