@@ -400,13 +400,11 @@ def _age(text: str) -> Reading | None:
     if not stated:
         return None
     match = min(stated, key=lambda m: m.start())
-    over = match.groupdict().get("over")
-    if over:
-        unit = {"12": "months", "52": "weeks", "7": "days"}[over]
-        per_year = next(f for prefix, f in _AGE_UNITS if unit.startswith(prefix))
-        years = int(match.group("num")) * per_year
-        return Reading(round(years, 3), match.start(), match.end())
-    unit = (match.groupdict().get("unit") or "years").lower()
+    parts = match.groupdict()
+    if parts.get("over"):  # "6/12": months over the year's twelve
+        unit = {"12": "months", "52": "weeks", "7": "days"}[parts["over"]]
+    else:
+        unit = (parts.get("unit") or "years").lower()
     per_year = next(f for prefix, f in _AGE_UNITS if unit.startswith(prefix))
     years = int(match.group("num")) * per_year
     return Reading(round(years, 3), match.start(), match.end())
@@ -422,9 +420,7 @@ def _is_age(form: str, match: re.Match[str]) -> bool:
     if form == "old":
         # "a 3-day-old laceration": a wound's age, not the patient's.
         return not _NOT_A_PERSON_AFTER.match(text, end)
-    if form == "yo":
-        return True
-    if form == "fraction":
+    if form in ("yo", "fraction"):
         return True
     if _relatives_age(before):
         return False
