@@ -110,21 +110,31 @@ def triage(
     ctx: click.Context, files: tuple[Path, ...], as_json: bool, timeout: float | None
 ) -> None:
     """Triage files now and print the results (nothing is stored)."""
-    from edgebox.extract import extract_text
+    from edgebox.extract import Extraction, extract
     from edgebox.triage import TriageEngine
 
     settings = _config(ctx)
-    texts: list[tuple[Path, str]] = []
+    texts: list[tuple[Path, Extraction]] = []
     failed = 0
     for path in files:
         try:
-            texts.append((path, extract_text(path)))
+            texts.append((path, extract(path)))
         except ExtractError as exc:
             click.echo(f"error: {exc}", err=True)
             failed += 1
     if texts:
         engine = TriageEngine(settings)
-        results = [(p, engine.triage(t, timeout_s=timeout)) for p, t in texts]
+        results = [
+            (
+                p,
+                engine.triage(
+                    e.text,
+                    timeout_s=timeout,
+                    unread_pages=[page.to_json() for page in e.unread_pages],
+                ),
+            )
+            for p, e in texts
+        ]
         if as_json:
             for path, result in results:
                 click.echo(

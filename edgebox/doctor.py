@@ -215,18 +215,38 @@ def gpu_present() -> dict[str, Any]:
     return {"present": False, "detail": None}
 
 
+PDF_PAGES = (
+    "PDFs are read page by page: a page with no text layer, or with a little text"
+    " (a banner, a watermark) over a scan, is OCR'd"
+)
+UNREAD_PAGES = (
+    "a PDF whose other pages hold text goes to review naming the pages not read;"
+    " a scan alone is quarantined until OCR is installed (then `edgebox requeue`)"
+)
+
+
 def ocr_report() -> dict[str, Any]:
+    """Whether scans can be read: Tesseract for images, and poppler's pdftoppm
+    as well for the scanned pages of a PDF."""
     tesseract = shutil.which("tesseract")
+    pdf_pages = tesseract is not None and shutil.which("pdftoppm") is not None
+    missing = {"available": False, "pdf_pages": False, "languages": []}
     if not tesseract:
-        return {"available": False, "languages": []}
+        return missing
     try:
         out = subprocess.run(
             [tesseract, "--list-langs"], capture_output=True, text=True, timeout=10
         )
     except (OSError, subprocess.TimeoutExpired):
-        return {"available": False, "languages": []}
+        return missing
     languages = [line.strip() for line in out.stdout.splitlines()[1:] if line.strip()]
-    return {"available": True, "path": tesseract, "languages": languages}
+    return {
+        "available": True,
+        "pdf_pages": pdf_pages,
+        "pdf_policy": PDF_PAGES if pdf_pages else None,
+        "path": tesseract,
+        "languages": languages,
+    }
 
 
 def warnings(checks: dict[str, Any]) -> list[str]:
@@ -282,5 +302,13 @@ def warnings(checks: dict[str, Any]) -> list[str]:
     if (disk := low_space(checks["disk"])) is not None:
         found.append(disk)
     if not checks["ocr"]["available"]:
-        found.append("Tesseract OCR is not installed: scanned documents cannot be read")
+        found.append(
+            "Tesseract OCR is not installed: scanned documents and scanned PDF"
+            f" pages cannot be read; {UNREAD_PAGES}"
+        )
+    elif not checks["ocr"]["pdf_pages"]:
+        found.append(
+            "poppler-utils (pdftoppm) is not installed: scanned PDF pages cannot"
+            f" be read; {UNREAD_PAGES}"
+        )
     return found

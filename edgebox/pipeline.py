@@ -9,6 +9,7 @@ reason; transient ones are retried with a capped backoff.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -154,17 +155,26 @@ class Pipeline:
     def extract(self, doc: dict) -> str:
         """received (or failed) -> extracted, failed (retry later) or quarantined."""
         try:
-            text = self.extractor.extract(
+            extraction = self.extractor.extract(
                 Path(doc["archive_path"] or doc["source_path"]), stop=self.stop
             )
         except ExtractError as exc:
             return self._failed(doc, exc)
-        self.store.set_state(doc["id"], DocState.EXTRACTED, text=text)
+        self.store.set_state(
+            doc["id"],
+            DocState.EXTRACTED,
+            text=extraction.text,
+            unread_pages=[page.to_json() for page in extraction.unread_pages],
+        )
         return "extracted"
 
     def triage(self, doc: dict) -> TriageResult:
         """extracted -> triaged; result, outbox row and audit in one transaction."""
-        result = self.engine.triage(doc["text"] or "", cancel=self.stop)
+        result = self.engine.triage(
+            doc["text"] or "",
+            cancel=self.stop,
+            unread_pages=json.loads(doc.get("unread_pages") or "[]"),
+        )
         record = result.to_record()
         self.store.record_triage(doc["id"], record, chunks=self._embed(doc, record))
         return result

@@ -141,6 +141,8 @@ def doctor_text(checks: Mapping[str, Any]) -> str:
     langs = ", ".join(ocr["languages"]) or "-"
     tesseract = f"tesseract ({langs})" if ocr["available"] else "not installed"
     lines.append(f"ocr         {tesseract}")
+    if ocr.get("pdf_policy"):
+        lines.append(f"            {ocr['pdf_policy']}")
     rules = checks["rules"]
     rules_state = f"version {rules['version']}" if rules["ok"] else "DO NOT LOAD"
     lines.append(f"rules       {rules['file']}  {rules_state}")

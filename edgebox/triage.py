@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -83,7 +84,10 @@ class TriageResult:
         return record
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self) | {"model": self.provenance.get("model")}
+        return asdict(self) | {
+            "model": self.provenance.get("model"),
+            "unread_pages": self.provenance.get("unread_pages", []),
+        }
 
 
 @dataclass
@@ -190,9 +194,14 @@ class TriageEngine:
         summary: bool = True,
         tasks: tuple[str, ...] = ("category", "urgency"),
         cancel: threading.Event | None = None,
+        unread_pages: Sequence[dict[str, Any]] = (),
     ) -> TriageResult:
         """Triage one document's text. Never raises for a bad model answer;
         raises `Cancelled` when `cancel` is set while the model answers.
+
+        `unread_pages` ({"page", "reason"}, from extraction) are pages whose
+        text is missing: a person reads the original, and the document is not
+        called routine on the part that could be read.
 
         `summary=False` (eval) skips the LLM when learned models cover the
         labels in `tasks`: those labels are then exactly what a full triage
@@ -229,6 +238,8 @@ class TriageEngine:
             # Fail closed: no answer leaves the rules and the learned models,
             # else "unknown"; never "routine" for want of an answer.
             decision.flag("document", f"triage failed: {error}")
+        if unread_pages:
+            _unread(decision, unread_pages)
         summary, rejected = answer.summary if answer else "", None
         doubt = self._summary_doubt(summary, text)
         if doubt:
@@ -236,10 +247,13 @@ class TriageEngine:
             # own opening replaces it, and a person is asked to look.
             decision.flag("summary", doubt)
             summary, rejected = opening_sentences(text), summary
-        return self._result(
+        result = self._result(
             decision, votes, answer, output, text, vitals, findings, injection, error,
             summary=(summary, rejected),
         )  # fmt: skip
+        if unread_pages:
+            result.provenance["unread_pages"] = list(unread_pages)
+        return result
 
     def _summary_doubt(self, summary: str, text: str) -> str | None:
         """Why the model's summary cannot be shown as it is, or None."""
@@ -402,6 +416,27 @@ class TriageEngine:
         )
         # The chat template adds a few tokens per message around the contents.
         return sum(len(self.model.tokenize(m["content"])) + 8 for m in messages)
+
+
+def unread_note(pages: list[dict[str, Any]]) -> str:
+    """One line naming unread pages by reason: "pages 2, 3 (OCR not available)"."""
+    by_reason: dict[str, list[str]] = {}
+    for page in pages:
+        by_reason.setdefault(page["reason"], []).append(str(page["page"]))
+    return "; ".join(
+        f"page{'s' if len(numbers) > 1 else ''} {', '.join(numbers)} ({reason})"
+        for reason, numbers in by_reason.items()
+    )
+
+
+def _unread(decision: Decision, pages: Sequence[dict[str, Any]]) -> None:
+    """Pages left unread may hold the emergency: a person reads the original,
+    and what the rest says cannot make the document routine."""
+    decision.flag(
+        "document", f"not all pages could be read: {unread_note(list(pages))}"
+    )
+    if decision.urgency == "routine":
+        decision.urgency, decision.sources["urgency"] = UNKNOWN, "unread-pages"
 
 
 def _votes_record(votes: Votes, answer: _Answer | None) -> dict[str, Any]:

@@ -16,6 +16,7 @@ sys.path[:0] = [str(HERE.parent), str(HERE)]
 
 from bench_index import index_benchmarks  # noqa: E402
 from bench_ingest import ingest_throughput  # noqa: E402
+from bench_pdf import pdf_pages  # noqa: E402
 from bench_triage import prefix_reuse, triage_throughput  # noqa: E402
 from bench_tui import tui_startup  # noqa: E402
 
@@ -29,6 +30,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--files", type=int, default=300)
     parser.add_argument("--sync-results", type=int, default=10_000)
+    parser.add_argument("--pdf-pages", type=int, default=40)
     parser.add_argument("--index-docs", type=int, default=300)
     parser.add_argument(
         "--scales", default="10000,100000", help="document counts for search latency"
@@ -40,6 +42,7 @@ def main() -> int:
     scales = tuple(int(n) for n in args.scales.split(",") if n)
     results = [
         ingest_throughput(args.files),
+        pdf_pages(args.pdf_pages),
         triage_throughput(docs, args.rounds),
         prefix_reuse(docs, args.rounds),
         *index_benchmarks(docs=args.index_docs, scales=scales),

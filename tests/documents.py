@@ -45,6 +45,40 @@ def scanned_image(path: Path, lines: list[str]) -> Path:
     return path
 
 
+def page_scan(lines: list[str]):
+    """A scanned A4 page (a Pillow image, 150 dpi) with typed lines on it."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.load_default(size=40)
+    image = Image.new("L", (1240, 1754), 255)
+    draw = ImageDraw.Draw(image)
+    for i, line in enumerate(lines):
+        draw.text((80, 200 + 70 * i), line, fill=0, font=font)
+    return image
+
+
+def paged_pdf(path: Path, pages: list[dict[str, list[str]]]) -> Path:
+    """A PDF page by page (fpdf2): `text` lines as a real text layer, `scan`
+    lines as a full-page scanned image under them (a fax banner or a
+    watermark over a scan is both), `logo` a small image beside typed text."""
+    from fpdf import FPDF
+
+    pdf = FPDF(format="A4")
+    pdf.set_auto_page_break(False)
+    for page in pages:
+        pdf.add_page()
+        if page.get("scan"):
+            pdf.image(page_scan(page["scan"]), x=0, y=0, w=210, h=297)
+        if page.get("logo"):
+            pdf.image(page_scan(page["logo"]).resize((310, 438)), x=10, y=10, w=30)
+        pdf.set_font("Helvetica", size=10)
+        pdf.set_xy(10, 5 if page.get("scan") else 60)
+        for line in page.get("text", []):
+            pdf.cell(0, 5, line, new_x="LMARGIN", new_y="NEXT")
+    pdf.output(str(path))
+    return path
+
+
 def docx_file(path: Path, paragraphs: list[str], table: list[list[str]]) -> Path:
     import docx
 

@@ -20,6 +20,8 @@ def test_bench_reports_engine_and_baseline_in_one_run() -> None:
             "1",
             "--files",
             "50",
+            "--pdf-pages",
+            "5",
             "--index-docs",
             "20",
             "--scales",
@@ -46,6 +48,15 @@ def test_bench_reports_engine_and_baseline_in_one_run() -> None:
     assert ingest["ratio_ingest_to_baseline"] == pytest.approx(
         ingest["ingest_files_per_s"] / ingest["baseline_copy_hash_fsync_files_per_s"],
         abs=0.01,
+    )
+    pdf = figures["PDF extraction per page"]
+    assert pdf["text_pages"] == 5
+    assert pdf["ratio_text_page_to_bare"] == pytest.approx(
+        pdf["edgebox_text_page_ms"] / pdf["bare_pypdf_text_page_ms"], abs=0.05
+    )
+    assert pdf["ratio_scanned_page_to_bare"] == pytest.approx(
+        pdf["edgebox_scanned_page_s"] / pdf["bare_pdftoppm_tesseract_page_s"],
+        abs=0.05,
     )
     indexing = figures["indexing throughput"]
     assert indexing["ratio_index_to_bare"] == pytest.approx(

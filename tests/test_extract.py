@@ -205,7 +205,7 @@ def test_the_worker_process_reports_errors_and_results(tmp_path: Path) -> None:
     extractor = TimeboxedExtractor(Limits())
     try:
         good = text_pdf(tmp_path / "ok.pdf", ["Worker process text"])
-        assert "Worker process text" in extractor.extract(good)
+        assert "Worker process text" in extractor.extract(good).text
         locked = encrypted_pdf(tmp_path / "locked.pdf", ["x"])
         with pytest.raises(ExtractError) as caught:
             extractor.extract(locked)
@@ -229,7 +229,7 @@ def test_a_stop_kills_the_extraction_in_hand(tmp_path: Path) -> None:
         with pytest.raises(Cancelled, match="ok.pdf"):
             extractor.extract(path, stop=stopping)
         assert extractor._pool is None  # killed, not left reading
-        assert "Worker process text" in extractor.extract(path)
+        assert "Worker process text" in extractor.extract(path).text
     finally:
         extractor.close()
 

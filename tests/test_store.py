@@ -48,6 +48,7 @@ def test_migrations_run_from_empty(tmp_path: Path) -> None:
             "m005_service_state",
             "m006_uploads",
             "m007_inbox_cleared",
+            "m008_unread_pages",
         ]
         assert store.journal_mode() == "wal"
     with Store(path) as reopened:  # a second open applies nothing new
@@ -59,6 +60,7 @@ def test_migrations_run_from_empty(tmp_path: Path) -> None:
             "m005_service_state",
             "m006_uploads",
             "m007_inbox_cleared",
+            "m008_unread_pages",
         ]
 
 

@@ -4,6 +4,7 @@ the document is shown literally (`literal`), never parsed as markup."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 from rich.text import Text
@@ -27,7 +28,16 @@ def _head(view: DocumentView) -> Text:
     if doc.get("error_code"):
         line.append("\nerror: ", style="bold")
         line.append(literal(f"{doc['error_code']}: {doc['error_message'] or ''}"))
+    unread = _unread_pages(view)
+    if unread:
+        line.append("\nNOT ALL PAGES READ, see the original: ", style="bold")
+        pages = ", ".join(f"page {p['page']} ({p['reason']})" for p in unread)
+        line.append(literal(pages))
     return line
+
+
+def _unread_pages(view: DocumentView) -> list[dict]:
+    return json.loads(view.document.get("unread_pages") or "[]")
 
 
 def _result(view: DocumentView) -> Text:
@@ -48,7 +58,7 @@ def _flags(view: DocumentView) -> Text:
     flags = view.latest["red_flags"] if view.latest else []
     out = _section("Red flags")
     if not flags:
-        out.append("none found")
+        out.append("none found" + (" in the pages read" if _unread_pages(view) else ""))
     for flag in flags:
         out.append("* ")
         out.append(literal(flag.get("sign"), style="bold", one_line=True))

@@ -3,13 +3,16 @@
 Plain text, Markdown and CSV (charset detected), HTML, PDF text layers, DOCX,
 and images or scanned PDFs through Tesseract OCR. Every failure is an
 ExtractError with a reason code, a message naming the file, and whether a retry
-could help (`permanent=False`: an OCR timeout, a locked file).
+could help (`permanent=False`: an OCR timeout, a locked file). A PDF some of
+whose pages could not be read still gives the others' text, with the unread
+pages named (`Extraction.unread_pages`), so that a person reads the original.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from edgebox.errors import ExtractError
 from edgebox.extract.sniff import sniff
@@ -23,7 +26,30 @@ class Limits:
     ocr_languages: str = "eng+fra"
 
 
+@dataclass(frozen=True)
+class UnreadPage:
+    """A page whose text is missing from the extraction, and why."""
+
+    page: int
+    """1-based, as a person counts pages."""
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"page": self.page, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class Extraction:
+    text: str
+    unread_pages: tuple[UnreadPage, ...] = ()
+
+
 def extract_text(path: Path, limits: Limits | None = None) -> str:
+    """The document's text (see `extract`, which also names unread pages)."""
+    return extract(path, limits).text
+
+
+def extract(path: Path, limits: Limits | None = None) -> Extraction:
     """The document's text, or an ExtractError naming the file and the reason.
 
     Runs in the calling process; `edgebox.extract.timebox` runs the same thing
@@ -45,7 +71,7 @@ def extract_text(path: Path, limits: Limits | None = None) -> str:
         raise _unreadable(path, exc) from exc
     kind = sniff(head, path.suffix)
     try:
-        text = _READERS[kind](path, limits)
+        read = _READERS[kind](path, limits)
     except ExtractError:
         raise
     except OSError as exc:
@@ -63,9 +89,10 @@ def extract_text(path: Path, limits: Limits | None = None) -> str:
             f"({type(exc).__name__})",
             code="corrupt",
         ) from exc
-    if not text.strip():
+    extraction = read if isinstance(read, Extraction) else Extraction(read)
+    if not extraction.text.strip():
         raise ExtractError(f"{path}: no text found in this {kind} file", code="no_text")
-    return text
+    return extraction
 
 
 def _size(path: Path) -> int:
@@ -96,7 +123,7 @@ def _read_html(path: Path, limits: Limits) -> str:
     return html_to_text(decode(path.read_bytes()))
 
 
-def _read_pdf(path: Path, limits: Limits) -> str:
+def _read_pdf(path: Path, limits: Limits) -> Extraction:
     from edgebox.extract.pdf import pdf_text
 
     return pdf_text(path, limits)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
+import time
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -53,50 +55,88 @@ def ocr_image(path: Path, *, languages: str, timeout_s: float) -> str:
     return out.stdout.decode("utf-8", errors="replace")
 
 
-def ocr_pdf(path: Path, *, pages: int, languages: str, timeout_s: float) -> str:
-    """Render each page of a scanned PDF (poppler's pdftoppm) and OCR it."""
-    _tesseract(path)
-    pdftoppm = shutil.which("pdftoppm")
-    if not pdftoppm:
+@dataclass(frozen=True)
+class PageOcr:
+    """One PDF page's OCR: its text, or the error that kept it unread."""
+
+    page: int
+    text: str = ""
+    error: ExtractError | None = None
+
+
+def ocr_pdf_pages(
+    path: Path, pages: list[int], *, languages: str, deadline: float
+) -> list[PageOcr]:
+    """Render each of `pages` (1-based; poppler's pdftoppm) and OCR it, in
+    order, until `deadline` (time.monotonic()); a page that cannot be read is
+    returned with its error, so that the others still count."""
+    if not pages:
+        return []
+    try:
+        _tesseract(path)
+        pdftoppm = _pdftoppm(path)
+    except ExtractError as exc:
+        return [PageOcr(page, error=exc) for page in pages]
+    with tempfile.TemporaryDirectory(prefix="edgebox-ocr-") as tmp:
+        return [
+            _ocr_page(path, page, pdftoppm, Path(tmp), languages, deadline)
+            for page in pages
+        ]
+
+
+def _ocr_page(
+    path: Path, page: int, pdftoppm: str, tmp: Path, languages: str, deadline: float
+) -> PageOcr:
+    left = deadline - time.monotonic()
+    if left <= 0:
+        return PageOcr(page, error=_out_of_time(path, page))
+    try:
+        image = _render(path, page, pdftoppm, tmp, timeout_s=left)
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return PageOcr(page, error=_out_of_time(path, page))
+        return PageOcr(page, ocr_image(image, languages=languages, timeout_s=left))
+    except ExtractError as exc:
+        return PageOcr(page, error=exc)
+
+
+def _render(
+    path: Path, page: int, pdftoppm: str, tmp: Path, *, timeout_s: float
+) -> Path:
+    prefix = tmp / f"page-{page}"
+    command = [pdftoppm, "-r", "200", "-gray", "-png", "-singlefile"]
+    command += ["-f", str(page), "-l", str(page), str(path), str(prefix)]
+    try:
+        subprocess.run(command, capture_output=True, timeout=timeout_s, check=True)
+    except subprocess.TimeoutExpired as exc:
+        raise ExtractError(
+            f"{path}: rendering page {page} for OCR took longer than the time left",
+            code="ocr_timeout",
+            permanent=False,
+        ) from exc
+    except subprocess.CalledProcessError as exc:
+        raise ExtractError(
+            f"{path}: page {page} could not be rendered for OCR", code="corrupt_pdf"
+        ) from exc
+    return prefix.with_suffix(".png")
+
+
+def _out_of_time(path: Path, page: int) -> ExtractError:
+    return ExtractError(
+        f"{path}: no time left to OCR page {page}",
+        code="ocr_timeout",
+        permanent=False,
+    )
+
+
+def _pdftoppm(path: Path) -> str:
+    exe = shutil.which("pdftoppm")
+    if not exe:
         raise ExtractError(
             f"{path}: OCR not available (poppler-utils' pdftoppm is not installed)",
             code="ocr_unavailable",
         )
-    with tempfile.TemporaryDirectory(prefix="edgebox-ocr-") as tmp:
-        try:
-            subprocess.run(
-                [
-                    pdftoppm,
-                    "-r",
-                    "200",
-                    "-gray",
-                    "-png",
-                    "-l",
-                    str(pages),
-                    str(path),
-                    f"{tmp}/page",
-                ],
-                capture_output=True,
-                timeout=timeout_s,
-                check=True,
-            )
-        except subprocess.TimeoutExpired as exc:
-            raise ExtractError(
-                f"{path}: rendering the scanned pages took longer than "
-                f"{timeout_s:.0f} s",
-                code="ocr_timeout",
-                permanent=False,
-            ) from exc
-        except subprocess.CalledProcessError as exc:
-            raise ExtractError(
-                f"{path}: the scanned pages could not be rendered for OCR",
-                code="corrupt_pdf",
-            ) from exc
-        images = sorted(Path(tmp).glob("page*.png"))
-        return "\n\n".join(
-            ocr_image(image, languages=languages, timeout_s=timeout_s)
-            for image in images
-        )
+    return exe
 
 
 def _tesseract(path: Path) -> str:

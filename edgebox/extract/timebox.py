@@ -14,7 +14,7 @@ from multiprocessing.pool import Pool
 from pathlib import Path
 
 from edgebox.errors import Cancelled, ExtractError
-from edgebox.extract import Limits, extract_text
+from edgebox.extract import Extraction, Limits, extract
 from edgebox.extract.sniff import sniff
 
 _IN_PROCESS = {"text", "html", "binary"}
@@ -26,12 +26,13 @@ class TimeboxedExtractor:
         self.limits = limits
         self._pool: Pool | None = None
 
-    def extract(self, path: Path, *, stop: threading.Event | None = None) -> str:
-        """The file's text; raises `Cancelled` when `stop` is set meanwhile (a
-        scanned PDF's OCR can take minutes: a stopping service kills it)."""
+    def extract(self, path: Path, *, stop: threading.Event | None = None) -> Extraction:
+        """The file's text and unread pages; raises `Cancelled` when `stop` is
+        set meanwhile (a scanned PDF's OCR can take minutes: a stopping service
+        kills it)."""
         if self._kind(path) in _IN_PROCESS:
-            return extract_text(path, self.limits)
-        pending = self._worker().apply_async(extract_text, (path, self.limits))
+            return extract(path, self.limits)
+        pending = self._worker().apply_async(extract, (path, self.limits))
         deadline = time.monotonic() + self.limits.timeout_s + 10
         while True:
             if stop is not None and stop.is_set():

@@ -131,17 +131,21 @@ class DocumentQueries:
         state: DocState,
         *,
         text: str | None = None,
+        unread_pages: list[dict] | None = None,
         error_code: str | None = None,
         error_message: str | None = None,
     ) -> list[int]:
-        """Move a document to a new state (with its text or its error); return
-        the ids of its duplicates quarantined with it."""
+        """Move a document to a new state (with its text and the pages it could
+        not read, or its error); return the ids of its duplicates quarantined
+        with it."""
+        unread = json.dumps(unread_pages) if unread_pages else None
         with self.atomic():
             self.db.execute(
                 "UPDATE documents SET state = ?, text = COALESCE(?, text),"
+                " unread_pages = CASE WHEN ? IS NULL THEN unread_pages ELSE ? END,"
                 " error_code = ?, error_message = ?, next_attempt_at = NULL,"
                 " updated_at = ? WHERE id = ?",
-                [state, text, error_code, error_message, now(), doc_id],
+                [state, text, text, unread, error_code, error_message, now(), doc_id],
             )
             self._audit("edgebox", f"state:{state}", doc_id, {"error": error_code})
             if text is not None:

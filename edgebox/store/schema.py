@@ -219,6 +219,14 @@ def m007_inbox_cleared(db: Database) -> None:
     )
 
 
+@migrations()
+def m008_unread_pages(db: Database) -> None:
+    # The pages extraction could not read (a scanned page without OCR, out of
+    # time), as JSON [{"page": 2, "reason": "..."}]: triage sends such a
+    # document to a person, and the UI names the pages.
+    db.execute("ALTER TABLE documents ADD COLUMN unread_pages TEXT")
+
+
 def now() -> str:
     """The current UTC time as ISO 8601 text, as every timestamp is stored."""
     return datetime.now(UTC).isoformat(timespec="milliseconds")
