@@ -72,11 +72,13 @@ def rules_report(config: Config) -> dict[str, Any]:
         rules = load_rules(path)
     except (ConfigError, OSError) as exc:
         return {"file": where, "ok": False, "problem": str(exc)}
+    bundled = load_rules()
     return {
         "file": where,
         "ok": True,
         "version": rules.version,
-        "bundled_version": load_rules().version,
+        "bundled_version": bundled.version,
+        "missing_signs": sorted(bundled.signs - rules.signs),
     }
 
 
@@ -276,6 +278,11 @@ def warnings(checks: dict[str, Any]) -> list[str]:
             f"the red-flag rules in {rules['file']} are version {rules['version']};"
             f" this edgebox ships version {rules['bundled_version']}: merge the"
             " new rules (edgebox/data/redflags.toml) into your copy"
+        )
+    if rules["ok"] and rules["missing_signs"]:
+        found.append(
+            f"the red-flag rules in {rules['file']} lack signs that the bundled"
+            f" rules raise: {', '.join(rules['missing_signs'])}"
         )
     if not checks["inbox"]["exists"]:
         found.append(

@@ -39,6 +39,7 @@ _CLAUSE_BREAK = re.compile(
     re.I,
 )
 # A negation written after the sign: "convulsions: none", "cyanose absente",
+# "convulsions: non",
 # "seizure activity was not seen", "cardiac arrest at home: absent". Other
 # words than linking ones may stand between only before a field's colon: in
 # "convulsions with negative malaria test" or "convulsing child RDT negative"
@@ -49,7 +50,9 @@ _LINKING += r"|actuellement|ant[ée]c[ée]dents?)"
 _AFTER_NEGATION = re.compile(
     rf"(?:(?:[ \t]+{_LINKING}){{0,3}}\s*[:=\-–]?|(?:[ \t]+[\w'-]+){{0,3}}\s*[:=\-–])"
     r"\s*(?:none|nil|absent[es]*|negative|n[ée]gati(?:f|ve)s?|denied"
-    r"|not (?:present|seen|found)|aucune?)\b",
+    r"|not (?:present|seen|found)|aucune?"
+    # A checklist's answer: "Unable to drink or breastfeed: No."
+    r"|(?:no|non)(?=\s*(?:[.,;\n]|$)))\b",
     re.I,
 )
 # Phrases that hold a negation word but do not negate the sign (NegEx's
@@ -97,6 +100,13 @@ class Threshold:
     at_most: float | None
     min_age: float | None
     max_age: float | None
+    requires: tuple[tuple[re.Pattern[str], ...], ...] = ()
+    """Contexts the text must state, un-negated, in any order (each a list of
+    patterns): a pressure of 150/100 is pre-eclampsia in a pregnant woman
+    with a severe headache, not in a man."""
+
+    def applies(self, text: str) -> bool:
+        return all(_stated(text, patterns) for patterns in self.requires)
 
     def crossing(self, vitals: Vitals) -> Reading | None:
         """The first reading past the limit. Every reading is judged, not the
@@ -150,7 +160,9 @@ class RuleSet:
         signs = {finding.sign for finding in found}
         vitals = parse_vitals(text) if vitals is None else vitals
         for threshold in self.thresholds:
-            reading = None if threshold.sign in signs else threshold.crossing(vitals)
+            if threshold.sign in signs or not threshold.applies(text):
+                continue
+            reading = threshold.crossing(vitals)
             if reading is not None:
                 evidence = text[reading.start : reading.end][:60]
                 found.append(
@@ -184,6 +196,11 @@ class RuleSet:
                 )
         return found
 
+    @property
+    def signs(self) -> frozenset[str]:
+        """Every sign these rules can raise, by words or by a vital sign."""
+        return frozenset(r.sign for r in self.rules) | {t.sign for t in self.thresholds}
+
     def injection_attempt(self, text: str) -> str | None:
         """The first passage that addresses the triage system, if any."""
         for pattern in self.injection:
@@ -197,6 +214,14 @@ def highest_level(findings: list[Finding]) -> str | None:
     if not findings:
         return None
     return max((f.level for f in findings), key=LEVEL_RANK.__getitem__)
+
+
+def _stated(text: str, patterns: tuple[re.Pattern[str], ...]) -> bool:
+    return any(
+        not _negated(text, m.start(), m.end())
+        for p in patterns
+        for m in p.finditer(text)
+    )
 
 
 def _negated(text: str, start: int, end: int) -> bool:
@@ -232,7 +257,7 @@ def _parse(raw: bytes, where: str) -> RuleSet:
             Rule(
                 sign=entry["sign"],
                 level=_level(entry["level"], where),
-                patterns=tuple(re.compile(p, re.IGNORECASE) for p in entry["patterns"]),
+                patterns=_patterns(entry["patterns"]),
             )
             for entry in data.get("rule", [])
         )
@@ -241,8 +266,12 @@ def _parse(raw: bytes, where: str) -> RuleSet:
             for entry in data.get("injection", [])
             for p in entry["patterns"]
         )
+        contexts = {
+            entry["name"]: _patterns(entry["patterns"])
+            for entry in data.get("context", [])
+        }
         thresholds = tuple(
-            _threshold(entry, where) for entry in data.get("threshold", [])
+            _threshold(entry, contexts, where) for entry in data.get("threshold", [])
         )
         return RuleSet(
             version=str(data["version"]),
@@ -257,7 +286,19 @@ def _parse(raw: bytes, where: str) -> RuleSet:
 VITALS = ("sbp", "dbp", "hr", "rr", "temp", "spo2", "gcs", "avpu", "pain", "glucose")
 
 
-def _threshold(entry: dict, where: str) -> Threshold:
+def _patterns(patterns: list[str]) -> tuple[re.Pattern[str], ...]:
+    return tuple(re.compile(p, re.IGNORECASE) for p in patterns)
+
+
+def _threshold(
+    entry: dict, contexts: dict[str, tuple[re.Pattern[str], ...]], where: str
+) -> Threshold:
+    unknown = [name for name in entry.get("requires", []) if name not in contexts]
+    if unknown:
+        raise ConfigError(
+            f"a threshold requires the unknown context '{unknown[0]}', in {where}"
+            f" (contexts: {', '.join(contexts) or 'none'})"
+        )
     if entry["vital"] not in VITALS:
         raise ConfigError(
             f"unknown vital sign '{entry['vital']}' in a threshold, in {where}"
@@ -277,6 +318,7 @@ def _threshold(entry: dict, where: str) -> Threshold:
         at_most=number("at_most"),
         min_age=number("min_age"),
         max_age=number("max_age"),
+        requires=tuple(contexts[name] for name in entry.get("requires", [])),
     )
 
 

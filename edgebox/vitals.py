@@ -106,9 +106,12 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
         r"\bE\s*([1-4])\s*,?\s*V\s*([1-5])\s*,?\s*M\s*([1-6])\b",
         re.I,
     ),
+    # As clinics write it: "Glycémie capillaire : 2,1 mmol/L", "Dextro 0,45
+    # g/L", "GC 35 mg/dl" (glycémie capillaire), "HGT 2.8", "RBS 40 mg/dL".
     "glucose": re.compile(
-        r"\b(?:glucose|glyc[ée]mie|blood sugar|BGL|RBS|CBG|dextro)"
-        rf"{_SEP}(\d{{1,3}}(?:[.,]\d)?)\s*(mmol|mg|g/l)",
+        r"\b(?:glucose|glyc[ée]mie|blood sugar|BGL|RBS|CBG|GC|HGT|dextro(?:stix)?)"
+        r"(?:\s+(?:capillaire|veineuse|[àa] jeun|capillary|random|fasting))?"
+        rf"{_SEP}(\d{{1,3}}(?:[.,]\d{{1,2}})?)\s*(mmol|mg|g/l)",
         re.I,
     ),
     "pain": re.compile(

@@ -78,16 +78,23 @@ def test_doctor_checks_the_rule_file_and_the_inbox(edgebox_home: Path) -> None:
     healthy = json.loads(run_cli("doctor", "--json").stdout)
     version = healthy["rules"]["version"]
     assert healthy["rules"] == {"file": str(rules), "ok": True, "version": version,
-                                "bundled_version": version}  # fmt: skip
+                                "bundled_version": version,
+                                "missing_signs": []}  # fmt: skip
     assert healthy["inbox"]["exists"]
     assert not [w for w in healthy["warnings"] if "red-flag rules" in w]
     # A copy made by an older edgebox: the new signs wait for a person.
     text = rules.read_text(encoding="utf-8")
-    rules.write_text(text.replace(f'"{version}"', '"2025.01-1"'), encoding="utf-8")
+    text = text.replace(f'"{version}"', '"2025.01-1"')
+    rules.write_text(text.replace('"vomits everything"', '"vomits"'), encoding="utf-8")
     older = json.loads(run_cli("doctor", "--json").stdout)
     assert any(
         f"are version 2025.01-1; this edgebox ships version {version}" in warning
         for warning in older["warnings"]
+    )
+    assert older["rules"]["missing_signs"] == ["vomits everything"]
+    assert (
+        f"the red-flag rules in {rules} lack signs that the bundled rules raise:"
+        " vomits everything" in older["warnings"]
     )
     with rules.open("a", encoding="utf-8") as handle:
         handle.write("\n[[rule]\nsign = 'typo'\n")  # an NGO editor's slip

@@ -133,6 +133,9 @@ EVERY_RULE = [
     ("vomiting blood or black stools", "Haematemesis", "Hématémèse"),
     ("self-harm or suicide attempt", "Suicidal thoughts", "Tentative de suicide"),
     ("low blood sugar", "Hypoglycaemia", "Hypoglycémie"),
+    ("unable to drink or breastfeed", "Unable to drink or breastfeed",
+     "Incapacité de boire ou téter"),
+    ("vomits everything", "Vomits everything", "Vomissements incoercibles"),
     ("severe pain", "Severe abdominal pain", "Douleur abdominale intense"),
 ]  # fmt: skip
 
