@@ -25,6 +25,8 @@ HEADLINE = (
     "macro_f1",
     "accuracy",
     "emergency_recall",
+    "missed_unreviewed",
+    "attention",
     "review_rate",
     "unreviewed_accuracy",
     "calibration_error",

@@ -231,7 +231,24 @@ def metrics(task: str, outcomes: Sequence[Outcome]) -> dict[str, Any]:
     report |= calibration(outcomes)
     if task == "urgency":
         report["emergency_recall"] = per_class.get("emergency", {}).get("recall")
+        report |= attention(outcomes)
     return report
+
+
+def attention(outcomes: Sequence[Outcome]) -> dict[str, float | None]:
+    """What a clinic feels: `missed_unreviewed`, the share of emergencies given
+    another urgency and not sent to review (nobody will look at them); and
+    `attention`, the share of all documents a person must look at (called an
+    emergency, or sent to review)."""
+    emergencies = [o for o in outcomes if o.truth == "emergency"]
+    missed = [o for o in emergencies if o.predicted != "emergency" and not o.review]
+    looked_at = [o for o in outcomes if o.review or o.predicted == "emergency"]
+    return {
+        "missed_unreviewed": (
+            round(len(missed) / len(emergencies), 3) if emergencies else None
+        ),
+        "attention": round(len(looked_at) / len(outcomes), 3) if outcomes else None,
+    }
 
 
 def _accuracy(outcomes: Sequence[Outcome]) -> float | None:
@@ -291,6 +308,11 @@ def format_report(report: dict[str, Any]) -> str:
         lines.append(
             f"emergency recall {_figure(report, 'emergency_recall')}"
             + (f" (target {target:.2f})" if target is not None else "")
+        )
+        lines.append(
+            "emergencies missed and not reviewed"
+            f" {_figure(report, 'missed_unreviewed')}   documents a person must"
+            f" look at {_figure(report, 'attention')}"
         )
     lines.append(
         f"sent to review {_figure(report, 'review_rate')}   "

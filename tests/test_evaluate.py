@@ -45,6 +45,23 @@ def test_metrics_of_hand_made_outcomes() -> None:
     assert report["review_rate"] == pytest.approx(2 / 6, abs=0.001)
     assert report["confusion"] == [[1, 0, 1], [0, 1, 1], [0, 0, 2]]
     assert report["labels"] == ["emergency", "routine", "urgent"]
+    # One of two emergencies called urgent and not reviewed: nobody looks.
+    assert report["missed_unreviewed"] == 0.5
+    # Looked at: the reviewed emergency and the reviewed urgent note.
+    assert report["attention"] == pytest.approx(2 / 6, abs=0.001)
+
+
+def test_attention_counts_an_unreviewed_emergency_and_spares_a_reviewed_miss() -> None:
+    report = metrics(
+        "urgency",
+        [
+            Outcome("emergency", "routine", True),  # missed, but a person looks
+            Outcome("routine", "emergency", False),  # called emergency: looked at
+            Outcome("routine", "routine", False),
+        ],
+    )
+    assert report["missed_unreviewed"] == 0.0
+    assert report["attention"] == pytest.approx(2 / 3, abs=0.001)
 
 
 def test_an_unknown_prediction_is_a_column_and_an_error() -> None:
