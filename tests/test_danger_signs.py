@@ -127,9 +127,12 @@ TABLE = [
     DangerSign(
         "severe hypertension",
         "urgent",
-        ("BP 190/120, severe headache.", "Blood pressure 185/100 this morning."),
-        ("TA 19/12.", "Tension artérielle à 180/110 mmHg."),
-        ("BP 130/85.", "TA 13/8."),
+        (
+            "BP 190/120, severe headache.",
+            "Blood pressure 185/100 this morning, severe headache.",
+        ),
+        ("TA 19/12.", "Tension artérielle à 180/110 mmHg, céphalées intenses."),
+        ("BP 130/85.", "TA 13/8.", "BP 185/100, feels well.", "TA 18/11, va bien."),
     ),
 ]
 
