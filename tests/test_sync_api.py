@@ -281,3 +281,81 @@ def test_content_is_stored_canonically(central: Central, a: str) -> None:
     assert answer.status_code == 200
     (held,) = central.db.records(a)
     assert canonical_json(held["content"]) == canonical_json(content)
+
+
+def put_chunk(
+    central: Central,
+    token: str,
+    document_id: int,
+    start: int,
+    chunk: bytes,
+    *,
+    sha256: str,
+    size: int,
+) -> httpx.Response:
+    """One chunk of a raw document, sent as the client sends it."""
+    return httpx.put(
+        f"{central.url}/v1/documents/{document_id}",
+        params={"sha256": sha256, "size": size, "start": start},
+        content=chunk,
+        headers={
+            "Authorization": f"Bearer {token}",
+            "Content-Type": "application/octet-stream",
+        },
+    )
+
+
+def test_an_empty_chunk_does_not_block_the_upload(central: Central, a: str) -> None:
+    token = central.add_device(a)
+    data = bytes(range(256)) * 40
+    sha, size = hashlib.sha256(data).hexdigest(), len(data)
+    for start, chunk in [(0, b""), (0, data[:4000]), (4000, b""), (4000, b"")]:
+        answer = put_chunk(central, token, 9, start, chunk, sha256=sha, size=size)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["received"] == start + len(chunk)
+    done = put_chunk(central, token, 9, 4000, data[4000:], sha256=sha, size=size)
+    assert done.status_code == 200, done.text
+    assert done.json()["complete"] is True
+    assert central.db.document_bytes(a, 9) == data
+
+
+def test_an_empty_chunk_an_older_server_kept_is_replaced(
+    central: Central, a: str
+) -> None:
+    """Such a row (an empty chunk stored at the offset) made every later try at
+    that offset a 500: the upload could never complete."""
+    token = central.add_device(a)
+    data = b"scan bytes " * 100
+    sha, size = hashlib.sha256(data).hexdigest(), len(data)
+    first = put_chunk(central, token, 10, 0, data[:500], sha256=sha, size=size)
+    assert first.status_code == 200
+    db: Any = central.db
+    with db._tx() as conn:
+        db._run(
+            conn,
+            "INSERT INTO document_chunks (device_id, document_id, start, data)"
+            " VALUES (?, ?, ?, ?)",
+            [int(token.split(".")[0]), 10, 500, b""],
+        )
+    done = put_chunk(central, token, 10, 500, data[500:], sha256=sha, size=size)
+    assert done.status_code == 200, done.text
+    assert done.json()["complete"] is True
+    assert central.db.document_bytes(a, 10) == data
+
+
+def test_an_empty_document_with_a_wrong_sha256_is_never_complete(
+    central: Central, a: str
+) -> None:
+    token = central.add_device(a)
+    wrong = hashlib.sha256(b"not empty").hexdigest()
+    for _ in range(2):  # refused every time, never stored as complete
+        answer = put_chunk(central, token, 11, 0, b"", sha256=wrong, size=0)
+        assert answer.status_code == 422, answer.text
+        assert "sha256" in answer.json()["detail"]
+    held = httpx.get(
+        f"{central.url}/v1/documents/11", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert held.status_code == 200 and held.json()["complete"] is False
+    empty = hashlib.sha256(b"").hexdigest()
+    right = put_chunk(central, token, 12, 0, b"", sha256=empty, size=0)
+    assert right.status_code == 200 and right.json()["complete"] is True
