@@ -2,11 +2,12 @@
 
 The order of checks is the point: the token first (401), then the declared size
 (413, before a byte of the body is read), then the body read with the same
-limit and gunzipped with a limit of its own (a small gzip can unpack to
-gigabytes), then the envelope (422), the device (403) and each record (422
-naming the records at fault, so the client can dead-letter exactly those). Only
-then one transaction stores the batch. Bad input never reaches the database, so
-it never becomes a 500.
+limit and gunzipped with limits of its own, counted as it is unpacked (413:
+a small gzip can unpack to gigabytes, or 30 MB of JSON to ten million objects;
+it is refused before it is parsed), then the envelope (422), the device (403)
+and each record (422 naming the records at fault, so the client can dead-letter
+exactly those). Only then one transaction stores the batch. Bad input never
+reaches the database, so it never becomes a 500.
 """
 
 import json
@@ -51,6 +52,10 @@ from sync.payload import (
 
 MAX_BODY_BYTES = 4 * 1024 * 1024
 MAX_JSON_BYTES = 32 * 1024 * 1024
+MAX_JSON_ITEMS = 1_000_000
+"""The most values and object members one batch may hold, counted before it
+is parsed: 10 million empty records fit in 30 MB of JSON (29 KB gzipped) and
+take 700 MB as Python objects. A result record holds about 60 to 120."""
 MAX_DOCUMENT_BYTES = 512 * 1024 * 1024
 
 
@@ -103,6 +108,7 @@ def create_app(
     *,
     max_body_bytes: int = MAX_BODY_BYTES,
     max_json_bytes: int = MAX_JSON_BYTES,
+    max_json_items: int = MAX_JSON_ITEMS,
     close_db: bool = True,
 ) -> FastAPI:
     """The central ASGI app over an open database."""
@@ -124,7 +130,7 @@ def create_app(
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     _handlers(app)
     auth = _authenticator(db)
-    _batch_route(app, db, auth, max_body_bytes, max_json_bytes)
+    _batch_route(app, db, auth, max_body_bytes, (max_json_bytes, max_json_items))
     _document_routes(app, db, auth, max_body_bytes)
 
     @app.get(HEALTH_PATH, responses={503: _ERRORS[503]})
@@ -174,7 +180,11 @@ def _authenticator(db: CentralDB) -> Callable[..., Device]:
 
 
 def _batch_route(
-    app: FastAPI, db: CentralDB, auth: Callable[..., Device], limit: int, unpacked: int
+    app: FastAPI,
+    db: CentralDB,
+    auth: Callable[..., Device],
+    limit: int,
+    unpacked: tuple[int, int],
 ) -> None:
     body_doc = {
         "required": True,
@@ -195,8 +205,12 @@ def _batch_route(
     ) -> BatchAck:
         """Store a batch of records (gzip JSON welcome); replays are harmless."""
         body = await _read_body(request, limit)
-        raw = _decode_json(body, request.headers.get("content-encoding", ""), unpacked)
-        envelope, records = _validate(raw, device)
+        encoding = request.headers.get("content-encoding", "")
+        # In a worker thread: a large batch takes a while to unpack, parse and
+        # validate, and the event loop must keep answering (the health check).
+        envelope, records = await run_in_threadpool(
+            lambda: _validate(_decode_json(body, encoding, *unpacked), device)
+        )
         statuses = await run_in_threadpool(
             db.store_batch, device.id, idempotency_key, envelope.heartbeat, records
         )
@@ -283,29 +297,64 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return bytes(body)
 
 
-def _decode_json(body: bytes, encoding: str, limit: int) -> Any:
+def _decode_json(body: bytes, encoding: str, limit: int, items: int) -> Any:
+    """The JSON value of a body. Its size and its number of items are counted
+    while it is unpacked, and it is refused as soon as either is over its
+    limit: before it is parsed, never after."""
     encoding = encoding.strip().lower()
+    text: bytes | bytearray = body
     if encoding == "gzip":
-        body = _gunzip(body, limit)
-    elif encoding not in ("", "identity"):
+        text = _gunzip(body, limit, items)
+    elif encoding in ("", "identity"):
+        _counted(body, 0, items)
+    else:
         raise ApiProblem(415, f"unsupported Content-Encoding {encoding[:32]!r}")
     try:
-        return json.loads(body, parse_constant=_no_constant, parse_float=_finite)
+        return json.loads(text, parse_constant=_no_constant, parse_float=_finite)
     except (ValueError, RecursionError) as exc:
         raise ApiProblem(422, "the body is not valid JSON") from exc
 
 
-def _gunzip(body: bytes, limit: int) -> bytes:
+_PIECE = 1024 * 1024
+
+
+def _gunzip(body: bytes, limit: int, items: int) -> bytearray:
+    """The unpacked body, a megabyte at a time: a gzip of ten million empty
+    records stops being unpacked at its first million items."""
     inflater = zlib.decompressobj(wbits=31)
+    data, counted, pending = bytearray(), 0, body
     try:
-        data = inflater.decompress(body, limit + 1)
+        while not inflater.eof:
+            piece = inflater.decompress(pending, _PIECE)
+            pending = inflater.unconsumed_tail
+            if not piece and not pending:
+                break  # the input ended before the gzip did
+            data += piece
+            if len(data) > limit:
+                raise ApiProblem(413, f"the unpacked body is over {limit} bytes")
+            counted = _counted(piece, counted, items)
     except zlib.error as exc:
         raise ApiProblem(422, "the body is not valid gzip") from exc
-    if len(data) > limit:
-        raise ApiProblem(413, f"the unpacked body is over {limit} bytes")
     if not inflater.eof:
         raise ApiProblem(422, "the gzip body is truncated")
     return data
+
+
+def _counted(text: bytes, counted: int, items: int) -> int:
+    """`counted` plus the items in `text`; 413 once over `items`."""
+    counted += _json_items(text)
+    if counted > items:
+        raise ApiProblem(413, f"the body holds over {items} JSON values")
+    return counted
+
+
+def _json_items(text: bytes) -> int:
+    """At least the number of values and object members in a JSON text, from
+    its punctuation: each is opened by `[` or `{`, or follows `,` or `:`. The
+    marks inside strings count too, so a batch rich in punctuation may be
+    refused as too large (the client then sends it in halves), but nothing is
+    parsed and no Python object is made per item."""
+    return sum(text.count(mark) for mark in (b",", b":", b"[", b"{"))
 
 
 def _no_constant(name: str) -> Any:

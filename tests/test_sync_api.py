@@ -7,13 +7,22 @@ import gzip
 import hashlib
 import json
 import socket
+import threading
+import time
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from sync.payload import canonical_json
-from tests.sync_fixtures import Central, device_name, shared_central  # noqa: F401
+from tests.sync_fixtures import (  # noqa: F401
+    Central,
+    device_name,
+    result,
+    running_central,
+    shared_central,
+)
 
 KEY = "batch-0001"
 
@@ -180,6 +189,84 @@ def test_413_for_a_gzip_bomb(central: Central, a: str) -> None:
     answer = post(central, token, bomb)
     assert len(gzip.compress(bomb)) < 1024 * 1024  # small on the wire
     assert answer.status_code == 413
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The most memory a process has held so far (VmHWM), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError(f"no VmHWM for process {pid}")
+
+
+def test_a_gzip_of_ten_million_records_is_refused_before_it_is_parsed(
+    tmp_path: Path,
+) -> None:
+    """29 KB on the wire, 30 MB unpacked: parsed whole, the records took the
+    server from 70 to 830 MB and held its health check up for two seconds."""
+    name = device_name()
+    head = b'{"device": "' + name.encode() + b'", "heartbeat": {"pending": 0}, '
+    raw = head + b'"records": [' + b"{}," * (10_000_000 - 1) + b"{}]}"
+    bomb = gzip.compress(raw, 9)
+    del raw
+    assert len(bomb) < 64 * 1024
+    with running_central(f"sqlite:///{tmp_path / 'c.db'}", tmp_path) as central:
+        token = central.add_device(name)
+        pid = central.process.process.pid  # type: ignore[union-attr]
+        health = central.url + "/v1/health"
+        assert httpx.get(health).status_code == 200
+        before = peak_rss_mb(pid)
+        waits: list[float] = []
+        done = threading.Event()
+
+        def probe() -> None:
+            with httpx.Client(timeout=30) as client:
+                while not done.is_set():
+                    began = time.monotonic()
+                    assert client.get(health).status_code == 200
+                    waits.append(time.monotonic() - began)
+                    time.sleep(0.01)
+
+        prober = threading.Thread(target=probe)
+        prober.start()
+        headers = {
+            "Authorization": f"Bearer {token}",
+            "Idempotency-Key": KEY,
+            "Content-Type": "application/json",
+            "Content-Encoding": "gzip",
+        }
+        try:
+            answer = httpx.post(
+                central.url + "/v1/batches", content=bomb, headers=headers, timeout=60
+            )
+        finally:
+            done.set()
+            prober.join()
+        grown = peak_rss_mb(pid) - before
+    # Generous bounds: the parsed records took 760 MB and held the health
+    # check up for 1.4 to 2.2 s; refused while unpacking, a few MB and ms.
+    assert grown < 150, f"the server grew by {grown:.0f} MB"
+    assert waits and max(waits) < 1.0, f"health checks took up to {max(waits)} s"
+    # Too large, not invalid: the client sends a batch refused so in halves.
+    assert answer.status_code == 413, answer.text
+    assert "JSON values" in answer.json()["detail"]
+
+
+def test_the_largest_batch_allowed_fits_the_item_limit(
+    central: Central, a: str
+) -> None:
+    """5000 records, each a full triage result: the count of JSON values that
+    stops a bomb leaves room for them."""
+    token = central.add_device(a)
+    flags = [
+        {"sign": "convulsions", "level": "emergency", "source": "rules",
+         "evidence": "convulsing, febrile", "at": [10, 20]},
+        {"sign": "fever", "level": None, "source": "llm"},
+    ]  # fmt: skip
+    records = [record(n, 1, content=result(n, red_flags=flags)) for n in range(1, 5001)]
+    answer = post(central, token, batch(a, records))
+    assert answer.status_code == 200, answer.text
+    assert len(answer.json()["results"]) == 5000
 
 
 @pytest.mark.parametrize(
