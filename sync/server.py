@@ -1,6 +1,7 @@
 """The central server: an ASGI app (FastAPI) that receives the devices' batches.
 
-The order of checks is the point: the token first (401), then the declared size
+The order of checks is the point: the token first (401), then the declared type
+(415: UTF-8 JSON for a batch, bytes for a document chunk), then the declared size
 (413, before a byte of the body is read), then the body read with the same
 limit and gunzipped with limits of its own, counted as it is unpacked (413:
 a small gzip can unpack to gigabytes, or 30 MB of JSON to ten million objects;
@@ -26,6 +27,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import models_json_schema
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from edgebox import __version__
 from sync.auth import device_id_of, token_matches
@@ -90,16 +93,25 @@ class Conflict(Problem):
     received: int
 
 
+JSON = "application/json"
+OCTETS = "application/octet-stream"
+
 _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem, "description": text}
     for code, text in {
         401: "No valid device token",
         403: "Records of another device",
         413: "Body over the size limit",
-        415: "Unknown Content-Encoding",
+        415: "Another Content-Type or charset, or an unknown Content-Encoding",
         422: "Malformed data (invalid records are listed)",
         503: "Database unavailable: retry later",
     }.items()
+}
+_ERRORS[401]["headers"] = {
+    "WWW-Authenticate": {"description": "Bearer", "schema": {"type": "string"}}
+}
+_ERRORS[503]["headers"] = {
+    "Retry-After": {"description": "Seconds", "schema": {"type": "integer"}}
 }
 
 
@@ -157,6 +169,25 @@ def _handlers(app: FastAPI) -> None:
         retry = {"Retry-After": "5"}
         return ApiProblem(503, "the database is unavailable", headers=retry).response()
 
+    @app.exception_handler(HTTPException)
+    async def on_http(request: Request, exc: HTTPException) -> JSONResponse:
+        """Starlette's own answers (404, 405) in the same shape as the others;
+        a 405 names every method of its path (Starlette names only those of
+        the first route it matched: GET for /v1/documents/{id}, not PUT)."""
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(_allowed_methods(request))
+        return ApiProblem(exc.status_code, str(exc.detail), headers=headers).response()
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return sorted(methods)
+
 
 def _authenticator(db: CentralDB) -> Callable[..., Device]:
     bearer = HTTPBearer(auto_error=False, description="The device token")
@@ -188,9 +219,7 @@ def _batch_route(
 ) -> None:
     body_doc = {
         "required": True,
-        "content": {
-            "application/json": {"schema": {"$ref": "#/components/schemas/Batch"}}
-        },
+        "content": {JSON: {"schema": {"$ref": "#/components/schemas/Batch"}}},
     }
 
     @app.post(
@@ -203,7 +232,9 @@ def _batch_route(
         device: Annotated[Device, Depends(auth)],
         idempotency_key: Annotated[str, Header(pattern=KEY_PATTERN)],
     ) -> BatchAck:
-        """Store a batch of records (gzip JSON welcome); replays are harmless."""
+        """Store a batch of records (UTF-8 JSON, gzipped welcome: as
+        `Content-Encoding: gzip`, one gzip member); replays are harmless."""
+        _require_media_type(request, JSON)
         body = await _read_body(request, limit)
         encoding = request.headers.get("content-encoding", "")
         # In a worker thread: a large batch takes a while to unpack, parse and
@@ -230,10 +261,8 @@ def _document_routes(
 
     @app.get(
         DOCUMENTS_PATH + "/{document_id}",
-        responses={
-            401: _ERRORS[401],
-            404: {"model": Problem, "description": "Not uploaded yet"},
-        },
+        responses={k: _ERRORS[k] for k in (401, 422, 503)}
+        | {404: {"model": Problem, "description": "Not uploaded yet"}},
     )
     async def document_progress(
         document_id: Annotated[int, doc_id],
@@ -247,16 +276,12 @@ def _document_routes(
 
     @app.put(
         DOCUMENTS_PATH + "/{document_id}",
-        responses={k: _ERRORS[k] for k in (401, 413, 422, 503)}
+        responses={k: _ERRORS[k] for k in (401, 413, 415, 422, 503)}
         | {409: {"model": Conflict, "description": "Resume elsewhere"}},
         openapi_extra={
             "requestBody": {
                 "required": True,
-                "content": {
-                    "application/octet-stream": {
-                        "schema": {"type": "string", "format": "binary"}
-                    }
-                },
+                "content": {OCTETS: {"schema": {"type": "string", "format": "binary"}}},
             }
         },
     )
@@ -269,6 +294,7 @@ def _document_routes(
         start: Annotated[int, Query(ge=0, le=MAX_DOCUMENT_BYTES)],
     ) -> DocumentProgress:
         """Add the chunk of a raw document that starts at byte `start`."""
+        _require_media_type(request, OCTETS)
         data = await _read_body(request, limit)
         try:
             held = await run_in_threadpool(
@@ -282,6 +308,21 @@ def _document_routes(
         except DocumentInvalid as exc:
             raise ApiProblem(422, str(exc)) from exc
         return DocumentProgress(**held)
+
+
+def _require_media_type(request: Request, expected: str) -> None:
+    """415 unless the body is declared as `expected` (JSON only in UTF-8:
+    RFC 8259 allows no other charset between systems)."""
+    media, *params = request.headers.get("content-type", "").split(";")
+    if media.strip().lower() != expected:
+        shown = media.strip()[:40] or "none"
+        raise ApiProblem(415, f"the body must be {expected} (Content-Type: {shown})")
+    for param in params:
+        name, _, value = param.partition("=")
+        charset = value.strip().strip('"').lower()
+        if expected == JSON and name.strip().lower() == "charset":
+            if charset not in ("utf-8", "utf8"):
+                raise ApiProblem(415, f"JSON must be UTF-8, not {charset[:20]!r}")
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
@@ -310,7 +351,12 @@ def _decode_json(body: bytes, encoding: str, limit: int, items: int) -> Any:
     else:
         raise ApiProblem(415, f"unsupported Content-Encoding {encoding[:32]!r}")
     try:
-        return json.loads(text, parse_constant=_no_constant, parse_float=_finite)
+        # Decoded here: json.loads would take UTF-16 and UTF-32 as well.
+        decoded = text.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ApiProblem(422, "the body is not valid JSON: not UTF-8") from exc
+    try:
+        return json.loads(decoded, parse_constant=_no_constant, parse_float=_finite)
     except (ValueError, RecursionError) as exc:
         raise ApiProblem(422, "the body is not valid JSON") from exc
 
@@ -337,6 +383,8 @@ def _gunzip(body: bytes, limit: int, items: int) -> bytearray:
         raise ApiProblem(422, "the body is not valid gzip") from exc
     if not inflater.eof:
         raise ApiProblem(422, "the gzip body is truncated")
+    if inflater.unused_data:  # what a reader of the first member never sees
+        raise ApiProblem(422, "the gzip body goes on after its end (one member only)")
     return data
 
 
