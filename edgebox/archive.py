@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Protocol
 
 CHUNK = 1 << 20
+INCOMING = ".incoming-"
+"""The prefix of a copy under way (see `sweep_incoming`)."""
 
 
 class Readable(Protocol):
@@ -36,7 +38,7 @@ def copy_into_archive(reader: Readable, archive_dir: Path) -> tuple[str, Path]:
     """
     archive_dir.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
-    handle, tmp_name = tempfile.mkstemp(dir=archive_dir, prefix=".incoming-")
+    handle, tmp_name = tempfile.mkstemp(dir=archive_dir, prefix=INCOMING)
     tmp = Path(tmp_name)
     try:
         with os.fdopen(handle, "wb") as writer:
@@ -57,6 +59,25 @@ def copy_into_archive(reader: Readable, archive_dir: Path) -> tuple[str, Path]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def sweep_incoming(archive_dir: Path) -> list[Path]:
+    """Remove the copies a killed process left half-made (`kill -9` or a power
+    cut mid-copy: `copy_into_archive` had no chance to remove its temporary
+    file). They hold patient text and nothing ever finishes them.
+
+    Only the holder of the workspace lock copies into the archive, so this is
+    called right after taking it, when no copy can be under way."""
+    removed: list[Path] = []
+    try:
+        leftovers = [p for p in archive_dir.iterdir() if p.name.startswith(INCOMING)]
+    except FileNotFoundError:
+        return removed
+    for path in leftovers:
+        if path.is_file() and not path.is_symlink():
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
 
 
 def write_quarantine_copy(

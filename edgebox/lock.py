@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from edgebox.errors import EdgeboxError
@@ -21,8 +22,13 @@ class ServiceRunning(EdgeboxError):
 class InstanceLock:
     """Held while a service runs on a workspace; `with` or acquire/release."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(
+        self, path: Path, *, on_acquire: Callable[[], object] | None = None
+    ) -> None:
         self.path = path
+        self.on_acquire = on_acquire
+        """Called once the lock is held: work that must not run beside
+        another service (and is never run when the lock is refused)."""
         self._fd: int | None = None
 
     def acquire(self) -> None:
@@ -40,6 +46,12 @@ class InstanceLock:
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
         self._fd = fd
+        if self.on_acquire is not None:
+            try:
+                self.on_acquire()
+            except BaseException:
+                self.release()
+                raise
 
     def release(self) -> None:
         if self._fd is not None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -202,12 +203,26 @@ class RuleSet:
         return frozenset(r.sign for r in self.rules) | {t.sign for t in self.thresholds}
 
     def injection_attempt(self, text: str) -> str | None:
-        """The first passage that addresses the triage system, if any."""
+        """The first passage that addresses the triage system, if any, read
+        without format characters: a zero-width space or a soft hyphen inside
+        "rou\u200btine" hides nothing from a model and must not from this."""
+        plain = without_format_characters(text)
         for pattern in self.injection:
-            match = pattern.search(text)
+            match = pattern.search(plain)
             if match:
                 return match.group(0)[:60]
         return None
+
+
+def without_format_characters(text: str) -> str:
+    """The text without Unicode format characters (category Cf: zero-width
+    spaces and joiners, soft hyphens, direction marks, the byte order mark,
+    tag characters), which are invisible on screen."""
+    if text.isascii():
+        return text
+    return "".join(
+        ch for ch in text if ch.isascii() or unicodedata.category(ch) != "Cf"
+    )
 
 
 def highest_level(findings: list[Finding]) -> str | None:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from edgebox.archive import log_name, sweep_incoming
 from edgebox.config import Config
 from edgebox.errors import Cancelled, disk_full
 from edgebox.ingest import Ingestor, Outcome, Stuck
@@ -90,8 +91,20 @@ class Service:
     def lock(self) -> InstanceLock:
         """The workspace lock; a caller that starts threads of its own around
         the service takes it first, so that a refused second service touches
-        nothing (not even the running one's heartbeat)."""
-        return InstanceLock(self.config.data_dir / LOCK_NAME)
+        nothing (not even the running one's heartbeat). Whoever takes it
+        first removes the archive copies a killed process left half-made: only
+        the lock's holder copies into the archive, so none is under way."""
+        return InstanceLock(
+            self.config.data_dir / LOCK_NAME, on_acquire=self._sweep_archive
+        )
+
+    def _sweep_archive(self) -> None:
+        for path in sweep_incoming(self.config.archive_dir):
+            log.warning(
+                "removed %s: an unfinished archive copy, left by a process"
+                " stopped mid-copy (its inbox file is taken again)",
+                log_name(path.name),
+            )
 
     def run_locked(self, *, until_idle: bool = False) -> Progress:
         """`run` for a caller that already holds `lock()`."""

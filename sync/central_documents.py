@@ -50,12 +50,18 @@ class DocumentChunks:
                 return held
             if held["received"] + len(data) > size:
                 raise DocumentInvalid("the chunk runs past the declared size")
-            self._run(
-                conn,
-                "INSERT INTO document_chunks (device_id, document_id, start, data)"
-                " VALUES (?, ?, ?, ?)",
-                [device_id, document_id, start, data],
-            )
+            if data:
+                # An empty chunk adds nothing, and no row. A row at this offset
+                # can only be an empty one kept before that rule: the real
+                # bytes take its place instead of failing on the key forever.
+                self._run(
+                    conn,
+                    "INSERT INTO document_chunks (device_id, document_id, start,"
+                    " data) VALUES (?, ?, ?, ?)"
+                    " ON CONFLICT (device_id, document_id, start)"
+                    " DO UPDATE SET data = excluded.data",
+                    [device_id, document_id, start, data],
+                )
             held["received"] += len(data)
             mismatch = held["received"] == size and (
                 self._digest(conn, device_id, document_id) != sha256
@@ -68,7 +74,9 @@ class DocumentChunks:
                     [device_id, document_id],
                 )
                 held["received"] = 0
-            held["complete"] = held["received"] == size
+            # Never complete on a mismatch: an empty document (size 0) would
+            # otherwise be "complete" right after its sha256 was refused.
+            held["complete"] = held["received"] == size and not mismatch
             self._run(
                 conn,
                 "UPDATE documents SET received = ?, complete = ?, updated_at = ?"

@@ -13,9 +13,18 @@ from __future__ import annotations
 import hashlib
 import json
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    JsonValue,
+    StrictFloat,
+    model_validator,
+)
+from pydantic import Strict as StrictNumber
 
 from edgebox.config import MAX_BATCH_RECORDS
 
@@ -33,35 +42,53 @@ PRINTABLE = r"^[\x20-\x7e]{0,64}$"
 TIMESTAMP = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]{8,15}(Z|[+-][0-9]{2}:[0-9]{2})?$"
 
 
+def _integral(value: Any) -> Any:
+    """JSON Schema's integer is a number without a fraction: 3.0 is one."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# Integers as JSON writes them: never a string ("0") nor a boolean. The bounds
+# come before the conversion, so that the JSON schema states them (as minimum
+# and maximum) where a generator and a reader of the document look.
+_AS_JSON = (StrictNumber(), BeforeValidator(_integral))
+Count = Annotated[int, Field(ge=0, le=MAX_ID), *_AS_JSON]
+Id = Annotated[int, Field(ge=1, le=MAX_ID), *_AS_JSON]
+
+
 class Kind(StrEnum):
     TRIAGE = "triage"
     QUARANTINE = "quarantine"
 
 
 class Strict(BaseModel):
+    """No field the schema does not name, and numbers only as JSON numbers:
+    `"revision": "0"` or `"pending": true` is refused, not converted."""
+
     model_config = ConfigDict(extra="forbid")
 
 
 class Heartbeat(Strict):
     """What the device reports about itself with every push."""
 
-    pending: int = Field(ge=0, le=MAX_ID)
-    dead: int = Field(default=0, ge=0, le=MAX_ID)
+    pending: Count
+    dead: Count = 0
     app_version: str | None = Field(default=None, pattern=PRINTABLE)
     model_sha256: str | None = Field(default=None, pattern=SHA256_PATTERN)
     rules_version: str | None = Field(default=None, pattern=PRINTABLE)
-    reviewed: int = Field(default=0, ge=0, le=MAX_ID)
-    category_override_rate: float | None = Field(default=None, ge=0, le=1)
-    urgency_override_rate: float | None = Field(default=None, ge=0, le=1)
+    reviewed: Count = 0
+    category_override_rate: StrictFloat | None = Field(default=None, ge=0, le=1)
+    urgency_override_rate: StrictFloat | None = Field(default=None, ge=0, le=1)
 
 
 class Record(Strict):
     """One outbox row: a triage revision, a staff review or a quarantine event."""
 
     kind: Kind
-    document_id: int = Field(ge=1, le=MAX_ID)
-    revision: int = Field(ge=0, le=MAX_ID)
-    replaces: int | None = Field(default=None, ge=0, le=MAX_ID)
+    document_id: Id
+    revision: Count
+    replaces: Count | None = None
     created_at: str = Field(pattern=TIMESTAMP)
     content: dict[str, JsonValue]
 

@@ -1,12 +1,14 @@
 """The central server: an ASGI app (FastAPI) that receives the devices' batches.
 
-The order of checks is the point: the token first (401), then the declared size
+The order of checks is the point: the token first (401), then the declared type
+(415: UTF-8 JSON for a batch, bytes for a document chunk), then the declared size
 (413, before a byte of the body is read), then the body read with the same
-limit and gunzipped with a limit of its own (a small gzip can unpack to
-gigabytes), then the envelope (422), the device (403) and each record (422
-naming the records at fault, so the client can dead-letter exactly those). Only
-then one transaction stores the batch. Bad input never reaches the database, so
-it never becomes a 500.
+limit and gunzipped with limits of its own, counted as it is unpacked (413:
+a small gzip can unpack to gigabytes, or 30 MB of JSON to ten million objects;
+it is refused before it is parsed), then the envelope (422), the device (403)
+and each record (422 naming the records at fault, so the client can dead-letter
+exactly those). Only then one transaction stores the batch. Bad input never
+reaches the database, so it never becomes a 500.
 """
 
 import json
@@ -25,6 +27,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import models_json_schema
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from edgebox import __version__
 from sync.auth import device_id_of, token_matches
@@ -51,6 +55,10 @@ from sync.payload import (
 
 MAX_BODY_BYTES = 4 * 1024 * 1024
 MAX_JSON_BYTES = 32 * 1024 * 1024
+MAX_JSON_ITEMS = 1_000_000
+"""The most values and object members one batch may hold, counted before it
+is parsed: 10 million empty records fit in 30 MB of JSON (29 KB gzipped) and
+take 700 MB as Python objects. A result record holds about 60 to 120."""
 MAX_DOCUMENT_BYTES = 512 * 1024 * 1024
 
 
@@ -85,16 +93,25 @@ class Conflict(Problem):
     received: int
 
 
+JSON = "application/json"
+OCTETS = "application/octet-stream"
+
 _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem, "description": text}
     for code, text in {
         401: "No valid device token",
         403: "Records of another device",
         413: "Body over the size limit",
-        415: "Unknown Content-Encoding",
+        415: "Another Content-Type or charset, or an unknown Content-Encoding",
         422: "Malformed data (invalid records are listed)",
         503: "Database unavailable: retry later",
     }.items()
+}
+_ERRORS[401]["headers"] = {
+    "WWW-Authenticate": {"description": "Bearer", "schema": {"type": "string"}}
+}
+_ERRORS[503]["headers"] = {
+    "Retry-After": {"description": "Seconds", "schema": {"type": "integer"}}
 }
 
 
@@ -103,6 +120,7 @@ def create_app(
     *,
     max_body_bytes: int = MAX_BODY_BYTES,
     max_json_bytes: int = MAX_JSON_BYTES,
+    max_json_items: int = MAX_JSON_ITEMS,
     close_db: bool = True,
 ) -> FastAPI:
     """The central ASGI app over an open database."""
@@ -124,7 +142,7 @@ def create_app(
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     _handlers(app)
     auth = _authenticator(db)
-    _batch_route(app, db, auth, max_body_bytes, max_json_bytes)
+    _batch_route(app, db, auth, max_body_bytes, (max_json_bytes, max_json_items))
     _document_routes(app, db, auth, max_body_bytes)
 
     @app.get(HEALTH_PATH, responses={503: _ERRORS[503]})
@@ -151,6 +169,25 @@ def _handlers(app: FastAPI) -> None:
         retry = {"Retry-After": "5"}
         return ApiProblem(503, "the database is unavailable", headers=retry).response()
 
+    @app.exception_handler(HTTPException)
+    async def on_http(request: Request, exc: HTTPException) -> JSONResponse:
+        """Starlette's own answers (404, 405) in the same shape as the others;
+        a 405 names every method of its path (Starlette names only those of
+        the first route it matched: GET for /v1/documents/{id}, not PUT)."""
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(_allowed_methods(request))
+        return ApiProblem(exc.status_code, str(exc.detail), headers=headers).response()
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return sorted(methods)
+
 
 def _authenticator(db: CentralDB) -> Callable[..., Device]:
     bearer = HTTPBearer(auto_error=False, description="The device token")
@@ -174,13 +211,15 @@ def _authenticator(db: CentralDB) -> Callable[..., Device]:
 
 
 def _batch_route(
-    app: FastAPI, db: CentralDB, auth: Callable[..., Device], limit: int, unpacked: int
+    app: FastAPI,
+    db: CentralDB,
+    auth: Callable[..., Device],
+    limit: int,
+    unpacked: tuple[int, int],
 ) -> None:
     body_doc = {
         "required": True,
-        "content": {
-            "application/json": {"schema": {"$ref": "#/components/schemas/Batch"}}
-        },
+        "content": {JSON: {"schema": {"$ref": "#/components/schemas/Batch"}}},
     }
 
     @app.post(
@@ -193,10 +232,16 @@ def _batch_route(
         device: Annotated[Device, Depends(auth)],
         idempotency_key: Annotated[str, Header(pattern=KEY_PATTERN)],
     ) -> BatchAck:
-        """Store a batch of records (gzip JSON welcome); replays are harmless."""
+        """Store a batch of records (UTF-8 JSON, gzipped welcome: as
+        `Content-Encoding: gzip`, one gzip member); replays are harmless."""
+        _require_media_type(request, JSON)
         body = await _read_body(request, limit)
-        raw = _decode_json(body, request.headers.get("content-encoding", ""), unpacked)
-        envelope, records = _validate(raw, device)
+        encoding = request.headers.get("content-encoding", "")
+        # In a worker thread: a large batch takes a while to unpack, parse and
+        # validate, and the event loop must keep answering (the health check).
+        envelope, records = await run_in_threadpool(
+            lambda: _validate(_decode_json(body, encoding, *unpacked), device)
+        )
         statuses = await run_in_threadpool(
             db.store_batch, device.id, idempotency_key, envelope.heartbeat, records
         )
@@ -216,10 +261,8 @@ def _document_routes(
 
     @app.get(
         DOCUMENTS_PATH + "/{document_id}",
-        responses={
-            401: _ERRORS[401],
-            404: {"model": Problem, "description": "Not uploaded yet"},
-        },
+        responses={k: _ERRORS[k] for k in (401, 422, 503)}
+        | {404: {"model": Problem, "description": "Not uploaded yet"}},
     )
     async def document_progress(
         document_id: Annotated[int, doc_id],
@@ -233,16 +276,12 @@ def _document_routes(
 
     @app.put(
         DOCUMENTS_PATH + "/{document_id}",
-        responses={k: _ERRORS[k] for k in (401, 413, 422, 503)}
+        responses={k: _ERRORS[k] for k in (401, 413, 415, 422, 503)}
         | {409: {"model": Conflict, "description": "Resume elsewhere"}},
         openapi_extra={
             "requestBody": {
                 "required": True,
-                "content": {
-                    "application/octet-stream": {
-                        "schema": {"type": "string", "format": "binary"}
-                    }
-                },
+                "content": {OCTETS: {"schema": {"type": "string", "format": "binary"}}},
             }
         },
     )
@@ -255,6 +294,7 @@ def _document_routes(
         start: Annotated[int, Query(ge=0, le=MAX_DOCUMENT_BYTES)],
     ) -> DocumentProgress:
         """Add the chunk of a raw document that starts at byte `start`."""
+        _require_media_type(request, OCTETS)
         data = await _read_body(request, limit)
         try:
             held = await run_in_threadpool(
@@ -270,6 +310,21 @@ def _document_routes(
         return DocumentProgress(**held)
 
 
+def _require_media_type(request: Request, expected: str) -> None:
+    """415 unless the body is declared as `expected` (JSON only in UTF-8:
+    RFC 8259 allows no other charset between systems)."""
+    media, *params = request.headers.get("content-type", "").split(";")
+    if media.strip().lower() != expected:
+        shown = media.strip()[:40] or "none"
+        raise ApiProblem(415, f"the body must be {expected} (Content-Type: {shown})")
+    for param in params:
+        name, _, value = param.partition("=")
+        charset = value.strip().strip('"').lower()
+        if expected == JSON and name.strip().lower() == "charset":
+            if charset not in ("utf-8", "utf8"):
+                raise ApiProblem(415, f"JSON must be UTF-8, not {charset[:20]!r}")
+
+
 async def _read_body(request: Request, limit: int) -> bytes:
     """The body, refused with 413 as soon as it is known to be too big."""
     declared = request.headers.get("content-length", "")
@@ -283,29 +338,71 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return bytes(body)
 
 
-def _decode_json(body: bytes, encoding: str, limit: int) -> Any:
+def _decode_json(body: bytes, encoding: str, limit: int, items: int) -> Any:
+    """The JSON value of a body. Its size and its number of items are counted
+    while it is unpacked, and it is refused as soon as either is over its
+    limit: before it is parsed, never after."""
     encoding = encoding.strip().lower()
+    text: bytes | bytearray = body
     if encoding == "gzip":
-        body = _gunzip(body, limit)
-    elif encoding not in ("", "identity"):
+        text = _gunzip(body, limit, items)
+    elif encoding in ("", "identity"):
+        _counted(body, 0, items)
+    else:
         raise ApiProblem(415, f"unsupported Content-Encoding {encoding[:32]!r}")
     try:
-        return json.loads(body, parse_constant=_no_constant, parse_float=_finite)
+        # Decoded here: json.loads would take UTF-16 and UTF-32 as well.
+        decoded = text.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ApiProblem(422, "the body is not valid JSON: not UTF-8") from exc
+    try:
+        return json.loads(decoded, parse_constant=_no_constant, parse_float=_finite)
     except (ValueError, RecursionError) as exc:
         raise ApiProblem(422, "the body is not valid JSON") from exc
 
 
-def _gunzip(body: bytes, limit: int) -> bytes:
+_PIECE = 1024 * 1024
+
+
+def _gunzip(body: bytes, limit: int, items: int) -> bytearray:
+    """The unpacked body, a megabyte at a time: a gzip of ten million empty
+    records stops being unpacked at its first million items."""
     inflater = zlib.decompressobj(wbits=31)
+    data, counted, pending = bytearray(), 0, body
     try:
-        data = inflater.decompress(body, limit + 1)
+        while not inflater.eof:
+            piece = inflater.decompress(pending, _PIECE)
+            pending = inflater.unconsumed_tail
+            if not piece and not pending:
+                break  # the input ended before the gzip did
+            data += piece
+            if len(data) > limit:
+                raise ApiProblem(413, f"the unpacked body is over {limit} bytes")
+            counted = _counted(piece, counted, items)
     except zlib.error as exc:
         raise ApiProblem(422, "the body is not valid gzip") from exc
-    if len(data) > limit:
-        raise ApiProblem(413, f"the unpacked body is over {limit} bytes")
     if not inflater.eof:
         raise ApiProblem(422, "the gzip body is truncated")
+    if inflater.unused_data:  # what a reader of the first member never sees
+        raise ApiProblem(422, "the gzip body goes on after its end (one member only)")
     return data
+
+
+def _counted(text: bytes, counted: int, items: int) -> int:
+    """`counted` plus the items in `text`; 413 once over `items`."""
+    counted += _json_items(text)
+    if counted > items:
+        raise ApiProblem(413, f"the body holds over {items} JSON values")
+    return counted
+
+
+def _json_items(text: bytes) -> int:
+    """At least the number of values and object members in a JSON text, from
+    its punctuation: each is opened by `[` or `{`, or follows `,` or `:`. The
+    marks inside strings count too, so a batch rich in punctuation may be
+    refused as too large (the client then sends it in halves), but nothing is
+    parsed and no Python object is made per item."""
+    return sum(text.count(mark) for mark in (b",", b":", b"[", b"{"))
 
 
 def _no_constant(name: str) -> Any:

@@ -56,3 +56,5 @@ def test_every_file_exactly_once_after_20_kills(edgebox_home: Path) -> None:
         assert state == "extracted"
         assert sha256_file(Path(archive_path)) == sha
     assert not [p for p in settings.inbox_dir.rglob("*") if p.is_file()]
+    # A copy killed mid-way leaves a temporary file: the next start removes it.
+    assert not list(settings.archive_dir.glob(".incoming-*"))

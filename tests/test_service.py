@@ -255,3 +255,80 @@ def test_requeue_refuses_a_document_that_did_not_fail(edgebox_home: Path) -> Non
 
 def test_requeue_needs_an_id_or_all_failed() -> None:
     assert run_cli("requeue").returncode == 2
+
+
+# A copy into the archive that is killed after its first megabyte reached the
+# disk: the reader hands over patient text, then hangs until the kill.
+_KILLED_COPY = """
+import sys, time
+from pathlib import Path
+from edgebox.archive import copy_into_archive
+
+class Hangs:
+    def __init__(self):
+        self.reads = 0
+
+    def read(self, size=-1):
+        self.reads += 1
+        if self.reads == 1:
+            return b"Patient: A. Example, HIV positive. " * 30000
+        print("copying", flush=True)
+        time.sleep(600)
+        return b""
+
+copy_into_archive(Hangs(), Path(sys.argv[1]))
+"""
+
+
+def leave_a_killed_copy(archive_dir: Path) -> Path:
+    """Kill a real copy into the archive with SIGKILL, as `kill -9` or a power
+    cut would, and return the temporary file it leaves behind."""
+    import signal
+    import subprocess
+    import sys
+
+    copier = subprocess.Popen(
+        [sys.executable, "-c", _KILLED_COPY, str(archive_dir)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert copier.stdout is not None
+        assert copier.stdout.readline() == "copying\n"
+    finally:
+        copier.send_signal(signal.SIGKILL)
+        copier.wait(timeout=60)
+    (left,) = archive_dir.glob(".incoming-*")
+    assert b"HIV positive" in left.read_bytes()
+    return left
+
+
+def test_a_copy_killed_mid_way_is_removed_when_the_service_starts(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = fast_settings(monkeypatch)
+    left = leave_a_killed_copy(settings.archive_dir)
+    (settings.inbox_dir / "note.txt").write_text("Referral: cough for a week.")
+    progress = Service(settings, triage=False).run(until_idle=True)
+    assert not left.exists()
+    assert f"removed {left.name}: an unfinished archive copy" in caplog.text
+    assert progress.ingested == 1  # and the archive works as before
+    with Store(settings.db_path) as store:
+        (doc,) = store.documents_in_state(DocState.EXTRACTED)
+    archived = [p.name for p in settings.archive_dir.rglob("*") if p.is_file()]
+    assert archived == [doc["sha256"]]
+
+
+def test_a_refused_second_service_leaves_the_archive_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """While a service holds the workspace, a file being copied in is its own:
+    the refused one must not sweep it away."""
+    from edgebox.lock import InstanceLock, ServiceRunning
+
+    settings = fast_settings(monkeypatch)
+    copying = leave_a_killed_copy(settings.archive_dir)  # as if under way
+    with InstanceLock(settings.data_dir / "service.lock"):
+        with pytest.raises(ServiceRunning):
+            Service(settings, triage=False).run(until_idle=True)
+    assert copying.exists()

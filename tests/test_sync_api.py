@@ -7,13 +7,22 @@ import gzip
 import hashlib
 import json
 import socket
+import threading
+import time
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from sync.payload import canonical_json
-from tests.sync_fixtures import Central, device_name, shared_central  # noqa: F401
+from tests.sync_fixtures import (  # noqa: F401
+    Central,
+    device_name,
+    result,
+    running_central,
+    shared_central,
+)
 
 KEY = "batch-0001"
 
@@ -182,6 +191,84 @@ def test_413_for_a_gzip_bomb(central: Central, a: str) -> None:
     assert answer.status_code == 413
 
 
+def peak_rss_mb(pid: int) -> float:
+    """The most memory a process has held so far (VmHWM), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError(f"no VmHWM for process {pid}")
+
+
+def test_a_gzip_of_ten_million_records_is_refused_before_it_is_parsed(
+    tmp_path: Path,
+) -> None:
+    """29 KB on the wire, 30 MB unpacked: parsed whole, the records took the
+    server from 70 to 830 MB and held its health check up for two seconds."""
+    name = device_name()
+    head = b'{"device": "' + name.encode() + b'", "heartbeat": {"pending": 0}, '
+    raw = head + b'"records": [' + b"{}," * (10_000_000 - 1) + b"{}]}"
+    bomb = gzip.compress(raw, 9)
+    del raw
+    assert len(bomb) < 64 * 1024
+    with running_central(f"sqlite:///{tmp_path / 'c.db'}", tmp_path) as central:
+        token = central.add_device(name)
+        pid = central.process.process.pid  # type: ignore[union-attr]
+        health = central.url + "/v1/health"
+        assert httpx.get(health).status_code == 200
+        before = peak_rss_mb(pid)
+        waits: list[float] = []
+        done = threading.Event()
+
+        def probe() -> None:
+            with httpx.Client(timeout=30) as client:
+                while not done.is_set():
+                    began = time.monotonic()
+                    assert client.get(health).status_code == 200
+                    waits.append(time.monotonic() - began)
+                    time.sleep(0.01)
+
+        prober = threading.Thread(target=probe)
+        prober.start()
+        headers = {
+            "Authorization": f"Bearer {token}",
+            "Idempotency-Key": KEY,
+            "Content-Type": "application/json",
+            "Content-Encoding": "gzip",
+        }
+        try:
+            answer = httpx.post(
+                central.url + "/v1/batches", content=bomb, headers=headers, timeout=60
+            )
+        finally:
+            done.set()
+            prober.join()
+        grown = peak_rss_mb(pid) - before
+    # Generous bounds: the parsed records took 760 MB and held the health
+    # check up for 1.4 to 2.2 s; refused while unpacking, a few MB and ms.
+    assert grown < 150, f"the server grew by {grown:.0f} MB"
+    assert waits and max(waits) < 1.0, f"health checks took up to {max(waits)} s"
+    # Too large, not invalid: the client sends a batch refused so in halves.
+    assert answer.status_code == 413, answer.text
+    assert "JSON values" in answer.json()["detail"]
+
+
+def test_the_largest_batch_allowed_fits_the_item_limit(
+    central: Central, a: str
+) -> None:
+    """5000 records, each a full triage result: the count of JSON values that
+    stops a bomb leaves room for them."""
+    token = central.add_device(a)
+    flags = [
+        {"sign": "convulsions", "level": "emergency", "source": "rules",
+         "evidence": "convulsing, febrile", "at": [10, 20]},
+        {"sign": "fever", "level": None, "source": "llm"},
+    ]  # fmt: skip
+    records = [record(n, 1, content=result(n, red_flags=flags)) for n in range(1, 5001)]
+    answer = post(central, token, batch(a, records))
+    assert answer.status_code == 200, answer.text
+    assert len(answer.json()["results"]) == 5000
+
+
 @pytest.mark.parametrize(
     ("body", "why"),
     [
@@ -205,7 +292,11 @@ def test_malformed_bodies_are_422(
 
 def test_not_gzip_422_and_unknown_encoding_415(central: Central, a: str) -> None:
     token = central.add_device(a)
-    headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": KEY}
+    headers = {
+        "Authorization": f"Bearer {token}",
+        "Idempotency-Key": KEY,
+        "Content-Type": "application/json",
+    }
     url = central.url + "/v1/batches"
     bad_gzip = httpx.post(
         url, content=b"nope", headers=headers | {"Content-Encoding": "gzip"}
@@ -257,7 +348,8 @@ def test_raw_document_upload_resumes_and_checks_sha256(
     ) -> httpx.Response:
         params = {"sha256": sha, "size": len(data), "start": start}
         target = f"{central.url}/v1/documents/{doc}"
-        return httpx.put(target, params=params, content=chunk, headers=auth)
+        headers = auth | {"Content-Type": "application/octet-stream"}
+        return httpx.put(target, params=params, content=chunk, headers=headers)
 
     assert httpx.get(url, headers=auth).status_code == 404
     assert put(0, data[:4000]).json()["received"] == 4000
@@ -281,3 +373,238 @@ def test_content_is_stored_canonically(central: Central, a: str) -> None:
     assert answer.status_code == 200
     (held,) = central.db.records(a)
     assert canonical_json(held["content"]) == canonical_json(content)
+
+
+def put_chunk(
+    central: Central,
+    token: str,
+    document_id: int,
+    start: int,
+    chunk: bytes,
+    *,
+    sha256: str,
+    size: int,
+) -> httpx.Response:
+    """One chunk of a raw document, sent as the client sends it."""
+    return httpx.put(
+        f"{central.url}/v1/documents/{document_id}",
+        params={"sha256": sha256, "size": size, "start": start},
+        content=chunk,
+        headers={
+            "Authorization": f"Bearer {token}",
+            "Content-Type": "application/octet-stream",
+        },
+    )
+
+
+def test_an_empty_chunk_does_not_block_the_upload(central: Central, a: str) -> None:
+    token = central.add_device(a)
+    data = bytes(range(256)) * 40
+    sha, size = hashlib.sha256(data).hexdigest(), len(data)
+    for start, chunk in [(0, b""), (0, data[:4000]), (4000, b""), (4000, b"")]:
+        answer = put_chunk(central, token, 9, start, chunk, sha256=sha, size=size)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["received"] == start + len(chunk)
+    done = put_chunk(central, token, 9, 4000, data[4000:], sha256=sha, size=size)
+    assert done.status_code == 200, done.text
+    assert done.json()["complete"] is True
+    assert central.db.document_bytes(a, 9) == data
+
+
+def test_an_empty_chunk_an_older_server_kept_is_replaced(
+    central: Central, a: str
+) -> None:
+    """Such a row (an empty chunk stored at the offset) made every later try at
+    that offset a 500: the upload could never complete."""
+    token = central.add_device(a)
+    data = b"scan bytes " * 100
+    sha, size = hashlib.sha256(data).hexdigest(), len(data)
+    first = put_chunk(central, token, 10, 0, data[:500], sha256=sha, size=size)
+    assert first.status_code == 200
+    db: Any = central.db
+    with db._tx() as conn:
+        db._run(
+            conn,
+            "INSERT INTO document_chunks (device_id, document_id, start, data)"
+            " VALUES (?, ?, ?, ?)",
+            [int(token.split(".")[0]), 10, 500, b""],
+        )
+    done = put_chunk(central, token, 10, 500, data[500:], sha256=sha, size=size)
+    assert done.status_code == 200, done.text
+    assert done.json()["complete"] is True
+    assert central.db.document_bytes(a, 10) == data
+
+
+def test_an_empty_document_with_a_wrong_sha256_is_never_complete(
+    central: Central, a: str
+) -> None:
+    token = central.add_device(a)
+    wrong = hashlib.sha256(b"not empty").hexdigest()
+    for _ in range(2):  # refused every time, never stored as complete
+        answer = put_chunk(central, token, 11, 0, b"", sha256=wrong, size=0)
+        assert answer.status_code == 422, answer.text
+        assert "sha256" in answer.json()["detail"]
+    held = httpx.get(
+        f"{central.url}/v1/documents/11", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert held.status_code == 200 and held.json()["complete"] is False
+    empty = hashlib.sha256(b"").hexdigest()
+    right = put_chunk(central, token, 12, 0, b"", sha256=empty, size=0)
+    assert right.status_code == 200 and right.json()["complete"] is True
+
+
+@pytest.mark.parametrize(
+    ("content_type", "status"),
+    [
+        ("application/json", 200),
+        ("application/json; charset=utf-8", 200),
+        ('Application/JSON; charset="UTF-8"', 200),
+        (None, 415),
+        ("text/plain", 415),
+        ("application/x-www-form-urlencoded", 415),
+        ("application/json; charset=utf-16", 415),
+    ],
+)
+def test_a_batch_must_be_declared_as_json(
+    central: Central, a: str, content_type: str | None, status: int
+) -> None:
+    token = central.add_device(a)
+    headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": KEY}
+    if content_type is not None:
+        headers["Content-Type"] = content_type
+    answer = httpx.post(
+        central.url + "/v1/batches",
+        content=json.dumps(batch(a, [record()])).encode(),
+        headers=headers,
+    )
+    assert answer.status_code == status, answer.text
+    if status == 415:
+        assert central.db.records(a) == []
+
+
+def test_a_document_chunk_must_be_declared_as_bytes(central: Central, a: str) -> None:
+    token = central.add_device(a)
+    data = b"scan"
+    params = {"sha256": hashlib.sha256(data).hexdigest(), "size": 4, "start": 0}
+    for content_type in (None, "application/json", "text/plain"):
+        headers = {"Authorization": f"Bearer {token}"}
+        if content_type:
+            headers["Content-Type"] = content_type
+        answer = httpx.put(
+            central.url + "/v1/documents/5",
+            params=params,
+            content=data,
+            headers=headers,
+        )
+        assert answer.status_code == 415, answer.text
+    assert put_chunk(central, token, 5, 0, data, sha256=params["sha256"], size=4)
+    assert central.db.document_bytes(a, 5) == data
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"revision": "1"},
+        {"document_id": "1"},
+        {"revision": True},
+        {"revision": 1.5},
+        {"replaces": "0", "revision": 2},
+    ],
+)
+def test_record_numbers_must_be_json_numbers(
+    central: Central, a: str, changes: dict[str, Any]
+) -> None:
+    token = central.add_device(a)
+    answer = post(central, token, batch(a, [record(3, 1), record(2, 1) | changes]))
+    assert answer.status_code == 422, answer.text
+    assert [item["index"] for item in answer.json()["invalid"]] == [1]
+    assert central.db.records(a) == []
+
+
+@pytest.mark.parametrize("pending", ["3", True, 3.5, None])
+def test_heartbeat_numbers_must_be_json_numbers(
+    central: Central, a: str, pending: Any
+) -> None:
+    token = central.add_device(a)
+    body = batch(a, [record()]) | {"heartbeat": {"pending": pending}}
+    answer = post(central, token, body)
+    assert answer.status_code == 422, answer.text
+    assert "heartbeat.pending" in answer.json()["detail"]
+
+
+def test_an_integer_written_with_a_point_zero_is_still_one(
+    central: Central, a: str
+) -> None:
+    """JSON Schema's integer: 2.0 is one (a generator from the document sends
+    it), and it is stored as 2."""
+    token = central.add_device(a)
+    answer = post(central, token, batch(a, [record(document_id=4.0, revision=2.0)]))
+    assert answer.status_code == 200, answer.text
+    (held,) = central.db.records(a)
+    assert (held["document_id"], held["revision"], held["replaces"]) == (4, 2, 1)
+
+
+def test_a_second_gzip_member_is_refused(central: Central, a: str) -> None:
+    """A reader that stops at the first member would see another batch than
+    one that reads them all: neither is guessed."""
+    token = central.add_device(a)
+    first = gzip.compress(json.dumps(batch(a, [record(1)])).encode())
+    for tail in (gzip.compress(json.dumps(batch(a, [record(2)])).encode()), b"x"):
+        headers = {
+            "Authorization": f"Bearer {token}",
+            "Idempotency-Key": KEY,
+            "Content-Type": "application/json",
+            "Content-Encoding": "gzip",
+        }
+        answer = httpx.post(
+            central.url + "/v1/batches", content=first + tail, headers=headers
+        )
+        assert answer.status_code == 422, answer.text
+        assert "one member only" in answer.json()["detail"]
+    assert central.db.records(a) == []
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-32", "utf-8-sig"])
+def test_json_must_be_utf8_without_a_bom(
+    central: Central, a: str, encoding: str
+) -> None:
+    token = central.add_device(a)
+    body = json.dumps(batch(a, [record()])).encode(encoding)
+    answer = post(central, token, body)
+    assert answer.status_code == 422, answer.text
+    assert "not valid JSON" in answer.json()["detail"]
+    assert central.db.records(a) == []
+
+
+def test_a_method_a_path_does_not_take_is_405_naming_all_it_takes(
+    central: Central,
+) -> None:
+    for method, path, allowed in [
+        ("DELETE", "/v1/documents/1", "GET, PUT"),
+        ("PATCH", "/v1/documents/1", "GET, PUT"),
+        ("GET", "/v1/batches", "POST"),
+        ("POST", "/v1/health", "GET"),
+    ]:
+        answer = httpx.request(method, central.url + path)
+        assert answer.status_code == 405, (method, path)
+        assert answer.headers["allow"] == allowed, (method, path)
+        assert answer.json() == {"detail": "Method Not Allowed", "invalid": []}
+
+
+def test_the_openapi_document_describes_the_error_answers(central: Central) -> None:
+    spec = httpx.get(central.url + "/openapi.json").json()
+    problem = {"$ref": "#/components/schemas/Problem"}
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            where = f"{method.upper()} {path}"
+            for status, answer in operation["responses"].items():
+                if status.startswith(("4", "5")) and status != "409":
+                    schema = answer["content"]["application/json"]["schema"]
+                    assert schema == problem, (where, status)
+            if operation.get("parameters") or "requestBody" in operation:
+                assert "422" in operation["responses"], where
+            if operation.get("security"):
+                headers = operation["responses"]["401"]["headers"]
+                assert "WWW-Authenticate" in headers, where
+    assert "HTTPValidationError" not in spec["components"]["schemas"]
+    assert "415" in spec["paths"]["/v1/documents/{document_id}"]["put"]["responses"]

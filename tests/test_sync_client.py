@@ -378,7 +378,10 @@ def test_raw_documents_go_after_the_results_and_resume(
         (settings.inbox_dir / "scan.pdf").write_bytes(b"another patient")
         # An earlier run got the first 2,000 bytes through before the link died.
         url = f"{central.url}/v1/documents/{doc}"
-        auth = {"Authorization": f"Bearer {device[1]}"}
+        auth = {
+            "Authorization": f"Bearer {device[1]}",
+            "Content-Type": "application/octet-stream",  # as the client sends
+        }
         for start in (0, 1000):
             where = {"sha256": digest, "size": len(data), "start": start}
             chunk = data[start : start + 1000]
