@@ -270,7 +270,7 @@ def _serve(
     )
     sync_loop: Any = None
     if sync and settings.sync.url:
-        from sync.loop import SyncLoop
+        from edgebox.sync.loop import SyncLoop
 
         sync_loop = SyncLoop(settings, on_report=_log_sync)
 
@@ -663,7 +663,7 @@ def run_command(ctx: click.Context) -> None:
         _serve(settings, until_idle=False, sync=True, triage=True, progress_every=10.0)
         return
     from edgebox.launch import ServiceProcess
-    from tui.app import run_app
+    from edgebox.tui.app import run_app
 
     with ServiceProcess(settings) as service:
         run_app(settings)
@@ -688,7 +688,7 @@ def run_command(ctx: click.Context) -> None:
 @click.pass_context
 def tui(ctx: click.Context) -> None:
     """The terminal UI: queue, documents, review, search, status (keyboard only)."""
-    from tui.app import run_app
+    from edgebox.tui.app import run_app
 
     settings = _config(ctx)
     settings.require_home()  # not an empty workspace of one's own, no patients
@@ -696,7 +696,7 @@ def tui(ctx: click.Context) -> None:
 
 
 # The CLI entry is the only place where the core meets the sync package.
-from sync.cli import central_group, sync_command  # noqa: E402
+from edgebox.sync.cli import central_group, sync_command  # noqa: E402
 
 cli.add_command(sync_command)
 cli.add_command(central_group)

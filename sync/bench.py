@@ -21,11 +21,11 @@ import httpx
 
 from edgebox.config import SyncConfig
 from edgebox.store import Store
-from sync.auth import new_token
-from sync.central_db import open_central
-from sync.client import SyncClient, wire_record
-from sync.loopback import CentralProcess
-from sync.payload import BATCHES_PATH, batch_key
+from edgebox.sync.auth import new_token
+from edgebox.sync.central_db import open_central
+from edgebox.sync.client import SyncClient, wire_record
+from edgebox.sync.loopback import CentralProcess
+from edgebox.sync.payload import BATCHES_PATH, batch_key
 
 _PHRASES = (
     "Known diabetic, glucose 14.2 mmol/L, on metformin 500 mg twice daily.",

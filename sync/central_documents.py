@@ -12,7 +12,7 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 from edgebox.store.schema import now
-from sync.errors import DocumentConflict, DocumentInvalid
+from edgebox.sync.errors import DocumentConflict, DocumentInvalid
 
 
 class DocumentChunks:

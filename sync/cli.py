@@ -1,6 +1,6 @@
 """`edgebox sync` (the clinic box) and `edgebox central ...` (the NGO's server).
 
-`edgebox.cli` adds these two commands to its group; `python -m sync.cli` runs
+`edgebox.cli` adds these two commands to its group; `python -m edgebox.sync.cli` runs
 them alone (the tests and the loopback server use that). Heavy imports (httpx,
 pydantic, FastAPI, uvicorn) happen inside the commands, so that every other
 `edgebox` command starts as fast as before.
@@ -18,7 +18,7 @@ import click
 
 from edgebox import config as config_module
 from edgebox.clirun import run_group
-from sync.errors import SyncError
+from edgebox.sync.errors import SyncError
 
 _DB_HELP = (
     "A SQLite file path, sqlite:///PATH or postgresql://USER@HOST/DB "
@@ -58,7 +58,7 @@ def sync_command(
 ) -> None:
     """Send results to the central server (without --once: keep syncing)."""
     from edgebox.store import Store, open_for_reading
-    from sync.client import sync_status
+    from edgebox.sync.client import sync_status
 
     settings = config_module.load(_home(ctx))
     for notice in settings.notices:  # e.g. why sync is off
@@ -78,7 +78,7 @@ def sync_command(
     if not once:
         _run_loop(settings, attempts)
         return
-    from sync.loop import push_once
+    from edgebox.sync.loop import push_once
 
     report = push_once(settings, max_attempts=attempts)
     if as_json:
@@ -103,7 +103,7 @@ def sync_command(
 
 
 def _run_loop(settings: config_module.Config, attempts: int) -> None:
-    from sync.loop import SyncLoop, why_off
+    from edgebox.sync.loop import SyncLoop, why_off
 
     reason = why_off(settings)
     if reason:  # not a loop that ends at once with exit status 0
@@ -185,8 +185,8 @@ def serve(
     """Run the central server (uvicorn) until stopped."""
     import uvicorn
 
-    from sync.central_db import open_central, shown_url
-    from sync.server import MAX_BODY_BYTES, create_app
+    from edgebox.sync.central_db import open_central, shown_url
+    from edgebox.sync.server import MAX_BODY_BYTES, create_app
 
     url = _db_url(ctx, db)
     if ssl_certfile:
@@ -225,9 +225,9 @@ def _check_certificate(certfile: str, keyfile: str | None) -> None:
 @click.pass_context
 def add_device(ctx: click.Context, name: str, db: str | None, rotate: bool) -> None:
     """Register a clinic box; prints its token once (only a hash is kept)."""
-    from sync.auth import new_token
-    from sync.central_db import open_central
-    from sync.payload import DEVICE_PATTERN
+    from edgebox.sync.auth import new_token
+    from edgebox.sync.central_db import open_central
+    from edgebox.sync.payload import DEVICE_PATTERN
 
     if not re.match(DEVICE_PATTERN, name):
         raise SyncError(
@@ -252,7 +252,7 @@ def add_device(ctx: click.Context, name: str, db: str | None, rotate: bool) -> N
 @click.pass_context
 def central_status(ctx: click.Context, db: str | None, as_json: bool) -> None:
     """Per device: last seen, records received, pending count it reported."""
-    from sync.central_db import open_central
+    from edgebox.sync.central_db import open_central
 
     central = open_central(_db_url(ctx, db), create=False)
     try:

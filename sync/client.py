@@ -30,10 +30,10 @@ from pydantic import ValidationError
 from edgebox import __version__
 from edgebox.config import SyncConfig
 from edgebox.store import Store, now
-from sync.backoff import backoff_delay, parse_retry_after
-from sync.errors import Retry, SyncError
-from sync.heartbeat import heartbeat
-from sync.payload import (
+from edgebox.sync.backoff import backoff_delay, parse_retry_after
+from edgebox.sync.errors import Retry, SyncError
+from edgebox.sync.heartbeat import heartbeat
+from edgebox.sync.payload import (
     BATCHES_PATH,
     HEALTH_PATH,
     IDEMPOTENCY_HEADER,
@@ -129,7 +129,7 @@ class SyncClient:
         try:
             self._push_records(report, deadline)
             if self.settings.send_documents:
-                from sync.documents import push_documents
+                from edgebox.sync.documents import push_documents
 
                 push_documents(self, report, deadline)
         except SyncError as exc:

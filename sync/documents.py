@@ -17,11 +17,11 @@ import httpx
 from pydantic import ValidationError
 
 from edgebox.manifest import sha256_file
-from sync.errors import Retry, SyncError
-from sync.payload import DOCUMENTS_PATH, DocumentProgress
+from edgebox.sync.errors import Retry, SyncError
+from edgebox.sync.payload import DOCUMENTS_PATH, DocumentProgress
 
 if TYPE_CHECKING:
-    from sync.client import PushReport, SyncClient
+    from edgebox.sync.client import PushReport, SyncClient
 
 CHUNK_BYTES = 256 * 1024
 

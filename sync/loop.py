@@ -16,9 +16,9 @@ from typing import Any
 
 from edgebox.config import Config
 from edgebox.store import Store
-from sync.backoff import backoff_delay
-from sync.client import PushReport, SyncClient, missing_settings
-from sync.errors import SyncError
+from edgebox.sync.backoff import backoff_delay
+from edgebox.sync.client import PushReport, SyncClient, missing_settings
+from edgebox.sync.errors import SyncError
 
 log = logging.getLogger(__name__)
 

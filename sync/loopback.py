@@ -17,8 +17,8 @@ from pathlib import Path
 
 import httpx
 
-from sync.errors import SyncError
-from sync.payload import HEALTH_PATH
+from edgebox.sync.errors import SyncError
+from edgebox.sync.payload import HEALTH_PATH
 
 
 def free_port() -> int:
@@ -50,7 +50,7 @@ class CentralProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, *, timeout_s: float = 30.0) -> CentralProcess:
-        args = [sys.executable, "-m", "sync.cli", "central", "serve"]
+        args = [sys.executable, "-m", "edgebox.sync.cli", "central", "serve"]
         args += ["--db", self.db_url, "--host", "127.0.0.1", "--port", str(self.port)]
         if self.max_body_bytes is not None:
             args += ["--max-body-bytes", str(self.max_body_bytes)]

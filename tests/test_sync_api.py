@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from sync.payload import canonical_json
+from edgebox.sync.payload import canonical_json
 from tests.sync_fixtures import Central, device_name, shared_central  # noqa: F401
 
 KEY = "batch-0001"

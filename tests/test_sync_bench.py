@@ -3,7 +3,7 @@ baselines from the same run."""
 
 import pytest
 
-from sync.bench import sync_throughput
+from edgebox.sync.bench import sync_throughput
 
 
 @pytest.mark.slow

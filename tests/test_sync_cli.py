@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from sync.loopback import CentralProcess, free_port, wait_until_healthy
+from edgebox.sync.loopback import CentralProcess, free_port, wait_until_healthy
 from tests.conftest import REPO
 from tests.sync_fixtures import fill_store
 
@@ -41,7 +41,7 @@ def sync_cli(
     *args: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "sync.cli", *args],
+        [sys.executable, "-m", "edgebox.sync.cli", *args],
         capture_output=True,
         text=True,
         env={**os.environ, **(env or {})},
@@ -52,11 +52,12 @@ def sync_cli(
 
 def test_central_server_imports_no_model_library() -> None:
     code = BLOCKER + (
-        "import json, sync.cli, sync.server, sync.central_db, sync.payload\n"
-        "from sync.central_db import open_central\n"
+        "import json, edgebox.sync.cli, edgebox.sync.server\n"
+        "import edgebox.sync.central_db, edgebox.sync.payload\n"
+        "from edgebox.sync.central_db import open_central\n"
         "import tempfile, pathlib\n"
         "db = open_central(str(pathlib.Path(tempfile.mkdtemp()) / 'c.db'))\n"
-        "sync.server.create_app(db).openapi()\n"
+        "edgebox.sync.server.create_app(db).openapi()\n"
         "print(json.dumps(sorted(sys.modules)))\n"
     )
     out = subprocess.run(
@@ -90,7 +91,7 @@ def test_a_central_server_install_pulls_no_box_library() -> None:
     assert seen & BOX_DISTRIBUTIONS == set()
 
 
-@pytest.mark.parametrize("entry", ["sync.cli", "edgebox"])
+@pytest.mark.parametrize("entry", ["edgebox.sync.cli", "edgebox"])
 def test_central_serves_with_the_box_libraries_absent(
     tmp_path: Path, entry: str
 ) -> None:
@@ -304,6 +305,6 @@ def test_an_unreachable_postgresql_is_one_line_without_its_password() -> None:
     ],
 )  # fmt: skip
 def test_a_database_password_is_never_shown(url: str, shown: str) -> None:
-    from sync.central_db import shown_url
+    from edgebox.sync.central_db import shown_url
 
     assert shown_url(url) == shown

@@ -10,6 +10,11 @@ from textual.widgets import Input
 
 from edgebox import config
 from edgebox.store import DocState, Store
+from edgebox.tui.data import StoreOpener
+from edgebox.tui.document import DocumentScreen
+from edgebox.tui.help import HelpScreen
+from edgebox.tui.queue import QueueScreen
+from edgebox.tui.review import NameScreen, ReviewScreen
 from tests.test_tui_fixtures import (
     REFERRAL_TEXT,
     ai_result,
@@ -23,11 +28,6 @@ from tests.test_tui_fixtures import (
     until_on,
     workers_done,
 )
-from tui.data import StoreOpener
-from tui.document import DocumentScreen
-from tui.help import HelpScreen
-from tui.queue import QueueScreen
-from tui.review import NameScreen, ReviewScreen
 
 pytestmark = pytest.mark.anyio
 pytest_plugins = ["tests.test_tui_fixtures"]

@@ -20,7 +20,7 @@ HEAVY = {"llama_cpp", "torch", "sentence_transformers", "sklearn"}
 
 
 def test_importing_the_app_loads_no_model_library() -> None:
-    code = "import json, sys, tui.app; print(json.dumps(sorted(sys.modules)))"
+    code = "import json, sys, edgebox.tui.app; print(json.dumps(sorted(sys.modules)))"
     out = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,

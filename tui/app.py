@@ -20,8 +20,8 @@ from textual.binding import Binding
 from edgebox.config import Config
 from edgebox.errors import EdgeboxError
 from edgebox.store import Store
-from tui.data import StoreOpener, open_store, reviewer_name
-from tui.queue import QueueScreen
+from edgebox.tui.data import StoreOpener, open_store, reviewer_name
+from edgebox.tui.queue import QueueScreen
 
 REFRESH_S = 2.0
 
@@ -75,7 +75,7 @@ class EdgeboxApp(App[None]):
         self.set_interval(self.refresh_s, self.watch_store)
 
     def action_help(self) -> None:
-        from tui.help import HelpScreen
+        from edgebox.tui.help import HelpScreen
 
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())

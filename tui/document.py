@@ -16,7 +16,7 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from edgebox.store import Store
-from tui.data import (
+from edgebox.tui.data import (
     URGENCIES,
     DocumentView,
     literal,
@@ -24,12 +24,12 @@ from tui.data import (
     urgency_text,
     visible,
 )
-from tui.review import ReviewChoice
-from tui.sections import SECTIONS
-from tui.topbar import TopBar
+from edgebox.tui.review import ReviewChoice
+from edgebox.tui.sections import SECTIONS
+from edgebox.tui.topbar import TopBar
 
 if TYPE_CHECKING:
-    from tui.app import EdgeboxApp
+    from edgebox.tui.app import EdgeboxApp
 
 SIMILAR_LIMIT = 5
 
@@ -117,7 +117,7 @@ class DocumentScreen(Screen):
 
     @work(thread=True, exclusive=True, group="similar", exit_on_error=False)
     def _load_similar(self) -> None:
-        from tui.search import similar_cases
+        from edgebox.tui.search import similar_cases
 
         try:
             hits, note = similar_cases(self.edgebox, self.doc_id, limit=SIMILAR_LIMIT)
@@ -156,7 +156,7 @@ class DocumentScreen(Screen):
         self.app.pop_screen()
 
     def action_review(self) -> None:
-        from tui.review import ReviewScreen
+        from edgebox.tui.review import ReviewScreen
 
         latest = self._result_to("review")
         if latest is None:
@@ -224,7 +224,7 @@ class DocumentScreen(Screen):
         )
 
     def action_undo(self) -> None:
-        from tui.confirm import ConfirmScreen
+        from edgebox.tui.confirm import ConfirmScreen
 
         latest = self._result_to("undo")
         if latest is None:
@@ -277,7 +277,7 @@ class DocumentScreen(Screen):
 
     def _as_reviewer(self, then: Callable[[], object]) -> None:
         """Run `then` once we know who is reviewing (ask when nobody is set)."""
-        from tui.review import NameScreen
+        from edgebox.tui.review import NameScreen
 
         if self.edgebox.reviewer:
             then()

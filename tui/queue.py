@@ -14,7 +14,7 @@ from textual.widgets import DataTable, Footer, Static
 
 from edgebox.store import URGENCY_RANK, DocState
 from edgebox.store.review import QueueFilter
-from tui.data import (
+from edgebox.tui.data import (
     QUEUE_PAGE,
     QueueSnapshot,
     clip,
@@ -23,10 +23,10 @@ from tui.data import (
     local_time,
     urgency_text,
 )
-from tui.topbar import TopBar
+from edgebox.tui.topbar import TopBar
 
 if TYPE_CHECKING:
-    from tui.app import EdgeboxApp
+    from edgebox.tui.app import EdgeboxApp
 
 # Fixed widths; the summary takes what is left of the terminal's width.
 _WIDTHS = {"urgency": 10, "category": 13, "received": 11, "state": 11, "review": 6}
@@ -226,7 +226,7 @@ class QueueScreen(Screen):
             self._open(int(event.row_key.value))
 
     def _open(self, doc_id: int, *, review: bool = False) -> None:
-        from tui.document import DocumentScreen
+        from edgebox.tui.document import DocumentScreen
 
         self.app.push_screen(DocumentScreen(doc_id, review=review))
 
@@ -236,12 +236,12 @@ class QueueScreen(Screen):
             self._open(doc_id, review=True)
 
     def action_search(self) -> None:
-        from tui.search import SearchScreen
+        from edgebox.tui.search import SearchScreen
 
         self.app.push_screen(SearchScreen())
 
     def action_status(self) -> None:
-        from tui.status import StatusScreen
+        from edgebox.tui.status import StatusScreen
 
         self.app.push_screen(StatusScreen())
 

@@ -19,13 +19,13 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 from textual.worker import get_current_worker
 
-from tui.data import clip, literal, urgency_text, visible
-from tui.topbar import TopBar
+from edgebox.tui.data import clip, literal, urgency_text, visible
+from edgebox.tui.topbar import TopBar
 
 if TYPE_CHECKING:
     from edgebox.embed import Embedder
     from edgebox.index import Hit
-    from tui.app import EdgeboxApp
+    from edgebox.tui.app import EdgeboxApp
 
 SEARCH_LIMIT = 50
 _MARKED = re.compile(r"\[(\w+)\]")
@@ -128,7 +128,7 @@ class SearchScreen(Screen):
         self._search(query)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        from tui.document import DocumentScreen
+        from edgebox.tui.document import DocumentScreen
 
         if event.row_key.value is not None:
             self.app.push_screen(DocumentScreen(int(event.row_key.value)))

@@ -18,17 +18,17 @@ from textual.widgets import DataTable, Footer, Static
 from edgebox.archive import clear_quarantine_copy
 from edgebox.heartbeat import model_words, service_running
 from edgebox.store import DocState
-from tui.data import (
+from edgebox.tui.data import (
     StatusSnapshot,
     clip,
     literal,
     load_status,
     local_time,
 )
-from tui.topbar import TopBar
+from edgebox.tui.topbar import TopBar
 
 if TYPE_CHECKING:
-    from tui.app import EdgeboxApp
+    from edgebox.tui.app import EdgeboxApp
 
 # id, file and state columns, cell padding and the screen's own padding: the
 # reason gets what is left, and is shown whole under the table.
@@ -184,7 +184,7 @@ class StatusScreen(Screen):
         )
 
     def action_requeue(self) -> None:
-        from tui.confirm import ConfirmScreen
+        from edgebox.tui.confirm import ConfirmScreen
 
         table = self.query_one("#problems", DataTable)
         if self.snapshot is None or not table.row_count:
