@@ -21,8 +21,8 @@ import httpx
 
 from edgebox.config import SyncConfig
 from edgebox.store import Store
-from edgebox.sync.auth import new_token
-from edgebox.sync.central_db import open_central
+from edgebox.sync.central.auth import new_token
+from edgebox.sync.central.database import open_central
 from edgebox.sync.client import SyncClient, wire_record
 from edgebox.sync.loopback import CentralProcess
 from edgebox.sync.payload import BATCHES_PATH, batch_key

@@ -185,8 +185,8 @@ def serve(
     """Run the central server (uvicorn) until stopped."""
     import uvicorn
 
-    from edgebox.sync.central_db import open_central, shown_url
-    from edgebox.sync.server import MAX_BODY_BYTES, create_app
+    from edgebox.sync.central.database import open_central, shown_url
+    from edgebox.sync.central.server import MAX_BODY_BYTES, create_app
 
     url = _db_url(ctx, db)
     if ssl_certfile:
@@ -225,8 +225,8 @@ def _check_certificate(certfile: str, keyfile: str | None) -> None:
 @click.pass_context
 def add_device(ctx: click.Context, name: str, db: str | None, rotate: bool) -> None:
     """Register a clinic box; prints its token once (only a hash is kept)."""
-    from edgebox.sync.auth import new_token
-    from edgebox.sync.central_db import open_central
+    from edgebox.sync.central.auth import new_token
+    from edgebox.sync.central.database import open_central
     from edgebox.sync.payload import DEVICE_PATTERN
 
     if not re.match(DEVICE_PATTERN, name):
@@ -252,7 +252,7 @@ def add_device(ctx: click.Context, name: str, db: str | None, rotate: bool) -> N
 @click.pass_context
 def central_status(ctx: click.Context, db: str | None, as_json: bool) -> None:
     """Per device: last seen, records received, pending count it reported."""
-    from edgebox.sync.central_db import open_central
+    from edgebox.sync.central.database import open_central
 
     central = open_central(_db_url(ctx, db), create=False)
     try:

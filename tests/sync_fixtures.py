@@ -25,8 +25,8 @@ import pytest
 
 from edgebox.config import SyncConfig
 from edgebox.store import Store
-from edgebox.sync.auth import new_token
-from edgebox.sync.central_db import CentralDB, open_central
+from edgebox.sync.central.auth import new_token
+from edgebox.sync.central.database import CentralDB, open_central
 from edgebox.sync.loopback import CentralProcess
 
 # Read at import: the autouse fixture in conftest clears EDGEBOX_* for each test.

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from edgebox.store import Store
-from edgebox.sync.auth import new_token
-from edgebox.sync.central_db import open_central
+from edgebox.sync.central.auth import new_token
+from edgebox.sync.central.database import open_central
 from edgebox.sync.client import PushReport, SyncClient
 from edgebox.sync.loopback import CentralProcess
 from tests.sync_fixtures import (  # noqa: F401

@@ -52,12 +52,12 @@ def sync_cli(
 
 def test_central_server_imports_no_model_library() -> None:
     code = BLOCKER + (
-        "import json, edgebox.sync.cli, edgebox.sync.server\n"
-        "import edgebox.sync.central_db, edgebox.sync.payload\n"
-        "from edgebox.sync.central_db import open_central\n"
+        "import json, edgebox.sync.cli, edgebox.sync.central.server\n"
+        "import edgebox.sync.central.database, edgebox.sync.payload\n"
+        "from edgebox.sync.central.database import open_central\n"
         "import tempfile, pathlib\n"
         "db = open_central(str(pathlib.Path(tempfile.mkdtemp()) / 'c.db'))\n"
-        "edgebox.sync.server.create_app(db).openapi()\n"
+        "edgebox.sync.central.server.create_app(db).openapi()\n"
         "print(json.dumps(sorted(sys.modules)))\n"
     )
     out = subprocess.run(
@@ -305,6 +305,6 @@ def test_an_unreachable_postgresql_is_one_line_without_its_password() -> None:
     ],
 )  # fmt: skip
 def test_a_database_password_is_never_shown(url: str, shown: str) -> None:
-    from edgebox.sync.central_db import shown_url
+    from edgebox.sync.central.database import shown_url
 
     assert shown_url(url) == shown

@@ -291,7 +291,7 @@ def test_413_halves_the_batch_and_a_lone_giant_is_dead_lettered(
 def device_small(tmp_path: Path) -> Iterator[tuple[Central, str, str]]:
     """A server that takes at most 3,000 bytes per request."""
     url = f"sqlite:///{tmp_path / 'small.db'}"
-    from edgebox.sync.central_db import open_central
+    from edgebox.sync.central.database import open_central
 
     db = open_central(url)
     process = CentralProcess(url, max_body_bytes=3000).start()
@@ -440,7 +440,7 @@ def test_the_loop_pushes_as_soon_as_the_link_comes_back(
     tmp_path: Path, edgebox_home: Path
 ) -> None:
     db_url = f"sqlite:///{tmp_path / 'central.db'}"
-    from edgebox.sync.central_db import open_central
+    from edgebox.sync.central.database import open_central
 
     central_db = open_central(db_url)
     _, token = central_db.register_device("clinic-loop", lambda i: f"{i}.secret-loop")

@@ -15,8 +15,8 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 
-from edgebox.sync.central_db import open_central
-from edgebox.sync.server import create_app
+from edgebox.sync.central.database import open_central
+from edgebox.sync.central.server import create_app
 from tests.sync_fixtures import Central, device_name, shared_central  # noqa: F401
 
 

@@ -16,8 +16,8 @@ import httpx
 import pytest
 
 from edgebox.store import Store
-from edgebox.sync.auth import new_token
-from edgebox.sync.central_db import open_central
+from edgebox.sync.central.auth import new_token
+from edgebox.sync.central.database import open_central
 from edgebox.sync.client import SyncClient
 from edgebox.sync.errors import SyncError
 from edgebox.sync.loopback import free_port

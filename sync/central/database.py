@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from edgebox.store.schema import now
-from edgebox.sync.central_documents import DocumentChunks
+from edgebox.sync.central.document_store import DocumentChunks
 from edgebox.sync.errors import CentralUnavailable, SyncError
 from edgebox.sync.payload import Heartbeat, Record, canonical_json
 
@@ -217,7 +217,7 @@ class _SqlCentral(DocumentChunks):
     ) -> tuple[int, str]:
         """Add a device (or give it a new token with rotate); the token is
         returned once and only its hash is kept."""
-        from edgebox.sync.auth import hash_token
+        from edgebox.sync.central.auth import hash_token
 
         with self._tx() as conn:
             row = self._run(conn, "SELECT id FROM devices WHERE name = ?", [name])
