@@ -13,7 +13,7 @@ from edgebox.store import Store
 from edgebox.sync.central.auth import new_token
 from edgebox.sync.central.database import open_central
 from edgebox.sync.client import PushReport, SyncClient
-from edgebox.sync.loopback import CentralProcess
+from tests.support.loopback import CentralProcess
 from tests.sync_fixtures import (  # noqa: F401
     FaultProxy,
     big_store_template,

@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from edgebox.sync.loopback import CentralProcess, free_port, wait_until_healthy
 from tests.conftest import REPO
+from tests.support.loopback import CentralProcess, free_port, wait_until_healthy
 from tests.sync_fixtures import fill_store
 
 # What the `box` extra brings (by import name): a central server has none of it.

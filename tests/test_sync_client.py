@@ -23,7 +23,7 @@ from edgebox.store import DocState, Store
 from edgebox.sync import documents
 from edgebox.sync.client import SyncClient, sync_status
 from edgebox.sync.loop import SyncLoop
-from edgebox.sync.loopback import CentralProcess, free_port
+from tests.support.loopback import CentralProcess, free_port
 from tests.sync_fixtures import (
     Central,
     FaultProxy,

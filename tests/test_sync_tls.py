@@ -20,8 +20,8 @@ from edgebox.sync.central.auth import new_token
 from edgebox.sync.central.database import open_central
 from edgebox.sync.client import SyncClient
 from edgebox.sync.errors import SyncError
-from edgebox.sync.loopback import free_port
 from tests.conftest import REPO, wait_for
+from tests.support.loopback import free_port
 from tests.sync_fixtures import fill_store, sync_settings
 
 OPENSSL = shutil.which("openssl")

@@ -24,8 +24,8 @@ from edgebox.store import Store
 from edgebox.sync.central.auth import new_token
 from edgebox.sync.central.database import open_central
 from edgebox.sync.client import SyncClient, wire_record
-from edgebox.sync.loopback import CentralProcess
 from edgebox.sync.payload import BATCHES_PATH, batch_key
+from tests.support.loopback import CentralProcess
 
 _PHRASES = (
     "Known diabetic, glucose 14.2 mmol/L, on metformin 500 mg twice daily.",
