@@ -18,7 +18,7 @@ import click
 
 from edgebox import config as config_module
 from edgebox.clirun import run_group
-from edgebox.sync.errors import SyncError
+from edgebox.errors import SyncError
 
 _DB_HELP = (
     "A SQLite file path, sqlite:///PATH or postgresql://USER@HOST/DB "

@@ -29,10 +29,10 @@ from pydantic import ValidationError
 
 from edgebox import __version__
 from edgebox.config import SyncConfig
+from edgebox.errors import SyncError
 from edgebox.store import Store, now
-from edgebox.sync.backoff import backoff_delay, parse_retry_after
-from edgebox.sync.errors import Retry, SyncError
-from edgebox.sync.heartbeat import heartbeat
+from edgebox.sync.backoff import Retry, backoff_delay, parse_retry_after
+from edgebox.sync.device_report import heartbeat
 from edgebox.sync.payload import (
     BATCHES_PATH,
     HEALTH_PATH,
@@ -129,7 +129,7 @@ class SyncClient:
         try:
             self._push_records(report, deadline)
             if self.settings.send_documents:
-                from edgebox.sync.documents import push_documents
+                from edgebox.sync.uploads import push_documents
 
                 push_documents(self, report, deadline)
         except SyncError as exc:

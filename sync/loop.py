@@ -15,10 +15,10 @@ from collections.abc import Callable
 from typing import Any
 
 from edgebox.config import Config
+from edgebox.errors import SyncError
 from edgebox.store import Store
 from edgebox.sync.backoff import backoff_delay
 from edgebox.sync.client import PushReport, SyncClient, missing_settings
-from edgebox.sync.errors import SyncError
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from edgebox import config
 from edgebox.config import Config
 from edgebox.ingest import Ingestor
 from edgebox.store import DocState, Store
-from edgebox.sync import documents
+from edgebox.sync import uploads
 from edgebox.sync.client import SyncClient, sync_status
 from edgebox.sync.loop import SyncLoop
 from tests.support.loopback import CentralProcess, free_port
@@ -366,7 +366,7 @@ def test_raw_documents_go_after_the_results_and_resume(
     edgebox_home: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(documents, "CHUNK_BYTES", 1000)
+    monkeypatch.setattr(uploads, "CHUNK_BYTES", 1000)
     settings = config.load()
     data = bytes(range(256)) * 20  # 5,120 bytes: 6 chunks
     digest = hashlib.sha256(data).hexdigest()

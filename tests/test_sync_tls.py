@@ -15,11 +15,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from edgebox.errors import SyncError
 from edgebox.store import Store
 from edgebox.sync.central.auth import new_token
 from edgebox.sync.central.database import open_central
 from edgebox.sync.client import SyncClient
-from edgebox.sync.errors import SyncError
 from tests.conftest import REPO, wait_for
 from tests.support.loopback import free_port
 from tests.sync_fixtures import fill_store, sync_settings

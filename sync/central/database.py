@@ -19,9 +19,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
+from edgebox.errors import CentralUnavailable, SyncError
 from edgebox.store.schema import now
 from edgebox.sync.central.document_store import DocumentChunks
-from edgebox.sync.errors import CentralUnavailable, SyncError
 from edgebox.sync.payload import Heartbeat, Record, canonical_json
 
 SCHEMA = """

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
+from edgebox.errors import DocumentConflict, DocumentInvalid
 from edgebox.store.schema import now
-from edgebox.sync.errors import DocumentConflict, DocumentInvalid
 
 
 class DocumentChunks:

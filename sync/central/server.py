@@ -27,9 +27,9 @@ from pydantic.json_schema import models_json_schema
 from starlette.concurrency import run_in_threadpool
 
 from edgebox import __version__
+from edgebox.errors import CentralUnavailable, DocumentConflict, DocumentInvalid
 from edgebox.sync.central.auth import device_id_of, token_matches
 from edgebox.sync.central.database import CentralDB
-from edgebox.sync.errors import CentralUnavailable, DocumentConflict, DocumentInvalid
 from edgebox.sync.payload import (
     API_VERSION,
     BATCHES_PATH,

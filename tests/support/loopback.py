@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 
-from edgebox.sync.errors import SyncError
+from edgebox.errors import SyncError
 from edgebox.sync.payload import HEALTH_PATH
 
 

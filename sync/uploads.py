@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from pydantic import ValidationError
 
+from edgebox.errors import SyncError
 from edgebox.manifest import sha256_file
-from edgebox.sync.errors import Retry, SyncError
+from edgebox.sync.backoff import Retry
 from edgebox.sync.payload import DOCUMENTS_PATH, DocumentProgress
 
 if TYPE_CHECKING:
