@@ -23,9 +23,9 @@ from typing import Any
 
 import numpy as np
 
+from edgebox.clinical.redflags import LEVEL_RANK, RuleSet, highest_level, load_rules
 from edgebox.evaluate import EvalError, read_jsonl
 from edgebox.learn import SEED
-from edgebox.redflags import LEVEL_RANK, RuleSet, highest_level, load_rules
 
 RECALL_TARGETS = (0.80, 0.85, 0.90, 0.95)
 

@@ -16,9 +16,9 @@ import click
 
 from edgebox import __version__
 from edgebox import config as config_module
+from edgebox.clinical.redflags import bundled_rules_text
 from edgebox.clirun import run_group
 from edgebox.errors import EdgeboxError, ExtractError
-from edgebox.redflags import bundled_rules_text
 from edgebox.store.schema import DocState
 
 

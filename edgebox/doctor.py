@@ -57,7 +57,7 @@ def report(config: Config) -> dict[str, Any]:
 def rules_report(config: Config) -> dict[str, Any]:
     """Which red-flag rules the service will use, and whether they load: a
     typo in the NGO's file would otherwise stop triage at its first document."""
-    from edgebox.redflags import load_rules
+    from edgebox.clinical.redflags import load_rules
 
     path = config.rules_path
     where = str(path) if path else "bundled"

@@ -21,8 +21,8 @@ import re
 import unicodedata
 from typing import Any
 
-from edgebox.redflags import load_rules
-from edgebox.vitals import parse_vitals
+from edgebox.clinical.redflags import load_rules
+from edgebox.clinical.vitals import parse_vitals
 
 # An upper-case run ending with a colon: "HOSPITAL COURSE:", "IMPRESSION:".
 _HEADER = re.compile(r"(?:^|\s)([A-ZÀ-Ý][A-ZÀ-Ý /&,()-]{2,60}?)\s*:")

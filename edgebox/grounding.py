@@ -2,7 +2,7 @@
 
 A small model copies values and flags from its worked examples; these helpers
 keep the ones the document itself states, and add the vital signs read by
-`edgebox.vitals` (deterministic, never the model's guess).
+`edgebox.clinical.vitals` (deterministic, never the model's guess).
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from edgebox.redflags import Finding
-from edgebox.vitals import Vitals
+from edgebox.clinical.redflags import Finding
+from edgebox.clinical.vitals import Vitals
 
 
 def vital_fields(vitals: Vitals) -> dict[str, str]:

@@ -26,6 +26,7 @@ from sklearn.pipeline import FeatureUnion, Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, MaxAbsScaler
 from sklearn.svm import LinearSVC
 
+from edgebox.clinical.redflags import load_rules
 from edgebox.features import (
     header_tokens,
     header_words,
@@ -34,7 +35,6 @@ from edgebox.features import (
     purpose_cues,
     vital_features,
 )
-from edgebox.redflags import load_rules
 
 CATEGORY_CS = (0.03, 0.1, 0.3, 1.0)
 """The document-type SVM's strengths, chosen by inner cross-validation."""

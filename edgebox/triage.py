@@ -22,6 +22,8 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from edgebox.clinical.redflags import Finding, RuleSet, highest_level, load_rules
+from edgebox.clinical.vitals import Vitals, parse_vitals
 from edgebox.combine import UNKNOWN, Decision, Votes, decide
 from edgebox.config import Config
 from edgebox.errors import ConfigError, TriageError
@@ -47,8 +49,6 @@ from edgebox.prompt import (
     strip_think,
     worked_examples,
 )
-from edgebox.redflags import Finding, RuleSet, highest_level, load_rules
-from edgebox.vitals import Vitals, parse_vitals
 
 __all__ = ["UNKNOWN", "TriageEngine", "TriageResult", "ground_fields"]
 

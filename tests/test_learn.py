@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from edgebox import learn
+from edgebox.clinical.redflags import load_rules
 from edgebox.learn_pipelines import (
     ConfidenceMap,
     emergency_threshold,
@@ -15,7 +16,6 @@ from edgebox.learn_pipelines import (
     log_odds,
     pick_threshold,
 )
-from edgebox.redflags import load_rules
 from tests.conftest import DATA
 
 

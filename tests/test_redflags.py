@@ -2,9 +2,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from edgebox.clinical.redflags import highest_level, load_rules
 from edgebox.combine import Votes, decide
 from edgebox.errors import ConfigError
-from edgebox.redflags import highest_level, load_rules
 
 RULES = load_rules()
 

@@ -262,8 +262,8 @@ def test_an_age_the_document_does_not_state_is_dropped() -> None:
     ],
 )
 def test_the_age_field_is_the_age_the_text_states(text: str, age: str) -> None:
+    from edgebox.clinical.vitals import parse_vitals
     from edgebox.grounding import vital_fields
-    from edgebox.vitals import parse_vitals
 
     assert vital_fields(parse_vitals(text))["age"] == age
 
@@ -277,8 +277,8 @@ def test_an_age_in_words_counts_one_and_many() -> None:
 
 
 def test_without_a_stated_age_the_models_grounded_age_stands() -> None:
+    from edgebox.clinical.vitals import parse_vitals
     from edgebox.grounding import vital_fields
-    from edgebox.vitals import parse_vitals
 
     assert "age" not in vital_fields(parse_vitals("Fever for 3 days, BP 120/80"))
 

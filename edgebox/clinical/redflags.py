@@ -1,7 +1,7 @@
 """Deterministic red-flag rules: danger signs that can only raise urgency.
 
 The rules live in a versioned TOML file (English and French patterns) with
-thresholds on the vital signs that `edgebox.vitals` reads (SpO2, blood
+thresholds on the vital signs that `edgebox.clinical.vitals` reads (SpO2, blood
 pressure, heart and breathing rates, temperature, AVPU, GCS, pain, glucose).
 A match that a negation governs ("no convulsions", "denies chest pain", "pas de
 convulsions", "convulsions: none") does not count. Each finding names its sign
@@ -17,8 +17,8 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
+from edgebox.clinical.vitals import Reading, Vitals, parse_vitals
 from edgebox.errors import ConfigError
-from edgebox.vitals import Reading, Vitals, parse_vitals
 
 LEVEL_RANK = {"routine": 0, "urgent": 1, "emergency": 2}
 
