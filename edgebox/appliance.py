@@ -53,7 +53,7 @@ class Retrainer:
     def check(self) -> bool:
         """One check; True when a model was retrained (and saved for the worker,
         which reloads a model file when it changes)."""
-        from edgebox.learn import retrain_if_due
+        from edgebox.learn.classifiers import retrain_if_due
 
         with Store(self.config.db_path) as store:
             seen = store.staff_activity()

@@ -25,7 +25,7 @@ import numpy as np
 
 from edgebox.clinical.redflags import LEVEL_RANK, RuleSet, highest_level, load_rules
 from edgebox.evaluate import EvalError, read_jsonl
-from edgebox.learn import SEED
+from edgebox.learn.classifiers import SEED
 
 RECALL_TARGETS = (0.80, 0.85, 0.90, 0.95)
 
@@ -79,7 +79,7 @@ LEVELS = ("emergency", "routine", "urgent")
 def _held_out(
     texts: list[str], truth: np.ndarray, train_index: Any, test_index: Any
 ) -> np.ndarray:
-    from edgebox.learn_pipelines import build_pipeline
+    from edgebox.learn.pipelines import build_pipeline
 
     labels = [str(label) for label in truth[train_index]]
     if set(labels) != set(LEVELS):

@@ -499,7 +499,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
     """Documents per state, review and outbox counts."""
     from edgebox.appliance import service_report
     from edgebox.heartbeat import model_words
-    from edgebox.learn import learned_report
+    from edgebox.learn.classifiers import learned_report
     from edgebox.store import open_for_reading
 
     settings = _config(ctx)

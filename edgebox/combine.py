@@ -19,13 +19,13 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
-from edgebox.learn import Prediction
+from edgebox.learn.classifiers import Prediction
 
 LEVEL_RANK = {"routine": 0, "urgent": 1, "emergency": 2}
 UNKNOWN = "unknown"
 REVIEW_CUT = 0.8
 """A learned label less likely than this to be right goes to review (the
-confidence is calibrated: see `edgebox.learn_pipelines.ConfidenceMap`)."""
+confidence is calibrated: see `edgebox.learn.pipelines.ConfidenceMap`)."""
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from typing import Any
 
 from edgebox.config import Config
 from edgebox.evaluate import Outcome, evaluate_split, metrics, read_jsonl
-from edgebox.learn import EMERGENCY_RECALL
+from edgebox.learn.classifiers import EMERGENCY_RECALL
 from edgebox.triage import TriageEngine
 
 HEADLINE = (

@@ -22,7 +22,12 @@ from typing import Any, NamedTuple
 from edgebox.combine import review_covers
 from edgebox.config import Config
 from edgebox.errors import EdgeboxError
-from edgebox.learn import EMERGENCY_RECALL, MIN_EXAMPLES, LearnedModels, train
+from edgebox.learn.classifiers import (
+    EMERGENCY_RECALL,
+    MIN_EXAMPLES,
+    LearnedModels,
+    train,
+)
 from edgebox.triage import TriageEngine
 
 TASK_FIELDS = ("category", "urgency")

@@ -39,7 +39,7 @@ from edgebox.grounding import (
     unsupported_numbers,
     vital_fields,
 )
-from edgebox.learn import LearnedModel, LearnedModels, Prediction
+from edgebox.learn.classifiers import LearnedModel, LearnedModels, Prediction
 from edgebox.llm import ChatOutput, LlamaModel
 from edgebox.prompt import (
     FIELD_NAMES,

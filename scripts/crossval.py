@@ -20,7 +20,7 @@ from edgebox import config  # noqa: E402
 from edgebox.ceiling import format_ceiling, urgency_ceiling  # noqa: E402
 from edgebox.crossval import run_crossval  # noqa: E402
 from edgebox.evaluate import format_report  # noqa: E402
-from edgebox.learn import EMERGENCY_RECALL  # noqa: E402
+from edgebox.learn.classifiers import EMERGENCY_RECALL  # noqa: E402
 
 
 def unit_interval(text: str) -> float:

@@ -4,7 +4,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from edgebox.combine import LEVEL_RANK, REVIEW_CUT, Votes, decide
-from edgebox.learn import Prediction
+from edgebox.learn.classifiers import Prediction
 
 LEVELS = ["routine", "urgent", "emergency"]
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgebox import learn
 from edgebox.clinical.redflags import load_rules
-from edgebox.learn_pipelines import (
+from edgebox.learn import classifiers as learn
+from edgebox.learn.pipelines import (
     ConfidenceMap,
     emergency_threshold,
     held_out_splits,

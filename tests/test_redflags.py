@@ -306,7 +306,7 @@ EMERGENCY_NOTE = "Intake note. 3-year-old boy, convulsing on arrival, SpO2 82 %.
 def test_no_appended_text_or_vote_lowers_an_emergency(
     appended: str, learned: str, confidence: float, llm: str | None
 ) -> None:
-    from edgebox.learn import Prediction
+    from edgebox.learn.classifiers import Prediction
 
     text = EMERGENCY_NOTE + "\n" + appended
     findings = RULES.findings(text)

@@ -18,7 +18,7 @@ import pytest
 
 from edgebox import config
 from edgebox.appliance import Appliance, Retrainer
-from edgebox.learn import model_path
+from edgebox.learn.classifiers import model_path
 from edgebox.lock import InstanceLock, ServiceRunning
 from edgebox.service import LOCK_NAME, Service
 from edgebox.store import Store

@@ -63,7 +63,7 @@ def test_a_cancelled_answer_raises_and_leaves_the_model_usable(
 def test_a_category_the_taxonomy_dropped_is_never_given(engine: TriageEngine) -> None:
     """Until the model retrains without it (which needs enough reviews in the
     categories left), a dropped category must not come out of the closed list."""
-    from edgebox import learn
+    from edgebox.learn import classifiers as learn
 
     lab = "Old lab form {}. Haemoglobin 1{}.2 g/dL, malaria smear negative."
     referral = "Referral letter {}. Please see this patient, cough for {} days."
@@ -288,7 +288,7 @@ def learned_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Learned models trained on the fixture files, as after staff review."""
     import json
 
-    from edgebox import learn
+    from edgebox.learn import classifiers as learn
     from tests.conftest import DATA
 
     folder = tmp_path_factory.mktemp("learned")
@@ -302,7 +302,7 @@ def learned_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def learned_engine(engine: TriageEngine, folder: Path) -> TriageEngine:
-    from edgebox.learn import LearnedModels
+    from edgebox.learn.classifiers import LearnedModels
 
     return TriageEngine(
         engine.config, model=engine.model, learned=LearnedModels(folder)

@@ -1,6 +1,7 @@
-"""The scikit-learn pipelines behind `edgebox.learn`, and the urgency threshold.
+"""The scikit-learn pipelines behind `edgebox.learn.classifiers`, and the
+urgency threshold.
 
-Kept apart so that importing `edgebox.learn` (for its data helpers and the
+Kept apart so that importing `classifiers` (for its data helpers and the
 retrain policy) does not import scikit-learn.
 """
 
@@ -27,7 +28,7 @@ from sklearn.preprocessing import FunctionTransformer, MaxAbsScaler
 from sklearn.svm import LinearSVC
 
 from edgebox.clinical.redflags import load_rules
-from edgebox.features import (
+from edgebox.learn.features import (
     header_tokens,
     header_words,
     note_features,

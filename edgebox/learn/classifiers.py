@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from edgebox.learn_pipelines import ConfidenceMap, HeldOut
+    from edgebox.learn.pipelines import ConfidenceMap, HeldOut
 
 LEARN_VERSION = "learn-v5"
 TASKS = ("category", "urgency")
@@ -112,7 +112,7 @@ class LearnedModel:
     def _mapped(self, predictions: list[Prediction]) -> list[Prediction]:
         if self.confidence_map is None:
             return predictions
-        from edgebox.learn_pipelines import log_odds
+        from edgebox.learn.pipelines import log_odds
 
         right = self.confidence_map(
             log_odds([p.confidence for p in predictions]),
@@ -193,7 +193,7 @@ def train(
     """Fit the classifier for `task` (and, for urgency, its emergency threshold)."""
     import sklearn  # lazy: the CLI's quick commands should not load it
 
-    from edgebox.learn_pipelines import (
+    from edgebox.learn.pipelines import (
         build_pipeline,
         emergency_threshold,
         held_out_probabilities,
@@ -234,7 +234,7 @@ def _confidence_map(
     held_out: HeldOut, labels: Sequence[str], threshold: float | None
 ) -> ConfidenceMap:
     """The `ConfidenceMap` of the decisions the held-out folds would have made."""
-    from edgebox.learn_pipelines import ConfidenceMap, log_odds
+    from edgebox.learn.pipelines import ConfidenceMap, log_odds
 
     classes = sorted(set(labels))
     decisions = [
