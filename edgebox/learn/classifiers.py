@@ -47,7 +47,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from edgebox.learn.pipelines import ConfidenceMap, HeldOut
 
-LEARN_VERSION = "learn-v5"
+LEARN_VERSION = "learn-v6"
+"""learn-v6: the classes moved from edgebox.learn, edgebox.learn_pipelines and
+edgebox.features into this package; a box retrains once on upgrade."""
 TASKS = ("category", "urgency")
 URGENCY_LABELS = ("emergency", "urgent", "routine")
 MIN_EXAMPLES = 30
@@ -275,6 +277,15 @@ def load(data_dir: Path, task: str) -> LearnedModel | None:
 
     try:
         model = joblib.load(path)
+    except (ModuleNotFoundError, AttributeError) as exc:
+        # A file saved before learn-v6 names the modules these classes left.
+        log.info(
+            "the learned model %s was saved by an older edgebox (%s); it is"
+            " retrained once from the reviews",
+            path,
+            exc,
+        )
+        return None
     except Exception as exc:  # noqa: BLE001 - any unreadable file means "retrain"
         # Said once per file: otherwise a box quietly falls back to the LLM's
         # labels and nobody knows why.
