@@ -23,7 +23,7 @@ from edgebox.heartbeat import heartbeat_age_s, service_running
 from edgebox.service import Progress, Service
 from edgebox.store import Store
 from edgebox.store.schema import now
-from edgebox.triage import TriageEngine
+from edgebox.triage.engine import TriageEngine
 
 log = logging.getLogger(__name__)
 

@@ -111,7 +111,7 @@ def triage(
 ) -> None:
     """Triage files now and print the results (nothing is stored)."""
     from edgebox.extract import extract_text
-    from edgebox.triage import TriageEngine
+    from edgebox.triage.engine import TriageEngine
 
     settings = _config(ctx)
     texts: list[tuple[Path, str]] = []

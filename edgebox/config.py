@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, get_type_hints
 
 from edgebox.errors import ConfigError
-from edgebox.prompt import LANGUAGES
+from edgebox.triage.prompt import LANGUAGES
 
 CONFIG_NAME = "edgebox.toml"
 URGENCY_LEVELS = ("emergency", "urgent", "routine")

@@ -19,7 +19,7 @@ from typing import Any
 from edgebox.config import Config
 from edgebox.evaluate import Outcome, evaluate_split, metrics, read_jsonl
 from edgebox.learn.classifiers import EMERGENCY_RECALL
-from edgebox.triage import TriageEngine
+from edgebox.triage.engine import TriageEngine
 
 HEADLINE = (
     "macro_f1",

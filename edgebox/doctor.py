@@ -19,8 +19,8 @@ from typing import Any
 from edgebox import __version__
 from edgebox.config import Config, TriageConfig
 from edgebox.errors import ConfigError, ModelError
-from edgebox.llm import check_gguf, gpu_offload_supported, resolve_gpu_layers
-from edgebox.manifest import find_entry, sha256_file
+from edgebox.triage.llm import check_gguf, gpu_offload_supported, resolve_gpu_layers
+from edgebox.triage.manifest import find_entry, sha256_file
 
 CUDA_HINT = (
     'reinstall llama-cpp-python with CMAKE_ARGS="-DGGML_CUDA=on" '

@@ -19,7 +19,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from edgebox.combine import review_covers
 from edgebox.config import Config
 from edgebox.errors import EdgeboxError
 from edgebox.learn.classifiers import (
@@ -28,7 +27,8 @@ from edgebox.learn.classifiers import (
     LearnedModels,
     train,
 )
-from edgebox.triage import TriageEngine
+from edgebox.triage.combine import review_covers
+from edgebox.triage.engine import TriageEngine
 
 TASK_FIELDS = ("category", "urgency")
 CALIBRATION_BINS = 10

@@ -28,7 +28,7 @@ from edgebox.index import SearchIndex
 from edgebox.ingest import Ingestor
 from edgebox.store import DocState, Store
 from edgebox.store.index import Chunk
-from edgebox.triage import TriageEngine, TriageResult
+from edgebox.triage.engine import TriageEngine, TriageResult
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from edgebox.ingest import Ingestor, Outcome, Stuck
 from edgebox.lock import InstanceLock
 from edgebox.pipeline import Pipeline
 from edgebox.store import Store
-from edgebox.triage import TriageEngine
+from edgebox.triage.engine import TriageEngine
 from edgebox.watcher import InboxWatcher
 
 log = logging.getLogger(__name__)

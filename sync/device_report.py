@@ -70,7 +70,7 @@ def _model_file_sha(store: Store, model_path: Path | None) -> str | None:
     state = store.sync_state()
     if state.get("model_file_stamp") == stamp:
         return state.get("model_file_sha256") or None
-    from edgebox.manifest import sha256_file
+    from edgebox.triage.manifest import sha256_file
 
     digest = sha256_file(model_path)
     store.update_sync_state({"model_file_stamp": stamp, "model_file_sha256": digest})

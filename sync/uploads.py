@@ -17,9 +17,9 @@ import httpx
 from pydantic import ValidationError
 
 from edgebox.errors import SyncError
-from edgebox.manifest import sha256_file
 from edgebox.sync.backoff import Retry
 from edgebox.sync.payload import DOCUMENTS_PATH, DocumentProgress
+from edgebox.triage.manifest import sha256_file
 
 if TYPE_CHECKING:
     from edgebox.sync.client import PushReport, SyncClient

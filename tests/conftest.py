@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from edgebox import config
-from edgebox.triage import TriageEngine
+from edgebox.triage.engine import TriageEngine
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"

@@ -3,8 +3,8 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from edgebox.combine import LEVEL_RANK, REVIEW_CUT, Votes, decide
 from edgebox.learn.classifiers import Prediction
+from edgebox.triage.combine import LEVEL_RANK, REVIEW_CUT, Votes, decide
 
 LEVELS = ["routine", "urgent", "emergency"]
 

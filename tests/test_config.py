@@ -295,7 +295,7 @@ def test_bad_learning_settings_name_the_key_and_the_file(
 
 
 def test_the_review_cut_is_the_same_in_the_code_and_the_template() -> None:
-    from edgebox.combine import REVIEW_CUT
+    from edgebox.triage.combine import REVIEW_CUT
 
     written = config.render_default()
     assert config.TriageConfig().review_cut == REVIEW_CUT

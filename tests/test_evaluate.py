@@ -15,7 +15,7 @@ from edgebox.evaluate import (
     read_jsonl,
     run_eval,
 )
-from edgebox.triage import TriageEngine
+from edgebox.triage.engine import TriageEngine
 from tests.conftest import DATA
 
 

@@ -9,7 +9,7 @@ from edgebox import config
 from edgebox.demo import SAMPLES
 from edgebox.pipeline import Pipeline, inbox_files
 from edgebox.store import URGENCY_RANK, DocState, Store
-from edgebox.triage import TriageEngine
+from edgebox.triage.engine import TriageEngine
 from tests.conftest import run_cli
 
 

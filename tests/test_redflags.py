@@ -3,8 +3,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from edgebox.clinical.redflags import highest_level, load_rules
-from edgebox.combine import Votes, decide
 from edgebox.errors import ConfigError
+from edgebox.triage.combine import Votes, decide
 
 RULES = load_rules()
 

@@ -13,7 +13,7 @@ from edgebox import config
 from edgebox.extract.ocr import ocr_available
 from edgebox.service import Service
 from edgebox.store import DocState, Store
-from edgebox.triage import TriageEngine
+from edgebox.triage.engine import TriageEngine
 from tests.conftest import run_cli, wait_for
 from tests.documents import scanned_image
 

@@ -20,7 +20,6 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from edgebox.combine import REVIEW_CUT
 from edgebox.errors import StoreError
 from edgebox.store.documents import DocumentQueries
 from edgebox.store.index import Chunk, IndexQueries
@@ -35,6 +34,7 @@ from edgebox.store.schema import (
     now,
     refuse_a_foreign_database,
 )
+from edgebox.triage.combine import REVIEW_CUT
 
 _JSON_COLUMNS = ("red_flags", "fields", "sources", "provenance")
 _REVISION_COLUMNS = (

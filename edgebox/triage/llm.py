@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from edgebox.errors import Cancelled, ModelError, TriageError
-from edgebox.manifest import sha256_file
+from edgebox.triage.manifest import sha256_file
 
 GGUF_MAGIC = b"GGUF"
 

@@ -4,7 +4,7 @@ The rules read danger signs and vital-sign thresholds; the learned models
 (trained on what staff reviewed, see `edgebox.learn`) vote category and
 urgency with a calibrated probability; the LLM writes the summary and the
 fields, and votes the labels only while the learned models lack data.
-`edgebox.combine.decide` turns the votes into the result, the same function
+`combine.decide` turns the votes into the result, the same function
 `edgebox eval` measures.
 
 Rules only raise urgency. A failure of the model (deadline, invalid output,
@@ -24,10 +24,11 @@ from jsonschema import Draft202012Validator
 
 from edgebox.clinical.redflags import Finding, RuleSet, highest_level, load_rules
 from edgebox.clinical.vitals import Vitals, parse_vitals
-from edgebox.combine import UNKNOWN, Decision, Votes, decide
 from edgebox.config import Config
 from edgebox.errors import ConfigError, TriageError
-from edgebox.grounding import (
+from edgebox.learn.classifiers import LearnedModel, LearnedModels, Prediction
+from edgebox.triage.combine import UNKNOWN, Decision, Votes, decide
+from edgebox.triage.grounding import (
     MIN_SUPPORTED,
     copied_example,
     document_language,
@@ -39,9 +40,8 @@ from edgebox.grounding import (
     unsupported_numbers,
     vital_fields,
 )
-from edgebox.learn.classifiers import LearnedModel, LearnedModels, Prediction
-from edgebox.llm import ChatOutput, LlamaModel
-from edgebox.prompt import (
+from edgebox.triage.llm import ChatOutput, LlamaModel
+from edgebox.triage.prompt import (
     FIELD_NAMES,
     PROMPT_VERSION,
     build_messages,
