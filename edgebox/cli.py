@@ -110,7 +110,7 @@ def triage(
     ctx: click.Context, files: tuple[Path, ...], as_json: bool, timeout: float | None
 ) -> None:
     """Triage files now and print the results (nothing is stored)."""
-    from edgebox.extract import extract_text
+    from edgebox.intake.extract import extract_text
     from edgebox.triage.engine import TriageEngine
 
     settings = _config(ctx)
@@ -334,7 +334,7 @@ def _report_progress(appliance: Any, every: float) -> None:
 def requeue(ctx: click.Context, document_id: int | None, all_failed: bool) -> None:
     """Send a failed or quarantined document back to be read and triaged again,
     or a failed triage (urgency unknown) no one has reviewed to be triaged again."""
-    from edgebox.archive import clear_quarantine_copy
+    from edgebox.intake.archive import clear_quarantine_copy
     from edgebox.store import DocState, Store
 
     if (document_id is None) == (not all_failed):

@@ -17,15 +17,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from edgebox.archive import write_quarantine_copy
 from edgebox.config import Config
 from edgebox.embed import Embedder, EmbeddingError
 from edgebox.errors import ExtractError
-from edgebox.extract import Limits
-from edgebox.extract.timebox import TimeboxedExtractor
-from edgebox.ignore import inbox_files
 from edgebox.index import SearchIndex
-from edgebox.ingest import Ingestor
+from edgebox.intake.archive import write_quarantine_copy
+from edgebox.intake.extract import Limits
+from edgebox.intake.extract.timebox import TimeboxedExtractor
+from edgebox.intake.ignore import inbox_files
+from edgebox.intake.ingest import Ingestor
 from edgebox.store import DocState, Store
 from edgebox.store.index import Chunk
 from edgebox.triage.engine import TriageEngine, TriageResult

@@ -18,12 +18,12 @@ from pathlib import Path
 
 from edgebox.config import Config
 from edgebox.errors import Cancelled, disk_full
-from edgebox.ingest import Ingestor, Outcome, Stuck
+from edgebox.intake.ingest import Ingestor, Outcome, Stuck
+from edgebox.intake.watcher import InboxWatcher
 from edgebox.lock import InstanceLock
 from edgebox.pipeline import Pipeline
 from edgebox.store import Store
 from edgebox.triage.engine import TriageEngine
-from edgebox.watcher import InboxWatcher
 
 log = logging.getLogger(__name__)
 POLL_S = 0.2
@@ -124,7 +124,7 @@ class Service:
 
     def _nothing_left(self) -> bool:
         """Checked against the store and the folder, not only the threads' flags."""
-        from edgebox.ignore import inbox_files
+        from edgebox.intake.ignore import inbox_files
         from edgebox.store import DocState
 
         files = inbox_files(self.config.inbox_dir, self.config.ingest.ignore)

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from edgebox import config
-from edgebox.ingest import Ingestor
+from edgebox.intake.ingest import Ingestor
 from edgebox.pipeline import Pipeline
 from edgebox.store import Store
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from edgebox import config
-from edgebox.ingest import Ingestor
+from edgebox.intake.ingest import Ingestor
+from edgebox.intake.watcher import InboxWatcher
 from edgebox.store import DocState, Store
-from edgebox.watcher import InboxWatcher
 
 SECRET = "outside file, must not be touched"
 
@@ -222,7 +222,7 @@ def test_a_subfolder_that_cannot_be_entered_waits_and_stops_nothing(
 ) -> None:
     """`chmod 644 inbox/nox`: its names can be listed, its files not looked at
     (EACCES); `Path.is_file()` raised and stopped the service at start."""
-    from edgebox.ignore import inbox_files
+    from edgebox.intake.ignore import inbox_files
 
     locked = settings.inbox_dir / "nox"
     locked.mkdir()

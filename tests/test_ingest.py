@@ -16,14 +16,15 @@ from pathlib import Path, PurePath
 
 import pytest
 
-from edgebox import config, ingest
-from edgebox.archive import safe_name
-from edgebox.ignore import inbox_files, is_ignored
-from edgebox.ingest import Ingestor
+from edgebox import config
+from edgebox.intake import ingest
+from edgebox.intake.archive import safe_name
+from edgebox.intake.ignore import inbox_files, is_ignored
+from edgebox.intake.ingest import Ingestor
+from edgebox.intake.stability import FileStabilityTracker
+from edgebox.intake.watcher import InboxWatcher
 from edgebox.pipeline import Pipeline, retry_delay_s
-from edgebox.stability import FileStabilityTracker
 from edgebox.store import DocState, Store
-from edgebox.watcher import InboxWatcher
 from tests.documents import encrypted_pdf, scanned_image, text_pdf
 
 
@@ -556,7 +557,7 @@ def test_an_unread_file_that_cannot_be_moved_stays_recorded_and_quiet(
     quarantine means reading it. It stays (nothing else holds its content),
     is not logged at every scan, keeps no `--until-idle` waiting (it is stuck),
     and moves once it can."""
-    from edgebox import ingest
+    from edgebox.intake import ingest
 
     small = dataclasses.replace(
         settings, ingest=dataclasses.replace(settings.ingest, max_bytes=10)

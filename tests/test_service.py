@@ -10,7 +10,7 @@ from typing import BinaryIO
 import pytest
 
 from edgebox import config
-from edgebox.extract.ocr import ocr_available
+from edgebox.intake.extract.ocr import ocr_available
 from edgebox.service import Service
 from edgebox.store import DocState, Store
 from edgebox.triage.engine import TriageEngine
@@ -104,7 +104,7 @@ def test_until_idle_ends_beside_a_file_the_inbox_will_not_let_go(
             raise PermissionError(13, "Permission denied", name)
         real_unlink(name, dir_fd=dir_fd)
 
-    from edgebox import ingest
+    from edgebox.intake import ingest
 
     reads: list[BinaryIO] = []
     real_copy = ingest.copy_into_archive
@@ -156,7 +156,7 @@ def test_a_full_disk_is_waited_out_not_a_crash(
 
     for name in full:
         monkeypatch.setattr(Store, name, failing(name))
-    from edgebox import ingest
+    from edgebox.intake import ingest
 
     real_copy, archive_full = ingest.copy_into_archive, [1]
 

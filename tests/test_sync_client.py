@@ -18,7 +18,7 @@ import pytest
 
 from edgebox import config
 from edgebox.config import Config
-from edgebox.ingest import Ingestor
+from edgebox.intake.ingest import Ingestor
 from edgebox.store import DocState, Store
 from edgebox.sync import uploads
 from edgebox.sync.client import SyncClient, sync_status

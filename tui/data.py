@@ -189,7 +189,7 @@ class StatusSnapshot:
 
 
 def load_status(store: Store, config: Config) -> StatusSnapshot:
-    from edgebox.ignore import inbox_files
+    from edgebox.intake.ignore import inbox_files
 
     problems = store.requeueable()
     return StatusSnapshot(

@@ -21,9 +21,9 @@ from pathlib import Path
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
-from edgebox.archive import log_name
-from edgebox.ignore import file_or_link, is_ignored, walk_files
-from edgebox.stability import FileStabilityTracker, looks_complete
+from edgebox.intake.archive import log_name
+from edgebox.intake.ignore import file_or_link, is_ignored, walk_files
+from edgebox.intake.stability import FileStabilityTracker, looks_complete
 
 log = logging.getLogger(__name__)
 

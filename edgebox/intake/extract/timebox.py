@@ -14,8 +14,8 @@ from multiprocessing.pool import Pool
 from pathlib import Path
 
 from edgebox.errors import Cancelled, ExtractError
-from edgebox.extract import Limits, extract_text
-from edgebox.extract.sniff import sniff
+from edgebox.intake.extract import Limits, extract_text
+from edgebox.intake.extract.sniff import sniff
 
 _IN_PROCESS = {"text", "html", "binary"}
 STOP_POLL_S = 0.2

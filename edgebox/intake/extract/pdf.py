@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from edgebox.errors import ExtractError
-from edgebox.extract.ocr import ocr_pdf
+from edgebox.intake.extract.ocr import ocr_pdf
 
 if TYPE_CHECKING:
-    from edgebox.extract import Limits
+    from edgebox.intake.extract import Limits
 
 # pypdf logs every repaired cross-reference table; a damaged file is reported
 # once, by the ExtractError below.

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edgebox.errors import ExtractError
-from edgebox.extract.sniff import sniff
+from edgebox.intake.extract.sniff import sniff
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ class Limits:
 def extract_text(path: Path, limits: Limits | None = None) -> str:
     """The document's text, or an ExtractError naming the file and the reason.
 
-    Runs in the calling process; `edgebox.extract.timebox` runs the same thing
+    Runs in the calling process; `edgebox.intake.extract.timebox` runs the same thing
     in a worker process that can be killed when it overruns.
     """
     limits = limits or Limits()
@@ -85,31 +85,31 @@ def _unreadable(path: Path, exc: OSError) -> ExtractError:
 
 
 def _read_text(path: Path, limits: Limits) -> str:
-    from edgebox.extract.text import decode
+    from edgebox.intake.extract.text import decode
 
     return decode(path.read_bytes())
 
 
 def _read_html(path: Path, limits: Limits) -> str:
-    from edgebox.extract.text import decode, html_to_text
+    from edgebox.intake.extract.text import decode, html_to_text
 
     return html_to_text(decode(path.read_bytes()))
 
 
 def _read_pdf(path: Path, limits: Limits) -> str:
-    from edgebox.extract.pdf import pdf_text
+    from edgebox.intake.extract.pdf import pdf_text
 
     return pdf_text(path, limits)
 
 
 def _read_docx(path: Path, limits: Limits) -> str:
-    from edgebox.extract.office import docx_text
+    from edgebox.intake.extract.office import docx_text
 
     return docx_text(path)
 
 
 def _read_image(path: Path, limits: Limits) -> str:
-    from edgebox.extract.ocr import ocr_image
+    from edgebox.intake.extract.ocr import ocr_image
 
     return ocr_image(path, languages=limits.ocr_languages, timeout_s=limits.timeout_s)
 

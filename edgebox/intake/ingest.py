@@ -29,15 +29,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from edgebox.archive import (
+from edgebox.config import Config
+from edgebox.errors import disk_full
+from edgebox.intake.archive import (
     copy_into_archive,
     display_name,
     log_name,
     safe_name,
     write_quarantine_copy,
 )
-from edgebox.config import Config
-from edgebox.errors import disk_full
 from edgebox.store import DocState, Store
 from edgebox.store.documents import duplicate_reason
 
