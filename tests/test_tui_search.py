@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from edgebox import config
-from edgebox.index import SearchIndex
+from edgebox.search.index import SearchIndex
 from edgebox.store import Store
 from edgebox.tui.document import DocumentScreen
 from edgebox.tui.search import SearchScreen, SearchTools, snippet_text

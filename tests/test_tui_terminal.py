@@ -30,7 +30,7 @@ def test_importing_the_app_loads_no_model_library() -> None:
     )
     loaded = {name.split(".")[0] for name in json.loads(out.stdout)}
     assert loaded & HEAVY == set()
-    assert "edgebox.index" not in json.loads(out.stdout)
+    assert "edgebox.search.index" not in json.loads(out.stdout)
 
 
 def tmux() -> str:

@@ -2,7 +2,7 @@
 embedding model has loaded (seconds, the first time); and the similar cases of
 a document, which need only the stored vectors.
 
-`edgebox.index` and `edgebox.embed` (numpy, and torch when the model loads) are
+`edgebox.search.index` and `.embed` (numpy, and torch when the model loads) are
 imported inside the workers, so that the UI starts without them.
 """
 
@@ -23,8 +23,8 @@ from edgebox.tui.data import clip, literal, urgency_text, visible
 from edgebox.tui.topbar import TopBar
 
 if TYPE_CHECKING:
-    from edgebox.embed import Embedder
-    from edgebox.index import Hit
+    from edgebox.search.embed import Embedder
+    from edgebox.search.index import Hit
     from edgebox.tui.app import EdgeboxApp
 
 SEARCH_LIMIT = 50
@@ -38,8 +38,8 @@ class SearchTools:
     for the life of the app: loading either again costs seconds."""
 
     def __init__(self, app: EdgeboxApp, embedder: Embedder | None = None) -> None:
-        from edgebox.embed import Embedder
-        from edgebox.index import VectorMatrix
+        from edgebox.search.embed import Embedder
+        from edgebox.search.index import VectorMatrix
 
         settings = app.config.index
         self.embedder = embedder or Embedder(
@@ -52,7 +52,7 @@ class SearchTools:
         return self.embedder._model is not None
 
     def index(self, app: EdgeboxApp, store: Any) -> Any:
-        from edgebox.index import SearchIndex
+        from edgebox.search.index import SearchIndex
 
         index = SearchIndex(store, self.embedder, app.config.index)
         index.matrix = self.matrix
@@ -68,7 +68,7 @@ def search_tools(app: EdgeboxApp) -> SearchTools:
 
 def similar_cases(app: EdgeboxApp, doc_id: int, *, limit: int) -> tuple[list[Hit], str]:
     """(hits, a note when there are none); stored vectors only, no model."""
-    from edgebox.index import SearchError
+    from edgebox.search.index import SearchError
 
     with app.search_lock, app.opener() as store:
         try:

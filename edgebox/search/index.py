@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 
 from edgebox.config import IndexConfig
-from edgebox.embed import Embedder
 from edgebox.errors import EdgeboxError
+from edgebox.search.embed import Embedder
 from edgebox.store import Store
 from edgebox.store.index import COMMON_MATCHES, Chunk, Filters
 
