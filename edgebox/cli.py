@@ -641,7 +641,7 @@ def eval_command(
     as_json: bool,
 ) -> None:
     """Train as if staff had reviewed TRAIN, then measure triage on TEST."""
-    from edgebox.evaluate import format_report, run_eval
+    from edgebox.evaluation.evaluate import format_report, run_eval
 
     settings = _config(ctx)
     report = run_eval(

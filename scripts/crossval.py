@@ -1,4 +1,5 @@
-"""Cross-validated triage figures on a labelled JSONL file (see edgebox.crossval).
+"""Cross-validated triage figures on a labelled JSONL file
+(see edgebox.evaluation.crossval).
 
 .venv/bin/python scripts/crossval.py ../shared/data/eval/urgency.jsonl
 .venv/bin/python scripts/crossval.py FILE --review-cut 0.9   # another review cut
@@ -17,9 +18,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from edgebox import config  # noqa: E402
-from edgebox.ceiling import format_ceiling, urgency_ceiling  # noqa: E402
-from edgebox.crossval import run_crossval  # noqa: E402
-from edgebox.evaluate import format_report  # noqa: E402
+from edgebox.evaluation.ceiling import format_ceiling, urgency_ceiling  # noqa: E402
+from edgebox.evaluation.crossval import run_crossval  # noqa: E402
+from edgebox.evaluation.evaluate import format_report  # noqa: E402
 from edgebox.learn.classifiers import EMERGENCY_RECALL  # noqa: E402
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from edgebox import config
-from edgebox.evaluate import (
+from edgebox.evaluation.evaluate import (
     EvalError,
     Outcome,
     format_report,

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from edgebox.clinical.redflags import LEVEL_RANK, RuleSet, highest_level, load_rules
-from edgebox.evaluate import EvalError, read_jsonl
+from edgebox.evaluation.evaluate import EvalError, read_jsonl
 from edgebox.learn.classifiers import SEED
 
 RECALL_TARGETS = (0.80, 0.85, 0.90, 0.95)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from edgebox.config import Config
-from edgebox.evaluate import Outcome, evaluate_split, metrics, read_jsonl
+from edgebox.evaluation.evaluate import Outcome, evaluate_split, metrics, read_jsonl
 from edgebox.learn.classifiers import EMERGENCY_RECALL
 from edgebox.triage.engine import TriageEngine
 
