@@ -165,9 +165,9 @@ def queue(ctx: click.Context, as_json: bool, limit: int) -> None:
 @click.pass_context
 def process(ctx: click.Context, as_json: bool) -> None:
     """One pass over the inbox: record new files, triage them, show the queue."""
-    from edgebox.pipeline import Pipeline
     from edgebox.render import progress_line, results_table
-    from edgebox.service import Service
+    from edgebox.service.pipeline import Pipeline
+    from edgebox.service.workers import Service
     from edgebox.store import Store
 
     settings = _config(ctx)
@@ -262,8 +262,8 @@ def _serve(
     import signal
     import threading
 
-    from edgebox.appliance import Appliance
     from edgebox.render import result_line
+    from edgebox.service.supervisor import Appliance
 
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s"
@@ -497,9 +497,9 @@ def reindex(ctx: click.Context) -> None:
 @click.pass_context
 def status(ctx: click.Context, as_json: bool) -> None:
     """Documents per state, review and outbox counts."""
-    from edgebox.appliance import service_report
-    from edgebox.heartbeat import model_words
     from edgebox.learn.classifiers import learned_report
+    from edgebox.service.heartbeat import model_words
+    from edgebox.service.supervisor import service_report
     from edgebox.store import open_for_reading
 
     settings = _config(ctx)

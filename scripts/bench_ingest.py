@@ -14,7 +14,7 @@ from pathlib import Path
 
 from edgebox import config
 from edgebox.intake.ingest import Ingestor
-from edgebox.pipeline import Pipeline
+from edgebox.service.pipeline import Pipeline
 from edgebox.store import Store
 
 

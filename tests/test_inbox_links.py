@@ -198,7 +198,7 @@ def test_an_inbox_that_is_a_link_to_a_scanner_mount_works(
     """`inbox -> /mnt/scanner` is a common set-up: the link is the operator's,
     its files are the inbox's. It used to be recorded (and deleted) as a link,
     then to be waited on forever."""
-    from edgebox.service import Service
+    from edgebox.service.workers import Service
 
     scanner = tmp_path / "scanner"
     (scanner / "sub").mkdir(parents=True)

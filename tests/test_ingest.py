@@ -23,7 +23,7 @@ from edgebox.intake.ignore import inbox_files, is_ignored
 from edgebox.intake.ingest import Ingestor
 from edgebox.intake.stability import FileStabilityTracker
 from edgebox.intake.watcher import InboxWatcher
-from edgebox.pipeline import Pipeline, retry_delay_s
+from edgebox.service.pipeline import Pipeline, retry_delay_s
 from edgebox.store import DocState, Store
 from tests.documents import encrypted_pdf, scanned_image, text_pdf
 

@@ -7,7 +7,7 @@ import pytest
 
 from edgebox import config
 from edgebox.demo import SAMPLES
-from edgebox.pipeline import Pipeline, inbox_files
+from edgebox.service.pipeline import Pipeline, inbox_files
 from edgebox.store import URGENCY_RANK, DocState, Store
 from edgebox.triage.engine import TriageEngine
 from tests.conftest import run_cli

@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 
 from edgebox import config
-from edgebox.appliance import Appliance, Retrainer
 from edgebox.learn.classifiers import model_path
-from edgebox.lock import InstanceLock, ServiceRunning
-from edgebox.service import LOCK_NAME, Service
+from edgebox.service.lock import InstanceLock, ServiceRunning
+from edgebox.service.supervisor import Appliance, Retrainer
+from edgebox.service.workers import LOCK_NAME, Service
 from edgebox.store import Store
 from tests.conftest import DATA, run_cli, wait_for
 from tests.sync_fixtures import running_central
@@ -140,7 +140,7 @@ def test_a_sigterm_while_the_main_thread_holds_the_stop_lock_does_not_hang(
 def test_the_model_line_says_an_idle_service_has_not_loaded_it_yet() -> None:
     """An idle service never loads the model: "… on loading" for hours read
     as stuck (README walkthrough)."""
-    from edgebox.heartbeat import model_words
+    from edgebox.service.heartbeat import model_words
 
     idle = {"model": "m.gguf", "device": "loading", "gpu_layers": ""}
     assert model_words(idle) == (

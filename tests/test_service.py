@@ -11,7 +11,7 @@ import pytest
 
 from edgebox import config
 from edgebox.intake.extract.ocr import ocr_available
-from edgebox.service import Service
+from edgebox.service.workers import Service
 from edgebox.store import DocState, Store
 from edgebox.triage.engine import TriageEngine
 from tests.conftest import run_cli, wait_for

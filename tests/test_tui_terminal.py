@@ -204,8 +204,8 @@ def test_edgebox_run_beside_a_running_service_still_opens_the_ui(
 ) -> None:
     """A box whose systemd service already runs: `edgebox run` cannot start a
     second one, opens the UI all the same, and says what happened on exit."""
-    from edgebox.lock import InstanceLock
-    from edgebox.service import LOCK_NAME
+    from edgebox.service.lock import InstanceLock
+    from edgebox.service.workers import LOCK_NAME
 
     with InstanceLock(settings.data_dir / LOCK_NAME):
         terminal = Terminal(

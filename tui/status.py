@@ -15,8 +15,8 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from edgebox.heartbeat import model_words, service_running
 from edgebox.intake.archive import clear_quarantine_copy
+from edgebox.service.heartbeat import model_words, service_running
 from edgebox.store import DocState
 from edgebox.tui.data import (
     StatusSnapshot,

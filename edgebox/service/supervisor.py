@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from edgebox.config import Config
-from edgebox.heartbeat import heartbeat_age_s, service_running
-from edgebox.service import Progress, Service
+from edgebox.service.heartbeat import heartbeat_age_s, service_running
+from edgebox.service.workers import Progress, Service
 from edgebox.store import Store
 from edgebox.store.schema import now
 from edgebox.triage.engine import TriageEngine

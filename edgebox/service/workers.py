@@ -20,8 +20,8 @@ from edgebox.config import Config
 from edgebox.errors import Cancelled, disk_full
 from edgebox.intake.ingest import Ingestor, Outcome, Stuck
 from edgebox.intake.watcher import InboxWatcher
-from edgebox.lock import InstanceLock
-from edgebox.pipeline import Pipeline
+from edgebox.service.lock import InstanceLock
+from edgebox.service.pipeline import Pipeline
 from edgebox.store import Store
 from edgebox.triage.engine import TriageEngine
 
