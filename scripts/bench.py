@@ -20,7 +20,7 @@ from bench_sync import sync_throughput  # noqa: E402
 from bench_triage import prefix_reuse, triage_throughput  # noqa: E402
 from bench_tui import tui_startup  # noqa: E402
 
-from edgebox.demo import SAMPLES  # noqa: E402
+from edgebox.cli.demo import SAMPLES  # noqa: E402
 
 
 def main() -> int:

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from edgebox import config
-from edgebox.demo import SAMPLES
+from edgebox.cli.demo import SAMPLES
 from edgebox.service.pipeline import Pipeline, inbox_files
 from edgebox.store import URGENCY_RANK, DocState, Store
 from edgebox.triage.engine import TriageEngine

@@ -329,7 +329,7 @@ def test_the_systemd_unit_runs_a_real_serve_command() -> None:
 
 
 def test_a_long_service_log_is_set_aside_at_the_next_start(tmp_path: Path) -> None:
-    from edgebox.launch import rotate_log
+    from edgebox.cli.launch import rotate_log
 
     log = tmp_path / "serve.log"
     rotate_log(log, keep_bytes=10)  # none yet: nothing to do

@@ -41,7 +41,7 @@ def sync_cli(
     *args: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "edgebox.sync.cli", *args],
+        [sys.executable, "-m", "edgebox.cli.sync", *args],
         capture_output=True,
         text=True,
         env={**os.environ, **(env or {})},
@@ -52,7 +52,7 @@ def sync_cli(
 
 def test_central_server_imports_no_model_library() -> None:
     code = BLOCKER + (
-        "import json, edgebox.sync.cli, edgebox.sync.central.server\n"
+        "import json, edgebox.cli.sync, edgebox.sync.central.server\n"
         "import edgebox.sync.central.database, edgebox.sync.payload\n"
         "from edgebox.sync.central.database import open_central\n"
         "import tempfile, pathlib\n"
@@ -91,7 +91,7 @@ def test_a_central_server_install_pulls_no_box_library() -> None:
     assert seen & BOX_DISTRIBUTIONS == set()
 
 
-@pytest.mark.parametrize("entry", ["edgebox.sync.cli", "edgebox"])
+@pytest.mark.parametrize("entry", ["edgebox.cli.sync", "edgebox"])
 def test_central_serves_with_the_box_libraries_absent(
     tmp_path: Path, entry: str
 ) -> None:

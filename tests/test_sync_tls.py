@@ -104,7 +104,7 @@ def tls_central(db_url: str, cert: Path, key: Path, log: Path) -> Iterator[int]:
     args = [
         sys.executable,
         "-m",
-        "edgebox.sync.cli",
+        "edgebox.cli.sync",
         "central",
         "serve",
         "--db",
@@ -161,7 +161,7 @@ def test_an_untrusted_certificate_is_named_and_ssl_cert_file_fixes_it(
             f'[sync]\nurl = "https://127.0.0.1:{port}"\ndevice = "clinic-a"\n',
             encoding="utf-8",
         )
-        command = [sys.executable, "-m", "edgebox.sync.cli", "sync", "--once"]
+        command = [sys.executable, "-m", "edgebox.cli.sync", "sync", "--once"]
         run = {"cwd": REPO, "capture_output": True, "text": True, "timeout": 120}
         env = box_environment(EDGEBOX_SYNC_TOKEN=token)
         refused = subprocess.run([*command, "--attempts", "1"], env=env, **run)

@@ -17,9 +17,9 @@ from typing import Any
 
 from rich.text import Text
 
+from edgebox.cli.render import visible
 from edgebox.config import Config
 from edgebox.errors import StoreError
-from edgebox.render import visible
 from edgebox.store import Store
 from edgebox.store.review import STAFF_URGENCIES, QueueFilter, check_readable
 

@@ -50,7 +50,7 @@ class CentralProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, *, timeout_s: float = 30.0) -> CentralProcess:
-        args = [sys.executable, "-m", "edgebox.sync.cli", "central", "serve"]
+        args = [sys.executable, "-m", "edgebox.cli.sync", "central", "serve"]
         args += ["--db", self.db_url, "--host", "127.0.0.1", "--port", str(self.port)]
         if self.max_body_bytes is not None:
             args += ["--max-body-bytes", str(self.max_body_bytes)]

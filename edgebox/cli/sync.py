@@ -1,9 +1,9 @@
 """`edgebox sync` (the clinic box) and `edgebox central ...` (the NGO's server).
 
-`edgebox.cli` adds these two commands to its group; `python -m edgebox.sync.cli` runs
-them alone (the tests and the loopback server use that). Heavy imports (httpx,
-pydantic, FastAPI, uvicorn) happen inside the commands, so that every other
-`edgebox` command starts as fast as before.
+`edgebox.cli.commands` adds these two commands to its group; `python -m
+edgebox.cli.sync` runs them alone (the tests and the loopback server use
+that). Heavy imports (httpx, pydantic, FastAPI, uvicorn) happen inside the
+commands, so that every other `edgebox` command starts as fast as before.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from edgebox import config as config_module
-from edgebox.clirun import run_group
+from edgebox.cli.runner import run_group
 from edgebox.errors import SyncError
 
 _DB_HELP = (

@@ -1,4 +1,5 @@
-"""The `edgebox` command. The only module that may wire in `tui` and `sync`.
+"""The `edgebox` command group and the box's commands (the only package that
+may wire in `edgebox.tui` and `edgebox.sync`).
 
 Errors go to stderr as one line (`error: ...`) with a non-zero exit code; a
 traceback means a bug in edgebox, never bad input.
@@ -16,8 +17,8 @@ import click
 
 from edgebox import __version__
 from edgebox import config as config_module
+from edgebox.cli.runner import run_group
 from edgebox.clinical.redflags import bundled_rules_text
-from edgebox.clirun import run_group
 from edgebox.errors import EdgeboxError, ExtractError
 from edgebox.store.schema import DocState
 
@@ -71,7 +72,7 @@ def init(ctx: click.Context, directory: Path | None, force: bool) -> None:
 @click.pass_context
 def demo(ctx: click.Context) -> None:
     """Create a demo workspace: settings (if missing) and sample documents."""
-    from edgebox.demo import write_demo_inbox
+    from edgebox.cli.demo import write_demo_inbox
 
     home: Path = ctx.obj
     if not (home / config_module.CONFIG_NAME).exists():
@@ -88,7 +89,7 @@ def demo(ctx: click.Context) -> None:
 def _recorded_samples(db_path: Path) -> set[str]:
     """The sha256 of each sample the store already holds: a rerun of the demo
     (scripts/run) must not drop them again, to be recorded as duplicates."""
-    from edgebox.demo import sample_sha256
+    from edgebox.cli.demo import sample_sha256
     from edgebox.store import open_for_reading
 
     if not db_path.exists():  # a first run: no store yet, nor made here
@@ -133,7 +134,7 @@ def triage(
                     )
                 )
         else:
-            from edgebox.render import results_table
+            from edgebox.cli.render import results_table
 
             rows = [{"file_name": p.name} | r.to_json() for p, r in results]
             results_table(rows, title="Triage")
@@ -147,7 +148,7 @@ def triage(
 @click.pass_context
 def queue(ctx: click.Context, as_json: bool, limit: int) -> None:
     """Documents and their triage, most urgent first."""
-    from edgebox.render import results_table
+    from edgebox.cli.render import results_table
     from edgebox.store import open_for_reading
 
     settings = _config(ctx)
@@ -165,7 +166,7 @@ def queue(ctx: click.Context, as_json: bool, limit: int) -> None:
 @click.pass_context
 def process(ctx: click.Context, as_json: bool) -> None:
     """One pass over the inbox: record new files, triage them, show the queue."""
-    from edgebox.render import progress_line, results_table
+    from edgebox.cli.render import progress_line, results_table
     from edgebox.service.pipeline import Pipeline
     from edgebox.service.workers import Service
     from edgebox.store import Store
@@ -262,7 +263,7 @@ def _serve(
     import signal
     import threading
 
-    from edgebox.render import result_line
+    from edgebox.cli.render import result_line
     from edgebox.service.supervisor import Appliance
 
     logging.basicConfig(
@@ -424,7 +425,7 @@ def search(
     as_json: bool,
 ) -> None:
     """Find documents by words and meaning (full text + embeddings)."""
-    from edgebox.render import hits_table
+    from edgebox.cli.render import hits_table
     from edgebox.search.index import hits_json
     from edgebox.store import open_for_reading
     from edgebox.store.index import Filters
@@ -457,7 +458,7 @@ def search(
 @click.pass_context
 def similar(ctx: click.Context, document_id: int, limit: int, as_json: bool) -> None:
     """Documents most like this one, reviewed ones (with their labels) first."""
-    from edgebox.render import hits_table
+    from edgebox.cli.render import hits_table
     from edgebox.search.index import hits_json
     from edgebox.store import open_for_reading
 
@@ -597,8 +598,8 @@ def _confidence_held(overrides: dict[str, Any], cut: float) -> str | None:
 def doctor(ctx: click.Context, as_json: bool) -> None:
     """Check Python, SQLite, the model, llama.cpp's GPU support, OCR, the
     red-flag rules and the inbox."""
-    from edgebox.doctor import report
-    from edgebox.render import doctor_text
+    from edgebox.cli.doctor import report
+    from edgebox.cli.render import doctor_text
 
     checks = report(_config(ctx))
     if as_json:
@@ -662,7 +663,7 @@ def run_command(ctx: click.Context) -> None:
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         _serve(settings, until_idle=False, sync=True, triage=True, progress_every=10.0)
         return
-    from edgebox.launch import ServiceProcess
+    from edgebox.cli.launch import ServiceProcess
     from edgebox.tui.app import run_app
 
     with ServiceProcess(settings) as service:
@@ -696,7 +697,7 @@ def tui(ctx: click.Context) -> None:
 
 
 # The CLI entry is the only place where the core meets the sync package.
-from edgebox.sync.cli import central_group, sync_command  # noqa: E402
+from edgebox.cli.sync import central_group, sync_command  # noqa: E402
 
 cli.add_command(sync_command)
 cli.add_command(central_group)
