@@ -22,7 +22,7 @@ from edgebox.config import IndexConfig
 from edgebox.search.embed import Embedder
 from edgebox.search.index import SearchIndex
 from edgebox.store import Store
-from edgebox.store.index import Chunk
+from edgebox.store.search import Chunk
 
 WORDS = (
     "fever cough chest pain headache vomiting diarrhoea malaria referral urgent "

@@ -11,7 +11,7 @@ from edgebox.config import IndexConfig
 from edgebox.search.embed import Embedder, EmbeddingError
 from edgebox.search.index import SearchError, SearchIndex
 from edgebox.store import DocState, Store
-from edgebox.store.index import Filters
+from edgebox.store.search import Filters
 from tests.conftest import run_cli
 
 DOCS = {

@@ -6,7 +6,7 @@ import pytest
 
 from edgebox.errors import StoreError
 from edgebox.store import DocState, Store
-from edgebox.store.review import QueueFilter
+from edgebox.store.queue import QueueFilter
 
 
 def ai_result(urgency: str = "urgent", **changes: object) -> dict:

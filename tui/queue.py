@@ -13,7 +13,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from edgebox.store import URGENCY_RANK, DocState
-from edgebox.store.review import QueueFilter
+from edgebox.store.queue import QueueFilter
 from edgebox.tui.data import (
     QUEUE_PAGE,
     QueueSnapshot,

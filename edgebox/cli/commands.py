@@ -428,7 +428,7 @@ def search(
     from edgebox.cli.render import hits_table
     from edgebox.search.index import hits_json
     from edgebox.store import open_for_reading
-    from edgebox.store.index import Filters
+    from edgebox.store.search import Filters
 
     settings = _config(ctx)
     settings.require_home()

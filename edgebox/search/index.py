@@ -23,7 +23,7 @@ from edgebox.config import IndexConfig
 from edgebox.errors import EdgeboxError
 from edgebox.search.embed import Embedder
 from edgebox.store import Store
-from edgebox.store.index import COMMON_MATCHES, Chunk, Filters
+from edgebox.store.search import COMMON_MATCHES, Chunk, Filters
 
 RRF_K = 60
 # Below this cosine a neighbour is noise, not a match: without a floor every

@@ -27,7 +27,7 @@ from edgebox.intake.ingest import Ingestor
 from edgebox.search.embed import Embedder, EmbeddingError
 from edgebox.search.index import SearchIndex
 from edgebox.store import DocState, Store
-from edgebox.store.index import Chunk
+from edgebox.store.search import Chunk
 from edgebox.triage.engine import TriageEngine, TriageResult
 
 log = logging.getLogger(__name__)

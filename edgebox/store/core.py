@@ -22,9 +22,8 @@ from sqlite_utils import Database
 
 from edgebox.errors import StoreError
 from edgebox.store.documents import DocumentQueries
-from edgebox.store.index import Chunk, IndexQueries
 from edgebox.store.outbox import OutboxQueries
-from edgebox.store.review import ReviewQueries, check_seen, check_staff_urgency
+from edgebox.store.queue import QueueQueries, check_seen, check_staff_urgency
 from edgebox.store.schema import (
     QUEUE_ORDER,
     URGENCY_RANK,
@@ -34,6 +33,7 @@ from edgebox.store.schema import (
     now,
     refuse_a_foreign_database,
 )
+from edgebox.store.search import Chunk, SearchQueries
 from edgebox.triage.combine import REVIEW_CUT
 
 _JSON_COLUMNS = ("red_flags", "fields", "sources", "provenance")
@@ -43,7 +43,7 @@ _REVISION_COLUMNS = (
 )  # fmt: skip
 
 
-class Store(DocumentQueries, IndexQueries, OutboxQueries, ReviewQueries):
+class Store(DocumentQueries, SearchQueries, OutboxQueries, QueueQueries):
     """A connection to edgebox.db. One per thread; cheap to open."""
 
     def __init__(self, path: Path) -> None:

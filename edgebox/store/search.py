@@ -37,7 +37,7 @@ class Filters:
     """ISO date: documents received before the end of that day."""
 
 
-class IndexQueries:
+class SearchQueries:
     db: Database
 
     def atomic(self) -> Any:  # provided by Store

@@ -23,8 +23,8 @@ from typing import Any, Self
 from sqlite_utils import Database
 
 from edgebox.errors import StoreError
-from edgebox.store.index import COMMON_MATCHES
 from edgebox.store.schema import QUEUE_ORDER, refuse_a_foreign_database, where_set
+from edgebox.store.search import COMMON_MATCHES
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -54,7 +54,7 @@ class UndoPlan:
     restored: dict[str, Any]
 
 
-class ReviewQueries:
+class QueueQueries:
     """Mixed into `Store`."""
 
     db: Database
