@@ -21,7 +21,8 @@ from edgebox.cli.render import visible
 from edgebox.config import Config
 from edgebox.errors import StoreError
 from edgebox.store import Store
-from edgebox.store.queue import STAFF_URGENCIES, QueueFilter, check_readable
+from edgebox.store.queue import QueueFilter, check_readable
+from edgebox.store.review import STAFF_URGENCIES
 
 URGENCIES = STAFF_URGENCIES
 """What a person may choose; "unknown" is only ever the AI failing."""

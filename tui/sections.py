@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from rich.text import Text
 
-from edgebox.store.queue import undo_marker
+from edgebox.store.review import undo_marker
 from edgebox.tui.data import DocumentView, literal, local_time, urgency_text
 
 # Enough for any real letter; a bigger text is cut so that the screen stays fast.

@@ -23,7 +23,8 @@ from sqlite_utils import Database
 from edgebox.errors import StoreError
 from edgebox.store.documents import DocumentQueries
 from edgebox.store.outbox import OutboxQueries
-from edgebox.store.queue import QueueQueries, check_seen, check_staff_urgency
+from edgebox.store.queue import QueueQueries
+from edgebox.store.review import ReviewQueries, check_seen, check_staff_urgency
 from edgebox.store.schema import (
     QUEUE_ORDER,
     URGENCY_RANK,
@@ -43,7 +44,7 @@ _REVISION_COLUMNS = (
 )  # fmt: skip
 
 
-class Store(DocumentQueries, SearchQueries, OutboxQueries, QueueQueries):
+class Store(DocumentQueries, SearchQueries, OutboxQueries, QueueQueries, ReviewQueries):
     """A connection to edgebox.db. One per thread; cheap to open."""
 
     def __init__(self, path: Path) -> None:

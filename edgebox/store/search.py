@@ -1,8 +1,10 @@
-"""Search index queries: chunk vectors and the FTS5 table (mixed into Store)."""
+"""Search queries: chunk vectors, the FTS5 table and the word search the UI runs
+before the embedding model has loaded (mixed into Store)."""
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -11,6 +13,7 @@ from sqlite_utils import Database
 
 from edgebox.store.schema import where_set
 
+_WORD = re.compile(r"\w+", re.UNICODE)
 COMMON_MATCHES = 5_000
 """Full text does not rank a word (or query) matching more documents than
 this: ranking 100k matches takes ~100 ms. Hybrid search leaves such words to
@@ -162,6 +165,48 @@ class SearchQueries:
             [match, cap + 1],
         ).fetchone()
         return int(row[0])
+
+    def text_search(
+        self, query: str, *, limit: int = 50, common: int | None = COMMON_MATCHES
+    ) -> list[dict[str, Any]]:
+        """Full-text hits only (no embedding model): every word, else any word.
+        Snippets mark each matched word as `[word]`, as the hybrid search does.
+
+        Best match first. Ranking more than `common` matches (a word in nearly
+        every note) would stall the UI: such a query lists the newest matches,
+        and the any-word fallback leaves such words out, so "falciparum
+        patient" still ranks the falciparum notes. `common=None` ranks all."""
+        words = [f'"{word}"' for word in _WORD.findall(query)]
+        if not words:
+            return []
+
+        def too_many(match: str) -> bool:
+            return (
+                common is not None and self.fts_match_count(match, cap=common) > common
+            )
+
+        every = " ".join(words)
+        if hits := self._fts(every, limit, ranked=not too_many(every)):
+            return hits
+        selective = [word for word in words if not too_many(word)]
+        if selective:
+            return self._fts(" OR ".join(selective), limit, ranked=True)
+        return self._fts(" OR ".join(words), limit, ranked=False)
+
+    def _fts(self, match: str, limit: int, *, ranked: bool) -> list[dict[str, Any]]:
+        order = "f.rank" if ranked else "f.rowid DESC"
+        rows = self.db.conn.execute(
+            f"""SELECT f.rowid, snippet(documents_fts, -1, '[', ']', '…', 12),
+                      d.file_name, d.state, t.category, t.urgency, t.author
+            FROM documents_fts f JOIN documents d ON d.id = f.rowid
+            LEFT JOIN triage_revisions t ON t.document_id = d.id AND t.revision = (
+                SELECT MAX(revision) FROM triage_revisions WHERE document_id = d.id)
+            WHERE documents_fts MATCH ? ORDER BY {order} LIMIT ?""",
+            [match, limit],
+        ).fetchall()
+        names = ("document_id", "snippet", "file_name", "state", "category",
+                 "urgency", "author")  # fmt: skip
+        return [dict(zip(names, row, strict=True)) for row in rows]
 
     def search_rows(
         self, doc_ids: Sequence[int], filters: Filters

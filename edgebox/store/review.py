@@ -1,0 +1,135 @@
+"""Staff changes to a result: undo of the last one, and the checks every change
+a person makes passes (mixed into Store; the review itself, `record_review`,
+is in `core` beside `record_triage`, which it calls).
+
+Undo is append-only: it writes a new revision that copies the revision in
+effect before the undone change, and never deletes one. The copy keeps the
+author of the values it restores, so undoing a confirmation returns the
+document to the AI's answer (state triaged, not a staff label), and
+`training_examples` and `override_stats` see exactly what a person decided.
+Who undid what is in the revision's provenance (`undo`) and in the audit row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from edgebox.errors import StoreError
+
+STAFF_URGENCIES = ("emergency", "urgent", "routine")
+"""What a person may choose; "unknown" is only ever the AI failing."""
+
+
+@dataclass(frozen=True)
+class UndoPlan:
+    """The revision an undo takes back and the one whose values it restores."""
+
+    undone: dict[str, Any]
+    restored: dict[str, Any]
+
+
+class ReviewQueries:
+    """Mixed into `Store`."""
+
+    revisions: Callable[[int], list[dict[str, Any]]]  # provided by Store
+    record_triage: Callable[..., int]  # provided by Store
+
+    def atomic(self) -> Any:  # provided by Store
+        raise NotImplementedError
+
+    def undo_plan(self, doc_id: int) -> UndoPlan | None:
+        """What an undo would do now; None when the result in effect is the AI's
+        (there is no staff change left to take back)."""
+        revisions = {rev["revision"]: rev for rev in self.revisions(doc_id)}
+        in_effect: list[int] = []
+        for number, rev in revisions.items():
+            restores = undo_marker(rev).get("restores")
+            if restores in in_effect:
+                del in_effect[in_effect.index(restores) + 1 :]
+            else:
+                in_effect.append(number)
+        if len(in_effect) < 2 or not _is_staff(revisions[in_effect[-1]]):
+            return None
+        return UndoPlan(revisions[in_effect[-1]], revisions[in_effect[-2]])
+
+    def undo_last_change(
+        self, doc_id: int, *, actor: str, expected_revision: int | None = None
+    ) -> int:
+        """Take back the last staff change: a new revision with the values that
+        were in effect before it; return its number. `expected_revision` is the
+        latest revision the person saw when asked: refused when another came
+        since, so that the undo done is the one the question named."""
+        with self.atomic():
+            revisions = self.revisions(doc_id)
+            check_seen(doc_id, revisions[-1] if revisions else None, expected_revision)
+            plan = self.undo_plan(doc_id)
+            if plan is None:
+                raise StoreError(f"document {doc_id} has no staff change to undo")
+            restored = dict(plan.restored)
+            undo = {
+                # Its own number: a later review copies the provenance forward,
+                # and that copy must not read as another undo.
+                "revision": revisions[-1]["revision"] + 1,
+                "undid": plan.undone["revision"],
+                "restores": restored["revision"],
+                "by": f"staff:{actor}",
+            }
+            restored["provenance"] = dict(restored["provenance"]) | {"undo": undo}
+            if not _is_staff(restored):
+                # A person had looked at it and took that back: it must show up
+                # for review again, not pass as an answer no one need check.
+                restored["needs_review"] = True
+            return self.record_triage(
+                doc_id,
+                restored,
+                author=restored["author"],
+                audit=(f"staff:{actor}", "undo", undo),
+            )
+
+
+def check_seen(
+    doc_id: int, latest: Mapping[str, Any] | None, expected: int | None
+) -> None:
+    """Refuse a change made on what is no longer the latest revision (another
+    session saved meanwhile): optimistic concurrency, checked in the write's
+    own transaction. `expected` None: no check (callers that show nothing)."""
+    if expected is None or (latest is not None and latest["revision"] == expected):
+        return
+    now = "no result" if latest is None else _revision_words(latest)
+    raise StoreError(
+        f"document {doc_id} changed since you opened it (now {now});"
+        " nothing was saved: look at it again first",
+        title="changed meanwhile",
+    )
+
+
+def check_staff_urgency(doc_id: int, urgency: str) -> None:
+    """A person's answer always has an urgency: "unknown" is only ever the AI
+    failing, and confirming it would clear the need for review."""
+    if urgency not in STAFF_URGENCIES:
+        raise StoreError(
+            f"document {doc_id}: choose an urgency ({', '.join(STAFF_URGENCIES)});"
+            f" {urgency!r} cannot be confirmed"
+        )
+
+
+def _revision_words(rev: Mapping[str, Any]) -> str:
+    """How the newer revision is named to the person refused: an undo is the
+    undo of whoever did it, not the author whose values it restored."""
+    undo = undo_marker(rev)
+    who = f"an undo by {undo['by']}" if undo.get("by") else f"by {rev['author']}"
+    return (
+        f"revision {rev['revision']}, {who}: {rev['urgency']}, {rev['category'] or '-'}"
+    )
+
+
+def undo_marker(revision: Mapping[str, Any]) -> dict[str, Any]:
+    """{revision, undid, restores, by} when this revision is an undo, else {}."""
+    undo = (revision.get("provenance") or {}).get("undo") or {}
+    return undo if undo.get("revision") == revision.get("revision") else {}
+
+
+def _is_staff(revision: Mapping[str, Any]) -> bool:
+    return str(revision["author"]).startswith("staff:")
