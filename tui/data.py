@@ -17,12 +17,12 @@ from typing import Any
 
 from rich.text import Text
 
-from edgebox.cli.render import visible
 from edgebox.config import Config
 from edgebox.errors import StoreError
 from edgebox.store import Store
 from edgebox.store.queue import QueueFilter, check_readable
 from edgebox.store.review import STAFF_URGENCIES
+from edgebox.terminal import visible
 
 URGENCIES = STAFF_URGENCIES
 """What a person may choose; "unknown" is only ever the AI failing."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -10,9 +9,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-# C0/C1 controls and bidi overrides: file names and document text must never
-# drive the terminal (escape sequences) or reorder what staff read.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+from edgebox.terminal import visible
 
 URGENCY_STYLE = {
     "emergency": "bold white on red",
@@ -20,14 +17,6 @@ URGENCY_STYLE = {
     "unknown": "bold magenta",
     "routine": "green",
 }
-
-
-def visible(text: object, *, one_line: bool = False) -> str:
-    """Text with control characters replaced, so that it cannot drive the
-    terminal; `one_line` also folds line breaks and runs of spaces."""
-    raw = "" if text is None else str(text)
-    cleaned = _CONTROL.sub("\N{REPLACEMENT CHARACTER}", raw)
-    return " ".join(cleaned.split()) if one_line else cleaned
 
 
 def _plain(text: object, style: str = "") -> Text:
