@@ -98,7 +98,7 @@ def as_unprivileged(command: list[str]) -> list[str]:
     # A checkout inside a folder only root may enter (mktemp -d) cannot be
     # run by nobody at all: then there is no unprivileged user to test with.
     reachable = subprocess.run(
-        [*dropped, sys.executable, "-c", "import edgebox.tui.data"],
+        [*dropped, sys.executable, "-c", "import edgebox.tui.snapshots"],
         capture_output=True,
         cwd=REPO,
         timeout=120,

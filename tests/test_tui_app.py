@@ -10,11 +10,11 @@ from textual.widgets import Input
 
 from edgebox import config
 from edgebox.store import DocState, Store
-from edgebox.tui.data import StoreOpener
 from edgebox.tui.document import DocumentScreen
 from edgebox.tui.help import HelpScreen
 from edgebox.tui.queue import QueueScreen
 from edgebox.tui.review import NameScreen, ReviewScreen
+from edgebox.tui.snapshots import StoreOpener
 from tests.test_tui_fixtures import (
     REFERRAL_TEXT,
     ai_result,

@@ -168,7 +168,8 @@ def test_a_read_only_store_opens_read_only(shared_home: Path) -> None:
     settings.db_path.chmod(0o444)
     settings.db_path.parent.chmod(0o555)
     probe = (
-        "import sys; from pathlib import Path; from edgebox.tui.data import open_store;"
+        "import sys; from pathlib import Path;"
+        "from edgebox.tui.snapshots import open_store;"
         "opener = open_store(Path(sys.argv[1]));"
         "store = opener(); rows = store.queue_page();"
         "print(opener.read_only, rows[0]['summary'])"

@@ -9,6 +9,8 @@ screen on top reloads only then, and repaints only what differs.
 
 from __future__ import annotations
 
+import getpass
+import os
 import sqlite3
 import threading
 from typing import Any
@@ -20,10 +22,21 @@ from textual.binding import Binding
 from edgebox.config import Config
 from edgebox.errors import EdgeboxError
 from edgebox.store import Store
-from edgebox.tui.data import StoreOpener, open_store, reviewer_name
 from edgebox.tui.queue import QueueScreen
+from edgebox.tui.snapshots import StoreOpener, open_store
 
 REFRESH_S = 2.0
+
+
+def reviewer_name() -> str | None:
+    """Who is reviewing: $EDGEBOX_USER, else the login name; None: ask."""
+    name = os.environ.get("EDGEBOX_USER", "").strip()
+    if name:
+        return name
+    try:
+        return getpass.getuser().strip() or None
+    except (OSError, KeyError, ImportError):
+        return None
 
 
 class EdgeboxApp(App[None]):

@@ -16,16 +16,11 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from edgebox.store import Store
-from edgebox.tui.data import (
-    URGENCIES,
-    DocumentView,
-    literal,
-    load_document,
-    urgency_text,
-    visible,
-)
+from edgebox.terminal import visible
 from edgebox.tui.review import ReviewChoice
 from edgebox.tui.sections import SECTIONS
+from edgebox.tui.snapshots import DocumentView, load_document
+from edgebox.tui.text import URGENCIES, literal, urgency_text
 from edgebox.tui.topbar import TopBar
 
 if TYPE_CHECKING:

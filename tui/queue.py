@@ -14,15 +14,8 @@ from textual.widgets import DataTable, Footer, Static
 
 from edgebox.store import URGENCY_RANK, DocState
 from edgebox.store.queue import QueueFilter
-from edgebox.tui.data import (
-    QUEUE_PAGE,
-    QueueSnapshot,
-    clip,
-    literal,
-    load_queue,
-    local_time,
-    urgency_text,
-)
+from edgebox.tui.snapshots import QUEUE_PAGE, QueueSnapshot, load_queue
+from edgebox.tui.text import clip, literal, local_time, urgency_text
 from edgebox.tui.topbar import TopBar
 
 if TYPE_CHECKING:

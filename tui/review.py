@@ -16,7 +16,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Label, Select, Static
 
-from edgebox.tui.data import URGENCIES, literal
+from edgebox.tui.text import URGENCIES, literal
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 from textual.worker import get_current_worker
 
-from edgebox.tui.data import clip, literal, urgency_text, visible
+from edgebox.terminal import visible
+from edgebox.tui.text import clip, literal, urgency_text
 from edgebox.tui.topbar import TopBar
 
 if TYPE_CHECKING:

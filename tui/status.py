@@ -18,13 +18,8 @@ from textual.widgets import DataTable, Footer, Static
 from edgebox.intake.archive import clear_quarantine_copy
 from edgebox.service.heartbeat import model_words, service_running
 from edgebox.store import DocState
-from edgebox.tui.data import (
-    StatusSnapshot,
-    clip,
-    literal,
-    load_status,
-    local_time,
-)
+from edgebox.tui.snapshots import StatusSnapshot, load_status
+from edgebox.tui.text import clip, literal, local_time
 from edgebox.tui.topbar import TopBar
 
 if TYPE_CHECKING:

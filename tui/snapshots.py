@@ -1,51 +1,25 @@
-"""Store access and display helpers shared by the screens.
+"""What the screens read from the store, as snapshots of plain data.
 
 Every read runs in a thread worker on a connection of its own (`StoreOpener`);
-the screens only get plain data back. Text from documents is shown as
-`rich.text.Text`, never parsed as markup, with control characters made visible:
-a summary that says "[bold]" or carries an escape sequence is shown as typed.
+the screens only get plain data back, and compare snapshots whole to skip
+needless repaints.
 """
 
 from __future__ import annotations
 
-import getpass
-import os
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
-
-from rich.text import Text
 
 from edgebox.config import Config
 from edgebox.errors import StoreError
 from edgebox.store import Store
 from edgebox.store.queue import QueueFilter, check_readable
-from edgebox.store.review import STAFF_URGENCIES
-from edgebox.terminal import visible
 
-URGENCIES = STAFF_URGENCIES
-"""What a person may choose; "unknown" is only ever the AI failing."""
 QUEUE_PAGE = 500
 """Rows the queue shows at once; `]` and `[` page through the rest."""
 
-# Colour is never the only cue: each urgency has its own symbol and word.
-URGENCY_LABEL = {
-    "emergency": "!! EMERG",
-    "urgent": "!  urgent",
-    "unknown": "?  unknown",
-    "routine": "   routine",
-    "none": "·  -",
-}
-URGENCY_STYLE = {
-    "emergency": "bold reverse red",
-    "urgent": "bold yellow",
-    "unknown": "bold magenta",
-    "routine": "",
-}
 
-
-# C0/C1 controls and bidirectional overrides: shown, never sent to the terminal.
 @dataclass(frozen=True)
 class StoreOpener:
     """Opens a connection per use; read-only when the file cannot be written."""
@@ -77,46 +51,6 @@ def open_store(path: Path) -> StoreOpener:
             raise write_error from None
         return StoreOpener(path, read_only=True)
     return StoreOpener(path)
-
-
-def reviewer_name() -> str | None:
-    """Who is reviewing: $EDGEBOX_USER, else the login name; None: ask."""
-    name = os.environ.get("EDGEBOX_USER", "").strip()
-    if name:
-        return name
-    try:
-        return getpass.getuser().strip() or None
-    except (OSError, KeyError, ImportError):
-        return None
-
-
-def literal(text: object, *, style: str = "", one_line: bool = False) -> Text:
-    """A renderable that shows `text` exactly, whatever brackets it holds."""
-    return Text(visible(text, one_line=one_line), style=style, no_wrap=one_line)
-
-
-def clip(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
-
-
-def local_time(iso: str | None, *, with_year: bool = False) -> str:
-    """An absolute local time (never "3 min ago"): the same on every screen."""
-    if not iso:
-        return "-"
-    try:
-        stamp = datetime.fromisoformat(iso).astimezone()
-    except ValueError:
-        return visible(iso, one_line=True)
-    return stamp.strftime("%Y-%m-%d %H:%M" if with_year else "%m-%d %H:%M")
-
-
-def urgency_text(urgency: str | None) -> Text:
-    """The urgency by symbol and word; None: no result yet (not triaged)."""
-    urgency = urgency or "none"
-    return Text(
-        URGENCY_LABEL.get(urgency, visible(urgency)),
-        style=URGENCY_STYLE.get(urgency, ""),
-    )
 
 
 @dataclass(frozen=True)
