@@ -1,4 +1,4 @@
-"""`edgebox serve` and `edgebox run`: the appliance as a long-running service.
+"""`edgebox serve` and `edgebox run`: the supervisor as a long-running service.
 
 Real processes, real signals, a real store; the end-to-end test adds the real
 bundled model and a real central server on 127.0.0.1.
@@ -19,8 +19,8 @@ import pytest
 from edgebox import config
 from edgebox.learn.classifiers import model_path
 from edgebox.service.lock import InstanceLock, ServiceRunning
-from edgebox.service.supervisor import Appliance, Retrainer
-from edgebox.service.workers import LOCK_NAME, Service
+from edgebox.service.supervisor import Retrainer, Supervisor
+from edgebox.service.workers import LOCK_NAME, Workers
 from edgebox.store import Store
 from tests.conftest import DATA, run_cli, wait_for
 from tests.sync_fixtures import running_central
@@ -95,7 +95,7 @@ def test_a_second_service_on_the_same_workspace_is_refused(edgebox_home: Path) -
     with InstanceLock(settings.data_dir / LOCK_NAME):
         result = run_cli("serve", "--until-idle", "--no-sync")
         with pytest.raises(ServiceRunning, match="another edgebox service"):
-            Service(settings, triage=False).run(until_idle=True)
+            Workers(settings, triage=False).run(until_idle=True)
     assert result.returncode == 1
     assert "another edgebox service" in result.stderr
     assert f"pid {os.getpid()}" in result.stderr
@@ -129,10 +129,10 @@ def test_a_sigterm_while_the_main_thread_holds_the_stop_lock_does_not_hang(
     """The race behind a service that never stopped: SIGTERM's handler runs
     on the main thread while that thread is inside `Event.wait`, holding the
     event's lock. Holding it here is that moment, made certain."""
-    appliance = Appliance(config.load(edgebox_home), triage=False)
-    event = appliance.stop_event
+    supervisor = Supervisor(config.load(edgebox_home), triage=False)
+    event = supervisor.stop_event
     with event._cond:  # the lock Event.wait holds around its checks
-        appliance.stop_from_signal()  # returns: it does not wait for the lock
+        supervisor.stop_from_signal()  # returns: it does not wait for the lock
         assert not event.is_set()
     assert event.wait(timeout=10)
 
@@ -248,16 +248,16 @@ def test_staff_activity_moves_with_reviews_and_undos_only(edgebox_home: Path) ->
 def test_the_retrain_loop_runs_beside_the_service(edgebox_home: Path) -> None:
     settings = config.load(edgebox_home)
     _reviewed_store(settings, _rows("urgency_train.jsonl"))
-    appliance = Appliance(settings, triage=False, retrain_check_s=0.05)
+    supervisor = Supervisor(settings, triage=False, retrain_check_s=0.05)
     saved = model_path(settings.data_dir, "urgency")
     import threading
 
-    runner = threading.Thread(target=appliance.run)
+    runner = threading.Thread(target=supervisor.run)
     runner.start()
     try:
         wait_for(saved.exists, timeout_s=120, what="the retrained urgency model")
     finally:
-        appliance.stop()
+        supervisor.stop()
         runner.join()
     assert service_state(edgebox_home)["state"] == "stopped"
 

@@ -11,7 +11,7 @@ import pytest
 
 from edgebox import config
 from edgebox.intake.extract.ocr import ocr_available
-from edgebox.service.workers import Service
+from edgebox.service.workers import Workers
 from edgebox.store import DocState, Store
 from edgebox.triage.engine import TriageEngine
 from tests.conftest import run_cli, wait_for
@@ -26,7 +26,7 @@ def fast_settings(monkeypatch: pytest.MonkeyPatch) -> config.Config:
     return settings
 
 
-def run_in_background(service: Service) -> threading.Thread:
+def run_in_background(service: Workers) -> threading.Thread:
     thread = threading.Thread(target=service.run)
     thread.start()
     return thread
@@ -45,7 +45,7 @@ def test_a_folder_of_500_files_dropped_at_once(
     batch.mkdir()
     for i in range(500):
         (batch / f"note-{i:03}.txt").write_text(f"Note {i}: patient seen, stable.")
-    service = Service(settings, triage=False)
+    service = Workers(settings, triage=False)
     thread = run_in_background(service)
     try:
         # The scan at start has seen the empty inbox: only events find the batch.
@@ -74,7 +74,7 @@ def test_a_file_renamed_into_the_inbox_is_taken(
     partial = settings.inbox_dir / "scan0001.part"  # a scanner writing: ignored
     partial.write_text("Referral: fever")
     (settings.inbox_dir / "marker.txt").write_text("Seen with the partial scan.")
-    service = Service(settings, triage=False)
+    service = Workers(settings, triage=False)
     thread = run_in_background(service)
     try:
         # Both were seen by the same scan: the marker taken, the partial not.
@@ -115,7 +115,7 @@ def test_until_idle_ends_beside_a_file_the_inbox_will_not_let_go(
 
     monkeypatch.setattr(os, "unlink", read_only_share)
     monkeypatch.setattr(ingest, "copy_into_archive", counted_copy)
-    progress = Service(settings, triage=False).run(until_idle=True)
+    progress = Workers(settings, triage=False).run(until_idle=True)
     assert progress.ingested == 1 and stuck.exists()
     assert counts(settings)["extracted"] == 1 and len(reads) == 1
 
@@ -126,7 +126,7 @@ def test_until_idle_returns_when_everything_is_done(
     settings = fast_settings(monkeypatch)
     for i in range(5):
         (settings.inbox_dir / f"{i}.txt").write_text(f"note {i}")
-    progress = Service(settings, triage=False).run(until_idle=True)
+    progress = Workers(settings, triage=False).run(until_idle=True)
     assert progress.ingested == 5
     assert counts(settings)["extracted"] == 5
 
@@ -167,7 +167,7 @@ def test_a_full_disk_is_waited_out_not_a_crash(
         return real_copy(reader, archive)
 
     monkeypatch.setattr(ingest, "copy_into_archive", copy_on_a_full_disk)
-    service = Service(settings, triage=False)
+    service = Workers(settings, triage=False)
     service.disk_full_wait_s = 0.05
     progress = service.run(until_idle=True)
     assert full == {"add_document": 0, "set_state": 0}  # the faults were met
@@ -203,14 +203,14 @@ def test_a_stop_abandons_the_answer_and_the_next_start_triages_the_document(
     (settings.inbox_dir / "referral.txt").write_text(
         "Referral. 54-year-old man, chest pain for two hours, BP 150/95."
     )
-    service = Service(settings)
+    service = Workers(settings)
     stopping = StopDuringAnswer(engine.model, service.stop_event)
     service.engine_loader = lambda: TriageEngine(settings, model=stopping)
     progress = service.run()  # it returns: the stop came from inside
     assert stopping.calls == 1
     assert (progress.triaged, progress.failed) == (0, 0)
     assert counts(settings)["extracted"] == 1  # left as it was
-    restarted = Service(
+    restarted = Workers(
         settings, engine_loader=lambda: TriageEngine(settings, model=engine.model)
     )
     assert restarted.run(until_idle=True).triaged == 1
@@ -237,7 +237,7 @@ def test_requeue_after_ocr_is_installed(
     requeue = run_cli("requeue", str(row["document_id"]))
     assert requeue.returncode == 0, requeue.stderr
     assert not reason.exists()
-    progress = Service(settings, triage=False).run(until_idle=True)
+    progress = Workers(settings, triage=False).run(until_idle=True)
     assert progress.quarantined == 0
     with Store(settings.db_path) as store:
         doc = store.document(row["document_id"])

@@ -168,13 +168,13 @@ def process(ctx: click.Context, as_json: bool) -> None:
     """One pass over the inbox: record new files, triage them, show the queue."""
     from edgebox.cli.render import progress_line, results_table
     from edgebox.service.pipeline import Pipeline
-    from edgebox.service.workers import Service
+    from edgebox.service.workers import Workers
     from edgebox.store import Store
 
     settings = _config(ctx)
     # A running service takes the inbox's files itself: a pass beside it would
     # triage the same documents twice (and send both results).
-    with Service(settings).lock(), Store(settings.db_path) as store:
+    with Workers(settings).lock(), Store(settings.db_path) as store:
         pipeline = Pipeline(settings, store)
 
         def on_triaged(doc: dict[str, Any], result: Any) -> None:
@@ -264,7 +264,7 @@ def _serve(
     import threading
 
     from edgebox.cli.render import result_line
-    from edgebox.service.supervisor import Appliance
+    from edgebox.service.supervisor import Supervisor
 
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s"
@@ -280,22 +280,22 @@ def _serve(
         if sync_loop and getattr(result, "urgency", None) == "emergency":
             sync_loop.wake()  # an emergency leaves as soon as it can
 
-    appliance = Appliance(
+    supervisor = Supervisor(
         settings,
         companions=[("sync", sync_loop)] if sync_loop else [],
         on_result=on_result,
         triage=triage,
     )
-    signal.signal(signal.SIGTERM, lambda *_: appliance.stop_from_signal())
+    signal.signal(signal.SIGTERM, lambda *_: supervisor.stop_from_signal())
     click.echo(f"watching {settings.inbox_dir} (Ctrl-C to stop)", err=True)
     ticker = threading.Thread(
-        target=_report_progress, args=(appliance, progress_every), daemon=True
+        target=_report_progress, args=(supervisor, progress_every), daemon=True
     )
     ticker.start()
     try:
-        progress = appliance.run(until_idle=until_idle)
+        progress = supervisor.run(until_idle=until_idle)
     except KeyboardInterrupt:
-        progress = appliance.progress
+        progress = supervisor.progress
     click.echo(progress.line(), err=True)
 
 
@@ -314,11 +314,11 @@ def _echo_result(line: str | None) -> None:
         click.echo(line)
 
 
-def _report_progress(appliance: Any, every: float) -> None:
+def _report_progress(supervisor: Any, every: float) -> None:
     """A progress line when something changed: an idle night writes none."""
     last = None
-    while not appliance.stop_event.wait(every):
-        line = appliance.progress.line()
+    while not supervisor.stop_event.wait(every):
+        line = supervisor.progress.line()
         if line != last:
             click.echo(line, err=True)
             last = line

@@ -1,6 +1,6 @@
 """`edgebox serve`: the service as a box runs it for months, unattended.
 
-Around the watcher and worker (`Service`) it keeps three things going:
+Around the intake and worker threads (`Workers`) it keeps three things going:
 - a heartbeat in the store (model, GPU or CPU, docs/s), so that the UI and
   `edgebox status`, separate processes, can show them without loading a model;
 - retraining of the learned models once staff have reviewed enough new
@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from edgebox.config import Config
 from edgebox.service.heartbeat import heartbeat_age_s, service_running
-from edgebox.service.workers import Progress, Service
+from edgebox.service.workers import Progress, Workers
 from edgebox.store import Store
 from edgebox.store.schema import now
 from edgebox.triage.engine import TriageEngine
@@ -75,8 +75,9 @@ class Retrainer:
         return retrained
 
 
-class Appliance:
-    """The service plus its heartbeat, retraining and companions."""
+class Supervisor:
+    """Runs the workers, the heartbeat, retraining and the companion loops, and
+    stops them all together."""
 
     def __init__(
         self,
@@ -98,21 +99,21 @@ class Appliance:
         self._load_engine = engine_loader or (lambda: TriageEngine(config))
         self._on_result = on_result
         self._beat = threading.Event()
-        self.service = Service(
+        self.workers = Workers(
             config, engine_loader=self._engine, on_result=self._result, triage=triage
         )
         self.started_at = now()
 
     @property
     def progress(self) -> Progress:
-        return self.service.progress
+        return self.workers.progress
 
     @property
     def stop_event(self) -> threading.Event:
-        return self.service.stop_event
+        return self.workers.stop_event
 
     def stop(self) -> None:
-        self.service.stop_event.set()
+        self.workers.stop_event.set()
         self._beat.set()
 
     def stop_from_signal(self) -> None:
@@ -129,7 +130,7 @@ class Appliance:
         The workspace lock comes first: a second `serve` is refused before it
         starts a companion or writes a heartbeat over the running service's.
         """
-        with self.service.lock():
+        with self.workers.lock():
             return self._run_locked(until_idle=until_idle)
 
     def _run_locked(self, *, until_idle: bool) -> Progress:
@@ -149,7 +150,7 @@ class Appliance:
         for thread in threads:
             thread.start()
         try:
-            return self.service.run_locked(until_idle=until_idle)
+            return self.workers.run_locked(until_idle=until_idle)
         finally:
             self.stop()
             for _, companion in self.companions:
@@ -207,7 +208,7 @@ class Appliance:
             "heartbeat_at": now(),
             "model": self.config.model_path.name,
             "model_sha256": "",
-            "device": "loading" if self.service.triage else "none",
+            "device": "loading" if self.workers.triage else "none",
             "gpu_layers": "",
             "docs_per_s": f"{progress.docs_per_s:.3f}",
             "triaged": progress.triaged,

@@ -1,8 +1,9 @@
-"""The appliance running headless: the inbox watcher and the worker, together.
+"""The service's two working threads: intake takes files out of the inbox (the
+watcher, then ingest), the worker moves documents through the pipeline.
 
-Two threads, each with its own store connection: ingestion (fast: hash, archive,
-record) never waits for triage (seconds per document), and the worker never
-waits for a slow scanner. `run()` returns when asked to stop or, with
+Each has its own store connection: ingestion (fast: hash, archive, record)
+never waits for triage (seconds per document), and the worker never waits
+for a slow scanner. `run()` returns when asked to stop or, with
 `until_idle`, once the inbox is empty and nothing is left to do.
 """
 
@@ -56,7 +57,9 @@ class Progress:
         )
 
 
-class Service:
+class Workers:
+    """The intake and worker threads on one workspace, under its lock."""
+
     def __init__(
         self,
         config: Config,
