@@ -4,7 +4,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from edgebox.learn.classifiers import Prediction
-from edgebox.triage.combine import LEVEL_RANK, REVIEW_CUT, Votes, decide
+from edgebox.triage.combine import REVIEW_CUT, Votes, decide
+from edgebox.vocabulary import Urgency
 
 LEVELS = ["routine", "urgent", "emergency"]
 
@@ -105,7 +106,8 @@ def test_rules_are_never_lowered(
     )
     decision = decide(votes)
     if rules is not None:
-        assert LEVEL_RANK[decision.urgency] >= LEVEL_RANK[rules]
+        # Never less urgent than the rules (a lower rank is more urgent).
+        assert Urgency(decision.urgency).rank <= Urgency(rules).rank
         assert decision.urgency == rules or decision.sources["urgency"] != "rules"
     if decision.urgency == "emergency":
         assert decision.needs_review

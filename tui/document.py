@@ -20,8 +20,9 @@ from edgebox.terminal import visible
 from edgebox.tui.review import ReviewChoice
 from edgebox.tui.sections import SECTIONS
 from edgebox.tui.snapshots import DocumentView, load_document
-from edgebox.tui.text import URGENCIES, literal, urgency_text
+from edgebox.tui.text import literal, urgency_text
 from edgebox.tui.topbar import TopBar
+from edgebox.vocabulary import Urgency
 
 if TYPE_CHECKING:
     from edgebox.tui.app import EdgeboxApp
@@ -168,7 +169,7 @@ class DocumentScreen(Screen):
         latest = self._result_to("confirm")
         if latest is None:
             return
-        if latest["urgency"] not in URGENCIES:
+        if latest["urgency"] not in Urgency.levels():
             self.notify(
                 "Nothing confirmed: triage failed, so there is no urgency to"
                 " confirm. Press r to choose one.",

@@ -12,11 +12,12 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from edgebox.store import URGENCY_RANK, DocState
+from edgebox.store import DocState
 from edgebox.store.queue import QueueFilter
 from edgebox.tui.snapshots import QUEUE_PAGE, QueueSnapshot, load_queue
 from edgebox.tui.text import clip, literal, local_time, urgency_text
 from edgebox.tui.topbar import TopBar
+from edgebox.vocabulary import Urgency
 
 if TYPE_CHECKING:
     from edgebox.tui.app import EdgeboxApp
@@ -136,7 +137,7 @@ class QueueScreen(Screen):
 
     def _cells(self, row: tuple[Any, ...], width: int) -> list[Text]:
         _, urgency, category, summary, received, state, needs_review = row
-        loud = "bold" if urgency == "emergency" else ""
+        loud = "bold" if urgency == Urgency.EMERGENCY else ""
         return [
             urgency_text(urgency),
             literal(clip(str(category or "-"), _WIDTHS["category"]), one_line=True),
@@ -270,7 +271,7 @@ class QueueScreen(Screen):
         values: list[str] = {
             "state": [state.value for state in DocState],
             "category": list(self.edgebox.config.categories),
-            "urgency": list(URGENCY_RANK),
+            "urgency": [urgency.value for urgency in Urgency],
         }[name]
         return [None, *values]
 

@@ -13,25 +13,22 @@ from datetime import datetime
 
 from rich.text import Text
 
-from edgebox.store.review import STAFF_URGENCIES
 from edgebox.terminal import visible
-
-URGENCIES = STAFF_URGENCIES
-"""What a person may choose; "unknown" is only ever the AI failing."""
+from edgebox.vocabulary import Urgency
 
 # Colour is never the only cue: each urgency has its own symbol and word.
 URGENCY_LABEL = {
-    "emergency": "!! EMERG",
-    "urgent": "!  urgent",
-    "unknown": "?  unknown",
-    "routine": "   routine",
+    Urgency.EMERGENCY: "!! EMERG",
+    Urgency.URGENT: "!  urgent",
+    Urgency.UNKNOWN: "?  unknown",
+    Urgency.ROUTINE: "   routine",
     "none": "·  -",
 }
 URGENCY_STYLE = {
-    "emergency": "bold reverse red",
-    "urgent": "bold yellow",
-    "unknown": "bold magenta",
-    "routine": "",
+    Urgency.EMERGENCY: "bold reverse red",
+    Urgency.URGENT: "bold yellow",
+    Urgency.UNKNOWN: "bold magenta",
+    Urgency.ROUTINE: "",
 }
 
 

@@ -21,6 +21,7 @@ from edgebox.cli.runner import run_group
 from edgebox.clinical.redflags import bundled_rules_text
 from edgebox.errors import EdgeboxError, ExtractError
 from edgebox.store.schema import DocState
+from edgebox.vocabulary import Urgency
 
 
 def main() -> None:
@@ -277,7 +278,7 @@ def _serve(
 
     def on_result(doc: dict, result: Any) -> None:
         _echo_result(result_line(doc, result))
-        if sync_loop and getattr(result, "urgency", None) == "emergency":
+        if sync_loop and getattr(result, "urgency", None) == Urgency.EMERGENCY:
             sync_loop.wake()  # an emergency leaves as soon as it can
 
     supervisor = Supervisor(
@@ -393,9 +394,7 @@ def _search_index(settings: config_module.Config, store: Any) -> Any:
 @click.argument("query")
 @click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True)
 @click.option("--category", help="Only this category.")
-@click.option(
-    "--urgency", type=click.Choice(["emergency", "urgent", "unknown", "routine"])
-)
+@click.option("--urgency", type=click.Choice([urgency.value for urgency in Urgency]))
 @click.option(
     "--state",
     type=click.Choice([state.value for state in DocState]),

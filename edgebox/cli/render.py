@@ -10,12 +10,13 @@ from rich.table import Table
 from rich.text import Text
 
 from edgebox.terminal import visible
+from edgebox.vocabulary import Urgency
 
 URGENCY_STYLE = {
-    "emergency": "bold white on red",
-    "urgent": "bold yellow",
-    "unknown": "bold magenta",
-    "routine": "green",
+    Urgency.EMERGENCY: "bold white on red",
+    Urgency.URGENT: "bold yellow",
+    Urgency.UNKNOWN: "bold magenta",
+    Urgency.ROUTINE: "green",
 }
 
 

@@ -19,8 +19,7 @@ from pathlib import Path
 
 from edgebox.clinical.vitals import Reading, Vitals, parse_vitals
 from edgebox.errors import ConfigError
-
-LEVEL_RANK = {"routine": 0, "urgent": 1, "emergency": 2}
+from edgebox.vocabulary import Urgency
 
 # Words that negate the sign that follows them within the same clause.
 _NEGATIONS = {
@@ -193,10 +192,8 @@ class RuleSet:
         return None
 
 
-def highest_level(findings: list[Finding]) -> str | None:
-    if not findings:
-        return None
-    return max((f.level for f in findings), key=LEVEL_RANK.__getitem__)
+def highest_level(findings: list[Finding]) -> Urgency | None:
+    return Urgency.highest(f.level for f in findings)
 
 
 def _negated(text: str, start: int, end: int) -> bool:
@@ -281,7 +278,7 @@ def _threshold(entry: dict, where: str) -> Threshold:
 
 
 def _level(level: str, where: str) -> str:
-    if level not in ("urgent", "emergency"):
+    if level not in (Urgency.URGENT, Urgency.EMERGENCY):
         raise ConfigError(
             f"a red-flag rule's level must be urgent or emergency, in {where}"
         )

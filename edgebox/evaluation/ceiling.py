@@ -23,9 +23,10 @@ from typing import Any
 
 import numpy as np
 
-from edgebox.clinical.redflags import LEVEL_RANK, RuleSet, highest_level, load_rules
+from edgebox.clinical.redflags import RuleSet, highest_level, load_rules
 from edgebox.evaluation.evaluate import EvalError, read_jsonl
 from edgebox.learn.classifiers import SEED
+from edgebox.vocabulary import Urgency
 
 RECALL_TARGETS = (0.80, 0.85, 0.90, 0.95)
 
@@ -72,8 +73,8 @@ def urgency_ceiling(
     }
 
 
-LEVELS = ("emergency", "routine", "urgent")
-"""The probability columns, in this order."""
+LEVELS = tuple(sorted(Urgency.levels()))
+"""The probability columns, in scikit-learn's order: emergency, routine, urgent."""
 
 
 def _held_out(
@@ -104,7 +105,7 @@ def levels(
         learned = np.where(emergency >= threshold, "emergency", other)
     return np.array(
         [
-            rule if rule and LEVEL_RANK[rule] > LEVEL_RANK[str(level)] else level
+            rule if rule and Urgency(rule).rank < Urgency(str(level)).rank else level
             for level, rule in zip(learned, raised, strict=True)
         ]
     )

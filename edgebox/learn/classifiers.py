@@ -44,14 +44,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from edgebox.vocabulary import TASKS, Urgency
+
 if TYPE_CHECKING:
     from edgebox.learn.pipelines import ConfidenceMap, HeldOut
 
 LEARN_VERSION = "learn-v6"
 """learn-v6: the classes moved from edgebox.learn, edgebox.learn_pipelines and
 edgebox.features into this package; a box retrains once on upgrade."""
-TASKS = ("category", "urgency")
-URGENCY_LABELS = ("emergency", "urgent", "routine")
 MIN_EXAMPLES = 30
 """Fewer reviewed documents than this: the LLM labels instead (cold start)."""
 MIN_NEW = 10
@@ -178,7 +178,7 @@ def labelled(
             continue
         if allowed is not None and label not in allowed:
             continue  # a category the taxonomy no longer has
-        if task == "urgency" and label not in URGENCY_LABELS:
+        if task == "urgency" and label not in Urgency.levels():
             continue  # "unknown" is a failed triage, not a level to learn
         pairs.append((str(text), str(label)))
     return pairs

@@ -27,7 +27,6 @@ from edgebox.store.queue import QueueQueries
 from edgebox.store.review import ReviewQueries, check_seen, check_staff_urgency
 from edgebox.store.schema import (
     QUEUE_ORDER,
-    URGENCY_RANK,
     DocState,
     OutboxState,
     migrations,
@@ -36,6 +35,7 @@ from edgebox.store.schema import (
 )
 from edgebox.store.search import Chunk, SearchQueries
 from edgebox.triage.combine import REVIEW_CUT
+from edgebox.vocabulary import Urgency
 
 _JSON_COLUMNS = ("red_flags", "fields", "sources", "provenance")
 _REVISION_COLUMNS = (
@@ -174,7 +174,7 @@ class Store(DocumentQueries, SearchQueries, OutboxQueries, QueueQueries, ReviewQ
                     revision,
                     json.dumps(payload),
                     OutboxState.PENDING,
-                    URGENCY_RANK.get(payload["urgency"], 3),
+                    Urgency(payload["urgency"]).rank,
                     stamp,
                 ],
             )

@@ -17,9 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from edgebox.errors import StoreError
-
-STAFF_URGENCIES = ("emergency", "urgent", "routine")
-"""What a person may choose; "unknown" is only ever the AI failing."""
+from edgebox.vocabulary import Urgency
 
 
 @dataclass(frozen=True)
@@ -108,9 +106,9 @@ def check_seen(
 def check_staff_urgency(doc_id: int, urgency: str) -> None:
     """A person's answer always has an urgency: "unknown" is only ever the AI
     failing, and confirming it would clear the need for review."""
-    if urgency not in STAFF_URGENCIES:
+    if urgency not in Urgency.levels():
         raise StoreError(
-            f"document {doc_id}: choose an urgency ({', '.join(STAFF_URGENCIES)});"
+            f"document {doc_id}: choose an urgency ({', '.join(Urgency.levels())});"
             f" {urgency!r} cannot be confirmed"
         )
 

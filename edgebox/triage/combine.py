@@ -20,9 +20,8 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from edgebox.learn.classifiers import Prediction
+from edgebox.vocabulary import Urgency
 
-LEVEL_RANK = {"routine": 0, "urgent": 1, "emergency": 2}
-UNKNOWN = "unknown"
 REVIEW_CUT = 0.8
 """A learned label less likely than this to be right goes to review (the
 confidence is calibrated: see `edgebox.learn.pipelines.ConfidenceMap`)."""
@@ -102,12 +101,13 @@ def decide(votes: Votes, *, review_cut: float = REVIEW_CUT) -> Decision:
         decision.flag(
             "document", "the document contains instructions to the triage system"
         )
-        if urgency == "routine":
+        if urgency == Urgency.ROUTINE:
             # A source may have obeyed the document: do not trust its "routine".
-            decision.urgency, decision.sources["urgency"] = "urgent", "injection-guard"
-    if decision.urgency == "emergency":
+            decision.urgency = Urgency.URGENT
+            decision.sources["urgency"] = "injection-guard"
+    if decision.urgency == Urgency.EMERGENCY:
         decision.flag("urgency", "emergency: a person confirms every emergency")
-    if decision.urgency == UNKNOWN:
+    if decision.urgency == Urgency.UNKNOWN:
         decision.flag("urgency", "no source could set the urgency")
     return decision
 
@@ -148,11 +148,11 @@ def _urgency(
             (learned.label if learned else None, "learned"),
             (llm, "llm"),
         )
-        if level in LEVEL_RANK
+        if level in Urgency.levels()
     ]
     if not candidates:
-        return UNKNOWN, "none", None
-    urgency, source = max(candidates, key=lambda c: LEVEL_RANK[c[0]])
+        return Urgency.UNKNOWN, "none", None
+    urgency, source = min(candidates, key=lambda c: Urgency(c[0]).rank)
     if learned is None:
         if source == "llm":
             reasons.append(

@@ -27,7 +27,7 @@ from edgebox.clinical.vitals import Vitals, parse_vitals
 from edgebox.config import Config
 from edgebox.errors import ConfigError, TriageError
 from edgebox.learn.classifiers import LearnedModel, LearnedModels, Prediction
-from edgebox.triage.combine import UNKNOWN, Decision, Votes, decide
+from edgebox.triage.combine import Decision, Votes, decide
 from edgebox.triage.grounding import (
     MIN_SUPPORTED,
     copied_example,
@@ -50,7 +50,7 @@ from edgebox.triage.prompt import (
     worked_examples,
 )
 
-__all__ = ["UNKNOWN", "TriageEngine", "TriageResult", "ground_fields"]
+__all__ = ["TriageEngine", "TriageResult", "ground_fields"]
 
 # Room kept free in the context window besides the prompt and the answer.
 _CONTEXT_MARGIN = 64

@@ -14,10 +14,11 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from edgebox.vocabulary import LANGUAGES, Urgency
+
 PROMPT_VERSION = "triage-v1"
 FIELD_NAMES = ("patient_ref", "age", "sex", "date", "facility")
 SEXES = ("female", "male", "unknown")
-LANGUAGES = {"en": "English", "fr": "French"}
 
 # Control sequences of common chat templates (ChatML, Llama 2/3, Mistral, Gemma)
 # and our own delimiters. llama-cpp-python tokenizes the formatted prompt with
@@ -106,7 +107,7 @@ def output_schema(categories: Mapping[str, str]) -> dict[str, Any]:
         "properties": {
             "summary": {"type": "string", "maxLength": 280},
             "category": {"type": "string", "enum": list(categories)},
-            "urgency": {"type": "string", "enum": ["emergency", "urgent", "routine"]},
+            "urgency": {"type": "string", "enum": [u.value for u in Urgency.levels()]},
             "red_flags": {
                 "type": "array",
                 "items": {"type": "string", "maxLength": 60},
