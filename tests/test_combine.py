@@ -3,8 +3,9 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
+from edgebox.config import TriageConfig
 from edgebox.learn.classifiers import Prediction
-from edgebox.triage.combine import REVIEW_CUT, Votes, decide
+from edgebox.triage.combine import Votes, decide
 from edgebox.vocabulary import Urgency
 
 LEVELS = ["routine", "urgent", "emergency"]
@@ -114,8 +115,9 @@ def test_rules_are_never_lowered(
 
 
 def test_the_review_cut_is_inclusive() -> None:
-    at_cut = decide(Votes(learned_category=Prediction("letter", REVIEW_CUT)))
-    under = decide(Votes(learned_category=Prediction("letter", REVIEW_CUT - 0.01)))
+    cut = TriageConfig().review_cut
+    at_cut = decide(Votes(learned_category=Prediction("letter", cut)))
+    under = decide(Votes(learned_category=Prediction("letter", cut - 0.01)))
     assert not at_cut.needs_review_for("category")
     assert under.review["category"] == [f"category: low confidence ({0.79:.2f})"]
     custom = decide(Votes(learned_category=Prediction("letter", 0.85)), review_cut=0.9)

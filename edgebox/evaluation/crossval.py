@@ -16,9 +16,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from edgebox.config import Config
+from edgebox.config import Config, TriageConfig
 from edgebox.evaluation.evaluate import Outcome, evaluate_split, metrics, read_jsonl
-from edgebox.learn.classifiers import EMERGENCY_RECALL
 from edgebox.triage.engine import TriageEngine
 
 HEADLINE = (
@@ -37,7 +36,7 @@ def run_crossval(
     config: Config,
     folds: int = 5,
     seeds: Sequence[int] = (0, 1, 2),
-    emergency_recall: float = EMERGENCY_RECALL,
+    emergency_recall: float = TriageConfig.emergency_recall,
     engine: TriageEngine | None = None,
 ) -> dict[str, Any]:
     """Pooled held-out figures per seed, with their mean and standard deviation."""

@@ -19,11 +19,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from edgebox.config import Config
+from edgebox.config import Config, TriageConfig
 from edgebox.errors import EdgeboxError
 from edgebox.learn.classifiers import (
-    EMERGENCY_RECALL,
-    MIN_EXAMPLES,
     LearnedModels,
     train,
 )
@@ -135,8 +133,8 @@ def evaluate_split(
     *,
     config: Config,
     engine: TriageEngine | None = None,
-    emergency_recall: float = EMERGENCY_RECALL,
-    min_examples: int = MIN_EXAMPLES,
+    emergency_recall: float = TriageConfig.emergency_recall,
+    min_examples: int = TriageConfig.min_examples,
 ) -> tuple[dict[str, Any], list[Outcome]]:
     """Metrics for one train/test split, and each test row's outcome."""
     texts = [row["text"] for row in train_rows]

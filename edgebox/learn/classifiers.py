@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from edgebox.config import TriageConfig
 from edgebox.vocabulary import TASKS, Urgency
 
 if TYPE_CHECKING:
@@ -52,12 +53,8 @@ if TYPE_CHECKING:
 LEARN_VERSION = "learn-v6"
 """learn-v6: the classes moved from edgebox.learn, edgebox.learn_pipelines and
 edgebox.features into this package; a box retrains once on upgrade."""
-MIN_EXAMPLES = 30
-"""Fewer reviewed documents than this: the LLM labels instead (cold start)."""
-MIN_NEW = 10
-"""Retrain once this many documents were reviewed since the last training."""
-EMERGENCY_RECALL = 0.95
-"""Target emergency recall (with the rules) for the urgency threshold."""
+# The defaults of min_examples, retrain_after and emergency_recall are the
+# settings' own ([triage] in edgebox.toml): declared once, in TriageConfig.
 SEED = 0
 
 log = logging.getLogger(__name__)
@@ -189,7 +186,7 @@ def train(
     texts: Sequence[str],
     labels: Sequence[str],
     *,
-    emergency_recall: float = EMERGENCY_RECALL,
+    emergency_recall: float = TriageConfig.emergency_recall,
     reviewed_through: str = "",
 ) -> LearnedModel:
     """Fit the classifier for `task` (and, for urgency, its emergency threshold)."""
@@ -309,9 +306,9 @@ def retrain_if_due(
     examples: Sequence[Mapping[str, Any]],
     data_dir: Path,
     *,
-    min_examples: int = MIN_EXAMPLES,
-    min_new: int = MIN_NEW,
-    emergency_recall: float = EMERGENCY_RECALL,
+    min_examples: int = TriageConfig.min_examples,
+    min_new: int = TriageConfig.retrain_after,
+    emergency_recall: float = TriageConfig.emergency_recall,
     categories: Collection[str] | None = None,
 ) -> bool:
     """Retrain each task whose reviews moved on enough; True if any retrained.
@@ -381,7 +378,7 @@ class LearnedModels:
         self,
         data_dir: Path | None,
         *,
-        min_examples: int = MIN_EXAMPLES,
+        min_examples: int = TriageConfig.min_examples,
         preset: Mapping[str, LearnedModel] | None = None,
     ) -> None:
         """`preset` models (eval) are used as they are and never read from disk."""

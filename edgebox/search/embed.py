@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from edgebox.config import IndexConfig
 from edgebox.errors import EdgeboxError
 
 
@@ -61,7 +62,9 @@ def _folder_version(folder: Path) -> str:
 class Embedder:
     """One sentence-transformers model, loaded once on first use."""
 
-    def __init__(self, reference: str, *, batch_size: int = 32) -> None:
+    def __init__(
+        self, reference: str, *, batch_size: int = IndexConfig.batch_size
+    ) -> None:
         self.folder, self.name = resolve_model(reference)
         self.batch_size = batch_size
         self._model: Any = None

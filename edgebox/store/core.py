@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from edgebox.config import TriageConfig
 from edgebox.errors import StoreError
 from edgebox.store.documents import DocumentQueries
 from edgebox.store.outbox import OutboxQueries
@@ -34,7 +35,6 @@ from edgebox.store.schema import (
     refuse_a_foreign_database,
 )
 from edgebox.store.search import Chunk, SearchQueries
-from edgebox.triage.combine import REVIEW_CUT
 from edgebox.vocabulary import Urgency
 
 _JSON_COLUMNS = ("red_flags", "fields", "sources", "provenance")
@@ -304,7 +304,9 @@ class Store(DocumentQueries, SearchQueries, OutboxQueries, QueueQueries, ReviewQ
         )
         return int(row["n"]), int(row["last"])
 
-    def override_stats(self, *, review_cut: float = REVIEW_CUT) -> dict[str, Any]:
+    def override_stats(
+        self, *, review_cut: float = TriageConfig.review_cut
+    ) -> dict[str, Any]:
         """How often staff changed the AI's category or urgency, overall, per
         label the AI gave and per confidence band, one starting at `review_cut`
         (does a label given 0.9 hold 9 times in 10 on this box's documents?)."""

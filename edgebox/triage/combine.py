@@ -19,12 +19,9 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
+from edgebox.config import TriageConfig
 from edgebox.learn.classifiers import Prediction
 from edgebox.vocabulary import Urgency
-
-REVIEW_CUT = 0.8
-"""A learned label less likely than this to be right goes to review (the
-confidence is calibrated: see `edgebox.learn.pipelines.ConfidenceMap`)."""
 
 
 @dataclass(frozen=True)
@@ -77,8 +74,12 @@ class Decision:
         return min(known) if known and len(known) == len(self.confidence) else None
 
 
-def decide(votes: Votes, *, review_cut: float = REVIEW_CUT) -> Decision:
-    """Combine the votes of one document into its labels and review reasons."""
+def decide(votes: Votes, *, review_cut: float = TriageConfig.review_cut) -> Decision:
+    """Combine the votes of one document into its labels and review reasons.
+
+    A learned label less likely than `review_cut` to be right goes to review
+    (the confidence is calibrated: see `edgebox.learn.pipelines.ConfidenceMap`).
+    """
     category_reasons: list[str] = []
     urgency_reasons: list[str] = []
     category, category_source, category_conf = _category(
