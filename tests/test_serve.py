@@ -340,3 +340,22 @@ def test_a_long_service_log_is_set_aside_at_the_next_start(tmp_path: Path) -> No
     rotate_log(log, keep_bytes=10)
     assert not log.exists()
     assert (tmp_path / "serve.log.1").read_text() == "old line\n" * 3
+
+
+def test_the_log_line_of_each_step_names_the_document_by_id_only() -> None:
+    from edgebox.cli.render import result_line
+    from edgebox.service.step import Step, StepOutcome
+    from edgebox.triage.engine import TriageResult
+
+    doc = {"id": 7, "file_name": "Jane Doe referral.pdf"}
+    triaged = TriageResult(
+        category="referral", urgency="urgent", summary="", red_flags=[], fields={},
+        language="en", needs_review=True, review_reasons=[], sources={},
+        provenance={},
+    )  # fmt: skip
+    assert result_line(Step(doc, StepOutcome.EXTRACTED)) is None
+    assert result_line(Step(doc, StepOutcome.FAILED)) == "will retry #7"
+    quarantined = result_line(Step(doc, StepOutcome.QUARANTINED))
+    assert quarantined == "quarantined #7 (reason in quarantine/)"
+    line = result_line(Step(doc, StepOutcome.TRIAGED, triaged))
+    assert line == "urgent    #7: referral [review]"

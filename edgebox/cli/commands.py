@@ -265,6 +265,7 @@ def _serve(
     import threading
 
     from edgebox.cli.render import result_line
+    from edgebox.service.step import Step
     from edgebox.service.supervisor import Supervisor
 
     logging.basicConfig(
@@ -276,9 +277,10 @@ def _serve(
 
         sync_loop = SyncLoop(settings, on_report=_log_sync)
 
-    def on_result(doc: dict, result: Any) -> None:
-        _echo_result(result_line(doc, result))
-        if sync_loop and getattr(result, "urgency", None) == Urgency.EMERGENCY:
+    def on_result(step: Step) -> None:
+        _echo_result(result_line(step))
+        emergency = step.result and step.result.urgency == Urgency.EMERGENCY
+        if sync_loop and emergency:
             sync_loop.wake()  # an emergency leaves as soon as it can
 
     supervisor = Supervisor(

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from edgebox.service.step import Step, StepOutcome
 from edgebox.terminal import visible
 from edgebox.vocabulary import Urgency
 
@@ -82,18 +83,21 @@ def hits_table(hits: Iterable[Any], *, title: str) -> None:
     Console().print(table)
 
 
-def result_line(doc: Mapping[str, Any], result: Any) -> str | None:
+def result_line(step: Step) -> str | None:
     """The service log's line per finished step that a person cares about.
 
     By document id only: file names are often patients' names, and red flags
     are health details; the UI, `edgebox queue` and `quarantine/` show them
     to those who may see them."""
-    if result == "quarantined":
-        return f"quarantined #{doc['id']} (reason in quarantine/)"
-    if result in ("extracted", "failed"):
-        return None if result == "extracted" else f"will retry #{doc['id']}"
+    doc_id, result = step.document["id"], step.result
+    if step.outcome is StepOutcome.QUARANTINED:
+        return f"quarantined #{doc_id} (reason in quarantine/)"
+    if step.outcome is StepOutcome.FAILED:
+        return f"will retry #{doc_id}"
+    if result is None:  # extracted: its line comes once it is triaged
+        return None
     review = " [review]" if result.needs_review else ""
-    return f"{result.urgency:9} #{doc['id']}: {result.category or '-'}{review}"
+    return f"{result.urgency:9} #{doc_id}: {result.category or '-'}{review}"
 
 
 def progress_line(doc: Mapping[str, Any], result: Any) -> str:

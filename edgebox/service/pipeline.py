@@ -26,6 +26,7 @@ from edgebox.intake.ignore import inbox_files
 from edgebox.intake.ingest import Ingestor
 from edgebox.search.embed import Embedder, EmbeddingError
 from edgebox.search.index import SearchIndex
+from edgebox.service.step import Step, StepOutcome
 from edgebox.store import DocState, Store
 from edgebox.store.search import Chunk
 from edgebox.triage.engine import TriageEngine, TriageResult
@@ -128,30 +129,30 @@ class Pipeline:
             report.duplicates += outcome.result == "duplicate"
             report.quarantined += outcome.result == "quarantined"
         while (step := self.step()) is not None:
-            doc, result = step
-            if result == "quarantined":
+            if step.outcome is StepOutcome.QUARANTINED:
                 report.quarantined += 1
-            elif isinstance(result, TriageResult):
+            elif step.result is not None:
                 report.triaged += 1
                 if on_triaged:
-                    on_triaged(doc, result)
+                    on_triaged(step.document, step.result)
         return report
 
-    def step(self) -> tuple[dict, object] | None:
+    def step(self) -> Step | None:
         """Do the next piece of work; None when there is nothing to do now."""
         now = self.clock()
         due = self.store.due_for_retry(_iso(now), beyond=_iso(now + RETRY_CAP_S))
         received = due or self.store.documents_in_state(DocState.RECEIVED, limit=1)
         if received:
             doc = received[0]
-            return doc, self.extract(doc)
+            return Step(doc, self.extract(doc))
         if self.triage_enabled:
             extracted = self.store.documents_in_state(DocState.EXTRACTED, limit=1)
             if extracted:
-                return extracted[0], self.triage(extracted[0])
+                doc = extracted[0]
+                return Step(doc, StepOutcome.TRIAGED, self.triage(doc))
         return None
 
-    def extract(self, doc: dict) -> str:
+    def extract(self, doc: dict) -> StepOutcome:
         """received (or failed) -> extracted, failed (retry later) or quarantined."""
         try:
             text = self.extractor.extract(
@@ -160,7 +161,7 @@ class Pipeline:
         except ExtractError as exc:
             return self._failed(doc, exc)
         self.store.set_state(doc["id"], DocState.EXTRACTED, text=text)
-        return "extracted"
+        return StepOutcome.EXTRACTED
 
     def triage(self, doc: dict) -> TriageResult:
         """extracted -> triaged; result, outbox row and audit in one transaction."""
@@ -201,18 +202,18 @@ class Pipeline:
                 f" document id {quarantined['id']})",
             )
 
-    def _failed(self, doc: dict, exc: ExtractError) -> str:
+    def _failed(self, doc: dict, exc: ExtractError) -> StepOutcome:
         # Name the file as staff dropped it, not its archive path.
         message = exc.message.replace(str(doc["archive_path"]), doc["file_name"])
         attempts = doc["attempts"] + 1
         if exc.permanent or attempts >= self.config.ingest.max_attempts:
             self.quarantine(doc, code=exc.code, message=message)
-            return "quarantined"
+            return StepOutcome.QUARANTINED
         retry_at = _iso(self.clock() + retry_delay_s(attempts))
         self.store.mark_failed(
             doc["id"], error_code=exc.code, error_message=message, retry_at=retry_at
         )
-        return "failed"
+        return StepOutcome.FAILED
 
 
 def _iso(epoch_s: float) -> str:

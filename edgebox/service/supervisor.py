@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from edgebox.config import Config
 from edgebox.service.heartbeat import heartbeat_age_s, service_running
+from edgebox.service.step import Step
 from edgebox.service.workers import Progress, Workers
 from edgebox.store import Store
 from edgebox.store.schema import now
@@ -84,7 +85,7 @@ class Supervisor:
         config: Config,
         *,
         companions: Sequence[tuple[str, Companion]] = (),
-        on_result: Callable[[dict, object], None] | None = None,
+        on_result: Callable[[Step], None] | None = None,
         engine_loader: Callable[[], TriageEngine] | None = None,
         triage: bool = True,
         heartbeat_s: float = HEARTBEAT_S,
@@ -162,10 +163,10 @@ class Supervisor:
             except (sqlite3.Error, OSError) as exc:  # a full disk: keep the cause
                 log.warning("could not record the stop: %s", exc)
 
-    def _result(self, doc: dict, result: object) -> None:
+    def _result(self, step: Step) -> None:
         self._beat.set()  # the UI shows the new figures now, not at the next beat
         if self._on_result is not None:
-            self._on_result(doc, result)
+            self._on_result(step)
 
     def _engine(self) -> TriageEngine:
         self.engine = self._load_engine()

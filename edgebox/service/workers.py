@@ -23,6 +23,7 @@ from edgebox.intake.ingest import Ingestor, Outcome, Stuck
 from edgebox.intake.watcher import InboxWatcher
 from edgebox.service.lock import InstanceLock
 from edgebox.service.pipeline import Pipeline
+from edgebox.service.step import Step, StepOutcome
 from edgebox.store import Store
 from edgebox.triage.engine import TriageEngine
 
@@ -66,7 +67,7 @@ class Workers:
         *,
         triage: bool = True,
         engine_loader: Callable[[], TriageEngine] | None = None,
-        on_result: Callable[[dict, object], None] | None = None,
+        on_result: Callable[[Step], None] | None = None,
     ) -> None:
         self.config = config
         self.triage = triage
@@ -210,10 +211,9 @@ class Workers:
                         self._work.clear()
                         continue
                     self._idle["worker"] = False
-                    doc, result = step
-                    self._count_step(result, time.monotonic() - began)
+                    self._count_step(step, time.monotonic() - began)
                     if self.on_result is not None:
-                        self.on_result(doc, result)
+                        self.on_result(step)
             finally:
                 pipeline.close()
 
@@ -238,12 +238,11 @@ class Workers:
             False if outcome.result == "recorded" else self._idle["worker"]
         )
 
-    def _count_step(self, result: object, took_s: float) -> None:
-        if result not in ("quarantined", "failed"):
-            self.progress.busy_s += took_s
-        if result == "quarantined":
+    def _count_step(self, step: Step, took_s: float) -> None:
+        if step.outcome is StepOutcome.QUARANTINED:
             self.progress.quarantined += 1
-        elif result == "failed":
+        elif step.outcome is StepOutcome.FAILED:
             self.progress.failed += 1
-        elif result != "extracted":
-            self.progress.triaged += 1
+        else:  # time spent reading or triaging: what docs/s measures
+            self.progress.busy_s += took_s
+            self.progress.triaged += step.outcome is StepOutcome.TRIAGED
