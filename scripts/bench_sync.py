@@ -21,6 +21,7 @@ import httpx
 
 from edgebox.config import SyncConfig
 from edgebox.store import Store
+from edgebox.store.outbox import OutboxRow
 from edgebox.sync.central.auth import new_token
 from edgebox.sync.central.database import open_central
 from edgebox.sync.client import SyncClient, wire_record
@@ -106,7 +107,7 @@ def _measure(
 ) -> list[dict[str, Any]]:
     fill(work / "template.db", results)
     rows = _rows(work / "template.db")
-    raw = sum(len(row["payload"].encode()) for row in rows)
+    raw = sum(len(row.payload.encode()) for row in rows)
     db_url = f"sqlite:///{work / 'central.db'}"
     central = open_central(db_url)
     client_s: list[float] = []
@@ -141,7 +142,7 @@ def _measure(
     ]
 
 
-def _rows(path: Path) -> list[dict[str, Any]]:
+def _rows(path: Path) -> list[OutboxRow]:
     with Store(path) as store:
         return store.pending_outbox(limit=10**9)
 
@@ -161,7 +162,7 @@ def _push(
 
 
 def _bare(
-    rows: list[dict[str, Any]], url: str, central: Any, device: str, batch: int
+    rows: list[OutboxRow], url: str, central: Any, device: str, batch: int
 ) -> float:
     """The same records POSTed as plain JSON, nothing read or written locally."""
     _, token = central.register_device(device, new_token)

@@ -17,6 +17,7 @@ import httpx
 from pydantic import ValidationError
 
 from edgebox.errors import SyncError
+from edgebox.store.outbox import ArchivedOriginal
 from edgebox.sync.backoff import Retry
 from edgebox.sync.payload import DOCUMENTS_PATH, DocumentProgress
 from edgebox.triage.manifest import sha256_file
@@ -47,27 +48,27 @@ def push_documents(client: SyncClient, report: PushReport, deadline: float) -> N
             report.problems.append(problem)
             continue
         try:
-            uploader.upload(doc["id"], Path(doc["archive_path"]), doc["sha256"])
+            uploader.upload(doc.id, Path(doc.archive_path), doc.sha256)
         except HeldElsewhere as exc:
             report.problems.append(str(exc))
             continue
-        store.mark_uploaded(doc["id"])
+        store.mark_uploaded(doc.id)
         report.documents += 1
 
 
-def _check_archived(doc: dict[str, Any]) -> str | None:
+def _check_archived(doc: ArchivedOriginal) -> str | None:
     """Why this document's archived original cannot be sent, if it cannot (by
     id only: file names are often patients' names, and this goes to the log)."""
-    path = Path(doc["archive_path"]) if doc["archive_path"] else None
+    path = Path(doc.archive_path) if doc.archive_path else None
     if path is None or not path.is_file():
-        return f"document {doc['id']}: its archived original is missing"
+        return f"document {doc.id}: its archived original is missing"
     try:
         digest = sha256_file(path)
     except OSError as exc:
-        return f"document {doc['id']}: its archived original cannot be read ({exc})"
-    if digest != doc["sha256"]:
+        return f"document {doc.id}: its archived original cannot be read ({exc})"
+    if digest != doc.sha256:
         return (
-            f"document {doc['id']}: its archived original no longer matches"
+            f"document {doc.id}: its archived original no longer matches"
             " its sha256 (damaged disk?)"
         )
     return None

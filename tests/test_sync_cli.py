@@ -138,7 +138,7 @@ def test_a_clinic_box_syncs_and_both_sides_report_it(
     box_db = fill_store(edgebox_home / "data" / "edgebox.db", 7)
     with Store(box_db) as store:  # fault injection: a proxy once refused two
         for row in store.pending_outbox(limit=2):
-            store.mark_outbox_dead(row["id"], "too large for the central server")
+            store.mark_outbox_dead(row.id, "too large for the central server")
     with CentralProcess(db, log=tmp_path / "central.log") as server:
         (edgebox_home / "edgebox.toml").write_text(
             f'[sync]\nurl = "{server.url}"\ndevice = "clinic-a"\n', encoding="utf-8"

@@ -219,7 +219,7 @@ def test_a_captive_portal_200_is_not_an_acknowledgement(
     assert not report.ok and fake.requests == 4
     assert store.outbox_counts() == {"pending": 12, "sent": 0, "dead": 0}
     assert sync_status(store)["last_error"] == report.error
-    attempts = {row["attempts"] for row in store.pending_outbox(limit=100)}
+    attempts = {row.attempts for row in store.pending_outbox(limit=100)}
     assert attempts == {1}  # one failed run, counted on every row it carried
 
 
@@ -278,7 +278,7 @@ def test_413_halves_the_batch_and_a_lone_giant_is_dead_lettered(
     assert report.acknowledged == 12 and report.dead == 1
     assert report.requests >= 5  # 12, 6, 3, 1: refused; then the rest
     (dead,) = store.dead_outbox()
-    assert dead["document_id"] == giant and "too large" in dead["last_error"]
+    assert dead.document_id == giant and "too large" in dead.last_error
     # Once the server takes larger batches, the dead row can go after all.
     assert store.retry_dead_outbox() == 1
     with client_for(store, central.url, (name, token), batch_records=12,
@@ -344,7 +344,7 @@ def test_a_conflicting_version_is_dead_lettered(
         with client_for(second, central.url, device) as client:
             report = client.push()
         assert report.ok and report.dead == 1
-        assert "conflict" in second.dead_outbox()[0]["last_error"]
+        assert "conflict" in second.dead_outbox()[0].last_error
     (held,) = central.db.records(device[0])
     assert held["content"]["summary"] == result(1)["summary"]
 

@@ -142,8 +142,8 @@ async def test_overriding_the_urgency_makes_a_revision_with_audit_and_outbox(
         audit = store.audit_log(doc_id)[-1]
         assert (audit["actor"], audit["action"]) == ("staff:amina", "triage")
         assert json.loads(audit["detail"]) == {"revision": 2}
-        outbox = [r for r in store.pending_outbox() if r["document_id"] == doc_id]
-        assert [json.loads(r["payload"])["urgency"] for r in outbox] == [
+        outbox = [r for r in store.pending_outbox() if r.document_id == doc_id]
+        assert [json.loads(r.payload)["urgency"] for r in outbox] == [
             "emergency",
             "urgent",
         ]
