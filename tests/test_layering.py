@@ -1,10 +1,12 @@
-"""The core never imports the UI or sync packages, and loads heavy libraries lazily."""
+"""The package's layers hold (import-linter), the core never imports the UI or
+sync packages, and it loads heavy libraries lazily."""
 
 import json
 import pkgutil
 import shutil
 import subprocess
 import sys
+import tomllib
 
 import edgebox
 from tests.conftest import REPO
@@ -65,3 +67,15 @@ def test_import_linter_contract_holds() -> None:
     lint = shutil.which("lint-imports") or str(REPO / ".venv" / "bin" / "lint-imports")
     result = subprocess.run([lint], cwd=REPO, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+    assert "edgebox in layers, each importing only those below it KEPT" in (
+        result.stdout
+    )
+
+
+def test_the_layers_contract_places_the_ui_and_sync_and_every_package() -> None:
+    settings = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]
+    (layers,) = [
+        c for c in settings["importlinter"]["contracts"] if c["type"] == "layers"
+    ]
+    assert layers["containers"] == ["edgebox"] and layers["exhaustive"] is True
+    assert layers["layers"][:3] == ["__main__", "cli", "tui | sync"]
