@@ -368,7 +368,7 @@ def _loopback_http(url: str) -> bool:
 
 
 MAX_BATCH_RECORDS = 5000
-"""The most records the central server takes in one batch (sync.payload)."""
+"""The most records the central server takes in one batch (edgebox.sync.payload)."""
 
 
 def _checked_sync(

@@ -64,7 +64,7 @@ class EdgeboxApp(App[None]):
         self.reviewer = reviewer or reviewer_name()
         self.refresh_s = refresh_s
         self.search_tools: Any = None
-        """The embedder and vectors, made on first search (tui.search)."""
+        """The embedder and vectors, made on first search (edgebox.tui.search)."""
         self.search_lock = threading.Lock()
         self._watch_store: Store | None = None
         self._seen_version: int | None = None
