@@ -1,5 +1,5 @@
 """`python -m edgebox` runs the CLI."""
 
-from edgebox.cli import main
+from edgebox.cli.commands import main
 
 main()

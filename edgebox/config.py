@@ -19,10 +19,9 @@ from pathlib import Path
 from typing import Any, get_type_hints
 
 from edgebox.errors import ConfigError
-from edgebox.prompt import LANGUAGES
+from edgebox.vocabulary import LANGUAGES, Urgency
 
 CONFIG_NAME = "edgebox.toml"
-URGENCY_LEVELS = ("emergency", "urgent", "routine")
 
 DEFAULT_CATEGORIES: dict[str, str] = {
     "referral": "A letter sending a patient to another clinician or facility",
@@ -40,9 +39,11 @@ DEFAULT_CATEGORIES: dict[str, str] = {
 }
 
 DEFAULT_URGENCY: dict[str, str] = {
-    "emergency": "Danger signs: needs care now (breathing, shock, coma, convulsions)",
-    "urgent": "Priority signs: should be seen today",
-    "routine": "Stable: can wait for a normal appointment",
+    Urgency.EMERGENCY: (
+        "Danger signs: needs care now (breathing, shock, coma, convulsions)"
+    ),
+    Urgency.URGENT: "Priority signs: should be seen today",
+    Urgency.ROUTINE: "Stable: can wait for a normal appointment",
 }
 
 
@@ -272,8 +273,8 @@ def load(home: Path | str | None = None) -> Config:
         raise ConfigError(f"'taxonomy' must be a table, in {where}")
     categories = _labels(taxonomy.pop("categories", DEFAULT_CATEGORIES), where)
     urgency = _labels(taxonomy.pop("urgency", DEFAULT_URGENCY), where, "urgency")
-    if set(urgency) != set(URGENCY_LEVELS):
-        levels = " | ".join(URGENCY_LEVELS)
+    if set(urgency) != set(Urgency.levels()):
+        levels = " | ".join(Urgency.levels())
         raise ConfigError(f"'taxonomy.urgency' must name exactly {levels}, in {where}")
     for leftover in (raw, taxonomy):
         if leftover:
@@ -282,7 +283,7 @@ def load(home: Path | str | None = None) -> Config:
         home=root,
         source=path if path.is_file() else None,
         categories=categories,
-        urgency={level: urgency[level] for level in URGENCY_LEVELS},
+        urgency={level: urgency[level] for level in Urgency.levels()},
         notices=tuple(notices),
         sync_off=sync_off,
         **sections,
@@ -367,7 +368,7 @@ def _loopback_http(url: str) -> bool:
 
 
 MAX_BATCH_RECORDS = 5000
-"""The most records the central server takes in one batch (sync.payload)."""
+"""The most records the central server takes in one batch (edgebox.sync.payload)."""
 
 
 def _checked_sync(

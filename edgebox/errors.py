@@ -64,6 +64,34 @@ def _extract_error(message: str, code: str, permanent: bool) -> ExtractError:
     return ExtractError(message, code=code, permanent=permanent)
 
 
+class SyncError(EdgeboxError):
+    """The sync client or the central server could not do what was asked."""
+
+    title = "sync error"
+
+
+class CentralUnavailable(SyncError):
+    """The central database cannot be reached now; the client should retry."""
+
+    title = "central database unavailable"
+
+
+class DocumentConflict(SyncError):
+    """A raw-document chunk does not continue what the server holds."""
+
+    title = "document upload conflict"
+
+    def __init__(self, message: str, *, received: int) -> None:
+        super().__init__(message)
+        self.received = received
+
+
+class DocumentInvalid(SyncError):
+    """A raw document's bytes do not match its declared size or sha256."""
+
+    title = "invalid document upload"
+
+
 class Cancelled(Exception):  # noqa: N818 - a request, not an error
     """The service is stopping: the work in hand (a model's answer, a slow
     extraction) was abandoned and its document left as it was, to be done at

@@ -17,11 +17,11 @@ sys.path[:0] = [str(HERE.parent), str(HERE)]
 from bench_index import index_benchmarks  # noqa: E402
 from bench_ingest import ingest_throughput  # noqa: E402
 from bench_pdf import pdf_pages  # noqa: E402
+from bench_sync import sync_throughput  # noqa: E402
 from bench_triage import prefix_reuse, triage_throughput  # noqa: E402
 from bench_tui import tui_startup  # noqa: E402
 
-from edgebox.demo import SAMPLES  # noqa: E402
-from sync.bench import sync_throughput  # noqa: E402
+from edgebox.cli.demo import SAMPLES  # noqa: E402
 
 
 def main() -> int:

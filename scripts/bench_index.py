@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 
 from edgebox.config import IndexConfig
-from edgebox.embed import Embedder
-from edgebox.index import SearchIndex
+from edgebox.search.embed import Embedder
+from edgebox.search.index import SearchIndex
 from edgebox.store import Store
-from edgebox.store.index import Chunk
+from edgebox.store.search import Chunk
 
 WORDS = (
     "fever cough chest pain headache vomiting diarrhoea malaria referral urgent "

@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 
 from edgebox import config
-from edgebox.ingest import Ingestor
-from edgebox.pipeline import Pipeline
+from edgebox.intake.ingest import Ingestor
+from edgebox.service.pipeline import Pipeline
 from edgebox.store import Store
 
 

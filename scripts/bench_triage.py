@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from edgebox import config
-from edgebox.triage import TriageEngine
+from edgebox.triage.engine import TriageEngine
 
 
 def bare_llama(settings: config.Config, threads: int, gpu_layers: int):

@@ -24,8 +24,8 @@ _EDGEBOX = """
 import asyncio, sys, time
 started, home = float(sys.argv[1]), sys.argv[2]
 from edgebox import config
-from tui.app import EdgeboxApp
-from tui.queue import QueueTable
+from edgebox.tui.app import EdgeboxApp
+from edgebox.tui.queue import QueueTable
 
 async def main():
     app = EdgeboxApp(config.load(home), reviewer="bench")

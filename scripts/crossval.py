@@ -1,4 +1,5 @@
-"""Cross-validated triage figures on a labelled JSONL file (see edgebox.crossval).
+"""Cross-validated triage figures on a labelled JSONL file
+(see edgebox.evaluation.crossval).
 
 .venv/bin/python scripts/crossval.py ../shared/data/eval/urgency.jsonl
 .venv/bin/python scripts/crossval.py FILE --review-cut 0.9   # another review cut
@@ -17,10 +18,10 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from edgebox import config  # noqa: E402
-from edgebox.ceiling import format_ceiling, urgency_ceiling  # noqa: E402
-from edgebox.crossval import run_crossval  # noqa: E402
-from edgebox.evaluate import format_report  # noqa: E402
-from edgebox.learn import EMERGENCY_RECALL  # noqa: E402
+from edgebox.config import TriageConfig  # noqa: E402
+from edgebox.evaluation.ceiling import format_ceiling, urgency_ceiling  # noqa: E402
+from edgebox.evaluation.crossval import run_crossval  # noqa: E402
+from edgebox.evaluation.evaluate import format_report  # noqa: E402
 
 
 def unit_interval(text: str) -> float:
@@ -39,7 +40,9 @@ def main() -> int:
     parser.add_argument("file", type=Path, nargs="+")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--emergency-recall", type=float, default=EMERGENCY_RECALL)
+    parser.add_argument(
+        "--emergency-recall", type=float, default=TriageConfig.emergency_recall
+    )
     parser.add_argument(
         "--review-cut",
         type=unit_interval,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pypdf import PdfReader
 
-from edgebox.extract.pdf import LITTLE_TEXT_CHARS, SCAN_COVER, image_cover
+from edgebox.intake.extract.pdf import LITTLE_TEXT_CHARS, SCAN_COVER, image_cover
 
 
 def main(paths: list[str]) -> None:

@@ -1,5 +1,6 @@
 """How long to wait before the next try: capped exponential backoff, full jitter,
-and the server's `Retry-After` honoured. Pure functions, so they are tested alone.
+and the server's `Retry-After` honoured. Pure functions, so they are tested alone;
+and `Retry`, what a try raises when another try may work.
 
 Full jitter (a random wait between 0 and the exponential bound) keeps many clinic
 boxes that lost the same link from coming back in step.
@@ -53,3 +54,12 @@ def parse_retry_after(
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+class Retry(Exception):
+    """This try failed in a way that another try may fix (not for people: the
+    client turns the last one into a SyncError when it gives up)."""
+
+    def __init__(self, message: str, retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.message, self.retry_after_s = message, retry_after_s

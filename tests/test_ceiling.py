@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgebox.ceiling import by_threshold, levels, urgency_ceiling
-from edgebox.evaluate import EvalError
+from edgebox.evaluation.ceiling import by_threshold, levels, urgency_ceiling
+from edgebox.evaluation.evaluate import EvalError
 from tests.conftest import DATA
 from tests.test_crossval import crossval
 

@@ -171,7 +171,7 @@ def test_doctor_warns_of_a_written_token_and_files_others_can_read(
 
 
 def test_doctor_says_how_much_room_the_archive_has_left(edgebox_home: Path) -> None:
-    from edgebox.doctor import low_space
+    from edgebox.cli.doctor import low_space
 
     disk = json.loads(run_cli("doctor", "--json").stdout)["disk"]
     assert disk["free_bytes"] > 0 and Path(disk["path"]).exists()
@@ -408,8 +408,8 @@ def test_requeue_takes_back_a_timed_out_triage_never_a_reviewed_one(
 def test_demo_run_again_writes_no_sample_the_service_already_took(
     edgebox_home: Path,
 ) -> None:
+    from edgebox.cli.demo import SAMPLES
     from edgebox.config import load
-    from edgebox.demo import SAMPLES
 
     first = run_cli("demo")
     assert first.returncode == 0, first.stderr

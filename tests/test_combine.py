@@ -3,8 +3,10 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from edgebox.combine import LEVEL_RANK, REVIEW_CUT, Votes, decide
-from edgebox.learn import Prediction
+from edgebox.config import TriageConfig
+from edgebox.learn.classifiers import Prediction
+from edgebox.triage.combine import Votes, decide
+from edgebox.vocabulary import Urgency
 
 LEVELS = ["routine", "urgent", "emergency"]
 
@@ -105,15 +107,17 @@ def test_rules_are_never_lowered(
     )
     decision = decide(votes)
     if rules is not None:
-        assert LEVEL_RANK[decision.urgency] >= LEVEL_RANK[rules]
+        # Never less urgent than the rules (a lower rank is more urgent).
+        assert Urgency(decision.urgency).rank <= Urgency(rules).rank
         assert decision.urgency == rules or decision.sources["urgency"] != "rules"
     if decision.urgency == "emergency":
         assert decision.needs_review
 
 
 def test_the_review_cut_is_inclusive() -> None:
-    at_cut = decide(Votes(learned_category=Prediction("letter", REVIEW_CUT)))
-    under = decide(Votes(learned_category=Prediction("letter", REVIEW_CUT - 0.01)))
+    cut = TriageConfig().review_cut
+    at_cut = decide(Votes(learned_category=Prediction("letter", cut)))
+    under = decide(Votes(learned_category=Prediction("letter", cut - 0.01)))
     assert not at_cut.needs_review_for("category")
     assert under.review["category"] == [f"category: low confidence ({0.79:.2f})"]
     custom = decide(Votes(learned_category=Prediction("letter", 0.85)), review_cut=0.9)

@@ -295,11 +295,26 @@ def test_bad_learning_settings_name_the_key_and_the_file(
 
 
 def test_the_review_cut_is_the_same_in_the_code_and_the_template() -> None:
-    from edgebox.combine import REVIEW_CUT
+    """The code's defaults (eval, status, a store read without settings) are
+    the [triage] settings' defaults, declared once in TriageConfig."""
+    import inspect
 
+    from edgebox.learn import classifiers
+    from edgebox.store import Store
+    from edgebox.triage.combine import decide
+
+    def default(function: object, name: str) -> object:
+        return inspect.signature(function).parameters[name].default
+
+    triage = config.TriageConfig()
     written = config.render_default()
-    assert config.TriageConfig().review_cut == REVIEW_CUT
-    assert f"review_cut = {REVIEW_CUT}" in written.splitlines()
+    assert default(decide, "review_cut") == triage.review_cut
+    assert default(Store.override_stats, "review_cut") == triage.review_cut
+    assert f"review_cut = {triage.review_cut}" in written.splitlines()
+    retrain = classifiers.retrain_if_due
+    assert default(retrain, "min_examples") == triage.min_examples
+    assert default(retrain, "min_new") == triage.retrain_after
+    assert default(retrain, "emergency_recall") == triage.emergency_recall
 
 
 def test_the_template_has_every_key_with_its_default() -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from edgebox import config
-from edgebox.manifest import sha256_file
+from edgebox.triage.manifest import sha256_file
 
 FILES = 200
 KILLS = 20

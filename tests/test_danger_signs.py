@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from edgebox.redflags import LEVEL_RANK, load_rules
+from edgebox.clinical.redflags import load_rules
+from edgebox.vocabulary import LEVELS
 
 
 @dataclass(frozen=True)
@@ -169,4 +170,4 @@ def test_pre_eclampsia_needs_the_pregnancy_in_this_patient() -> None:
 def test_every_sign_in_the_table_is_a_bundled_sign() -> None:
     rules = load_rules()
     assert {entry.sign for entry in TABLE} <= rules.signs
-    assert all(entry.level in LEVEL_RANK for entry in TABLE)
+    assert all(entry.level in LEVELS for entry in TABLE)

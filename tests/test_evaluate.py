@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from edgebox import config
-from edgebox.evaluate import (
+from edgebox.evaluation.evaluate import (
     EvalError,
     Outcome,
     format_report,
@@ -15,7 +15,7 @@ from edgebox.evaluate import (
     read_jsonl,
     run_eval,
 )
-from edgebox.triage import TriageEngine
+from edgebox.triage.engine import TriageEngine
 from tests.conftest import DATA
 
 

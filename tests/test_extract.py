@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from edgebox.errors import ExtractError
-from edgebox.extract import Limits, extract_text
-from edgebox.extract.ocr import ocr_available
-from edgebox.extract.sniff import sniff
-from edgebox.extract.timebox import TimeboxedExtractor
+from edgebox.intake.extract import Limits, extract_text
+from edgebox.intake.extract.ocr import ocr_available
+from edgebox.intake.extract.sniff import sniff
+from edgebox.intake.extract.timebox import TimeboxedExtractor
 from tests.documents import docx_file, encrypted_pdf, scanned_image, text_pdf
 
 needs_ocr = pytest.mark.skipif(
@@ -298,7 +298,7 @@ def test_a_parser_crash_on_a_damaged_file_is_a_named_permanent_error(
 def test_running_short_of_memory_is_retried_not_quarantined(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from edgebox import extract
+    from edgebox.intake import extract
 
     def short_of_memory(path: Path, limits: Limits) -> str:  # fault injector
         raise MemoryError

@@ -9,16 +9,16 @@ from pathlib import Path
 import pytest
 
 from edgebox import config
-from edgebox.extract import Limits, extract
-from edgebox.extract.ocr import ocr_available
-from edgebox.extract.pdf import image_cover
-from edgebox.pipeline import Pipeline
+from edgebox.intake.extract import Limits, extract
+from edgebox.intake.extract.ocr import ocr_available
+from edgebox.intake.extract.pdf import image_cover
+from edgebox.service.pipeline import Pipeline
 from edgebox.store import DocState, Store
-from edgebox.triage import TriageEngine
+from edgebox.triage.engine import TriageEngine
+from edgebox.tui.document import DocumentScreen
 from tests.conftest import run_cli
 from tests.documents import paged_pdf
 from tests.test_tui_fixtures import make_app, queue_ready, screen_text, until_on
-from tui.document import DocumentScreen
 
 pytest_plugins = ["tests.test_tui_fixtures"]
 

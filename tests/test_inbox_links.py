@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from edgebox import config
-from edgebox.ingest import Ingestor
+from edgebox.intake.ingest import Ingestor
+from edgebox.intake.watcher import InboxWatcher
 from edgebox.store import DocState, Store
-from edgebox.watcher import InboxWatcher
 
 SECRET = "outside file, must not be touched"
 
@@ -198,7 +198,7 @@ def test_an_inbox_that_is_a_link_to_a_scanner_mount_works(
     """`inbox -> /mnt/scanner` is a common set-up: the link is the operator's,
     its files are the inbox's. It used to be recorded (and deleted) as a link,
     then to be waited on forever."""
-    from edgebox.service import Service
+    from edgebox.service.workers import Workers
 
     scanner = tmp_path / "scanner"
     (scanner / "sub").mkdir(parents=True)
@@ -208,7 +208,7 @@ def test_an_inbox_that_is_a_link_to_a_scanner_mount_works(
     (edgebox_home / "inbox").symlink_to(scanner, target_is_directory=True)
     monkeypatch.setenv("EDGEBOX_INGEST_QUIET_S", "0.1")
     settings = config.load()
-    progress = Service(settings, triage=False).run(until_idle=True)
+    progress = Workers(settings, triage=False).run(until_idle=True)
     assert progress.ingested == 2 and progress.quarantined == 0
     assert (edgebox_home / "inbox").is_symlink()  # the operator's link stays
     assert [p for p in scanner.rglob("*") if p.is_file()] == []
@@ -222,7 +222,7 @@ def test_a_subfolder_that_cannot_be_entered_waits_and_stops_nothing(
 ) -> None:
     """`chmod 644 inbox/nox`: its names can be listed, its files not looked at
     (EACCES); `Path.is_file()` raised and stopped the service at start."""
-    from edgebox.ignore import inbox_files
+    from edgebox.intake.ignore import inbox_files
 
     locked = settings.inbox_dir / "nox"
     locked.mkdir()

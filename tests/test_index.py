@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from edgebox.config import IndexConfig
-from edgebox.embed import Embedder, EmbeddingError
-from edgebox.index import SearchError, SearchIndex
+from edgebox.search.embed import Embedder, EmbeddingError
+from edgebox.search.index import SearchError, SearchIndex
 from edgebox.store import DocState, Store
-from edgebox.store.index import Filters
+from edgebox.store.search import Filters
 from tests.conftest import run_cli
 
 DOCS = {

@@ -16,14 +16,16 @@ from pathlib import Path, PurePath
 
 import pytest
 
-from edgebox import config, ingest
-from edgebox.archive import safe_name
-from edgebox.ignore import inbox_files, is_ignored
-from edgebox.ingest import Ingestor
-from edgebox.pipeline import Pipeline, retry_delay_s
-from edgebox.stability import FileStabilityTracker
+from edgebox import config
+from edgebox.intake import ingest
+from edgebox.intake.archive import safe_name
+from edgebox.intake.ignore import inbox_files, is_ignored
+from edgebox.intake.ingest import Ingestor
+from edgebox.intake.stability import FileStabilityTracker
+from edgebox.intake.watcher import InboxWatcher
+from edgebox.service.pipeline import Pipeline, retry_delay_s
+from edgebox.service.step import StepOutcome
 from edgebox.store import DocState, Store
-from edgebox.watcher import InboxWatcher
 from tests.documents import encrypted_pdf, scanned_image, text_pdf
 
 
@@ -556,7 +558,7 @@ def test_an_unread_file_that_cannot_be_moved_stays_recorded_and_quiet(
     quarantine means reading it. It stays (nothing else holds its content),
     is not logged at every scan, keeps no `--until-idle` waiting (it is stuck),
     and moves once it can."""
-    from edgebox import ingest
+    from edgebox.intake import ingest
 
     small = dataclasses.replace(
         settings, ingest=dataclasses.replace(settings.ingest, max_bytes=10)
@@ -831,10 +833,10 @@ def test_transient_failures_retry_with_backoff(
     assert "scan.txt" in doc["error_message"]
     assert pipeline.step() is None  # not due yet
     clock.now += retry_delay_s(1)
-    assert pipeline.step()[1] == "failed"
+    assert pipeline.step().outcome is StepOutcome.FAILED
     assert store.document(doc["id"])["attempts"] == 2
     clock.now += retry_delay_s(2)
-    assert pipeline.step()[1] == "extracted"
+    assert pipeline.step().outcome is StepOutcome.EXTRACTED
     assert store.document(doc["id"])["text"] == "Typed referral"
 
 
@@ -866,7 +868,7 @@ def test_a_retry_set_by_a_clock_since_corrected_is_not_stranded(
     pipeline.run_once()
     (doc,) = store.documents_in_state(DocState.FAILED)
     clock.now = 1_000_000.0  # corrected
-    assert pipeline.step()[1] == "extracted"
+    assert pipeline.step().outcome is StepOutcome.EXTRACTED
 
 
 def test_backoff_doubles_and_is_capped() -> None:

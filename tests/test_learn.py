@@ -1,21 +1,22 @@
 """The learned classifiers with real scikit-learn on small fixture files."""
 
 import json
+import logging
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from edgebox import learn
-from edgebox.learn_pipelines import (
+from edgebox.clinical.redflags import load_rules
+from edgebox.learn import classifiers as learn
+from edgebox.learn.pipelines import (
     ConfidenceMap,
     emergency_threshold,
     held_out_splits,
     log_odds,
     pick_threshold,
 )
-from edgebox.redflags import load_rules
 from tests.conftest import DATA
 
 
@@ -59,6 +60,31 @@ def test_a_damaged_model_file_is_ignored_and_said(
     path.write_bytes(b"not a pickle")
     assert learn.load(tmp_path, "category") is None
     assert f"ignoring the unreadable learned model {path}" in caplog.text
+
+
+# What learn-v5 pickled: its classes under their old module paths.
+BEFORE_THE_MOVE = {
+    "edgebox.learn (now a package)": b"cedgebox.learn\nLearnedModel\n)\x81.",
+    "edgebox.learn_pipelines (gone)": (
+        b"cedgebox.learn_pipelines\nOptionalTfidf\n)\x81."
+    ),
+}
+
+
+@pytest.mark.parametrize("pickled", BEFORE_THE_MOVE.values(), ids=list(BEFORE_THE_MOVE))
+def test_a_model_saved_before_the_modules_moved_is_retrained_once_and_said(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, pickled: bytes
+) -> None:
+    path = learn.model_path(tmp_path, "urgency")
+    path.parent.mkdir(parents=True)
+    path.write_bytes(pickled)
+    with caplog.at_level(logging.INFO, logger=learn.__name__):
+        assert learn.load(tmp_path, "urgency") is None
+    assert f"the learned model {path} was saved by an older edgebox" in caplog.text
+    assert "retrained once from the reviews" in caplog.text
+    assert learn.retrain_if_due(URGENCY, tmp_path, min_examples=30)
+    assert learn.load(tmp_path, "urgency").version == learn.LEARN_VERSION
+    assert not learn.retrain_if_due(URGENCY, tmp_path, min_examples=30)
 
 
 def test_retraining_waits_for_enough_reviews(tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ import unicodedata
 
 import pytest
 
-from edgebox.features import header_words, note_features, openings, purpose_cues
+from edgebox.learn.features import header_words, note_features, openings, purpose_cues
 
 NOTE = (
     "Triage note. 78-year-old male, brought by public ambulance. Chief complaint: "

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from edgebox.errors import ModelError
-from edgebox.manifest import (
+from edgebox.triage.manifest import (
     default_entry,
     find_entry,
     load_manifest,

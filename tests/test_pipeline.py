@@ -6,10 +6,11 @@ from pathlib import Path
 import pytest
 
 from edgebox import config
-from edgebox.demo import SAMPLES
-from edgebox.pipeline import Pipeline, inbox_files
-from edgebox.store import URGENCY_RANK, DocState, Store
-from edgebox.triage import TriageEngine
+from edgebox.cli.demo import SAMPLES
+from edgebox.service.pipeline import Pipeline, inbox_files
+from edgebox.store import DocState, Store
+from edgebox.triage.engine import TriageEngine
+from edgebox.vocabulary import Urgency
 from tests.conftest import run_cli
 
 
@@ -67,7 +68,7 @@ def test_demo_end_to_end_through_the_cli(edgebox_home: Path) -> None:
     assert result.returncode == 0, result.stderr
     queue = json.loads(result.stdout)
     assert sorted(row["file_name"] for row in queue) == sorted(SAMPLES)
-    ranks = [URGENCY_RANK[row["urgency"]] for row in queue]
+    ranks = [Urgency(row["urgency"]).rank for row in queue]
     assert ranks == sorted(ranks)
     by_name = {row["file_name"]: row for row in queue}
     # The danger signs in these three are found by the rules, whatever the model says.

@@ -3,7 +3,7 @@ import json
 from jsonschema import Draft202012Validator
 
 from edgebox.config import DEFAULT_CATEGORIES, DEFAULT_URGENCY
-from edgebox.prompt import build_messages, defuse, output_schema, strip_think
+from edgebox.triage.prompt import build_messages, defuse, output_schema, strip_think
 
 
 def messages(text: str, **kw: object) -> list[dict[str, str]]:

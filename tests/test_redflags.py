@@ -2,9 +2,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edgebox.combine import Votes, decide
+from edgebox.clinical.redflags import highest_level, load_rules
 from edgebox.errors import ConfigError
-from edgebox.redflags import highest_level, load_rules
+from edgebox.triage.combine import Votes, decide
 
 RULES = load_rules()
 
@@ -309,7 +309,7 @@ EMERGENCY_NOTE = "Intake note. 3-year-old boy, convulsing on arrival, SpO2 82 %.
 def test_no_appended_text_or_vote_lowers_an_emergency(
     appended: str, learned: str, confidence: float, llm: str | None
 ) -> None:
-    from edgebox.learn import Prediction
+    from edgebox.learn.classifiers import Prediction
 
     text = EMERGENCY_NOTE + "\n" + appended
     findings = RULES.findings(text)
@@ -592,7 +592,7 @@ def test_format_characters_do_not_hide_an_instruction(text: str, mark: str) -> N
 
 
 def test_only_format_characters_are_taken_out() -> None:
-    from edgebox.redflags import without_format_characters
+    from edgebox.clinical.redflags import without_format_characters
 
     text = "Fièvre\u200b 39,5\u00a0°C, enfant léthargique\ufeff \u2014 SpO\u2082"
     kept = "Fièvre 39,5\u00a0°C, enfant léthargique \u2014 SpO\u2082"

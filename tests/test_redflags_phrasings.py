@@ -3,7 +3,7 @@ English and French, and the routine text that looks like them."""
 
 import pytest
 
-from edgebox.redflags import highest_level, load_rules
+from edgebox.clinical.redflags import highest_level, load_rules
 
 RULES = load_rules()
 

@@ -1,4 +1,4 @@
-"""`edgebox serve` and `edgebox run`: the appliance as a long-running service.
+"""`edgebox serve` and `edgebox run`: the supervisor as a long-running service.
 
 Real processes, real signals, a real store; the end-to-end test adds the real
 bundled model and a real central server on 127.0.0.1.
@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 
 from edgebox import config
-from edgebox.appliance import Appliance, Retrainer
-from edgebox.learn import model_path
-from edgebox.lock import InstanceLock, ServiceRunning
-from edgebox.service import LOCK_NAME, Service
+from edgebox.learn.classifiers import model_path
+from edgebox.service.lock import InstanceLock, ServiceRunning
+from edgebox.service.supervisor import Retrainer, Supervisor
+from edgebox.service.workers import LOCK_NAME, Workers
 from edgebox.store import Store
 from tests.conftest import DATA, run_cli, wait_for
 from tests.sync_fixtures import running_central
@@ -95,7 +95,7 @@ def test_a_second_service_on_the_same_workspace_is_refused(edgebox_home: Path) -
     with InstanceLock(settings.data_dir / LOCK_NAME):
         result = run_cli("serve", "--until-idle", "--no-sync")
         with pytest.raises(ServiceRunning, match="another edgebox service"):
-            Service(settings, triage=False).run(until_idle=True)
+            Workers(settings, triage=False).run(until_idle=True)
     assert result.returncode == 1
     assert "another edgebox service" in result.stderr
     assert f"pid {os.getpid()}" in result.stderr
@@ -129,10 +129,10 @@ def test_a_sigterm_while_the_main_thread_holds_the_stop_lock_does_not_hang(
     """The race behind a service that never stopped: SIGTERM's handler runs
     on the main thread while that thread is inside `Event.wait`, holding the
     event's lock. Holding it here is that moment, made certain."""
-    appliance = Appliance(config.load(edgebox_home), triage=False)
-    event = appliance.stop_event
+    supervisor = Supervisor(config.load(edgebox_home), triage=False)
+    event = supervisor.stop_event
     with event._cond:  # the lock Event.wait holds around its checks
-        appliance.stop_from_signal()  # returns: it does not wait for the lock
+        supervisor.stop_from_signal()  # returns: it does not wait for the lock
         assert not event.is_set()
     assert event.wait(timeout=10)
 
@@ -140,7 +140,7 @@ def test_a_sigterm_while_the_main_thread_holds_the_stop_lock_does_not_hang(
 def test_the_model_line_says_an_idle_service_has_not_loaded_it_yet() -> None:
     """An idle service never loads the model: "… on loading" for hours read
     as stuck (README walkthrough)."""
-    from edgebox.heartbeat import model_words
+    from edgebox.service.heartbeat import model_words
 
     idle = {"model": "m.gguf", "device": "loading", "gpu_layers": ""}
     assert model_words(idle) == (
@@ -248,16 +248,16 @@ def test_staff_activity_moves_with_reviews_and_undos_only(edgebox_home: Path) ->
 def test_the_retrain_loop_runs_beside_the_service(edgebox_home: Path) -> None:
     settings = config.load(edgebox_home)
     _reviewed_store(settings, _rows("urgency_train.jsonl"))
-    appliance = Appliance(settings, triage=False, retrain_check_s=0.05)
+    supervisor = Supervisor(settings, triage=False, retrain_check_s=0.05)
     saved = model_path(settings.data_dir, "urgency")
     import threading
 
-    runner = threading.Thread(target=appliance.run)
+    runner = threading.Thread(target=supervisor.run)
     runner.start()
     try:
         wait_for(saved.exists, timeout_s=120, what="the retrained urgency model")
     finally:
-        appliance.stop()
+        supervisor.stop()
         runner.join()
     assert service_state(edgebox_home)["state"] == "stopped"
 
@@ -329,7 +329,7 @@ def test_the_systemd_unit_runs_a_real_serve_command() -> None:
 
 
 def test_a_long_service_log_is_set_aside_at_the_next_start(tmp_path: Path) -> None:
-    from edgebox.launch import rotate_log
+    from edgebox.cli.launch import rotate_log
 
     log = tmp_path / "serve.log"
     rotate_log(log, keep_bytes=10)  # none yet: nothing to do
@@ -340,3 +340,22 @@ def test_a_long_service_log_is_set_aside_at_the_next_start(tmp_path: Path) -> No
     rotate_log(log, keep_bytes=10)
     assert not log.exists()
     assert (tmp_path / "serve.log.1").read_text() == "old line\n" * 3
+
+
+def test_the_log_line_of_each_step_names_the_document_by_id_only() -> None:
+    from edgebox.cli.render import result_line
+    from edgebox.service.step import Step, StepOutcome
+    from edgebox.triage.engine import TriageResult
+
+    doc = {"id": 7, "file_name": "Jane Doe referral.pdf"}
+    triaged = TriageResult(
+        category="referral", urgency="urgent", summary="", red_flags=[], fields={},
+        language="en", needs_review=True, review_reasons=[], sources={},
+        provenance={},
+    )  # fmt: skip
+    assert result_line(Step(doc, StepOutcome.EXTRACTED)) is None
+    assert result_line(Step(doc, StepOutcome.FAILED)) == "will retry #7"
+    quarantined = result_line(Step(doc, StepOutcome.QUARANTINED))
+    assert quarantined == "quarantined #7 (reason in quarantine/)"
+    line = result_line(Step(doc, StepOutcome.TRIAGED, triaged))
+    assert line == "urgent    #7: referral [review]"

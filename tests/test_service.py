@@ -10,10 +10,10 @@ from typing import BinaryIO
 import pytest
 
 from edgebox import config
-from edgebox.extract.ocr import ocr_available
-from edgebox.service import Service
+from edgebox.intake.extract.ocr import ocr_available
+from edgebox.service.workers import Workers
 from edgebox.store import DocState, Store
-from edgebox.triage import TriageEngine
+from edgebox.triage.engine import TriageEngine
 from tests.conftest import run_cli, wait_for
 from tests.documents import scanned_image
 
@@ -26,7 +26,7 @@ def fast_settings(monkeypatch: pytest.MonkeyPatch) -> config.Config:
     return settings
 
 
-def run_in_background(service: Service) -> threading.Thread:
+def run_in_background(service: Workers) -> threading.Thread:
     thread = threading.Thread(target=service.run)
     thread.start()
     return thread
@@ -45,7 +45,7 @@ def test_a_folder_of_500_files_dropped_at_once(
     batch.mkdir()
     for i in range(500):
         (batch / f"note-{i:03}.txt").write_text(f"Note {i}: patient seen, stable.")
-    service = Service(settings, triage=False)
+    service = Workers(settings, triage=False)
     thread = run_in_background(service)
     try:
         # The scan at start has seen the empty inbox: only events find the batch.
@@ -74,7 +74,7 @@ def test_a_file_renamed_into_the_inbox_is_taken(
     partial = settings.inbox_dir / "scan0001.part"  # a scanner writing: ignored
     partial.write_text("Referral: fever")
     (settings.inbox_dir / "marker.txt").write_text("Seen with the partial scan.")
-    service = Service(settings, triage=False)
+    service = Workers(settings, triage=False)
     thread = run_in_background(service)
     try:
         # Both were seen by the same scan: the marker taken, the partial not.
@@ -104,7 +104,7 @@ def test_until_idle_ends_beside_a_file_the_inbox_will_not_let_go(
             raise PermissionError(13, "Permission denied", name)
         real_unlink(name, dir_fd=dir_fd)
 
-    from edgebox import ingest
+    from edgebox.intake import ingest
 
     reads: list[BinaryIO] = []
     real_copy = ingest.copy_into_archive
@@ -115,7 +115,7 @@ def test_until_idle_ends_beside_a_file_the_inbox_will_not_let_go(
 
     monkeypatch.setattr(os, "unlink", read_only_share)
     monkeypatch.setattr(ingest, "copy_into_archive", counted_copy)
-    progress = Service(settings, triage=False).run(until_idle=True)
+    progress = Workers(settings, triage=False).run(until_idle=True)
     assert progress.ingested == 1 and stuck.exists()
     assert counts(settings)["extracted"] == 1 and len(reads) == 1
 
@@ -126,7 +126,7 @@ def test_until_idle_returns_when_everything_is_done(
     settings = fast_settings(monkeypatch)
     for i in range(5):
         (settings.inbox_dir / f"{i}.txt").write_text(f"note {i}")
-    progress = Service(settings, triage=False).run(until_idle=True)
+    progress = Workers(settings, triage=False).run(until_idle=True)
     assert progress.ingested == 5
     assert counts(settings)["extracted"] == 5
 
@@ -156,7 +156,7 @@ def test_a_full_disk_is_waited_out_not_a_crash(
 
     for name in full:
         monkeypatch.setattr(Store, name, failing(name))
-    from edgebox import ingest
+    from edgebox.intake import ingest
 
     real_copy, archive_full = ingest.copy_into_archive, [1]
 
@@ -167,7 +167,7 @@ def test_a_full_disk_is_waited_out_not_a_crash(
         return real_copy(reader, archive)
 
     monkeypatch.setattr(ingest, "copy_into_archive", copy_on_a_full_disk)
-    service = Service(settings, triage=False)
+    service = Workers(settings, triage=False)
     service.disk_full_wait_s = 0.05
     progress = service.run(until_idle=True)
     assert full == {"add_document": 0, "set_state": 0}  # the faults were met
@@ -203,14 +203,14 @@ def test_a_stop_abandons_the_answer_and_the_next_start_triages_the_document(
     (settings.inbox_dir / "referral.txt").write_text(
         "Referral. 54-year-old man, chest pain for two hours, BP 150/95."
     )
-    service = Service(settings)
+    service = Workers(settings)
     stopping = StopDuringAnswer(engine.model, service.stop_event)
     service.engine_loader = lambda: TriageEngine(settings, model=stopping)
     progress = service.run()  # it returns: the stop came from inside
     assert stopping.calls == 1
     assert (progress.triaged, progress.failed) == (0, 0)
     assert counts(settings)["extracted"] == 1  # left as it was
-    restarted = Service(
+    restarted = Workers(
         settings, engine_loader=lambda: TriageEngine(settings, model=engine.model)
     )
     assert restarted.run(until_idle=True).triaged == 1
@@ -237,7 +237,7 @@ def test_requeue_after_ocr_is_installed(
     requeue = run_cli("requeue", str(row["document_id"]))
     assert requeue.returncode == 0, requeue.stderr
     assert not reason.exists()
-    progress = Service(settings, triage=False).run(until_idle=True)
+    progress = Workers(settings, triage=False).run(until_idle=True)
     assert progress.quarantined == 0
     with Store(settings.db_path) as store:
         doc = store.document(row["document_id"])
@@ -262,7 +262,7 @@ def test_requeue_needs_an_id_or_all_failed() -> None:
 _KILLED_COPY = """
 import sys, time
 from pathlib import Path
-from edgebox.archive import copy_into_archive
+from edgebox.intake.archive import copy_into_archive
 
 class Hangs:
     def __init__(self):
@@ -309,7 +309,7 @@ def test_a_copy_killed_mid_way_is_removed_when_the_service_starts(
     settings = fast_settings(monkeypatch)
     left = leave_a_killed_copy(settings.archive_dir)
     (settings.inbox_dir / "note.txt").write_text("Referral: cough for a week.")
-    progress = Service(settings, triage=False).run(until_idle=True)
+    progress = Workers(settings, triage=False).run(until_idle=True)
     assert not left.exists()
     assert f"removed {left.name}: an unfinished archive copy" in caplog.text
     assert progress.ingested == 1  # and the archive works as before
@@ -324,11 +324,11 @@ def test_a_refused_second_service_leaves_the_archive_alone(
 ) -> None:
     """While a service holds the workspace, a file being copied in is its own:
     the refused one must not sweep it away."""
-    from edgebox.lock import InstanceLock, ServiceRunning
+    from edgebox.service.lock import InstanceLock, ServiceRunning
 
     settings = fast_settings(monkeypatch)
     copying = leave_a_killed_copy(settings.archive_dir)  # as if under way
     with InstanceLock(settings.data_dir / "service.lock"):
         with pytest.raises(ServiceRunning):
-            Service(settings, triage=False).run(until_idle=True)
+            Workers(settings, triage=False).run(until_idle=True)
     assert copying.exists()

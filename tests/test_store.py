@@ -6,7 +6,7 @@ import pytest
 
 from edgebox.errors import StoreError
 from edgebox.store import DocState, Store
-from edgebox.store.review import QueueFilter
+from edgebox.store.queue import QueueFilter
 
 
 def ai_result(urgency: str = "urgent", **changes: object) -> dict:
@@ -79,7 +79,7 @@ def test_triage_writes_revision_outbox_and_audit_together(store: Store) -> None:
     assert revision["author"] == "ai"
     assert revision["red_flags"] == [{"sign": "chest pain", "source": "rules"}]
     outbox = store.pending_outbox()
-    assert [(row["document_id"], row["revision"]) for row in outbox] == [(doc, 1)]
+    assert [(row.document_id, row.revision) for row in outbox] == [(doc, 1)]
     assert [row["action"] for row in store.audit_log(doc)] == ["received", "triage"]
 
 
@@ -278,26 +278,26 @@ def test_outbox_sends_emergencies_first_then_oldest(store: Store) -> None:
     for i, urgency in enumerate(["routine", "emergency", "unknown", "emergency"]):
         store.record_triage(add(store, sha=str(i) * 64), ai_result(urgency))
     pending = store.pending_outbox()
-    urgencies = [json.loads(row["payload"])["urgency"] for row in pending]
+    urgencies = [json.loads(row.payload)["urgency"] for row in pending]
     assert urgencies == ["emergency", "emergency", "unknown", "routine"]
-    assert pending[0]["document_id"] < pending[1]["document_id"]
+    assert pending[0].document_id < pending[1].document_id
 
 
 def test_outbox_sent_dead_and_failed_rows(store: Store) -> None:
     for i in range(3):
         store.record_triage(add(store, sha=str(i) * 64), ai_result())
-    first, second, third = (row["id"] for row in store.pending_outbox())
+    first, second, third = (row.id for row in store.pending_outbox())
     store.note_outbox_failure([first, second], "connection reset")
     store.mark_outbox_sent([first])
     store.mark_outbox_dead(second, "422: summary too long")
     assert store.outbox_counts() == {"pending": 1, "sent": 1, "dead": 1}
     (dead,) = store.dead_outbox()
-    assert (dead["id"], dead["last_error"], dead["attempts"]) == (
+    assert (dead.id, dead.last_error, dead.attempts) == (
         second,
         "422: summary too long",
         1,
     )
-    assert [row["id"] for row in store.pending_outbox()] == [third]
+    assert [row.id for row in store.pending_outbox()] == [third]
 
 
 def test_sync_state_is_kept(store: Store) -> None:

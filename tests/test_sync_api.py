@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from sync.payload import canonical_json
+from edgebox.sync.payload import canonical_json
 from tests.sync_fixtures import (  # noqa: F401
     Central,
     device_name,

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from sync.backoff import RETRY_AFTER_CAP_S, backoff_delay, parse_retry_after
+from edgebox.sync.backoff import RETRY_AFTER_CAP_S, backoff_delay, parse_retry_after
 
 
 def test_grows_exponentially_up_to_the_cap() -> None:

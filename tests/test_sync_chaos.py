@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from edgebox.store import Store
-from sync.auth import new_token
-from sync.central_db import open_central
-from sync.client import PushReport, SyncClient
-from sync.loopback import CentralProcess
+from edgebox.sync.central.auth import new_token
+from edgebox.sync.central.database import open_central
+from edgebox.sync.client import PushReport, SyncClient
+from tests.support.loopback import CentralProcess
 from tests.sync_fixtures import (  # noqa: F401
     FaultProxy,
     big_store_template,

@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from sync.loopback import CentralProcess, free_port, wait_until_healthy
 from tests.conftest import REPO
+from tests.support.loopback import CentralProcess, free_port, wait_until_healthy
 from tests.sync_fixtures import fill_store
 
 # What the `box` extra brings (by import name): a central server has none of it.
@@ -41,7 +41,7 @@ def sync_cli(
     *args: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "sync.cli", *args],
+        [sys.executable, "-m", "edgebox.cli.sync", *args],
         capture_output=True,
         text=True,
         env={**os.environ, **(env or {})},
@@ -52,11 +52,12 @@ def sync_cli(
 
 def test_central_server_imports_no_model_library() -> None:
     code = BLOCKER + (
-        "import json, sync.cli, sync.server, sync.central_db, sync.payload\n"
-        "from sync.central_db import open_central\n"
+        "import json, edgebox.cli.sync, edgebox.sync.central.server\n"
+        "import edgebox.sync.central.database, edgebox.sync.payload\n"
+        "from edgebox.sync.central.database import open_central\n"
         "import tempfile, pathlib\n"
         "db = open_central(str(pathlib.Path(tempfile.mkdtemp()) / 'c.db'))\n"
-        "sync.server.create_app(db).openapi()\n"
+        "edgebox.sync.central.server.create_app(db).openapi()\n"
         "print(json.dumps(sorted(sys.modules)))\n"
     )
     out = subprocess.run(
@@ -90,7 +91,7 @@ def test_a_central_server_install_pulls_no_box_library() -> None:
     assert seen & BOX_DISTRIBUTIONS == set()
 
 
-@pytest.mark.parametrize("entry", ["sync.cli", "edgebox"])
+@pytest.mark.parametrize("entry", ["edgebox.cli.sync", "edgebox"])
 def test_central_serves_with_the_box_libraries_absent(
     tmp_path: Path, entry: str
 ) -> None:
@@ -137,7 +138,7 @@ def test_a_clinic_box_syncs_and_both_sides_report_it(
     box_db = fill_store(edgebox_home / "data" / "edgebox.db", 7)
     with Store(box_db) as store:  # fault injection: a proxy once refused two
         for row in store.pending_outbox(limit=2):
-            store.mark_outbox_dead(row["id"], "too large for the central server")
+            store.mark_outbox_dead(row.id, "too large for the central server")
     with CentralProcess(db, log=tmp_path / "central.log") as server:
         (edgebox_home / "edgebox.toml").write_text(
             f'[sync]\nurl = "{server.url}"\ndevice = "clinic-a"\n', encoding="utf-8"
@@ -304,6 +305,6 @@ def test_an_unreachable_postgresql_is_one_line_without_its_password() -> None:
     ],
 )  # fmt: skip
 def test_a_database_password_is_never_shown(url: str, shown: str) -> None:
-    from sync.central_db import shown_url
+    from edgebox.sync.central.database import shown_url
 
     assert shown_url(url) == shown

@@ -18,12 +18,12 @@ import pytest
 
 from edgebox import config
 from edgebox.config import Config
-from edgebox.ingest import Ingestor
+from edgebox.intake.ingest import Ingestor
 from edgebox.store import DocState, Store
-from sync import documents
-from sync.client import SyncClient, sync_status
-from sync.loop import SyncLoop
-from sync.loopback import CentralProcess, free_port
+from edgebox.sync import uploads
+from edgebox.sync.client import SyncClient, sync_status
+from edgebox.sync.loop import SyncLoop
+from tests.support.loopback import CentralProcess, free_port
 from tests.sync_fixtures import (
     Central,
     FaultProxy,
@@ -219,7 +219,7 @@ def test_a_captive_portal_200_is_not_an_acknowledgement(
     assert not report.ok and fake.requests == 4
     assert store.outbox_counts() == {"pending": 12, "sent": 0, "dead": 0}
     assert sync_status(store)["last_error"] == report.error
-    attempts = {row["attempts"] for row in store.pending_outbox(limit=100)}
+    attempts = {row.attempts for row in store.pending_outbox(limit=100)}
     assert attempts == {1}  # one failed run, counted on every row it carried
 
 
@@ -278,7 +278,7 @@ def test_413_halves_the_batch_and_a_lone_giant_is_dead_lettered(
     assert report.acknowledged == 12 and report.dead == 1
     assert report.requests >= 5  # 12, 6, 3, 1: refused; then the rest
     (dead,) = store.dead_outbox()
-    assert dead["document_id"] == giant and "too large" in dead["last_error"]
+    assert dead.document_id == giant and "too large" in dead.last_error
     # Once the server takes larger batches, the dead row can go after all.
     assert store.retry_dead_outbox() == 1
     with client_for(store, central.url, (name, token), batch_records=12,
@@ -291,7 +291,7 @@ def test_413_halves_the_batch_and_a_lone_giant_is_dead_lettered(
 def device_small(tmp_path: Path) -> Iterator[tuple[Central, str, str]]:
     """A server that takes at most 3,000 bytes per request."""
     url = f"sqlite:///{tmp_path / 'small.db'}"
-    from sync.central_db import open_central
+    from edgebox.sync.central.database import open_central
 
     db = open_central(url)
     process = CentralProcess(url, max_body_bytes=3000).start()
@@ -344,7 +344,7 @@ def test_a_conflicting_version_is_dead_lettered(
         with client_for(second, central.url, device) as client:
             report = client.push()
         assert report.ok and report.dead == 1
-        assert "conflict" in second.dead_outbox()[0]["last_error"]
+        assert "conflict" in second.dead_outbox()[0].last_error
     (held,) = central.db.records(device[0])
     assert held["content"]["summary"] == result(1)["summary"]
 
@@ -366,7 +366,7 @@ def test_raw_documents_go_after_the_results_and_resume(
     edgebox_home: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(documents, "CHUNK_BYTES", 1000)
+    monkeypatch.setattr(uploads, "CHUNK_BYTES", 1000)
     settings = config.load()
     data = bytes(range(256)) * 20  # 5,120 bytes: 6 chunks
     digest = hashlib.sha256(data).hexdigest()
@@ -443,7 +443,7 @@ def test_the_loop_pushes_as_soon_as_the_link_comes_back(
     tmp_path: Path, edgebox_home: Path
 ) -> None:
     db_url = f"sqlite:///{tmp_path / 'central.db'}"
-    from sync.central_db import open_central
+    from edgebox.sync.central.database import open_central
 
     central_db = open_central(db_url)
     _, token = central_db.register_device("clinic-loop", lambda i: f"{i}.secret-loop")

@@ -21,9 +21,9 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.config import SchemathesisConfig
 
-from sync.central_db import open_central
-from sync.payload import DEVICE_PATTERN, MAX_ID
-from sync.server import create_app
+from edgebox.sync.central.database import open_central
+from edgebox.sync.central.server import create_app
+from edgebox.sync.payload import DEVICE_PATTERN, MAX_ID
 from tests.sync_fixtures import Central, device_name, shared_central  # noqa: F401
 
 

@@ -15,13 +15,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+from edgebox.errors import SyncError
 from edgebox.store import Store
-from sync.auth import new_token
-from sync.central_db import open_central
-from sync.client import SyncClient
-from sync.errors import SyncError
-from sync.loopback import free_port
+from edgebox.sync.central.auth import new_token
+from edgebox.sync.central.database import open_central
+from edgebox.sync.client import SyncClient
 from tests.conftest import REPO, wait_for
+from tests.support.loopback import free_port
 from tests.sync_fixtures import fill_store, sync_settings
 
 OPENSSL = shutil.which("openssl")
@@ -101,7 +101,15 @@ def register(db_url: str, device: str) -> str:
 def tls_central(db_url: str, cert: Path, key: Path, log: Path) -> Iterator[int]:
     """`edgebox central serve --ssl-certfile --ssl-keyfile` on 127.0.0.1; its port."""
     port = free_port()
-    args = [sys.executable, "-m", "sync.cli", "central", "serve", "--db", db_url]
+    args = [
+        sys.executable,
+        "-m",
+        "edgebox.cli.sync",
+        "central",
+        "serve",
+        "--db",
+        db_url,
+    ]
     args += [
         "--port",
         str(port),
@@ -153,7 +161,7 @@ def test_an_untrusted_certificate_is_named_and_ssl_cert_file_fixes_it(
             f'[sync]\nurl = "https://127.0.0.1:{port}"\ndevice = "clinic-a"\n',
             encoding="utf-8",
         )
-        command = [sys.executable, "-m", "sync.cli", "sync", "--once"]
+        command = [sys.executable, "-m", "edgebox.cli.sync", "sync", "--once"]
         run = {"cwd": REPO, "capture_output": True, "text": True, "timeout": 120}
         env = box_environment(EDGEBOX_SYNC_TOKEN=token)
         refused = subprocess.run([*command, "--attempts", "1"], env=env, **run)

@@ -10,9 +10,9 @@ from jsonschema import Draft202012Validator
 
 from edgebox import config
 from edgebox.errors import ConfigError, ModelError
-from edgebox.llm import LlamaModel, resolve_gpu_layers
-from edgebox.manifest import default_entry
-from edgebox.triage import TriageEngine, ground_fields
+from edgebox.triage.engine import TriageEngine, ground_fields
+from edgebox.triage.llm import LlamaModel, resolve_gpu_layers
+from edgebox.triage.manifest import default_entry
 from tests.conftest import REPO, run_cli
 
 MODEL = REPO / "models" / "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -63,7 +63,7 @@ def test_a_cancelled_answer_raises_and_leaves_the_model_usable(
 def test_a_category_the_taxonomy_dropped_is_never_given(engine: TriageEngine) -> None:
     """Until the model retrains without it (which needs enough reviews in the
     categories left), a dropped category must not come out of the closed list."""
-    from edgebox import learn
+    from edgebox.learn import classifiers as learn
 
     lab = "Old lab form {}. Haemoglobin 1{}.2 g/dL, malaria smear negative."
     referral = "Referral letter {}. Please see this patient, cough for {} days."
@@ -262,14 +262,14 @@ def test_an_age_the_document_does_not_state_is_dropped() -> None:
     ],
 )
 def test_the_age_field_is_the_age_the_text_states(text: str, age: str) -> None:
-    from edgebox.grounding import vital_fields
-    from edgebox.vitals import parse_vitals
+    from edgebox.clinical.vitals import parse_vitals
+    from edgebox.triage.grounding import vital_fields
 
     assert vital_fields(parse_vitals(text))["age"] == age
 
 
 def test_an_age_in_words_counts_one_and_many() -> None:
-    from edgebox.grounding import age_words
+    from edgebox.triage.grounding import age_words
 
     assert [age_words(y) for y in (34.0, 1 / 12, 0.5, 1 / 365, 3 / 365)] == [
         "34 years", "1 month", "6 months", "1 day", "3 days",
@@ -277,8 +277,8 @@ def test_an_age_in_words_counts_one_and_many() -> None:
 
 
 def test_without_a_stated_age_the_models_grounded_age_stands() -> None:
-    from edgebox.grounding import vital_fields
-    from edgebox.vitals import parse_vitals
+    from edgebox.clinical.vitals import parse_vitals
+    from edgebox.triage.grounding import vital_fields
 
     assert "age" not in vital_fields(parse_vitals("Fever for 3 days, BP 120/80"))
 
@@ -288,7 +288,7 @@ def learned_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Learned models trained on the fixture files, as after staff review."""
     import json
 
-    from edgebox import learn
+    from edgebox.learn import classifiers as learn
     from tests.conftest import DATA
 
     folder = tmp_path_factory.mktemp("learned")
@@ -302,7 +302,7 @@ def learned_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def learned_engine(engine: TriageEngine, folder: Path) -> TriageEngine:
-    from edgebox.learn import LearnedModels
+    from edgebox.learn.classifiers import LearnedModels
 
     return TriageEngine(
         engine.config, model=engine.model, learned=LearnedModels(folder)
@@ -395,7 +395,7 @@ def test_any_text_appended_to_an_emergency_keeps_it_an_emergency(
 def test_numbers_a_summary_invents_are_named(
     summary: str, text: str, missing: list[str]
 ) -> None:
-    from edgebox.grounding import unsupported_numbers
+    from edgebox.triage.grounding import unsupported_numbers
 
     assert unsupported_numbers(summary, text) == missing
 
@@ -438,7 +438,7 @@ def test_a_summary_with_invented_figures_goes_to_review(engine: TriageEngine) ->
     assert result.sources["summary"] == "document"
     honest = engine.triage(note)
     invented = [r for r in honest.review_reasons if "does not contain" in r]
-    from edgebox.grounding import unsupported_numbers
+    from edgebox.triage.grounding import unsupported_numbers
 
     written = honest.provenance.get("rejected_summary", honest.summary)
     assert bool(invented) == bool(unsupported_numbers(written, note))
@@ -461,7 +461,7 @@ def test_a_stand_in_summary_says_it_is_in_the_document_language(
 
 
 def test_the_opening_sentences_stand_in_for_a_rejected_summary() -> None:
-    from edgebox.grounding import opening_sentences
+    from edgebox.triage.grounding import opening_sentences
 
     short = "Referral.  Child,\n3 years, fever."
     assert opening_sentences(short) == "Referral. Child, 3 years, fever."
@@ -473,7 +473,7 @@ def test_the_opening_sentences_stand_in_for_a_rejected_summary() -> None:
 
 
 def test_a_summary_is_checked_against_the_document_in_its_language() -> None:
-    from edgebox.grounding import document_language, supported_share
+    from edgebox.triage.grounding import document_language, supported_share
 
     note = "Intake note. Woman, productive cough for three days, no fever."
     copied = "A woman with abdominal pain, vomiting and diarrhoea, referred today."
@@ -499,8 +499,8 @@ def test_a_worked_examples_summary_is_told_from_a_fitting_one() -> None:
     """Across languages the document cannot vouch for the summary's words,
     but a summary that is the worked example's, for a document unlike the
     example, can be caught (an acceptance audit's French note)."""
-    from edgebox.grounding import copied_example
-    from edgebox.prompt import worked_examples
+    from edgebox.triage.grounding import copied_example
+    from edgebox.triage.prompt import worked_examples
 
     examples = worked_examples()
     assert copied_example(EXAMPLE_COPY, BLEEDING_IN_PREGNANCY, examples)
@@ -519,7 +519,7 @@ def test_a_worked_examples_summary_is_told_from_a_fitting_one() -> None:
 
 
 def test_a_looping_summary_and_one_padded_with_repeats_are_doubted() -> None:
-    from edgebox.grounding import repeats_itself, supported_share
+    from edgebox.triage.grounding import repeats_itself, supported_share
 
     note = "Prescription. Patient P-3. Amoxicillin 500 mg three times daily for 5 days."
     looping = (

@@ -10,6 +10,11 @@ from textual.widgets import Input
 
 from edgebox import config
 from edgebox.store import DocState, Store
+from edgebox.tui.document import DocumentScreen
+from edgebox.tui.help import HelpScreen
+from edgebox.tui.queue import QueueScreen
+from edgebox.tui.review import NameScreen, ReviewScreen
+from edgebox.tui.snapshots import StoreOpener
 from tests.test_tui_fixtures import (
     REFERRAL_TEXT,
     ai_result,
@@ -23,11 +28,6 @@ from tests.test_tui_fixtures import (
     until_on,
     workers_done,
 )
-from tui.data import StoreOpener
-from tui.document import DocumentScreen
-from tui.help import HelpScreen
-from tui.queue import QueueScreen
-from tui.review import NameScreen, ReviewScreen
 
 pytestmark = pytest.mark.anyio
 pytest_plugins = ["tests.test_tui_fixtures"]
@@ -142,8 +142,8 @@ async def test_overriding_the_urgency_makes_a_revision_with_audit_and_outbox(
         audit = store.audit_log(doc_id)[-1]
         assert (audit["actor"], audit["action"]) == ("staff:amina", "triage")
         assert json.loads(audit["detail"]) == {"revision": 2}
-        outbox = [r for r in store.pending_outbox() if r["document_id"] == doc_id]
-        assert [json.loads(r["payload"])["urgency"] for r in outbox] == [
+        outbox = [r for r in store.pending_outbox() if r.document_id == doc_id]
+        assert [json.loads(r.payload)["urgency"] for r in outbox] == [
             "emergency",
             "urgent",
         ]

@@ -13,6 +13,8 @@ import pytest
 
 from edgebox import config
 from edgebox.store import Store
+from edgebox.tui.document import DocumentScreen
+from edgebox.tui.queue import QueueScreen, QueueTable
 from tests.conftest import REPO, as_unprivileged, run_cli
 from tests.test_tui_fixtures import (
     make_app,
@@ -21,8 +23,6 @@ from tests.test_tui_fixtures import (
     seed,
     until,
 )
-from tui.document import DocumentScreen
-from tui.queue import QueueScreen, QueueTable
 
 pytestmark = pytest.mark.anyio
 pytest_plugins = ["tests.test_tui_fixtures"]
@@ -168,7 +168,8 @@ def test_a_read_only_store_opens_read_only(shared_home: Path) -> None:
     settings.db_path.chmod(0o444)
     settings.db_path.parent.chmod(0o555)
     probe = (
-        "import sys; from pathlib import Path; from tui.data import open_store;"
+        "import sys; from pathlib import Path;"
+        "from edgebox.tui.snapshots import open_store;"
         "opener = open_store(Path(sys.argv[1]));"
         "store = opener(); rows = store.queue_page();"
         "print(opener.read_only, rows[0]['summary'])"

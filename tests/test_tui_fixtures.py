@@ -16,8 +16,8 @@ import pytest
 
 from edgebox import config
 from edgebox.store import DocState, Store
-from tui.app import EdgeboxApp
-from tui.queue import QueueScreen, QueueTable
+from edgebox.tui.app import EdgeboxApp
+from edgebox.tui.queue import QueueScreen, QueueTable
 
 REFERRAL_TEXT = (
     "Referral to District Hospital paediatrics. Child, 3 years, female. "

@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 
 from edgebox import config
-from edgebox.index import SearchIndex
+from edgebox.search.index import SearchIndex
 from edgebox.store import Store
+from edgebox.tui.document import DocumentScreen
+from edgebox.tui.search import SearchScreen, SearchTools, snippet_text
 from tests.test_tui_fixtures import (
     make_app,
     queue_ready,
@@ -15,8 +17,6 @@ from tests.test_tui_fixtures import (
     until,
     until_on,
 )
-from tui.document import DocumentScreen
-from tui.search import SearchScreen, SearchTools, snippet_text
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 pytest_plugins = ["tests.test_tui_fixtures"]

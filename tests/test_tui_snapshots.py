@@ -10,9 +10,9 @@ import pytest
 
 from edgebox import config
 from edgebox.store import Store
+from edgebox.tui.document import DocumentScreen
+from edgebox.tui.status import StatusScreen
 from tests.test_tui_fixtures import make_app, queue_ready, screen_text, until, until_on
-from tui.document import DocumentScreen
-from tui.status import StatusScreen
 
 pytest_plugins = ["tests.test_tui_fixtures"]
 

@@ -8,6 +8,8 @@ import pytest
 
 from edgebox import config
 from edgebox.store import DocState, Store
+from edgebox.tui.confirm import ConfirmScreen
+from edgebox.tui.status import StatusScreen
 from tests.test_tui_fixtures import (
     make_app,
     screen_dump,
@@ -16,8 +18,6 @@ from tests.test_tui_fixtures import (
     until,
     until_on,
 )
-from tui.confirm import ConfirmScreen
-from tui.status import StatusScreen
 
 pytestmark = pytest.mark.anyio
 pytest_plugins = ["tests.test_tui_fixtures"]

@@ -9,7 +9,7 @@ import pytest
 
 from edgebox.errors import StoreError
 from edgebox.store import DocState, Store
-from edgebox.store.review import QueueFilter, check_readable
+from edgebox.store.queue import QueueFilter, check_readable
 from tests.test_tui_fixtures import seed
 
 
@@ -49,7 +49,7 @@ def test_undoing_a_confirmation_returns_to_the_ai_answer_and_to_review(
     assert (audit["actor"], audit["action"]) == ("staff:baraka", "undo")
     assert [r["revision"] for r in store.revisions(doc)] == [1, 2, 3]  # none deleted
     assert [
-        row["revision"] for row in store.pending_outbox() if row["document_id"] == doc
+        row.revision for row in store.pending_outbox() if row.document_id == doc
     ] == [1, 2, 3]
 
 

@@ -20,7 +20,7 @@ HEAVY = {"llama_cpp", "torch", "sentence_transformers", "sklearn"}
 
 
 def test_importing_the_app_loads_no_model_library() -> None:
-    code = "import json, sys, tui.app; print(json.dumps(sorted(sys.modules)))"
+    code = "import json, sys, edgebox.tui.app; print(json.dumps(sorted(sys.modules)))"
     out = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,
@@ -30,7 +30,7 @@ def test_importing_the_app_loads_no_model_library() -> None:
     )
     loaded = {name.split(".")[0] for name in json.loads(out.stdout)}
     assert loaded & HEAVY == set()
-    assert "edgebox.index" not in json.loads(out.stdout)
+    assert "edgebox.search.index" not in json.loads(out.stdout)
 
 
 def tmux() -> str:
@@ -204,8 +204,8 @@ def test_edgebox_run_beside_a_running_service_still_opens_the_ui(
 ) -> None:
     """A box whose systemd service already runs: `edgebox run` cannot start a
     second one, opens the UI all the same, and says what happened on exit."""
-    from edgebox.lock import InstanceLock
-    from edgebox.service import LOCK_NAME
+    from edgebox.service.lock import InstanceLock
+    from edgebox.service.workers import LOCK_NAME
 
     with InstanceLock(settings.data_dir / LOCK_NAME):
         terminal = Terminal(

@@ -1,6 +1,6 @@
 import pytest
 
-from edgebox.vitals import Reading, Vitals, parse_vitals
+from edgebox.clinical.vitals import Reading, Vitals, parse_vitals
 
 
 def values(text: str) -> dict[str, float]:

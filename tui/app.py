@@ -9,6 +9,8 @@ screen on top reloads only then, and repaints only what differs.
 
 from __future__ import annotations
 
+import getpass
+import os
 import sqlite3
 import threading
 from typing import Any
@@ -20,10 +22,21 @@ from textual.binding import Binding
 from edgebox.config import Config
 from edgebox.errors import EdgeboxError
 from edgebox.store import Store
-from tui.data import StoreOpener, open_store, reviewer_name
-from tui.queue import QueueScreen
+from edgebox.tui.queue import QueueScreen
+from edgebox.tui.snapshots import StoreOpener, open_store
 
 REFRESH_S = 2.0
+
+
+def reviewer_name() -> str | None:
+    """Who is reviewing: $EDGEBOX_USER, else the login name; None: ask."""
+    name = os.environ.get("EDGEBOX_USER", "").strip()
+    if name:
+        return name
+    try:
+        return getpass.getuser().strip() or None
+    except (OSError, KeyError, ImportError):
+        return None
 
 
 class EdgeboxApp(App[None]):
@@ -51,7 +64,7 @@ class EdgeboxApp(App[None]):
         self.reviewer = reviewer or reviewer_name()
         self.refresh_s = refresh_s
         self.search_tools: Any = None
-        """The embedder and vectors, made on first search (tui.search)."""
+        """The embedder and vectors, made on first search (edgebox.tui.search)."""
         self.search_lock = threading.Lock()
         self._watch_store: Store | None = None
         self._seen_version: int | None = None
@@ -75,7 +88,7 @@ class EdgeboxApp(App[None]):
         self.set_interval(self.refresh_s, self.watch_store)
 
     def action_help(self) -> None:
-        from tui.help import HelpScreen
+        from edgebox.tui.help import HelpScreen
 
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())

@@ -16,20 +16,16 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from edgebox.store import Store
-from tui.data import (
-    URGENCIES,
-    DocumentView,
-    literal,
-    load_document,
-    urgency_text,
-    visible,
-)
-from tui.review import ReviewChoice
-from tui.sections import SECTIONS
-from tui.topbar import TopBar
+from edgebox.terminal import visible
+from edgebox.tui.review import ReviewChoice
+from edgebox.tui.sections import SECTIONS
+from edgebox.tui.snapshots import DocumentView, load_document
+from edgebox.tui.text import literal, urgency_text
+from edgebox.tui.topbar import TopBar
+from edgebox.vocabulary import Urgency
 
 if TYPE_CHECKING:
-    from tui.app import EdgeboxApp
+    from edgebox.tui.app import EdgeboxApp
 
 SIMILAR_LIMIT = 5
 
@@ -117,7 +113,7 @@ class DocumentScreen(Screen):
 
     @work(thread=True, exclusive=True, group="similar", exit_on_error=False)
     def _load_similar(self) -> None:
-        from tui.search import similar_cases
+        from edgebox.tui.search import similar_cases
 
         try:
             hits, note = similar_cases(self.edgebox, self.doc_id, limit=SIMILAR_LIMIT)
@@ -156,7 +152,7 @@ class DocumentScreen(Screen):
         self.app.pop_screen()
 
     def action_review(self) -> None:
-        from tui.review import ReviewScreen
+        from edgebox.tui.review import ReviewScreen
 
         latest = self._result_to("review")
         if latest is None:
@@ -173,7 +169,7 @@ class DocumentScreen(Screen):
         latest = self._result_to("confirm")
         if latest is None:
             return
-        if latest["urgency"] not in URGENCIES:
+        if latest["urgency"] not in Urgency.levels():
             self.notify(
                 "Nothing confirmed: triage failed, so there is no urgency to"
                 " confirm. Press r to choose one.",
@@ -224,7 +220,7 @@ class DocumentScreen(Screen):
         )
 
     def action_undo(self) -> None:
-        from tui.confirm import ConfirmScreen
+        from edgebox.tui.confirm import ConfirmScreen
 
         latest = self._result_to("undo")
         if latest is None:
@@ -277,7 +273,7 @@ class DocumentScreen(Screen):
 
     def _as_reviewer(self, then: Callable[[], object]) -> None:
         """Run `then` once we know who is reviewing (ask when nobody is set)."""
-        from tui.review import NameScreen
+        from edgebox.tui.review import NameScreen
 
         if self.edgebox.reviewer:
             then()

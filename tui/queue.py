@@ -12,21 +12,15 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from edgebox.store import URGENCY_RANK, DocState
-from edgebox.store.review import QueueFilter
-from tui.data import (
-    QUEUE_PAGE,
-    QueueSnapshot,
-    clip,
-    literal,
-    load_queue,
-    local_time,
-    urgency_text,
-)
-from tui.topbar import TopBar
+from edgebox.store import DocState
+from edgebox.store.queue import QueueFilter
+from edgebox.tui.snapshots import QUEUE_PAGE, QueueSnapshot, load_queue
+from edgebox.tui.text import clip, literal, local_time, urgency_text
+from edgebox.tui.topbar import TopBar
+from edgebox.vocabulary import Urgency
 
 if TYPE_CHECKING:
-    from tui.app import EdgeboxApp
+    from edgebox.tui.app import EdgeboxApp
 
 # Fixed widths; the summary takes what is left of the terminal's width.
 _WIDTHS = {"urgency": 10, "category": 13, "received": 11, "state": 11, "review": 6}
@@ -143,7 +137,7 @@ class QueueScreen(Screen):
 
     def _cells(self, row: tuple[Any, ...], width: int) -> list[Text]:
         _, urgency, category, summary, received, state, needs_review = row
-        loud = "bold" if urgency == "emergency" else ""
+        loud = "bold" if urgency == Urgency.EMERGENCY else ""
         return [
             urgency_text(urgency),
             literal(clip(str(category or "-"), _WIDTHS["category"]), one_line=True),
@@ -226,7 +220,7 @@ class QueueScreen(Screen):
             self._open(int(event.row_key.value))
 
     def _open(self, doc_id: int, *, review: bool = False) -> None:
-        from tui.document import DocumentScreen
+        from edgebox.tui.document import DocumentScreen
 
         self.app.push_screen(DocumentScreen(doc_id, review=review))
 
@@ -236,12 +230,12 @@ class QueueScreen(Screen):
             self._open(doc_id, review=True)
 
     def action_search(self) -> None:
-        from tui.search import SearchScreen
+        from edgebox.tui.search import SearchScreen
 
         self.app.push_screen(SearchScreen())
 
     def action_status(self) -> None:
-        from tui.status import StatusScreen
+        from edgebox.tui.status import StatusScreen
 
         self.app.push_screen(StatusScreen())
 
@@ -277,7 +271,7 @@ class QueueScreen(Screen):
         values: list[str] = {
             "state": [state.value for state in DocState],
             "category": list(self.edgebox.config.categories),
-            "urgency": list(URGENCY_RANK),
+            "urgency": [urgency.value for urgency in Urgency],
         }[name]
         return [None, *values]
 

@@ -16,7 +16,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Label, Select, Static
 
-from tui.data import URGENCIES, literal
+from edgebox.tui.text import literal
+from edgebox.vocabulary import Urgency
 
 
 @dataclass(frozen=True)
@@ -69,9 +70,9 @@ class ReviewScreen(ModalScreen[ReviewChoice | None]):
             )
             yield Label("Urgency")
             yield Select(
-                [(level, level) for level in URGENCIES],
+                [(level.value, level.value) for level in Urgency.levels()],
                 value=self.latest["urgency"]
-                if self.latest["urgency"] in URGENCIES
+                if self.latest["urgency"] in Urgency.levels()
                 else Select.NULL,
                 id="urgency",
                 prompt="(choose)",

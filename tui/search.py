@@ -2,7 +2,7 @@
 embedding model has loaded (seconds, the first time); and the similar cases of
 a document, which need only the stored vectors.
 
-`edgebox.index` and `edgebox.embed` (numpy, and torch when the model loads) are
+`edgebox.search.index` and `.embed` (numpy, and torch when the model loads) are
 imported inside the workers, so that the UI starts without them.
 """
 
@@ -19,13 +19,14 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 from textual.worker import get_current_worker
 
-from tui.data import clip, literal, urgency_text, visible
-from tui.topbar import TopBar
+from edgebox.terminal import visible
+from edgebox.tui.text import clip, literal, urgency_text
+from edgebox.tui.topbar import TopBar
 
 if TYPE_CHECKING:
-    from edgebox.embed import Embedder
-    from edgebox.index import Hit
-    from tui.app import EdgeboxApp
+    from edgebox.search.embed import Embedder
+    from edgebox.search.index import Hit
+    from edgebox.tui.app import EdgeboxApp
 
 SEARCH_LIMIT = 50
 _MARKED = re.compile(r"\[(\w+)\]")
@@ -38,8 +39,8 @@ class SearchTools:
     for the life of the app: loading either again costs seconds."""
 
     def __init__(self, app: EdgeboxApp, embedder: Embedder | None = None) -> None:
-        from edgebox.embed import Embedder
-        from edgebox.index import VectorMatrix
+        from edgebox.search.embed import Embedder
+        from edgebox.search.index import VectorMatrix
 
         settings = app.config.index
         self.embedder = embedder or Embedder(
@@ -52,7 +53,7 @@ class SearchTools:
         return self.embedder._model is not None
 
     def index(self, app: EdgeboxApp, store: Any) -> Any:
-        from edgebox.index import SearchIndex
+        from edgebox.search.index import SearchIndex
 
         index = SearchIndex(store, self.embedder, app.config.index)
         index.matrix = self.matrix
@@ -68,7 +69,7 @@ def search_tools(app: EdgeboxApp) -> SearchTools:
 
 def similar_cases(app: EdgeboxApp, doc_id: int, *, limit: int) -> tuple[list[Hit], str]:
     """(hits, a note when there are none); stored vectors only, no model."""
-    from edgebox.index import SearchError
+    from edgebox.search.index import SearchError
 
     with app.search_lock, app.opener() as store:
         try:
@@ -128,7 +129,7 @@ class SearchScreen(Screen):
         self._search(query)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        from tui.document import DocumentScreen
+        from edgebox.tui.document import DocumentScreen
 
         if event.row_key.value is not None:
             self.app.push_screen(DocumentScreen(int(event.row_key.value)))

@@ -10,7 +10,8 @@ from collections.abc import Callable
 from rich.text import Text
 
 from edgebox.store.review import undo_marker
-from tui.data import DocumentView, literal, local_time, urgency_text
+from edgebox.tui.snapshots import DocumentView
+from edgebox.tui.text import literal, local_time, urgency_text
 
 # Enough for any real letter; a bigger text is cut so that the screen stays fast.
 MAX_TEXT_CHARS = 200_000

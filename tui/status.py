@@ -15,20 +15,15 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from edgebox.archive import clear_quarantine_copy
-from edgebox.heartbeat import model_words, service_running
+from edgebox.intake.archive import clear_quarantine_copy
+from edgebox.service.heartbeat import model_words, service_running
 from edgebox.store import DocState
-from tui.data import (
-    StatusSnapshot,
-    clip,
-    literal,
-    load_status,
-    local_time,
-)
-from tui.topbar import TopBar
+from edgebox.tui.snapshots import StatusSnapshot, load_status
+from edgebox.tui.text import clip, literal, local_time
+from edgebox.tui.topbar import TopBar
 
 if TYPE_CHECKING:
-    from tui.app import EdgeboxApp
+    from edgebox.tui.app import EdgeboxApp
 
 # id, file and state columns, cell padding and the screen's own padding: the
 # reason gets what is left, and is shown whole under the table.
@@ -184,7 +179,7 @@ class StatusScreen(Screen):
         )
 
     def action_requeue(self) -> None:
-        from tui.confirm import ConfirmScreen
+        from edgebox.tui.confirm import ConfirmScreen
 
         table = self.query_one("#problems", DataTable)
         if self.snapshot is None or not table.row_count:

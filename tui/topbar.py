@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from tui.data import visible
+from edgebox.terminal import visible
 
 
 class TopBar(Static):

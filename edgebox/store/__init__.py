@@ -4,7 +4,7 @@ from pathlib import Path
 
 from edgebox.errors import StoreError
 from edgebox.store.core import Store
-from edgebox.store.schema import URGENCY_RANK, DocState, NotEdgebox, OutboxState, now
+from edgebox.store.schema import DocState, NotEdgebox, OutboxState, now
 
 
 def open_for_reading(path: Path) -> Store:
@@ -20,7 +20,6 @@ def open_for_reading(path: Path) -> Store:
 
 
 __all__ = [
-    "URGENCY_RANK",
     "DocState",
     "OutboxState",
     "Store",

@@ -20,21 +20,22 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from edgebox.combine import REVIEW_CUT
+from edgebox.config import TriageConfig
 from edgebox.errors import StoreError
 from edgebox.store.documents import DocumentQueries
-from edgebox.store.index import Chunk, IndexQueries
 from edgebox.store.outbox import OutboxQueries
+from edgebox.store.queue import QueueQueries
 from edgebox.store.review import ReviewQueries, check_seen, check_staff_urgency
 from edgebox.store.schema import (
     QUEUE_ORDER,
-    URGENCY_RANK,
     DocState,
     OutboxState,
     migrations,
     now,
     refuse_a_foreign_database,
 )
+from edgebox.store.search import Chunk, SearchQueries
+from edgebox.vocabulary import Urgency
 
 _JSON_COLUMNS = ("red_flags", "fields", "sources", "provenance")
 _REVISION_COLUMNS = (
@@ -43,7 +44,7 @@ _REVISION_COLUMNS = (
 )  # fmt: skip
 
 
-class Store(DocumentQueries, IndexQueries, OutboxQueries, ReviewQueries):
+class Store(DocumentQueries, SearchQueries, OutboxQueries, QueueQueries, ReviewQueries):
     """A connection to edgebox.db. One per thread; cheap to open."""
 
     def __init__(self, path: Path) -> None:
@@ -173,7 +174,7 @@ class Store(DocumentQueries, IndexQueries, OutboxQueries, ReviewQueries):
                     revision,
                     json.dumps(payload),
                     OutboxState.PENDING,
-                    URGENCY_RANK.get(payload["urgency"], 3),
+                    Urgency(payload["urgency"]).rank,
                     stamp,
                 ],
             )
@@ -303,7 +304,9 @@ class Store(DocumentQueries, IndexQueries, OutboxQueries, ReviewQueries):
         )
         return int(row["n"]), int(row["last"])
 
-    def override_stats(self, *, review_cut: float = REVIEW_CUT) -> dict[str, Any]:
+    def override_stats(
+        self, *, review_cut: float = TriageConfig.review_cut
+    ) -> dict[str, Any]:
         """How often staff changed the AI's category or urgency, overall, per
         label the AI gave and per confidence band, one starting at `review_cut`
         (does a label given 0.9 hold 9 times in 10 on this box's documents?)."""

@@ -29,7 +29,7 @@ _TRIAGE_FAILED = f"""d.state = '{DocState.TRIAGED}' AND t.urgency = 'unknown'
 
 class DocumentQueries:
     db: Database
-    refresh_fts: Callable[[int], None]  # provided by IndexQueries
+    refresh_fts: Callable[[int], None]  # provided by SearchQueries
 
     def atomic(self) -> Any:  # provided by Store
         raise NotImplementedError

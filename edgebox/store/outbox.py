@@ -3,11 +3,51 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from typing import Any
 
 from sqlite_utils import Database
 
 from edgebox.store.schema import DocState, OutboxState, now
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    """One change for the central server (a triage revision, a quarantine
+    event), written in the change's own transaction."""
+
+    id: int
+    kind: str
+    document_id: int
+    revision: int
+    payload: str
+    """The change as a JSON object, as text."""
+    state: OutboxState
+    attempts: int
+    last_error: str | None
+    created_at: str
+    sent_at: str | None
+    priority: int
+    """Emergencies first: the urgency's rank."""
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> OutboxRow:
+        return cls(**{**row, "state": OutboxState(row["state"])})
+
+
+@dataclass(frozen=True)
+class ArchivedOriginal:
+    """A triaged document's original in the archive, not yet sent whole to the
+    central server (`[sync] send_documents`)."""
+
+    id: int
+    sha256: str
+    size: int
+    archive_path: str | None
+    """None when the file was never archived (quarantined unread)."""
+
+
+_OUTBOX_COLUMNS = ", ".join(f.name for f in fields(OutboxRow))
 
 
 class OutboxQueries:
@@ -28,13 +68,14 @@ class OutboxQueries:
             counts[row["state"]] = row["n"]
         return counts
 
-    def pending_outbox(self, *, limit: int = 100) -> list[dict[str, Any]]:
+    def pending_outbox(self, *, limit: int = 100) -> list[OutboxRow]:
         """Unsent rows, emergencies first, then oldest first."""
         rows = self.db.query(
-            "SELECT * FROM outbox WHERE state = ? ORDER BY priority, id LIMIT ?",
+            f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE state = ?"
+            " ORDER BY priority, id LIMIT ?",
             [OutboxState.PENDING, limit],
         )
-        return list(rows)
+        return [OutboxRow.from_row(row) for row in rows]
 
     def mark_outbox_sent(self, ids: list[int]) -> None:
         """The server acknowledged these rows."""
@@ -73,12 +114,12 @@ class OutboxQueries:
             )
         return cursor.rowcount
 
-    def dead_outbox(self) -> list[dict[str, Any]]:
-        return list(
-            self.db.query(
-                "SELECT * FROM outbox WHERE state = ? ORDER BY id", [OutboxState.DEAD]
-            )
+    def dead_outbox(self) -> list[OutboxRow]:
+        rows = self.db.query(
+            f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE state = ? ORDER BY id",
+            [OutboxState.DEAD],
         )
+        return [OutboxRow.from_row(row) for row in rows]
 
     def sync_state(self) -> dict[str, str]:
         """Sync bookkeeping (last attempt, last success, last error, bytes sent)."""
@@ -95,16 +136,15 @@ class OutboxQueries:
                 [(key, str(value)) for key, value in values.items()],
             )
 
-    def documents_to_upload(self) -> list[dict[str, Any]]:
+    def documents_to_upload(self) -> list[ArchivedOriginal]:
         """Triaged or reviewed documents whose original the central server does
         not hold yet, oldest first (`[sync] send_documents`)."""
-        return list(
-            self.db.query(
-                """SELECT id, sha256, size, archive_path FROM documents
-                WHERE state IN (?, ?) AND uploaded_at IS NULL ORDER BY id""",
-                [DocState.TRIAGED, DocState.REVIEWED],
-            )
+        rows = self.db.query(
+            """SELECT id, sha256, size, archive_path FROM documents
+            WHERE state IN (?, ?) AND uploaded_at IS NULL ORDER BY id""",
+            [DocState.TRIAGED, DocState.REVIEWED],
         )
+        return [ArchivedOriginal(**row) for row in rows]
 
     def mark_uploaded(self, doc_id: int) -> None:
         with self.atomic():

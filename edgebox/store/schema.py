@@ -15,6 +15,7 @@ from typing import Any
 from sqlite_utils import Database, Migrations
 
 from edgebox.errors import StoreError
+from edgebox.vocabulary import Urgency
 
 
 class DocState(StrEnum):
@@ -35,9 +36,7 @@ class OutboxState(StrEnum):
 
 # "unknown" is what a failed triage says: it sorts with the urgent ones, never
 # with the routine ones, so a model failure cannot hide an emergency.
-URGENCY_RANK = {"emergency": 0, "urgent": 1, "unknown": 2, "routine": 3}
-
-_RANK_CASES = " ".join(f"WHEN '{u}' THEN {r}" for u, r in URGENCY_RANK.items())
+_RANK_CASES = " ".join(f"WHEN '{u}' THEN {u.rank}" for u in Urgency)
 # Not work for a nurse: a copy of a document already listed. A quarantined
 # file is: no one knows its urgency (an unreadable emergency referral), so it
 # sorts with the unknown ones.
@@ -94,7 +93,7 @@ def m001_initial(db: Database) -> None:
             revision INTEGER NOT NULL,
             author TEXT NOT NULL,
             category TEXT,
-            urgency TEXT NOT NULL {_enum_check("urgency", URGENCY_RANK)},
+            urgency TEXT NOT NULL {_enum_check("urgency", Urgency)},
             summary TEXT NOT NULL DEFAULT '',
             red_flags TEXT NOT NULL DEFAULT '[]',
             fields TEXT NOT NULL DEFAULT '{{}}',

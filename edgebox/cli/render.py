@@ -1,0 +1,154 @@
+"""Plain terminal output for the CLI: result tables, progress lines, the doctor."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from edgebox.service.step import Step, StepOutcome
+from edgebox.terminal import visible
+from edgebox.vocabulary import Urgency
+
+URGENCY_STYLE = {
+    Urgency.EMERGENCY: "bold white on red",
+    Urgency.URGENT: "bold yellow",
+    Urgency.UNKNOWN: "bold magenta",
+    Urgency.ROUTINE: "green",
+}
+
+
+def _plain(text: object, style: str = "") -> Text:
+    """A table cell that shows `text` as it is: never parsed as rich markup
+    (a file named `a[/b].txt` or a summary with `[link=...]` stays text)."""
+    return Text(visible(text), style=style)
+
+
+def results_table(rows: Iterable[Mapping[str, Any]], *, title: str) -> None:
+    """Documents with their triage, most urgent first as given; stored ones
+    with their id, which `requeue` and `similar` take."""
+    rows = list(rows)
+    stored = any("document_id" in row for row in rows)
+    table = Table(title=title, expand=True, show_lines=False)
+    if stored:
+        table.add_column("ID", no_wrap=True, justify="right")
+    table.add_column("Urgency", no_wrap=True)
+    table.add_column("File", overflow="fold", ratio=2)
+    table.add_column("Category", overflow="fold", ratio=1)
+    table.add_column("Review", no_wrap=True)
+    table.add_column("Summary / red flags", overflow="fold", ratio=4)
+    for row in rows:
+        urgency = row.get("urgency") or row.get("state") or ""
+        flags = ", ".join(str(f["sign"]) for f in row.get("red_flags") or [])
+        detail = _plain(
+            row.get("summary") or row.get("error_message") or row.get("error") or ""
+        )
+        if flags:
+            detail.append(("\nflags: " if detail else "") + visible(flags), "red")
+        cells = [
+            _plain(urgency, URGENCY_STYLE.get(urgency, "")),
+            _plain(row.get("file_name", "")),
+            _plain(row.get("category") or "-"),
+            "yes" if row.get("needs_review") else "",
+            detail,
+        ]
+        if stored:
+            cells.insert(0, str(row.get("document_id", "")))
+        table.add_row(*cells)
+    Console().print(table)
+
+
+def hits_table(hits: Iterable[Any], *, title: str) -> None:
+    table = Table(title=title, expand=True)
+    table.add_column("#", no_wrap=True)
+    table.add_column("Score", no_wrap=True)
+    table.add_column("Urgency", no_wrap=True)
+    table.add_column("File / category", overflow="fold", ratio=2)
+    table.add_column("Snippet", overflow="fold", ratio=4)
+    for hit in hits:
+        urgency = hit.urgency or hit.state
+        label = f"{hit.file}\n{hit.category or '-'}" + (
+            " (reviewed)" if hit.reviewed else ""
+        )
+        table.add_row(
+            str(hit.document_id),
+            f"{hit.score:.4f}",
+            _plain(urgency, URGENCY_STYLE.get(urgency, "")),
+            _plain(label),
+            _plain(hit.snippet),
+        )
+    Console().print(table)
+
+
+def result_line(step: Step) -> str | None:
+    """The service log's line per finished step that a person cares about.
+
+    By document id only: file names are often patients' names, and red flags
+    are health details; the UI, `edgebox queue` and `quarantine/` show them
+    to those who may see them."""
+    doc_id, result = step.document["id"], step.result
+    if step.outcome is StepOutcome.QUARANTINED:
+        return f"quarantined #{doc_id} (reason in quarantine/)"
+    if step.outcome is StepOutcome.FAILED:
+        return f"will retry #{doc_id}"
+    if result is None:  # extracted: its line comes once it is triaged
+        return None
+    review = " [review]" if result.needs_review else ""
+    return f"{result.urgency:9} #{doc_id}: {result.category or '-'}{review}"
+
+
+def progress_line(doc: Mapping[str, Any], result: Any) -> str:
+    latency = result.provenance.get("latency_s")
+    took = f"{latency:.1f} s" if latency is not None else "failed"
+    name = visible(doc["file_name"], one_line=True)
+    return f"triaged #{doc['id']} {name}: {result.urgency} ({took})"
+
+
+def doctor_text(checks: Mapping[str, Any]) -> str:
+    model, llama, sqlite = checks["model"], checks["llama_cpp"], checks["sqlite"]
+    ocr, gpu = checks["ocr"], checks["gpu"]
+    lines = [
+        f"edgebox     {checks['edgebox']}  Python {checks['python']}",
+        f"platform    {checks['platform']}",
+        f"home        {checks['home']}  config: {checks['config_file'] or 'defaults'}",
+        f"sqlite      {sqlite['version']}  extensions loadable: "
+        f"{_yes(sqlite['extensions_loadable'])}",
+        f"model       {model['file']}",
+    ]
+    if model.get("sha256"):
+        lines.append(
+            f"            sha256 {model['sha256']}  manifest: {model['manifest']}"
+        )
+    if llama.get("installed"):
+        lines.append(
+            f"llama.cpp   llama-cpp-python {llama['version']}  GPU offload: "
+            f"{_yes(llama['gpu_offload'])}  layers: {llama['gpu_layers_used']} "
+            f"(setting {llama['gpu_layers_setting']})"
+        )
+    else:
+        lines.append(f"llama.cpp   not usable: {llama.get('problem')}")
+    lines.append(f"gpu         {gpu['detail'] if gpu['present'] else 'none found'}")
+    lines.append(f"threads     {checks['threads']}")
+    langs = ", ".join(ocr["languages"]) or "-"
+    tesseract = f"tesseract ({langs})" if ocr["available"] else "not installed"
+    lines.append(f"ocr         {tesseract}")
+    if ocr.get("pdf_policy"):
+        lines.append(f"            {ocr['pdf_policy']}")
+    rules = checks["rules"]
+    rules_state = f"version {rules['version']}" if rules["ok"] else "DO NOT LOAD"
+    lines.append(f"rules       {rules['file']}  {rules_state}")
+    inbox = checks["inbox"]
+    inbox_state = (
+        "missing" if not inbox["exists"] else "mounted" if inbox["is_mount"] else "ok"
+    )
+    lines.append(f"inbox       {inbox['path']}  {inbox_state}")
+    for warning in checks["warnings"]:
+        lines.append(f"warning: {warning}")
+    return "\n".join(lines)
+
+
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "no"

@@ -1,0 +1,230 @@
+"""The worker that moves documents received -> extracted -> triaged.
+
+Each step is idempotent and each transition is one transaction, so a crash
+between steps resumes where it stopped: documents left in `received` or
+`extracted` are simply picked up again. Originals are read from the archive,
+never from the inbox. Permanent extraction failures are quarantined with their
+reason; transient ones are retried with a capped backoff.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from edgebox.config import Config
+from edgebox.errors import ExtractError
+from edgebox.intake.archive import write_quarantine_copy
+from edgebox.intake.extract import Limits
+from edgebox.intake.extract.timebox import TimeboxedExtractor
+from edgebox.intake.ignore import inbox_files
+from edgebox.intake.ingest import Ingestor
+from edgebox.search.embed import Embedder, EmbeddingError
+from edgebox.search.index import SearchIndex
+from edgebox.service.step import Step, StepOutcome
+from edgebox.store import DocState, Store
+from edgebox.store.search import Chunk
+from edgebox.triage.engine import TriageEngine, TriageResult
+
+log = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[dict, TriageResult], None]
+RETRY_BASE_S = 30.0
+RETRY_CAP_S = 3600.0
+
+
+def retry_delay_s(
+    attempt: int, *, base: float = RETRY_BASE_S, cap: float = RETRY_CAP_S
+) -> float:
+    """Seconds before retry number `attempt` (1, 2, ...): doubling, capped."""
+    return min(cap, base * 2 ** max(0, attempt - 1))
+
+
+@dataclass
+class PassReport:
+    recorded: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    triaged: int = 0
+
+
+def default_embedder(config: Config) -> Embedder | None:
+    """The configured embedding model, or None (logged) when it is not installed."""
+    try:
+        return Embedder(config.index.model, batch_size=config.index.batch_size)
+    except EmbeddingError as exc:
+        log.warning("search index disabled: %s", exc)
+        return None
+
+
+class Pipeline:
+    """One store, one engine (loaded on first need), one step at a time."""
+
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        *,
+        engine_loader: Callable[[], TriageEngine] | None = None,
+        embedder_loader: Callable[[], Embedder | None] | None = None,
+        triage: bool = True,
+        clock: Callable[[], float] = time.time,
+        stop: threading.Event | None = None,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.triage_enabled = triage
+        self.clock = clock
+        self.stop = stop
+        """Set when the service stops: the model's answer or the slow
+        extraction in progress is abandoned (`Cancelled`), and its document
+        stays as it was, for the next start."""
+        self._engine_loader = engine_loader or (lambda: TriageEngine(config))
+        self._engine: TriageEngine | None = None
+        self._embedder_loader = embedder_loader or (lambda: default_embedder(config))
+        self._index: SearchIndex | None = None
+        self.extractor = TimeboxedExtractor(
+            Limits(
+                max_bytes=config.ingest.max_bytes,
+                max_pages=config.ingest.max_pages,
+                timeout_s=config.ingest.extract_timeout_s,
+                ocr_languages=config.ingest.ocr_languages,
+            )
+        )
+
+    @property
+    def engine(self) -> TriageEngine:
+        if self._engine is None:
+            self._engine = self._engine_loader()
+        return self._engine
+
+    @property
+    def index(self) -> SearchIndex | None:
+        """The search index, or None when no embedding model can be loaded."""
+        if self._index is None:
+            embedder = self._embedder_loader()
+            if embedder is None:
+                return None
+            self._index = SearchIndex(self.store, embedder, self.config.index)
+        return self._index
+
+    def close(self) -> None:
+        self.extractor.close()
+
+    def run_once(self, *, on_triaged: ProgressCallback | None = None) -> PassReport:
+        """Take every file in the inbox now (no stability wait), then drain the work.
+
+        For `edgebox process` and tests; the service uses the watcher instead.
+        """
+        report = PassReport()
+        ingestor = Ingestor(self.config, self.store)
+        for path in inbox_files(self.config.inbox_dir, self.config.ingest.ignore):
+            outcome = ingestor.ingest(path)
+            report.recorded += outcome.result == "recorded"
+            report.duplicates += outcome.result == "duplicate"
+            report.quarantined += outcome.result == "quarantined"
+        while (step := self.step()) is not None:
+            if step.outcome is StepOutcome.QUARANTINED:
+                report.quarantined += 1
+            elif step.result is not None:
+                report.triaged += 1
+                if on_triaged:
+                    on_triaged(step.document, step.result)
+        return report
+
+    def step(self) -> Step | None:
+        """Do the next piece of work; None when there is nothing to do now."""
+        now = self.clock()
+        due = self.store.due_for_retry(_iso(now), beyond=_iso(now + RETRY_CAP_S))
+        received = due or self.store.documents_in_state(DocState.RECEIVED, limit=1)
+        if received:
+            doc = received[0]
+            return Step(doc, self.extract(doc))
+        if self.triage_enabled:
+            extracted = self.store.documents_in_state(DocState.EXTRACTED, limit=1)
+            if extracted:
+                doc = extracted[0]
+                return Step(doc, StepOutcome.TRIAGED, self.triage(doc))
+        return None
+
+    def extract(self, doc: dict) -> StepOutcome:
+        """received (or failed) -> extracted, failed (retry later) or quarantined."""
+        try:
+            extraction = self.extractor.extract(
+                Path(doc["archive_path"] or doc["source_path"]), stop=self.stop
+            )
+        except ExtractError as exc:
+            return self._failed(doc, exc)
+        self.store.set_state(
+            doc["id"],
+            DocState.EXTRACTED,
+            text=extraction.text,
+            unread_pages=[page.to_json() for page in extraction.unread_pages],
+        )
+        return StepOutcome.EXTRACTED
+
+    def triage(self, doc: dict) -> TriageResult:
+        """extracted -> triaged; result, outbox row and audit in one transaction."""
+        result = self.engine.triage(
+            doc["text"] or "",
+            cancel=self.stop,
+            unread_pages=json.loads(doc.get("unread_pages") or "[]"),
+        )
+        record = result.to_record()
+        self.store.record_triage(doc["id"], record, chunks=self._embed(doc, record))
+        return result
+
+    def _embed(self, doc: dict, record: dict) -> tuple[str, list[Chunk]] | None:
+        index = self.index
+        if index is None:
+            return None
+        try:
+            return index.embed_document(
+                file_name=doc["file_name"], text=doc["text"] or "", triage=record
+            )
+        except EmbeddingError as exc:
+            # The triage result matters more than its search vectors: keep it,
+            # and let `edgebox reindex` add the vectors later.
+            log.warning("document %s not embedded: %s", doc["id"], exc)
+            return None
+
+    def quarantine(self, doc: dict, *, code: str, message: str) -> None:
+        """Quarantine a document, and the copies of it recorded meanwhile (each
+        with its own reason file where staff look)."""
+        copies = self.store.set_state(
+            doc["id"], DocState.QUARANTINED, error_code=code, error_message=message
+        )
+        for quarantined in (doc, *(self.store.document(i) for i in copies)):
+            archived = quarantined["archive_path"]
+            reason = quarantined["error_message"] if quarantined is not doc else message
+            write_quarantine_copy(
+                self.config.quarantine_dir,
+                doc_id=quarantined["id"],
+                file_name=quarantined["file_name"],
+                original=Path(archived) if archived else None,
+                reason=f"{reason}\n(reason code: {code};"
+                f" document id {quarantined['id']})",
+            )
+
+    def _failed(self, doc: dict, exc: ExtractError) -> StepOutcome:
+        # Name the file as staff dropped it, not its archive path.
+        message = exc.message.replace(str(doc["archive_path"]), doc["file_name"])
+        attempts = doc["attempts"] + 1
+        if exc.permanent or attempts >= self.config.ingest.max_attempts:
+            self.quarantine(doc, code=exc.code, message=message)
+            return StepOutcome.QUARANTINED
+        retry_at = _iso(self.clock() + retry_delay_s(attempts))
+        self.store.mark_failed(
+            doc["id"], error_code=exc.code, error_message=message, retry_at=retry_at
+        )
+        return StepOutcome.FAILED
+
+
+def _iso(epoch_s: float) -> str:
+    return datetime.fromtimestamp(epoch_s, UTC).isoformat(timespec="milliseconds")

@@ -1,0 +1,144 @@
+"""The queue as the UI pages through it, and read-only access to a store that
+cannot be written (mixed into Store).
+
+Kept apart from `core` so that the UI's needs grow in one place; all SQL still
+lives in the store package.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Self
+
+from sqlite_utils import Database
+
+from edgebox.errors import StoreError
+from edgebox.store.schema import QUEUE_ORDER, refuse_a_foreign_database, where_set
+
+_QUEUE_FROM = """FROM documents d
+            LEFT JOIN triage_revisions t ON t.document_id = d.id AND t.revision = (
+                SELECT MAX(revision) FROM triage_revisions WHERE document_id = d.id)"""
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """What the queue shows; None means any."""
+
+    state: str | None = None
+    category: str | None = None
+    urgency: str | None = None
+
+
+class QueueQueries:
+    """Mixed into `Store`."""
+
+    db: Database
+    path: Path
+
+    # -- opening -------------------------------------------------------------
+
+    @classmethod
+    def open_read_only(cls, path: Path, *, timeout: float = 2.0) -> Self:
+        """A connection that can only read (a read-only file or folder): no
+        migrations, no WAL switch; every write fails."""
+        store = cls.__new__(cls)
+        store.path = path
+        store.db = Database(_read_only_connection(path, timeout))
+        try:
+            refuse_a_foreign_database(store.db, path)
+        except BaseException:
+            store.db.close()
+            raise
+        return store
+
+    def wait_for_locks(self, seconds: float) -> None:
+        """How long a write waits for another writer before it fails."""
+        self.db.execute(f"PRAGMA busy_timeout = {int(seconds * 1000)}")
+
+    def data_version(self) -> int:
+        """Changes when another connection commits: a cheap 'anything new?'."""
+        return int(self.db.conn.execute("PRAGMA data_version").fetchone()[0])
+
+    # -- the queue -------------------------------------------------------------
+
+    def queue_page(
+        self, filters: QueueFilter | None = None, *, limit: int = 500, offset: int = 0
+    ) -> list[dict[str, Any]]:
+        """Documents with their latest result that pass the filters, most urgent
+        first (no result sorts as unknown), then oldest; `offset` pages on."""
+        clause, params = _queue_where(filters or QueueFilter())
+        rows = self.db.query(
+            f"""
+            SELECT d.id AS document_id, d.file_name, d.state, d.received_at,
+                   d.updated_at, d.error_code, d.error_message, t.revision,
+                   t.author, t.category, COALESCE(t.urgency, 'unknown') AS urgency,
+                   t.summary, t.needs_review
+            {_QUEUE_FROM}
+            {clause}
+            ORDER BY {QUEUE_ORDER}
+            LIMIT ? OFFSET ?""",
+            [*params, limit, offset],
+        )
+        return [row | {"needs_review": bool(row["needs_review"])} for row in rows]
+
+    def queue_count(self, filters: QueueFilter | None = None) -> int:
+        """How many documents pass the filters: what a page leaves out."""
+        clause, params = _queue_where(filters or QueueFilter())
+        row = self.db.conn.execute(
+            f"SELECT COUNT(*) {_QUEUE_FROM} {clause}", params
+        ).fetchone()
+        return int(row[0])
+
+
+def _queue_where(filters: QueueFilter) -> tuple[str, list[Any]]:
+    where, params = where_set(
+        [
+            ("d.state = ?", filters.state),
+            ("t.category = ?", filters.category),
+            ("COALESCE(t.urgency, 'unknown') = ?", filters.urgency),
+        ]
+    )
+    return (f"WHERE {' AND '.join(where)}" if where else ""), params
+
+
+def _read_only_connection(path: Path, timeout: float) -> sqlite3.Connection:
+    """Read-only, then immutable (a WAL file in a folder no one may write to
+    cannot get its shared-memory file); the first one that can read wins."""
+    if not path.is_file():
+        raise StoreError(f"cannot open the store {path}: there is no such file")
+    errors = []
+    for flags in ("mode=ro", "mode=ro&immutable=1"):
+        conn = sqlite3.connect(
+            f"{path.resolve().as_uri()}?{flags}",
+            uri=True,
+            timeout=timeout,
+            check_same_thread=False,
+        )
+        try:
+            conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+            return conn
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            errors.append(exc)
+            if "not a database" in str(exc) or "locked" in str(exc):
+                break
+    raise StoreError(f"cannot open the store {path}: {_reason(errors[-1])}")
+
+
+def check_readable(path: Path, *, timeout: float = 2.0) -> None:
+    """Raise a StoreError naming the file when it cannot be read now (not an
+    SQLite file, locked by another program, unreadable); a missing file is
+    fine: opening the store creates it."""
+    if path.exists():
+        _read_only_connection(path, timeout).close()
+
+
+def _reason(exc: sqlite3.Error) -> str:
+    text = str(exc)
+    if "locked" in text:
+        return "it is locked by another program; try again in a moment"
+    if "not a database" in text:
+        return "it is not an edgebox database (not an SQLite file)"
+    return text

@@ -1,0 +1,1 @@
+"""Helpers the tests share (and the sync benchmark: the loopback server)."""

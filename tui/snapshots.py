@@ -1,0 +1,143 @@
+"""What the screens read from the store, as snapshots of plain data.
+
+Every read runs in a thread worker on a connection of its own (`StoreOpener`);
+the screens only get plain data back, and compare snapshots whole to skip
+needless repaints.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from edgebox.config import Config
+from edgebox.errors import StoreError
+from edgebox.store import Store
+from edgebox.store.queue import QueueFilter, check_readable
+
+QUEUE_PAGE = 500
+"""Rows the queue shows at once; `]` and `[` page through the rest."""
+
+
+@dataclass(frozen=True)
+class StoreOpener:
+    """Opens a connection per use; read-only when the file cannot be written."""
+
+    path: Path
+    read_only: bool = False
+    lock_wait_s: float = 5.0
+    """How long a save waits for another writer (the store's own 30 s would
+    leave a person wondering whether it worked)."""
+
+    def __call__(self) -> Store:
+        if self.read_only:
+            return Store.open_read_only(self.path)
+        store = Store(self.path)
+        store.wait_for_locks(self.lock_wait_s)
+        return store
+
+
+def open_store(path: Path) -> StoreOpener:
+    """An opener for the store at `path`, read-only when it cannot be written;
+    raise StoreError naming the file when it cannot be read at all."""
+    check_readable(path)  # fails fast (locked, not SQLite) instead of waiting 30 s
+    try:
+        Store(path).close()
+    except StoreError as write_error:
+        try:
+            Store.open_read_only(path).close()
+        except StoreError:
+            raise write_error from None
+        return StoreOpener(path, read_only=True)
+    return StoreOpener(path)
+
+
+@dataclass(frozen=True)
+class QueueSnapshot:
+    """What the queue shows; compared whole to skip needless repaints."""
+
+    rows: tuple[tuple[Any, ...], ...]
+    counts: tuple[tuple[str, int], ...]
+    needs_review: int
+    offset: int = 0
+    """Where this page starts among the documents that pass the filters."""
+    total: int = 0
+    """How many documents pass the filters, on every page together."""
+
+
+def load_queue(
+    store: Store, filters: QueueFilter, *, offset: int = 0, page: int = QUEUE_PAGE
+) -> QueueSnapshot:
+    total = store.queue_count(filters)
+    # The last page when documents left since (a filter or a requeue).
+    offset = max(0, min(offset, (total - 1) // page * page))
+    rows = tuple(
+        (
+            row["document_id"],
+            # Not triaged yet (or quarantined): no urgency to show, though it
+            # sorts with the unknown ones, high in the queue, until it has one.
+            row["urgency"] if row["revision"] is not None else "none",
+            row["category"],
+            row["summary"] or row["error_message"] or row["file_name"],
+            row["received_at"],
+            row["state"],
+            row["needs_review"],
+        )
+        for row in store.queue_page(filters, limit=page, offset=offset)
+    )
+    counts = tuple(store.counts_by_state().items())
+    return QueueSnapshot(rows, counts, store.needs_review_count(), offset, total)
+
+
+@dataclass(frozen=True)
+class DocumentView:
+    document: dict[str, Any]
+    revisions: list[dict[str, Any]]
+    undo: Any = None
+    """The store's UndoPlan, or None when there is nothing to undo."""
+
+    @property
+    def latest(self) -> dict[str, Any] | None:
+        return self.revisions[-1] if self.revisions else None
+
+
+def load_document(store: Store, doc_id: int) -> DocumentView:
+    return DocumentView(
+        store.document(doc_id), store.revisions(doc_id), store.undo_plan(doc_id)
+    )
+
+
+@dataclass(frozen=True)
+class StatusSnapshot:
+    service: dict[str, str]
+    counts: dict[str, int]
+    needs_review: int
+    outbox: dict[str, int]
+    sync: dict[str, str]
+    overrides: dict[str, Any]
+    problems: list[dict[str, Any]] = field(default_factory=list)
+    """Quarantined and failed documents and failed triages, with their reasons."""
+    inbox: int = 0
+    """Files in the drop folder now, not yet taken in (whether or not the
+    service runs to take them)."""
+
+
+def load_status(store: Store, config: Config) -> StatusSnapshot:
+    from edgebox.intake.ignore import inbox_files
+
+    problems = store.requeueable()
+    return StatusSnapshot(
+        service=store.service_state(),
+        counts=store.counts_by_state(),
+        needs_review=store.needs_review_count(),
+        outbox=store.outbox_counts(),
+        sync=store.sync_state(),
+        overrides=store.override_stats(review_cut=config.triage.review_cut),
+        problems=[{k: d[k] for k in _PROBLEM_KEYS} for d in problems],
+        inbox=len(inbox_files(config.inbox_dir, config.ingest.ignore)),
+    )
+
+
+_PROBLEM_KEYS = ("id", "file_name", "state", "error_code", "error_message",
+                 "updated_at", "attempts")  # fmt: skip

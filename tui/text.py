@@ -1,0 +1,61 @@
+"""How the screens show text: literally (never parsed as markup), clipped,
+times as absolute local times, and urgency by symbol and word as well as
+colour.
+
+Text from documents is shown as `rich.text.Text` with control characters made
+visible: a summary that says "[bold]" or carries an escape sequence is shown
+as typed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.text import Text
+
+from edgebox.terminal import visible
+from edgebox.vocabulary import Urgency
+
+# Colour is never the only cue: each urgency has its own symbol and word.
+URGENCY_LABEL = {
+    Urgency.EMERGENCY: "!! EMERG",
+    Urgency.URGENT: "!  urgent",
+    Urgency.UNKNOWN: "?  unknown",
+    Urgency.ROUTINE: "   routine",
+    "none": "·  -",
+}
+URGENCY_STYLE = {
+    Urgency.EMERGENCY: "bold reverse red",
+    Urgency.URGENT: "bold yellow",
+    Urgency.UNKNOWN: "bold magenta",
+    Urgency.ROUTINE: "",
+}
+
+
+def literal(text: object, *, style: str = "", one_line: bool = False) -> Text:
+    """A renderable that shows `text` exactly, whatever brackets it holds."""
+    return Text(visible(text, one_line=one_line), style=style, no_wrap=one_line)
+
+
+def clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
+
+
+def local_time(iso: str | None, *, with_year: bool = False) -> str:
+    """An absolute local time (never "3 min ago"): the same on every screen."""
+    if not iso:
+        return "-"
+    try:
+        stamp = datetime.fromisoformat(iso).astimezone()
+    except ValueError:
+        return visible(iso, one_line=True)
+    return stamp.strftime("%Y-%m-%d %H:%M" if with_year else "%m-%d %H:%M")
+
+
+def urgency_text(urgency: str | None) -> Text:
+    """The urgency by symbol and word; None: no result yet (not triaged)."""
+    urgency = urgency or "none"
+    return Text(
+        URGENCY_LABEL.get(urgency, visible(urgency)),
+        style=URGENCY_STYLE.get(urgency, ""),
+    )
