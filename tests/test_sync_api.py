@@ -217,7 +217,7 @@ def test_a_gzip_of_ten_million_records_is_refused_before_it_is_parsed(
         assert httpx.get(health).status_code == 200
         before = peak_rss_mb(pid)
         waits: list[float] = []
-        done = threading.Event()
+        done, probing = threading.Event(), threading.Event()
 
         def probe() -> None:
             with httpx.Client(timeout=30) as client:
@@ -225,10 +225,14 @@ def test_a_gzip_of_ten_million_records_is_refused_before_it_is_parsed(
                     began = time.monotonic()
                     assert client.get(health).status_code == 200
                     waits.append(time.monotonic() - began)
+                    probing.set()
                     time.sleep(0.01)
 
         prober = threading.Thread(target=probe)
         prober.start()
+        # The refusal can come in milliseconds: on a busy machine the prober
+        # must be under way first, or it measures nothing.
+        assert probing.wait(30)
         headers = {
             "Authorization": f"Bearer {token}",
             "Idempotency-Key": KEY,
