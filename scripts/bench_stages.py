@@ -59,7 +59,7 @@ def _backlog(folder: Path, docs: int, emergencies: int, seed: int) -> list[str]:
     """Files named in drop order; returns the emergencies' names."""
     rng = random.Random(seed)
     others = [n for n in SAMPLES if n != EMERGENCY]
-    where = set(rng.sample(range(docs), emergencies))
+    where = set(rng.sample(range(docs), min(emergencies, docs)))
     names = []
     for i in range(docs):
         kind = EMERGENCY if i in where else others[i % len(others)]
