@@ -17,6 +17,7 @@ sys.path[:0] = [str(HERE.parent), str(HERE)]
 from bench_index import index_benchmarks  # noqa: E402
 from bench_ingest import ingest_throughput  # noqa: E402
 from bench_pdf import pdf_pages  # noqa: E402
+from bench_stages import two_stage  # noqa: E402
 from bench_sync import sync_throughput  # noqa: E402
 from bench_triage import prefix_reuse, triage_throughput  # noqa: E402
 from bench_tui import tui_startup  # noqa: E402
@@ -36,11 +37,18 @@ def main() -> int:
         "--scales", default="10000,100000", help="document counts for search latency"
     )
     parser.add_argument("--ui-docs", type=int, default=1000)
+    parser.add_argument(
+        "--stage-docs", type=int, default=60, help="backlog for the two-stage run"
+    )
+    parser.add_argument("--only", choices=["stages"], help="run only this benchmark")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     docs = list(SAMPLES.values())[: args.docs]
     scales = tuple(int(n) for n in args.scales.split(",") if n)
+    if args.only == "stages":
+        return _print(two_stage(args.stage_docs), as_json=args.json)
     results = [
+        *two_stage(args.stage_docs),
         ingest_throughput(args.files),
         pdf_pages(args.pdf_pages),
         triage_throughput(docs, args.rounds),
@@ -49,7 +57,11 @@ def main() -> int:
         *sync_throughput(results=args.sync_results),
         tui_startup(args.ui_docs),
     ]
-    if args.json:
+    return _print(results, as_json=args.json)
+
+
+def _print(results: list[dict], *, as_json: bool) -> int:
+    if as_json:
         print(json.dumps(results, indent=2))
         return 0
     for result in results:

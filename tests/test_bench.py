@@ -26,6 +26,8 @@ def test_bench_reports_engine_and_baseline_in_one_run() -> None:
             "20",
             "--scales",
             "500",
+            "--stage-docs",
+            "3",
             "--sync-results",
             "500",
             "--ui-docs",

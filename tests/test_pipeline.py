@@ -44,7 +44,8 @@ def test_each_file_is_taken_once_and_bad_ones_are_quarantined(
         assert "scan.pdf" in quarantined["error_message"]
         (triaged,) = store.documents_in_state(DocState.TRIAGED)
         assert store.latest_revision(triaged["id"])["urgency"] == "emergency"
-        assert store.outbox_counts()["pending"] == 2  # the result and the quarantine
+        # The provisional result, the LLM stage's, and the quarantine.
+        assert store.outbox_counts()["pending"] == 3
 
 
 @pytest.mark.model
@@ -84,4 +85,5 @@ def test_demo_end_to_end_through_the_cli(edgebox_home: Path) -> None:
     assert len(json.loads(again.stdout)) == len(SAMPLES)  # nothing taken twice
     status = json.loads(run_cli("status", "--json").stdout)
     assert status["documents"]["triaged"] == len(SAMPLES)
-    assert status["outbox"]["pending"] == len(SAMPLES)
+    # Each document: its provisional result and the LLM stage's.
+    assert status["outbox"]["pending"] == 2 * len(SAMPLES)

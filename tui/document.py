@@ -38,6 +38,7 @@ class DocumentScreen(Screen):
         Binding("r", "review", "review"),
         Binding("c", "confirm", "confirm"),
         Binding("z", "undo", "undo"),
+        Binding("e", "escalate", "escalate"),
     ]
 
     def __init__(self, doc_id: int, *, review: bool = False) -> None:
@@ -179,6 +180,28 @@ class DocumentScreen(Screen):
         self._as_reviewer(
             lambda: self._reviewed(ReviewChoice(latest["revision"]), form=False)
         )
+
+    def action_escalate(self) -> None:
+        """Emergency now, whether or not any stage has rated the document:
+        the service's later stages keep a person's answer."""
+        if self._saving_now() or not self._can_write("escalate") or self.view is None:
+            return
+        latest = self.view.latest
+        seen = latest["revision"] if latest else None
+
+        def escalate() -> None:
+            reviewer = cast(str, self.edgebox.reviewer)
+            self._save(
+                "escalate",
+                lambda store: store.set_by_staff(
+                    self.doc_id,
+                    reviewer=reviewer,
+                    urgency=Urgency.EMERGENCY,
+                    expected_revision=seen,
+                ),
+            )
+
+        self._as_reviewer(escalate)
 
     def _reviewed(self, choice: ReviewChoice | None, *, form: bool = True) -> None:
         """Save the person's choice; `form`: it came from the review form, whose

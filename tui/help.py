@@ -24,6 +24,7 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ("r", "review: change category or urgency, add a note"),
         ("c", "confirm the result as it is"),
         ("z", "undo the last change (kept in the history)"),
+        ("e", "escalate to emergency, even before any triage"),
         ("tab", "similar cases; enter opens one"),
         ("escape", "back"),
     )),

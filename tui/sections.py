@@ -49,15 +49,21 @@ def _result(view: DocumentView) -> Text:
     line.append(f"  {latest['category'] or '-'}")
     if latest["needs_review"]:
         line.append("  NEEDS REVIEW", style="bold")
+    if latest.get("provisional"):
+        line.append("  PROVISIONAL", style="bold")
+        line.append(" (rules and learned models; the model has not read it yet)")
     line.append("\n")
     line.append(_section("Summary"))
-    line.append(literal(latest["summary"] or "(no summary)"))
+    empty = "(not written yet)" if latest.get("provisional") else "(no summary)"
+    line.append(literal(latest["summary"] or empty))
     return line
 
 
 def _flags(view: DocumentView) -> Text:
     flags = view.latest["red_flags"] if view.latest else []
     out = _section("Red flags")
+    if view.latest is None:  # the rules have not read it: say nothing of flags
+        return out.append("not checked yet (the text is still being read)")
     if not flags:
         out.append("none found" + (" in the pages read" if _unread_pages(view) else ""))
     for flag in flags:
@@ -79,6 +85,8 @@ def _flags(view: DocumentView) -> Text:
 def _fields(view: DocumentView) -> Text:
     fields = view.latest["fields"] if view.latest else {}
     out = _section("Fields")
+    if view.latest is None:
+        return out.append("not read yet")
     if not fields:
         out.append("none found")
     for name, value in fields.items():

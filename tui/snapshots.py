@@ -81,7 +81,8 @@ def load_queue(
             row["category"],
             row["summary"] or row["error_message"] or row["file_name"],
             row["received_at"],
-            row["state"],
+            # The marker the CLI and sync use too: the LLM has not read it yet.
+            "provisional" if row["provisional"] else row["state"],
             row["needs_review"],
         )
         for row in store.queue_page(filters, limit=page, offset=offset)

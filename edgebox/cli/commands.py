@@ -381,6 +381,50 @@ def requeue(ctx: click.Context, document_id: int | None, all_failed: bool) -> No
     )
 
 
+@cli.command()
+@click.argument("document_id", type=int)
+@click.option(
+    "--urgency",
+    type=click.Choice([level.value for level in Urgency.levels()]),
+    default=Urgency.EMERGENCY.value,
+    show_default=True,
+)
+@click.option("--category", help="Set the category too.")
+@click.option("--note", help="Why (kept with the revision).")
+@click.pass_context
+def escalate(
+    ctx: click.Context,
+    document_id: int,
+    urgency: str,
+    category: str | None,
+    note: str | None,
+) -> None:
+    """Set a document's urgency (emergency by default) now, triaged or not:
+    the service's later stages keep a person's answer."""
+    from edgebox.store import Store
+    from edgebox.tui.app import reviewer_name
+
+    settings = _config(ctx)
+    settings.require_home()
+    if category is not None and category not in settings.categories:
+        raise click.BadParameter(
+            f"{category!r} is not one of {', '.join(settings.categories)}",
+            param_hint="--category",
+        )
+    reviewer = reviewer_name()
+    if reviewer is None:
+        raise click.UsageError("set EDGEBOX_USER to the name of who escalates")
+    with Store(settings.db_path) as store:
+        revision = store.set_by_staff(
+            document_id,
+            reviewer=reviewer,
+            urgency=urgency,
+            category=category,
+            note=note,
+        )
+    click.echo(f"document {document_id}: {urgency}, saved as revision {revision}")
+
+
 def _iso_date(value: str | None, param: click.Parameter) -> str | None:
     """A filter date as the store compares it: a mistyped one ("yesterday")
     would otherwise match nothing and look like an empty result."""

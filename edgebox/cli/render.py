@@ -94,10 +94,11 @@ def result_line(step: Step) -> str | None:
         return f"quarantined #{doc_id} (reason in quarantine/)"
     if step.outcome is StepOutcome.FAILED:
         return f"will retry #{doc_id}"
-    if result is None:  # extracted: its line comes once it is triaged
+    if result is None:  # extracted without triage
         return None
     review = " [review]" if result.needs_review else ""
-    return f"{result.urgency:9} #{doc_id}: {result.category or '-'}{review}"
+    stage = " [provisional]" if result.provisional else ""
+    return f"{result.urgency:9} #{doc_id}: {result.category or '-'}{review}{stage}"
 
 
 def progress_line(doc: Mapping[str, Any], result: Any) -> str:

@@ -132,52 +132,61 @@ class Pipeline:
         while (step := self.step()) is not None:
             if step.outcome is StepOutcome.QUARANTINED:
                 report.quarantined += 1
-            elif step.result is not None:
+            elif step.outcome is StepOutcome.TRIAGED and step.result is not None:
                 report.triaged += 1
                 if on_triaged:
                     on_triaged(step.document, step.result)
         return report
 
     def step(self) -> Step | None:
-        """Do the next piece of work; None when there is nothing to do now."""
+        """Do the next piece of work; None when there is nothing to do now.
+
+        Reading comes first: each read document gets its fast (provisional)
+        result at once, and the LLM takes the most urgent of them next."""
         now = self.clock()
         due = self.store.due_for_retry(_iso(now), beyond=_iso(now + RETRY_CAP_S))
         received = due or self.store.documents_in_state(DocState.RECEIVED, limit=1)
         if received:
-            doc = received[0]
-            return Step(doc, self.extract(doc))
+            return self.extract(received[0])
         if self.triage_enabled:
-            extracted = self.store.documents_in_state(DocState.EXTRACTED, limit=1)
-            if extracted:
-                doc = extracted[0]
+            pending = self.store.llm_pending(limit=1)
+            if pending:
+                doc = pending[0]
                 return Step(doc, StepOutcome.TRIAGED, self.triage(doc))
         return None
 
-    def extract(self, doc: dict) -> StepOutcome:
-        """received (or failed) -> extracted, failed (retry later) or quarantined."""
+    def extract(self, doc: dict) -> Step:
+        """received (or failed) -> extracted with its provisional result (the
+        fast stage, in the same transaction), failed (retry later) or
+        quarantined."""
         try:
             extraction = self.extractor.extract(
                 Path(doc["archive_path"] or doc["source_path"]), stop=self.stop
             )
         except ExtractError as exc:
-            return self._failed(doc, exc)
-        self.store.set_state(
-            doc["id"],
-            DocState.EXTRACTED,
-            text=extraction.text,
-            unread_pages=[page.to_json() for page in extraction.unread_pages],
-        )
-        return StepOutcome.EXTRACTED
+            return Step(doc, self._failed(doc, exc))
+        unread = [page.to_json() for page in extraction.unread_pages]
+        fast = None
+        if self.triage_enabled:
+            fast = self.engine.fast(extraction.text, unread_pages=unread)
+        with self.store.atomic():
+            self.store.set_state(
+                doc["id"], DocState.EXTRACTED, text=extraction.text, unread_pages=unread
+            )
+            if fast is not None:
+                self.store.record_ai_result(doc["id"], fast.to_record())
+        return Step(doc, StepOutcome.EXTRACTED, fast)
 
     def triage(self, doc: dict) -> TriageResult:
-        """extracted -> triaged; result, outbox row and audit in one transaction."""
+        """The LLM stage: extracted -> triaged (or reviewed kept); result,
+        outbox row and audit in one transaction."""
         result = self.engine.triage(
             doc["text"] or "",
             cancel=self.stop,
             unread_pages=json.loads(doc.get("unread_pages") or "[]"),
         )
         record = result.to_record()
-        self.store.record_triage(doc["id"], record, chunks=self._embed(doc, record))
+        self.store.record_ai_result(doc["id"], record, chunks=self._embed(doc, record))
         return result
 
     def _embed(self, doc: dict, record: dict) -> tuple[str, list[Chunk]] | None:

@@ -16,7 +16,8 @@ if TYPE_CHECKING:
 
 class StepOutcome(StrEnum):
     EXTRACTED = "extracted"
-    """Its text was read; triage comes next."""
+    """Its text was read and given its fast, provisional result; the LLM
+    stage comes next."""
     FAILED = "failed"
     """Reading it failed this time; it is tried again later (with backoff)."""
     QUARANTINED = "quarantined"
@@ -33,4 +34,5 @@ class Step:
     """The document's row as the step found it."""
     outcome: StepOutcome
     result: TriageResult | None = None
-    """The triage result, when the outcome is TRIAGED."""
+    """The triage result: the LLM stage's when TRIAGED, the fast stage's
+    (provisional) when EXTRACTED with triage on."""

@@ -147,9 +147,10 @@ class Workers:
         files = inbox_files(self.config.inbox_dir, self.config.ingest.ignore)
         if any(path not in self._stuck for path in files):
             return False
-        states = [DocState.RECEIVED] + ([DocState.EXTRACTED] if self.triage else [])
         with Store(self.config.db_path) as store:
-            return not store.documents_in_state(*states, limit=1)
+            if store.documents_in_state(DocState.RECEIVED, limit=1):
+                return False
+            return not (self.triage and store.llm_pending(limit=1))
 
     def _guard(self, loop: Callable[[], None]) -> None:
         try:

@@ -35,16 +35,25 @@ from edgebox.store.schema import (
     refuse_a_foreign_database,
 )
 from edgebox.store.search import Chunk, SearchQueries
+from edgebox.store.stages import StageQueries
 from edgebox.vocabulary import Urgency
 
 _JSON_COLUMNS = ("red_flags", "fields", "sources", "provenance")
 _REVISION_COLUMNS = (
     "category", "urgency", "summary", "red_flags", "fields", "language",
     "confidence", "needs_review", "sources", "provenance", "error", "note",
+    "provisional",
 )  # fmt: skip
 
 
-class Store(DocumentQueries, SearchQueries, OutboxQueries, QueueQueries, ReviewQueries):
+class Store(
+    DocumentQueries,
+    SearchQueries,
+    OutboxQueries,
+    QueueQueries,
+    ReviewQueries,
+    StageQueries,
+):
     """A connection to edgebox.db. One per thread; cheap to open."""
 
     def __init__(self, path: Path) -> None:
@@ -140,8 +149,12 @@ class Store(DocumentQueries, SearchQueries, OutboxQueries, QueueQueries, ReviewQ
         but is recorded as the undo of the person who did it.
         """
         values = [_column_value(key, result.get(key)) for key in _REVISION_COLUMNS]
-        state = DocState.TRIAGED if author == "ai" else DocState.REVIEWED
         with self.atomic():
+            state = _state_after(
+                author,
+                provisional=bool(result.get("provisional")),
+                now_in=DocState(self.document(doc_id)["state"]),
+            )
             revision = (
                 1
                 + next(
@@ -217,12 +230,16 @@ class Store(DocumentQueries, SearchQueries, OutboxQueries, QueueQueries, ReviewQ
             reviewed["sources"] = {"category": "staff", "urgency": "staff"}
             reviewed["error"] = None
             reviewed["note"] = note or None
+            reviewed["provisional"] = False
             return self.record_triage(doc_id, reviewed, author=f"staff:{reviewer}")
 
     def _check_not_in_triage(self, doc_id: int) -> None:
         """A failed triage sent back (requeue) is triaged again: a review saved
         meanwhile would be buried under the new result, so it waits for it."""
         state = self.document(doc_id)["state"]
+        latest = self.latest_revision(doc_id) or {}
+        if latest.get("provisional") or str(latest.get("author")).startswith("staff:"):
+            return  # staff act before the machine; its stages keep their answer
         if state not in (DocState.TRIAGED, DocState.REVIEWED):
             raise StoreError(
                 f"document {doc_id} is being triaged again ({state});"
@@ -258,7 +275,8 @@ class Store(DocumentQueries, SearchQueries, OutboxQueries, QueueQueries, ReviewQ
             SELECT d.id AS document_id, d.file_name, d.state, d.received_at,
                    d.error_code, d.error_message, t.revision, t.author, t.category,
                    t.urgency, t.summary, t.red_flags, t.fields, t.confidence,
-                   t.needs_review, t.sources, t.provenance, t.error
+                   t.needs_review, t.sources, t.provenance, t.error,
+                   COALESCE(t.provisional, 0) AS provisional
             FROM documents d
             LEFT JOIN triage_revisions t ON t.document_id = d.id AND t.revision = (
                 SELECT MAX(revision) FROM triage_revisions WHERE document_id = d.id)
@@ -329,7 +347,12 @@ class Store(DocumentQueries, SearchQueries, OutboxQueries, QueueQueries, ReviewQ
                 JOIN triage_revisions staff ON staff.document_id = ai.document_id
                   AND staff.revision = (SELECT MAX(revision) FROM triage_revisions
                                         WHERE document_id = ai.document_id)
-                WHERE ai.author = 'ai' AND ai.revision = 1
+                WHERE ai.author = 'ai' AND ai.revision = (
+                    SELECT MAX(revision) FROM triage_revisions
+                    WHERE document_id = ai.document_id AND author = 'ai'
+                      AND revision < (SELECT MIN(revision) FROM triage_revisions
+                                      WHERE document_id = ai.document_id
+                                        AND author LIKE 'staff:%'))
                   AND staff.author LIKE 'staff:%'"""
             )
         )
@@ -457,7 +480,7 @@ def _column_value(key: str, value: Any) -> Any:
         return json.dumps(
             value if value is not None else ({} if key != "red_flags" else [])
         )
-    if key == "needs_review":
+    if key in ("needs_review", "provisional"):
         return 1 if value else 0
     return value
 
@@ -466,6 +489,19 @@ def _decode(row: dict[str, Any]) -> dict[str, Any]:
     for key in _JSON_COLUMNS:
         if isinstance(row.get(key), str):
             row[key] = json.loads(row[key])
-    if row.get("needs_review") is not None:
-        row["needs_review"] = bool(row["needs_review"])
+    for key in ("needs_review", "provisional"):
+        if row.get(key) is not None:
+            row[key] = bool(row[key])
     return row
+
+
+_UNREAD = (DocState.RECEIVED, DocState.FAILED, DocState.QUARANTINED)
+
+
+def _state_after(author: str, *, provisional: bool, now_in: DocState) -> DocState:
+    """A provisional AI revision leaves the document waiting for the LLM
+    stage (extracted); a staff one makes it reviewed, except on a document not
+    read yet (escalated before it was): it is still to be read."""
+    if author != "ai":
+        return now_in if now_in in _UNREAD else DocState.REVIEWED
+    return DocState.EXTRACTED if provisional else DocState.TRIAGED

@@ -74,14 +74,22 @@ class QueueQueries:
             SELECT d.id AS document_id, d.file_name, d.state, d.received_at,
                    d.updated_at, d.error_code, d.error_message, t.revision,
                    t.author, t.category, COALESCE(t.urgency, 'unknown') AS urgency,
-                   t.summary, t.needs_review
+                   t.summary, t.needs_review,
+                   COALESCE(t.provisional, 0) AS provisional
             {_QUEUE_FROM}
             {clause}
             ORDER BY {QUEUE_ORDER}
             LIMIT ? OFFSET ?""",
             [*params, limit, offset],
         )
-        return [row | {"needs_review": bool(row["needs_review"])} for row in rows]
+        return [
+            row
+            | {
+                "needs_review": bool(row["needs_review"]),
+                "provisional": bool(row["provisional"]),
+            }
+            for row in rows
+        ]
 
     def queue_count(self, filters: QueueFilter | None = None) -> int:
         """How many documents pass the filters: what a page leaves out."""

@@ -49,6 +49,16 @@ QUEUE_ORDER = (
     f" CASE COALESCE(t.urgency, 'unknown') {_RANK_CASES} ELSE 4 END,"
     " d.received_at, d.id"
 )
+# The LLM stage's order: the provisional urgency, an unknown one before the
+# urgent ones (it may hide an emergency the rules could not read), a document
+# a person already touched before one that nobody has, then oldest.
+_LLM_RANK = {"emergency": 0, "unknown": 1, "urgent": 2, "routine": 3}
+LLM_STAGE_ORDER = (
+    "CASE COALESCE(t.urgency, 'unknown') "
+    + " ".join(f"WHEN '{u}' THEN {r}" for u, r in _LLM_RANK.items())
+    + " ELSE 1 END, CASE WHEN t.author LIKE 'staff:%' THEN 0 ELSE 1 END,"
+    " d.received_at, d.id"
+)
 
 
 def where_set(conditions: Sequence[tuple[str, Any]]) -> tuple[list[str], list[Any]]:
@@ -224,6 +234,16 @@ def m008_unread_pages(db: Database) -> None:
     # time), as JSON [{"page": 2, "reason": "..."}]: triage sends such a
     # document to a person, and the UI names the pages.
     db.execute("ALTER TABLE documents ADD COLUMN unread_pages TEXT")
+
+
+@migrations()
+def m009_provisional(db: Database) -> None:
+    # Two-stage triage: the fast stage (rules, vital signs, learned models; no
+    # LLM) writes a revision marked provisional right after extraction; the
+    # LLM stage's answer is the first revision that is not. See README.
+    db.execute(
+        "ALTER TABLE triage_revisions ADD COLUMN provisional INTEGER NOT NULL DEFAULT 0"
+    )
 
 
 def now() -> str:

@@ -76,6 +76,9 @@ class TriageResult:
     """The weakest field's calibrated confidence; None when a label has none
     (the LLM's labels and rule-raised urgency are not calibrated)."""
     error: str | None = None
+    provisional: bool = False
+    """From the fast stage (rules, vital signs, learned models; no LLM): the
+    LLM stage's result replaces it."""
 
     def to_record(self) -> dict[str, Any]:
         """The columns of a triage revision (review reasons kept in provenance)."""
@@ -186,6 +189,15 @@ class TriageEngine:
                 f" (max_tokens = {answer}); raise n_ctx or lower max_tokens"
             )
         return budget
+
+    def fast(
+        self, text: str, *, unread_pages: Sequence[dict[str, Any]] = ()
+    ) -> TriageResult:
+        """The fast stage: rules, vital signs and learned models, in
+        milliseconds, so that an emergency shows before the LLM's turn."""
+        result = self.triage(text, summary=False, tasks=(), unread_pages=unread_pages)
+        result.provisional = True
+        return result
 
     def triage(
         self,
