@@ -166,8 +166,11 @@ def queue(ctx: click.Context, as_json: bool, limit: int) -> None:
     settings.require_home()
     with open_for_reading(settings.db_path) as store:
         rows = store.queue(limit=limit)
+        total = store.queue_count()
     if as_json:
-        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        # An object, not a bare list: a reader must see that `--limit` cut it.
+        page = {"total": total, "limit": limit, "truncated": total > len(rows)}
+        click.echo(json.dumps(page | {"documents": rows}, ensure_ascii=False, indent=2))
     else:
         results_table(rows, title=f"Queue: {settings.home}")
 
