@@ -665,6 +665,38 @@ def eval_command(
     click.echo(json.dumps(report, indent=2) if as_json else format_report(report))
 
 
+@cli.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.pass_context
+def backup(ctx: click.Context, directory: Path) -> None:
+    """Copy the store, originals and learned models into a new folder in DIR
+    (safe while the service runs)."""
+    from edgebox.service.backup import backup as write_backup
+
+    settings = _config(ctx)
+    settings.require_home()
+    report = write_backup(settings, directory)
+    click.echo(f"backed up to {report.path}: {report.originals} original(s)")
+    if report.missing:
+        click.echo(
+            f"warning: {len(report.missing)} original(s) were not in the archive",
+            err=True,
+        )
+
+
+@cli.command()
+@click.argument(
+    "directory", type=click.Path(exists=True, file_okay=False, path_type=Path)
+)
+@click.pass_context
+def restore(ctx: click.Context, directory: Path) -> None:
+    """Put a backup folder made by `edgebox backup` onto this new box."""
+    from edgebox.service.backup import restore as read_backup
+
+    report = read_backup(_config(ctx), directory)
+    click.echo(f"restored {report.path}: {report.originals} original(s)")
+
+
 @cli.command("run")
 @click.pass_context
 def run_command(ctx: click.Context) -> None:
