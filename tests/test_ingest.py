@@ -19,6 +19,7 @@ import pytest
 from edgebox import config
 from edgebox.intake import ingest
 from edgebox.intake.archive import safe_name
+from edgebox.intake.extract import Extraction
 from edgebox.intake.ignore import inbox_files, is_ignored
 from edgebox.intake.ingest import Ingestor
 from edgebox.intake.stability import FileStabilityTracker
@@ -806,14 +807,14 @@ class FlakyExtractor:
     def __init__(self, failures: int) -> None:
         self.failures = failures
 
-    def extract(self, path: Path, *, stop: threading.Event | None = None) -> str:
+    def extract(self, path: Path, *, stop: threading.Event | None = None) -> Extraction:
         from edgebox.errors import ExtractError
 
         if self.failures:
             self.failures -= 1
             raise ExtractError(f"{path}: OCR took too long", code="ocr_timeout",
                                permanent=False)  # fmt: skip
-        return path.read_text()
+        return Extraction(path.read_text())
 
     def close(self) -> None:
         pass

@@ -17,9 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from edgebox.archive import log_name, sweep_incoming
 from edgebox.config import Config
 from edgebox.errors import Cancelled, disk_full
+from edgebox.intake.archive import log_name, sweep_incoming
 from edgebox.intake.ingest import Ingestor, Outcome, Stuck
 from edgebox.intake.watcher import InboxWatcher
 from edgebox.service.lock import InstanceLock
