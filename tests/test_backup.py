@@ -49,6 +49,8 @@ def test_a_backup_taken_while_the_box_writes_restores_onto_a_new_box(
         store.record_review(docs[0], reviewer="amina", changes={"urgency": "urgent"})
         sent = [row.id for row in store.pending_outbox(limit=3)]
         store.mark_outbox_sent(sent)
+    settings.quarantine_dir.mkdir()
+    (settings.quarantine_dir / "1-Jane Doe.txt").write_bytes(b"%")
     stop = threading.Event()
 
     def keep_writing() -> None:  # the service, taking documents meanwhile
@@ -97,6 +99,7 @@ def test_a_backup_taken_while_the_box_writes_restores_onto_a_new_box(
         original = Path(place)
         assert original.is_relative_to(new_box), doc_id
         assert hashlib.sha256(original.read_bytes()).hexdigest() == sha
+    assert (load(new_box).quarantine_dir / "1-Jane Doe.txt").read_bytes() == b"%"
     manifest = json.loads((folder / "backup.json").read_text(encoding="utf-8"))
     assert manifest["originals"] == len(kept) and manifest["missing"] == []
 

@@ -32,8 +32,11 @@ from edgebox.store.backup import (
 
 MANIFEST = "backup.json"
 DB_NAME = "edgebox.db"
-_FOLDERS = ("learned", "quarantine")
-"""Folders of the data folder carried whole (learned models, quarantine)."""
+
+
+def _folders(config: Config) -> dict[str, Path]:
+    """Folders carried whole, by their name in a backup."""
+    return {"learned": config.data_dir / "learned", "quarantine": config.quarantine_dir}
 
 
 class BackupError(EdgeboxError):
@@ -69,9 +72,9 @@ def _write(config: Config, partial: Path, final: Path) -> BackupReport:
     missing = [
         sha for sha in shas if not _copy_original(config.archive_dir, partial, sha)
     ]
-    for name in _FOLDERS:
-        if (config.data_dir / name).is_dir():
-            shutil.copytree(config.data_dir / name, partial / name)
+    for name, folder in _folders(config).items():
+        if folder.is_dir():
+            shutil.copytree(folder, partial / name)
     if (config.home / CONFIG_NAME).is_file():
         shutil.copy2(config.home / CONFIG_NAME, partial / CONFIG_NAME)
     manifest = {
@@ -109,9 +112,9 @@ def restore(config: Config, source: Path) -> BackupReport:
         for sha in shas
         if _in(source, sha)
     }
-    for name in _FOLDERS:
+    for name, folder in _folders(config).items():
         if (source / name).is_dir():
-            shutil.copytree(source / name, config.data_dir / name, dirs_exist_ok=True)
+            shutil.copytree(source / name, folder, dirs_exist_ok=True)
     if not (config.home / CONFIG_NAME).exists() and (source / CONFIG_NAME).is_file():
         shutil.copy2(source / CONFIG_NAME, config.home / CONFIG_NAME)
     config.data_dir.mkdir(parents=True, exist_ok=True)
