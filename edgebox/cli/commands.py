@@ -507,6 +507,15 @@ def reindex(ctx: click.Context) -> None:
     click.echo(f"indexed {done} document(s) with {index.embedder.name}")
 
 
+def _retention_report(settings: config_module.Config, store: Any) -> dict[str, Any]:
+    """What the retention settings will delete next (sent outbox rows)."""
+    from edgebox.store.outbox import sent_cutoff
+
+    cutoff = sent_cutoff(settings.sync.keep_sent_days)
+    due = 0 if cutoff is None else store.sent_outbox_due(sent_before=cutoff)
+    return {"keep_sent_days": settings.sync.keep_sent_days, "sent_outbox_due": due}
+
+
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Counts as JSON.")
 @click.pass_context
@@ -526,6 +535,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
             "documents": store.counts_by_state(),
             "needs_review": store.needs_review_count(),
             "outbox": store.outbox_counts(),
+            "retention": _retention_report(settings, store),
             "overrides": store.override_stats(review_cut=settings.triage.review_cut),
             "service": service_report(store.service_state()),
             "learned": learned_report(
@@ -543,6 +553,10 @@ def status(ctx: click.Context, as_json: bool) -> None:
     click.echo(f"review    {data['needs_review']} waiting for a person")
     outbox = ", ".join(f"{k} {v}" for k, v in data["outbox"].items())
     click.echo(f"outbox    {outbox}")
+    if due := data["retention"]["sent_outbox_due"]:
+        click.echo(
+            f"retention {due} sent outbox row(s) due to be pruned at the next sync"
+        )
     service = data["service"]
     click.echo(
         f"service   {'running' if service['running'] else 'not running'}"
