@@ -112,7 +112,23 @@ def test_restore_refuses_a_box_that_has_a_store(tmp_path: Path) -> None:
     (folder,) = (tmp_path / "b").iterdir()
     again = run_cli("restore", str(folder))
     assert again.returncode != 0
-    assert "already exists: restore only onto a new box" in again.stderr
+    assert "already holds documents: restore only onto a new box" in again.stderr
+
+
+def test_restore_onto_a_box_init_made_replaces_its_empty_store(
+    tmp_path: Path,
+) -> None:
+    assert run_cli("init").returncode == 0
+    with Store(load().db_path) as store:
+        _add(store, load().archive_dir, 1)
+    assert run_cli("backup", str(tmp_path / "b")).returncode == 0
+    (folder,) = (tmp_path / "b").iterdir()
+    box = tmp_path / "box"
+    assert run_cli("init", str(box)).returncode == 0
+    restored = run_cli("--home", str(box), "restore", str(folder))
+    assert restored.returncode == 0, restored.stderr
+    with Store(load(box).db_path) as store:
+        assert store.counts_by_state()["triaged"] == 1
 
 
 def test_restore_refuses_a_folder_that_is_not_a_backup(tmp_path: Path) -> None:

@@ -49,6 +49,7 @@ def test_migrations_run_from_empty(tmp_path: Path) -> None:
             "m006_uploads",
             "m007_inbox_cleared",
             "m008_unread_pages",
+            "m013_install_id",
         ]
         assert store.journal_mode() == "wal"
     with Store(path) as reopened:  # a second open applies nothing new
@@ -61,6 +62,7 @@ def test_migrations_run_from_empty(tmp_path: Path) -> None:
             "m006_uploads",
             "m007_inbox_cleared",
             "m008_unread_pages",
+            "m013_install_id",
         ]
 
 

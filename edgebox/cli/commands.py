@@ -66,6 +66,9 @@ def init(ctx: click.Context, directory: Path | None, force: bool) -> None:
         rules.write_bytes(bundled_rules_text())
     settings.inbox_dir.mkdir(parents=True, exist_ok=True)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    from edgebox.store import Store
+
+    Store(settings.db_path).close()  # the store, and with it this install's id
     click.echo(f"wrote {target}")
 
 

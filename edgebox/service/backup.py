@@ -23,10 +23,13 @@ from edgebox import __version__
 from edgebox.config import CONFIG_NAME, Config
 from edgebox.errors import EdgeboxError
 from edgebox.intake.archive import archive_path
+from edgebox.service.lock import InstanceLock
+from edgebox.service.workers import LOCK_NAME
 from edgebox.store.backup import (
     archived_sha256,
     check_copy,
     copy_database,
+    holds_nothing,
     move_archive_paths,
 )
 
@@ -100,11 +103,26 @@ def _copy_original(archive_dir: Path, partial: Path, sha: str) -> bool:
 def restore(config: Config, source: Path) -> BackupReport:
     """Put a backup folder onto this box, which must not have a store yet."""
     manifest = _manifest(source)
-    if config.db_path.exists():
+    # No service may open the store while it is replaced.
+    with InstanceLock(config.data_dir / LOCK_NAME):
+        _clear_a_new_store(config.db_path)
+        return _restore(config, source, manifest)
+
+
+def _clear_a_new_store(db_path: Path) -> None:
+    """Remove the empty store `init` made; refuse one that holds anything."""
+    if not db_path.exists():
+        return
+    if not holds_nothing(db_path):
         raise BackupError(
-            f"{config.db_path} already exists: restore only onto a new box "
+            f"{db_path} already holds documents: restore only onto a new box "
             "(move its data folder away first)"
         )
+    for suffix in ("-wal", "-shm", ""):
+        Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+
+
+def _restore(config: Config, source: Path, manifest: dict[str, object]) -> BackupReport:
     check_copy(source / DB_NAME)
     shas = archived_sha256(source / DB_NAME)
     places = {

@@ -49,6 +49,21 @@ def _check_integrity(conn: sqlite3.Connection, path: Path) -> None:
         raise StoreError(f"the store copy {path} is damaged: {verdict}")
 
 
+def holds_nothing(path: Path) -> bool:
+    """Whether the store at `path` has no document and no outbox row: the
+    empty store `edgebox init` makes, which a restore may replace."""
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        row = conn.execute(
+            "SELECT (SELECT COUNT(*) FROM documents) + (SELECT COUNT(*) FROM outbox)"
+        ).fetchone()
+    except sqlite3.DatabaseError:
+        return False  # not a store edgebox can read: never replaced
+    finally:
+        conn.close()
+    return row[0] == 0
+
+
 def archived_sha256(path: Path) -> list[str]:
     """The sha256 of every original the store copy at `path` holds in the
     archive: what a backup must carry beside it."""

@@ -161,6 +161,11 @@ class OutboxQueries:
         )
         return [OutboxRow.from_row(row) for row in rows]
 
+    def install_id(self) -> str | None:
+        """This install's identity (made with the store), sent with every batch."""
+        row = self.db.execute("SELECT id FROM install").fetchone()
+        return row[0] if row else None
+
     def sync_state(self) -> dict[str, str]:
         """Sync bookkeeping (last attempt, last success, last error, bytes sent)."""
         return {

@@ -6,6 +6,7 @@ add the next number instead.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -224,6 +225,16 @@ def m008_unread_pages(db: Database) -> None:
     # time), as JSON [{"page": 2, "reason": "..."}]: triage sends such a
     # document to a person, and the UI names the pages.
     db.execute("ALTER TABLE documents ADD COLUMN unread_pages TEXT")
+
+
+@migrations()
+def m013_install_id(db: Database) -> None:
+    # A per-install identity (issue 23), made once with the store (`edgebox
+    # init` makes the store): a reinstalled box registered under its old device
+    # name sends a new one, so the centre tells it from a replay of this one.
+    # A restored backup keeps it: the same history goes on.
+    db.execute("CREATE TABLE install (id TEXT NOT NULL)")
+    db.execute("INSERT INTO install (id) VALUES (?)", [uuid.uuid4().hex])
 
 
 def now() -> str:
