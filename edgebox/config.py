@@ -81,6 +81,9 @@ class ModelConfig:
     """The longest answer the model may write."""
     timeout_s: float = 120.0
     """Deadline for one document; past it the result fails closed to review."""
+    lock: Path = Path("/tmp/edgebox-llama.lock")
+    """A file every edgebox process on this machine locks while its model
+    computes: one llama.cpp process at a time (two spin against each other)."""
 
 
 @dataclass(frozen=True)
@@ -676,6 +679,9 @@ chat_format = ""
 # Longest answer, and the deadline for one document (then: review by a person).
 max_tokens = {model.max_tokens}
 timeout_s = {model.timeout_s}
+# Every edgebox process on this machine takes turns on this file while its
+# model computes: two llama.cpp processes at once spin against each other.
+lock = "{model.lock}"
 
 [triage]
 # Language of the summaries: "en" or "fr".
