@@ -81,6 +81,9 @@ class ModelConfig:
     """The longest answer the model may write."""
     timeout_s: float = 120.0
     """Deadline for one document; past it the result fails closed to review."""
+    lock: Path = Path("/tmp/edgebox-llama.lock")
+    """A file every edgebox process on this machine locks while its model
+    computes: one llama.cpp process at a time (two spin against each other)."""
 
 
 @dataclass(frozen=True)
@@ -162,6 +165,9 @@ class SyncConfig:
     """Network timeout for one request."""
     send_documents: bool = False
     """Also send the raw documents (after the results); off by default."""
+    keep_sent_days: int = 30
+    """Days a result stays in the outbox once the centre acknowledged it; the
+    audit keeps that it was sent and pruned. 0 keeps sent rows for ever."""
 
 
 @dataclass(frozen=True)
@@ -422,6 +428,7 @@ LIMITS: dict[tuple[str, str], tuple[float, float | None]] = {
     ("sync", "batch_records"): (1, MAX_BATCH_RECORDS),
     ("sync", "batch_bytes"): (1000, None),
     ("sync", "timeout_s"): (1, None),
+    ("sync", "keep_sent_days"): (0, None),
 }
 """(section, key) -> (least, most) for every number a box can be given: a
 negative timeout or a zero rescan would otherwise fail far from its cause."""
@@ -672,6 +679,9 @@ chat_format = ""
 # Longest answer, and the deadline for one document (then: review by a person).
 max_tokens = {model.max_tokens}
 timeout_s = {model.timeout_s}
+# Every edgebox process on this machine takes turns on this file while its
+# model computes: two llama.cpp processes at once spin against each other.
+lock = "{model.lock}"
 
 [triage]
 # Language of the summaries: "en" or "fr".
@@ -733,6 +743,9 @@ batch_bytes = 1000000
 timeout_s = 30.0
 # Raw documents are not sent unless this is true.
 send_documents = false
+# Days a sent result stays in the outbox (the audit keeps that it was sent);
+# 0 keeps them for ever.
+keep_sent_days = 30
 
 # Document categories: label = one-line description (the model reads these).
 [taxonomy.categories]

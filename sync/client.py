@@ -31,7 +31,7 @@ from edgebox import __version__
 from edgebox.config import SyncConfig
 from edgebox.errors import SyncError
 from edgebox.store import Store, now
-from edgebox.store.outbox import OutboxRow
+from edgebox.store.outbox import OutboxRow, sent_cutoff
 from edgebox.sync.backoff import Retry, backoff_delay, parse_retry_after
 from edgebox.sync.device_report import heartbeat
 from edgebox.sync.payload import (
@@ -137,7 +137,14 @@ class SyncClient:
             report.error = str(exc)
         finally:
             self._record_run(report)
+            self._prune_sent()
         return report
+
+    def _prune_sent(self) -> None:
+        """Sent rows past `[sync] keep_sent_days` leave the outbox (the audit
+        keeps that they went)."""
+        if (cutoff := sent_cutoff(self.settings.keep_sent_days)) is not None:
+            self.store.prune_sent_outbox(sent_before=cutoff)
 
     def probe(self) -> bool:
         """One cheap connection attempt: is the central server reachable now?"""

@@ -36,6 +36,7 @@ def heartbeat(
         "reviewed": int(stats.get("reviewed") or 0),
         "category_override_rate": _rate(stats.get("category")),
         "urgency_override_rate": _rate(stats.get("urgency")),
+        "install": store.install_id(),
     }
 
 

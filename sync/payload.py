@@ -57,6 +57,9 @@ Count = Annotated[int, Field(ge=0, le=MAX_ID), *_AS_JSON]
 Id = Annotated[int, Field(ge=1, le=MAX_ID), *_AS_JSON]
 
 
+INSTALL_PATTERN = r"^[0-9a-f]{32}$"
+
+
 class Kind(StrEnum):
     TRIAGE = "triage"
     QUARANTINE = "quarantine"
@@ -80,6 +83,9 @@ class Heartbeat(Strict):
     reviewed: Count = 0
     category_override_rate: StrictFloat | None = Field(default=None, ge=0, le=1)
     urgency_override_rate: StrictFloat | None = Field(default=None, ge=0, le=1)
+    install: str | None = Field(default=None, pattern=INSTALL_PATTERN)
+    """The box's per-install identity: a new one under an old device name is a
+    reinstalled box, not a replay."""
 
 
 class Record(Strict):

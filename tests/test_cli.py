@@ -345,7 +345,9 @@ def test_queue_lists_a_timed_out_triage_with_the_unknown_above_duplicates(
         failed = record(store, "fu.txt", "unknown", error="triage deadline passed")
     result = run_cli("queue", "--json")
     assert result.returncode == 0, result.stderr
-    rows = json.loads(result.stdout)
+    page = json.loads(result.stdout)
+    assert (page["total"], page["truncated"]) == (25, False)
+    rows = page["documents"]
     # Unknown urgency, by age: the unreadable files (each may be an emergency
     # referral) and the failed triage; then routine; the copies last.
     assert [row["file_name"] for row in rows[:5]] == [
@@ -353,6 +355,26 @@ def test_queue_lists_a_timed_out_triage_with_the_unknown_above_duplicates(
     ]  # fmt: skip
     assert rows[3]["document_id"] == failed
     assert {row["state"] for row in rows[5:]} == {"duplicate"}
+
+
+def test_queue_json_says_its_total_and_that_the_limit_cut_it(
+    edgebox_home: Path,
+) -> None:
+    from edgebox.config import load
+    from edgebox.store import Store
+
+    with Store(load().db_path) as store:
+        urgent = [record(store, f"u{n}.txt", "urgent") for n in range(3)]
+        for n in range(4):
+            record(store, f"r{n}.txt", "routine")
+    cut = json.loads(run_cli("queue", "--json", "--limit", "3").stdout)
+    assert (cut["total"], cut["limit"], cut["truncated"]) == (7, 3, True)
+    assert [row["document_id"] for row in cut["documents"]] == urgent
+    assert {row["urgency"] for row in cut["documents"]} == {"urgent"}
+    whole = json.loads(run_cli("queue", "--json", "--limit", "7").stdout)
+    assert (whole["total"], whole["truncated"], len(whole["documents"])) == (
+        7, False, 7,
+    )  # fmt: skip
 
 
 def test_the_queue_table_shows_each_document_id_in_80_columns(

@@ -37,7 +37,7 @@ def test_escalate_an_untriaged_document_from_the_cli(edgebox_home: Path) -> None
     )
     assert done.returncode == 0, done.stderr
     assert f"document {doc}: emergency, saved as revision 1" in done.stdout
-    (row,) = json.loads(run_cli("queue", "--json").stdout)
+    (row,) = json.loads(run_cli("queue", "--json").stdout)["documents"]
     assert (row["urgency"], row["author"], row["state"], row["provisional"]) == (
         "emergency",
         "staff:amina",

@@ -50,6 +50,7 @@ def test_migrations_run_from_empty(tmp_path: Path) -> None:
             "m007_inbox_cleared",
             "m008_unread_pages",
             "m009_provisional",
+            "m013_install_id",
         ]
         assert store.journal_mode() == "wal"
     with Store(path) as reopened:  # a second open applies nothing new
@@ -63,6 +64,7 @@ def test_migrations_run_from_empty(tmp_path: Path) -> None:
             "m007_inbox_cleared",
             "m008_unread_pages",
             "m009_provisional",
+            "m013_install_id",
         ]
 
 

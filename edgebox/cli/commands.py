@@ -66,6 +66,9 @@ def init(ctx: click.Context, directory: Path | None, force: bool) -> None:
         rules.write_bytes(bundled_rules_text())
     settings.inbox_dir.mkdir(parents=True, exist_ok=True)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    from edgebox.store import Store
+
+    Store(settings.db_path).close()  # the store, and with it this install's id
     click.echo(f"wrote {target}")
 
 
@@ -166,8 +169,11 @@ def queue(ctx: click.Context, as_json: bool, limit: int) -> None:
     settings.require_home()
     with open_for_reading(settings.db_path) as store:
         rows = store.queue(limit=limit)
+        total = store.queue_count()
     if as_json:
-        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        # An object, not a bare list: a reader must see that `--limit` cut it.
+        page = {"total": total, "limit": limit, "truncated": total > len(rows)}
+        click.echo(json.dumps(page | {"documents": rows}, ensure_ascii=False, indent=2))
     else:
         results_table(rows, title=f"Queue: {settings.home}")
 
@@ -548,6 +554,15 @@ def reindex(ctx: click.Context) -> None:
     click.echo(f"indexed {done} document(s) with {index.embedder.name}")
 
 
+def _retention_report(settings: config_module.Config, store: Any) -> dict[str, Any]:
+    """What the retention settings will delete next (sent outbox rows)."""
+    from edgebox.store.outbox import sent_cutoff
+
+    cutoff = sent_cutoff(settings.sync.keep_sent_days)
+    due = 0 if cutoff is None else store.sent_outbox_due(sent_before=cutoff)
+    return {"keep_sent_days": settings.sync.keep_sent_days, "sent_outbox_due": due}
+
+
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Counts as JSON.")
 @click.pass_context
@@ -567,6 +582,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
             "documents": store.counts_by_state(),
             "needs_review": store.needs_review_count(),
             "outbox": store.outbox_counts(),
+            "retention": _retention_report(settings, store),
             "overrides": store.override_stats(review_cut=settings.triage.review_cut),
             "service": service_report(store.service_state()),
             "learned": learned_report(
@@ -584,6 +600,10 @@ def status(ctx: click.Context, as_json: bool) -> None:
     click.echo(f"review    {data['needs_review']} waiting for a person")
     outbox = ", ".join(f"{k} {v}" for k, v in data["outbox"].items())
     click.echo(f"outbox    {outbox}")
+    if due := data["retention"]["sent_outbox_due"]:
+        click.echo(
+            f"retention {due} sent outbox row(s) due to be pruned at the next sync"
+        )
     service = data["service"]
     click.echo(
         f"service   {'running' if service['running'] else 'not running'}"
@@ -704,6 +724,38 @@ def eval_command(
         train_file, test_file, config=settings, emergency_recall=emergency_recall
     )
     click.echo(json.dumps(report, indent=2) if as_json else format_report(report))
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.pass_context
+def backup(ctx: click.Context, directory: Path) -> None:
+    """Copy the store, originals and learned models into a new folder in DIR
+    (safe while the service runs)."""
+    from edgebox.service.backup import backup as write_backup
+
+    settings = _config(ctx)
+    settings.require_home()
+    report = write_backup(settings, directory)
+    click.echo(f"backed up to {report.path}: {report.originals} original(s)")
+    if report.missing:
+        click.echo(
+            f"warning: {len(report.missing)} original(s) were not in the archive",
+            err=True,
+        )
+
+
+@cli.command()
+@click.argument(
+    "directory", type=click.Path(exists=True, file_okay=False, path_type=Path)
+)
+@click.pass_context
+def restore(ctx: click.Context, directory: Path) -> None:
+    """Put a backup folder made by `edgebox backup` onto this new box."""
+    from edgebox.service.backup import restore as read_backup
+
+    report = read_backup(_config(ctx), directory)
+    click.echo(f"restored {report.path}: {report.originals} original(s)")
 
 
 @cli.command("run")

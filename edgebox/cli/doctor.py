@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from edgebox import __version__
+from edgebox.cli.at_rest import AT_REST_WARNING, at_rest_report
 from edgebox.config import Config, TriageConfig
 from edgebox.errors import ConfigError, ModelError
 from edgebox.triage.llm import check_gguf, gpu_offload_supported, resolve_gpu_layers
@@ -49,6 +50,7 @@ def report(config: Config) -> dict[str, Any]:
         "inbox": inbox_report(config),
         "privacy": privacy_report(config),
         "disk": disk_report(config),
+        "at_rest": at_rest_report(config.data_dir),
     }
     checks["warnings"] = list(config.notices) + warnings(checks)
     return checks
@@ -308,6 +310,8 @@ def warnings(checks: dict[str, Any]) -> list[str]:
         )
     if (disk := low_space(checks["disk"])) is not None:
         found.append(disk)
+    if checks["at_rest"]["encrypted"] is False:
+        found.append(AT_REST_WARNING.format(**checks["at_rest"]))
     if not checks["ocr"]["available"]:
         found.append(
             "Tesseract OCR is not installed: scanned documents and scanned PDF"

@@ -146,6 +146,9 @@ def doctor_text(checks: Mapping[str, Any]) -> str:
         "missing" if not inbox["exists"] else "mounted" if inbox["is_mount"] else "ok"
     )
     lines.append(f"inbox       {inbox['path']}  {inbox_state}")
+    at_rest = checks["at_rest"]
+    sealed = {True: "encrypted", False: "NOT encrypted", None: "unknown"}
+    lines.append(f"at rest     {sealed[at_rest['encrypted']]}: {at_rest['how']}")
     for warning in checks["warnings"]:
         lines.append(f"warning: {warning}")
     return "\n".join(lines)

@@ -269,6 +269,7 @@ def central_status(ctx: click.Context, db: str | None, as_json: bool) -> None:
             f"{device['name']:20} last seen {device['last_seen'] or 'never'},"
             f" {device['records']} records, pending {_dash(device['pending'])},"
             f" dead {_dash(device['dead'])}, conflicts {device['conflicts']},"
+            f" reinstalls {device['reinstalls']},"
             f" app {_dash(device['app_version'])}"
         )
 

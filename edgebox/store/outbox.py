@@ -4,11 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlite_utils import Database
 
 from edgebox.store.schema import DocState, OutboxState, now
+
+
+def sent_cutoff(keep_days: int, *, at: datetime | None = None) -> str | None:
+    """The `sent_at` before which a sent row is pruned; None keeps all (0)."""
+    if keep_days <= 0:
+        return None
+    moment = (at or datetime.now(UTC)) - timedelta(days=keep_days)
+    return moment.isoformat(timespec="milliseconds")
+
+
+_SENT_SPAN = """SELECT COUNT(*) AS n, MIN(id) AS first_id, MAX(id) AS last_id
+    FROM outbox WHERE state = ? AND sent_at < ?"""
 
 
 @dataclass(frozen=True)
@@ -56,6 +69,11 @@ class OutboxQueries:
     db: Database
 
     def atomic(self) -> Any:  # provided by Store
+        raise NotImplementedError
+
+    def _audit(
+        self, actor: str, action: str, doc_id: int | None, detail: Mapping[str, Any]
+    ) -> None:  # provided by Store
         raise NotImplementedError
 
     # -- outbox and audit --------------------------------------------------
@@ -114,12 +132,39 @@ class OutboxQueries:
             )
         return cursor.rowcount
 
+    def prune_sent_outbox(self, *, sent_before: str) -> int:
+        """Delete rows the centre acknowledged before `sent_before` (ISO time),
+        with one audit row saying how many and which: the outbox otherwise
+        grows by every result the box ever made."""
+        with self.atomic():
+            span = next(self.db.query(_SENT_SPAN, [OutboxState.SENT, sent_before]))
+            if not span["n"]:
+                return 0
+            self.db.execute(
+                "DELETE FROM outbox WHERE state = ? AND sent_at < ?",
+                [OutboxState.SENT, sent_before],
+            )
+            self._audit(
+                "edgebox", "outbox_pruned", None, span | {"sent_before": sent_before}
+            )
+        return int(span["n"])
+
+    def sent_outbox_due(self, *, sent_before: str) -> int:
+        """How many sent rows the next prune deletes (for `status`)."""
+        span = next(self.db.query(_SENT_SPAN, [OutboxState.SENT, sent_before]))
+        return int(span["n"])
+
     def dead_outbox(self) -> list[OutboxRow]:
         rows = self.db.query(
             f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE state = ? ORDER BY id",
             [OutboxState.DEAD],
         )
         return [OutboxRow.from_row(row) for row in rows]
+
+    def install_id(self) -> str | None:
+        """This install's identity (made with the store), sent with every batch."""
+        row = self.db.execute("SELECT id FROM install").fetchone()
+        return row[0] if row else None
 
     def sync_state(self) -> dict[str, str]:
         """Sync bookkeeping (last attempt, last success, last error, bytes sent)."""

@@ -6,6 +6,7 @@ add the next number instead.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -244,6 +245,16 @@ def m009_provisional(db: Database) -> None:
     db.execute(
         "ALTER TABLE triage_revisions ADD COLUMN provisional INTEGER NOT NULL DEFAULT 0"
     )
+
+
+@migrations()
+def m013_install_id(db: Database) -> None:
+    # A per-install identity (issue 23), made once with the store (`edgebox
+    # init` makes the store): a reinstalled box registered under its old device
+    # name sends a new one, so the centre tells it from a replay of this one.
+    # A restored backup keeps it: the same history goes on.
+    db.execute("CREATE TABLE install (id TEXT NOT NULL)")
+    db.execute("INSERT INTO install (id) VALUES (?)", [uuid.uuid4().hex])
 
 
 def now() -> str:

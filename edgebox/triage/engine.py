@@ -148,6 +148,7 @@ class TriageEngine:
                 threads=self.config.model.threads,
                 gpu_layers=self.config.model.gpu_layers,
                 chat_format=self.config.model.chat_format,
+                lock=self.config.model.lock,
             )
         return self._model
 

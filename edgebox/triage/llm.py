@@ -15,6 +15,7 @@ from typing import Any
 
 from edgebox.errors import Cancelled, ModelError, TriageError
 from edgebox.triage.manifest import sha256_file
+from edgebox.triage.model_lock import model_turn
 
 GGUF_MAGIC = b"GGUF"
 
@@ -70,11 +71,15 @@ class LlamaModel:
         threads: int = 0,
         gpu_layers: int | str = "auto",
         chat_format: str = "",
+        lock: Path | None = None,
     ) -> None:
+        """`lock`: the machine's model lock file (see `model_lock`); None runs
+        unguarded (a test that owns the machine)."""
         check_gguf(path)
         import llama_cpp  # lazy: native library
 
         self.path = path
+        self.lock = lock
         self.threads = threads or os.cpu_count() or 1
         self.gpu_layers = resolve_gpu_layers(
             gpu_layers, offload_supported=gpu_offload_supported()
@@ -128,6 +133,21 @@ class LlamaModel:
         llama.cpp cannot stop while it reads the prompt, so both are checked as
         each new token arrives (the answer is streamed for that reason alone).
         """
+        if self.lock is None:
+            return self._chat_json(messages, schema, max_tokens, deadline, cancel)
+        with model_turn(self.lock, cancel=cancel) as waited:
+            # Another process's turn is not this document's time.
+            later = None if deadline is None else deadline + waited
+            return self._chat_json(messages, schema, max_tokens, later, cancel)
+
+    def _chat_json(
+        self,
+        messages: list[dict[str, str]],
+        schema: dict[str, Any],
+        max_tokens: int,
+        deadline: float | None,
+        cancel: threading.Event | None,
+    ) -> ChatOutput:
         started = time.monotonic()
         pieces: list[str] = []
         finish_reason = ""

@@ -81,10 +81,18 @@ CREATE TABLE IF NOT EXISTS document_chunks (
 )
 """
 
+ADDED_COLUMNS = (
+    ("devices", "install_id", "TEXT"),
+    ("devices", "reinstalls", "BIGINT NOT NULL DEFAULT 0"),
+    ("records", "install_id", "TEXT"),
+)
+"""The central database's migrations, in order: columns added since SCHEMA
+was first shipped (a database made before them gets them at open)."""
+
 _STATUS_SQL = """
 SELECT d.id, d.name, d.created_at, d.last_seen, d.pending, d.dead, d.app_version,
        d.model_sha256, d.rules_version, d.reviewed, d.category_override_rate,
-       d.urgency_override_rate, d.conflicts,
+       d.urgency_override_rate, d.conflicts, d.install_id, d.reinstalls,
        (SELECT COUNT(*) FROM records r WHERE r.device_id = d.id) AS records,
        (SELECT COUNT(*) FROM batches b WHERE b.device_id = d.id) AS batches
 FROM devices d ORDER BY d.name"""
@@ -275,7 +283,9 @@ class _SqlCentral(DocumentChunks):
                 [device_id, key, stamp, len(records)],
             )
             for record in records:
-                statuses.append(self._upsert(conn, device_id, key, record, stamp))
+                statuses.append(
+                    self._upsert(conn, device_id, key, record, stamp, heartbeat.install)
+                )
             conflicts = statuses.count("conflict")
             if conflicts:
                 self._run(
@@ -290,28 +300,38 @@ class _SqlCentral(DocumentChunks):
             conn,
             "UPDATE devices SET last_seen = ?, pending = ?, dead = ?, app_version = ?,"
             " model_sha256 = ?, rules_version = ?, reviewed = ?,"
-            " category_override_rate = ?, urgency_override_rate = ? WHERE id = ?",
+            " category_override_rate = ?, urgency_override_rate = ?,"
+            " reinstalls = reinstalls + CASE WHEN install_id <> CAST(? AS TEXT)"
+            " THEN 1 ELSE 0 END, install_id = COALESCE(CAST(? AS TEXT), install_id)"
+            " WHERE id = ?",
             [
                 at, beat.pending, beat.dead, beat.app_version, beat.model_sha256,
                 beat.rules_version, beat.reviewed, beat.category_override_rate,
-                beat.urgency_override_rate, device_id,
+                beat.urgency_override_rate, beat.install, beat.install, device_id,
             ],
         )  # fmt: skip
 
     def _upsert(
-        self, conn: Any, device_id: int, key: str, record: Record, at: str
+        self,
+        conn: Any,
+        device_id: int,
+        key: str,
+        record: Record,
+        at: str,
+        install: str | None,
     ) -> str:
         digest = record.content_sha256()
         kind, document_id, revision = record.key
         cursor = self._run(
             conn,
             "INSERT INTO records (device_id, kind, document_id, revision, replaces,"
-            " created_at, received_at, batch_key, content_sha256, content)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " created_at, received_at, batch_key, content_sha256, content,"
+            " install_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (device_id, kind, document_id, revision) DO NOTHING",
             [
                 device_id, kind, document_id, revision, record.replaces,
                 record.created_at, at, key, digest, canonical_json(record.content),
+                install,
             ],
         )  # fmt: skip
         if cursor.rowcount == 1:
@@ -328,7 +348,7 @@ class _SqlCentral(DocumentChunks):
         """Every revision a device sent, in key order (for export and tests)."""
         rows = self._query(
             "SELECT r.kind, r.document_id, r.revision, r.replaces, r.created_at,"
-            " r.received_at, r.content FROM records r JOIN devices d"
+            " r.received_at, r.content, r.install_id FROM records r JOIN devices d"
             " ON d.id = r.device_id WHERE d.name = ?"
             " ORDER BY r.kind, r.document_id, r.revision",
             [device],
@@ -351,6 +371,10 @@ class SQLiteCentral(_SqlCentral):
             path.parent.mkdir(parents=True, exist_ok=True)
             conn = self._conn()
             conn.executescript(SCHEMA.format(serial="INTEGER PRIMARY KEY", blob="BLOB"))
+            for table, column, kind in ADDED_COLUMNS:
+                have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+                if column not in have:
+                    conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
         except (OSError, sqlite3.DatabaseError) as exc:
             raise SyncError(f"cannot open the central database {path}: {exc}") from exc
 
@@ -385,6 +409,10 @@ class PostgresCentral(_SqlCentral):
             with self._tx() as conn:
                 for statement in SCHEMA.format(serial=serial, blob="BYTEA").split(";"):
                     conn.execute(statement)
+                for table, column, kind in ADDED_COLUMNS:
+                    conn.execute(
+                        f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {kind}"
+                    )
         except CentralUnavailable as exc:
             raise SyncError(
                 f"cannot open the central database {shown_url(url)}:"
