@@ -693,14 +693,23 @@ def doctor(ctx: click.Context, as_json: bool) -> None:
 @click.option(
     "--train",
     "train_file",
-    required=True,
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
 )
 @click.option(
     "--test",
     "test_file",
-    required=True,
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
+)
+@click.option(
+    "--summaries",
+    "summaries_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Measure the model's summaries on this JSONL file instead (no labels).",
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    help="With --summaries: only the first LIMIT documents.",
 )
 @click.option(
     "--emergency-recall",
@@ -711,15 +720,23 @@ def doctor(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def eval_command(
     ctx: click.Context,
-    train_file: Path,
-    test_file: Path,
+    train_file: Path | None,
+    test_file: Path | None,
+    summaries_file: Path | None,
+    limit: int | None,
     emergency_recall: float | None,
     as_json: bool,
 ) -> None:
-    """Train as if staff had reviewed TRAIN, then measure triage on TEST."""
+    """Train as if staff had reviewed TRAIN, then measure triage on TEST; or
+    measure the model's summaries on one file (--summaries)."""
     from edgebox.evaluation.evaluate import format_report, run_eval
 
     settings = _config(ctx)
+    if summaries_file is not None:
+        _summary_benchmark(settings, summaries_file, limit=limit, as_json=as_json)
+        return
+    if train_file is None or test_file is None:
+        raise click.UsageError("give --train and --test, or --summaries")
     report = run_eval(
         train_file, test_file, config=settings, emergency_recall=emergency_recall
     )
@@ -756,6 +773,20 @@ def restore(ctx: click.Context, directory: Path) -> None:
 
     report = read_backup(_config(ctx), directory)
     click.echo(f"restored {report.path}: {report.originals} original(s)")
+
+
+def _summary_benchmark(
+    settings: config_module.Config, path: Path, *, limit: int | None, as_json: bool
+) -> None:
+    from edgebox.evaluation.summaries import (
+        format_summary_report,
+        run_summary_benchmark,
+    )
+
+    report = run_summary_benchmark(path, config=settings, limit=limit)
+    click.echo(
+        json.dumps(report, indent=2) if as_json else format_summary_report(report)
+    )
 
 
 @cli.command("run")

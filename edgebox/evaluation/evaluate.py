@@ -49,7 +49,18 @@ class EvalError(EdgeboxError):
 def read_jsonl(path: Path) -> tuple[str, list[dict[str, Any]]]:
     """The rows of a JSONL file and the task their label field names; any
     problem is one EvalError naming the file (and the line)."""
-    rows: list[dict[str, Any]] = []
+    rows = _numbered_rows(path)
+    task = _task(path, rows)
+    return task, [row for _, row in rows]
+
+
+def read_rows(path: Path) -> list[dict[str, Any]]:
+    """The rows of a JSONL file, each with a text, labelled or not."""
+    return [row for _, row in _numbered_rows(path)]
+
+
+def _numbered_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
+    rows: list[tuple[int, dict[str, Any]]] = []
     try:
         lines = path.read_text(encoding="utf-8-sig").splitlines()  # BOM or not
     except OSError as exc:
@@ -68,8 +79,7 @@ def read_jsonl(path: Path) -> tuple[str, list[dict[str, Any]]]:
         rows.append((number, row))
     if not rows:
         raise EvalError(f"{path} has no rows")
-    task = _task(path, rows)
-    return task, [row for _, row in rows]
+    return rows
 
 
 def _task(path: Path, rows: list[tuple[int, dict[str, Any]]]) -> str:

@@ -34,7 +34,6 @@ from edgebox.triage.grounding import (
     copied_example,
     document_language,
     ground_fields,
-    opening_sentences,
     red_flags,
     repeats_itself,
     supported_share,
@@ -42,6 +41,7 @@ from edgebox.triage.grounding import (
     vital_fields,
 )
 from edgebox.triage.llm import ChatOutput, LlamaModel
+from edgebox.triage.manifest import summary_mode
 from edgebox.triage.prompt import (
     FIELD_NAMES,
     PROMPT_VERSION,
@@ -49,6 +49,11 @@ from edgebox.triage.prompt import (
     output_schema,
     strip_think,
     worked_examples,
+)
+from edgebox.triage.summaries import (
+    extractive_summary,
+    invented_terms,
+    unnamed_danger_signs,
 )
 from edgebox.vocabulary import Urgency
 
@@ -136,6 +141,8 @@ class TriageEngine:
         self.schema = output_schema(config.categories)
         self._validator = Draft202012Validator(self.schema)
         self._prefix_tokens: int | None = None
+        self.summary_mode = summary_mode(config.models_dir, config.model.file)
+        """"extractive": the model's summary is never shown (manifest setting)."""
         if not lazy_model:
             self._document_budget()
 
@@ -254,13 +261,7 @@ class TriageEngine:
             decision.flag("document", f"triage failed: {error}")
         if unread_pages:
             _unread(decision, unread_pages)
-        summary, rejected = answer.summary if answer else "", None
-        doubt = self._summary_doubt(summary, text)
-        if doubt:
-            # A summary about something else is worse than none: the document's
-            # own opening replaces it, and a person is asked to look.
-            decision.flag("summary", doubt)
-            summary, rejected = opening_sentences(text), summary
+        summary, rejected = self._summary(answer, decision, text, vitals, findings)
         result = self._result(
             decision, votes, answer, output, text, vitals, findings, injection, error,
             summary=(summary, rejected),
@@ -269,7 +270,30 @@ class TriageEngine:
             result.provenance["unread_pages"] = list(unread_pages)
         return result
 
-    def _summary_doubt(self, summary: str, text: str) -> str | None:
+    def _summary(
+        self,
+        answer: _Answer | None,
+        decision: Decision,
+        text: str,
+        vitals: Vitals,
+        findings: list[Finding],
+    ) -> tuple[str, str | None]:
+        """The summary to show, and the model's when it was rejected. Without
+        a model summary to show, the document's key sentences stand in."""
+        extract = extractive_summary(text, findings, vitals)
+        if answer is None or self.summary_mode == "extractive":
+            return extract, None
+        doubt = self._summary_doubt(answer.summary, text, findings)
+        if doubt is None:
+            return answer.summary, None
+        # A summary about something else is worse than none: the document's own
+        # key sentences replace it, and a person is asked to look.
+        decision.flag("summary", doubt)
+        return extract, answer.summary
+
+    def _summary_doubt(
+        self, summary: str, text: str, findings: list[Finding]
+    ) -> str | None:
         """Why the model's summary cannot be shown as it is, or None."""
         invented = unsupported_numbers(summary, text)
         if invented:
@@ -279,6 +303,21 @@ class TriageEngine:
             )
         if repeats_itself(summary):
             return "the model's summary repeats itself"
+        off_topic = self._off_topic(summary, text)
+        if off_topic:
+            return off_topic
+        terms = invented_terms(summary, text, findings)
+        if terms:
+            return "the model's summary stated what the document does not: " + (
+                ", ".join(terms[:5])
+            )
+        unnamed = unnamed_danger_signs(summary, findings)
+        if unnamed:
+            return "the model's summary leaves out danger signs: " + ", ".join(unnamed)
+        return None
+
+    def _off_topic(self, summary: str, text: str) -> str | None:
+        """Whether the summary describes another document (a worked example)."""
         if document_language(text) != self.config.triage.language:
             # A French letter summarised in English shares few words with it;
             # what can still be told is a worked example's summary, copied.
@@ -344,7 +383,11 @@ class TriageEngine:
     ) -> TriageResult:
         """`summary`: the one to show, and the model's when it was rejected."""
         shown, rejected = summary
-        written_by = "document" if rejected is not None else "llm" if answer else "none"
+        written_by = (
+            "llm"
+            if answer and rejected is None and shown == answer.summary
+            else "document"
+        )
         sources = decision.sources | {"summary": written_by}
         fields = ground_fields(answer.fields, text) if answer else {}
         provenance = self._provenance(output) | {
@@ -363,12 +406,12 @@ class TriageEngine:
                 findings, injection, answer.red_flags if answer else [], text
             ),
             fields=fields | vital_fields(vitals),
-            # The summary's language: the document's own when its opening
-            # stands in for the model's summary.
+            # The summary's language: the document's own when its sentences
+            # stand in for the model's summary.
             language=(
-                document_language(text)
-                if rejected is not None
-                else self.config.triage.language
+                self.config.triage.language
+                if written_by == "llm"
+                else document_language(text)
             ),
             needs_review=decision.needs_review,
             review_reasons=decision.review_reasons,

@@ -24,6 +24,10 @@ class ModelEntry:
     default: bool = False
     wheel: str = ""
     member: str = ""
+    summaries: str = "abstractive"
+    """"abstractive": show the model's summary when it passes the checks;
+    "extractive": show the document's key sentences only (a model whose
+    summaries fail the checks too often; measured with `edgebox eval --summaries`)."""
 
 
 def load_manifest(models_dir: Path) -> list[ModelEntry]:
@@ -42,6 +46,22 @@ def load_manifest(models_dir: Path) -> list[ModelEntry]:
 def find_entry(models_dir: Path, file_name: str) -> ModelEntry | None:
     """The manifest entry for a model file name, if the manifest lists it."""
     return next((m for m in load_manifest(models_dir) if m.file == file_name), None)
+
+
+SUMMARY_MODES = ("abstractive", "extractive")
+
+
+def summary_mode(models_dir: Path, file_name: str) -> str:
+    """How summaries are written with this model: its manifest entry's
+    setting; a model the manifest does not list may try abstractive ones."""
+    entry = find_entry(models_dir, file_name)
+    mode = entry.summaries if entry else "abstractive"
+    if mode not in SUMMARY_MODES:
+        raise ModelError(
+            f"{models_dir / MANIFEST_NAME}: summaries = {mode!r} for {file_name}"
+            f" must be one of {', '.join(SUMMARY_MODES)}"
+        )
+    return mode
 
 
 def default_entry(models_dir: Path) -> ModelEntry:
