@@ -216,8 +216,11 @@ def test_a_stop_abandons_the_answer_and_the_next_start_triages_the_document(
     assert restarted.run(until_idle=True).triaged == 1
     with Store(settings.db_path) as store:
         [doc] = store.documents_in_state(DocState.TRIAGED)
-        [revision] = store.revisions(doc["id"])
-        assert revision["error"] is None
+        # The fast stage's provisional result, then the LLM stage's: no failed
+        # triage was recorded for the abandoned answer.
+        fast, final = store.revisions(doc["id"])
+        assert (fast["provisional"], final["provisional"]) == (True, False)
+        assert fast["error"] is None and final["error"] is None
 
 
 @pytest.mark.skipif(not ocr_available(), reason="Tesseract is not installed")
