@@ -8,6 +8,7 @@ traceback means a bug in edgebox, never bad input.
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from datetime import date
 from pathlib import Path
@@ -429,6 +430,90 @@ def escalate(
             note=note,
         )
     click.echo(f"document {document_id}: {urgency}, saved as revision {revision}")
+
+
+@cli.command()
+@click.option(
+    "--since",
+    default="24h",
+    show_default=True,
+    help="Documents received in the last 24h, 7d, ... or since an ISO date.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "html"]),
+    default="html",
+    show_default=True,
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write here instead of standard output.",
+)
+@click.pass_context
+def report(ctx: click.Context, since: str, fmt: str, output: Path | None) -> None:
+    """The shift hand-over: emergencies, urgent documents, those waiting for
+    a person, and reviews per person, as CSV or printable HTML (A4)."""
+    from edgebox.cli.handover import period, to_csv, to_html
+    from edgebox.store import Store
+    from edgebox.store.handover import handover
+
+    settings = _config(ctx)
+    settings.require_home()
+    try:
+        start, end = period(since)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--since") from None
+    with Store.open_read_only(settings.db_path) as store:
+        found = handover(store.db, since=start, until=end)
+    text = to_csv(found) if fmt == "csv" else to_html(found)
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    output.write_text(text, encoding="utf-8")
+    click.echo(
+        f"{output}: {len(found.emergencies)} emergencies, {len(found.urgent)} urgent,"
+        f" {len(found.to_review)} waiting for a person"
+    )
+
+
+@cli.command()
+@click.argument("document_id", type=int)
+@click.argument(
+    "directory", type=click.Path(file_okay=False, writable=True, path_type=Path)
+)
+@click.pass_context
+def export(ctx: click.Context, document_id: int, directory: Path) -> None:
+    """Copy a document's original file out of the archive into DIRECTORY
+    (made if missing), under its own name; never overwrites a file there."""
+    from edgebox.intake.archive import archive_path, safe_name
+    from edgebox.store import Store
+
+    settings = _config(ctx)
+    settings.require_home()
+    with Store.open_read_only(settings.db_path) as store:
+        doc = store.document(document_id)
+    source = archive_path(settings.archive_dir, doc["sha256"])
+    if not source.is_file():
+        raise click.ClickException(
+            f"document {document_id}: its original is not in the archive ({source})"
+        )
+    directory.mkdir(parents=True, exist_ok=True)
+    target = _free_name(directory, safe_name(doc["file_name"]))
+    shutil.copyfile(source, target)
+    click.echo(f"document {document_id}: {target} (archived as {source})")
+
+
+def _free_name(directory: Path, name: str) -> Path:
+    """NAME, or NAME-2, NAME-3 ... where NAME is taken."""
+    target = directory / name
+    stem, suffix = target.stem, target.suffix
+    n = 2
+    while target.exists():
+        target = directory / f"{stem}-{n}{suffix}"
+        n += 1
+    return target
 
 
 def _iso_date(value: str | None, param: click.Parameter) -> str | None:
