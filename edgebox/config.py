@@ -171,6 +171,23 @@ class SyncConfig:
 
 
 @dataclass(frozen=True)
+class AlertsConfig:
+    command: str = ""
+    """A local command run once per emergency by the service (an SMS modem
+    script, a mail relay), given the document id, urgency and category as
+    arguments: never text or names. Empty: no command."""
+    timeout_s: float = 30.0
+    """Seconds the command may run before it is stopped and counted failed."""
+    retry_s: float = 60.0
+    """Seconds before a failed command is run again for the same emergency."""
+    attempts: int = 5
+    """Runs of the command for one emergency before edgebox gives up (logged)."""
+    within_hours: float = 24.0
+    """Only emergencies received this recently ring: turning alerts on (or
+    restoring a backup) does not page anyone about last month's."""
+
+
+@dataclass(frozen=True)
 class Config:
     home: Path
     source: Path | None
@@ -181,6 +198,7 @@ class Config:
     ingest: IngestConfig = field(default_factory=IngestConfig)
     index: IndexConfig = field(default_factory=IndexConfig)
     sync: SyncConfig = field(default_factory=SyncConfig)
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
     categories: Mapping[str, str] = field(default_factory=lambda: DEFAULT_CATEGORIES)
     urgency: Mapping[str, str] = field(default_factory=lambda: DEFAULT_URGENCY)
     notices: tuple[str, ...] = ()
@@ -244,6 +262,7 @@ SECTIONS: dict[str, type] = {
     "ingest": IngestConfig,
     "index": IndexConfig,
     "sync": SyncConfig,
+    "alerts": AlertsConfig,
 }
 
 
@@ -429,12 +448,16 @@ LIMITS: dict[tuple[str, str], tuple[float, float | None]] = {
     ("sync", "batch_bytes"): (1000, None),
     ("sync", "timeout_s"): (1, None),
     ("sync", "keep_sent_days"): (0, None),
+    ("alerts", "timeout_s"): (1, None),
+    ("alerts", "retry_s"): (1, None),
+    ("alerts", "attempts"): (1, None),
+    ("alerts", "within_hours"): (0, None),
 }
 """(section, key) -> (least, most) for every number a box can be given: a
 negative timeout or a zero rescan would otherwise fail far from its cause."""
 
 
-SOFT_SECTIONS = ("sync", "index")
+SOFT_SECTIONS = ("sync", "index", "alerts")
 """Sections whose bad values fall back to the default with a notice: search
 and sync settings must never stop triage on an upgraded box."""
 
@@ -746,6 +769,18 @@ send_documents = false
 # Days a sent result stays in the outbox (the audit keeps that it was sent);
 # 0 keeps them for ever.
 keep_sent_days = 30
+
+[alerts]
+# A local command the service runs once per emergency (an SMS modem script, a
+# mail relay), as: COMMAND DOCUMENT_ID URGENCY CATEGORY. No text, no names.
+# Empty: no command (open terminal UIs still show a banner and ring).
+command = ""
+# Seconds it may run; seconds before a failed run is tried again; tries in all.
+timeout_s = 30.0
+retry_s = 60.0
+attempts = 5
+# Only emergencies received in the last so many hours ring.
+within_hours = 24.0
 
 # Document categories: label = one-line description (the model reads these).
 [taxonomy.categories]

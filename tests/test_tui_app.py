@@ -10,6 +10,7 @@ from textual.widgets import Input
 
 from edgebox import config
 from edgebox.store import DocState, Store
+from edgebox.tui.alert import EmergencyBanner
 from edgebox.tui.document import DocumentScreen
 from edgebox.tui.help import HelpScreen
 from edgebox.tui.queue import QueueScreen
@@ -227,6 +228,11 @@ async def test_the_queue_refreshes_as_documents_arrive_and_not_otherwise(
                   "result": {"category": "letter", "urgency": "emergency",
                              "summary": "arrived later", "needs_review": True}}],
             )  # fmt: skip
+        # A new emergency brings up the banner (tests/test_alerts.py); the
+        # queue under it has refreshed all the same.
+        await until_on(pilot, EmergencyBanner)
+        await until(pilot, lambda: table.row_count == 6)
+        await pilot.press("A")
         await queue_ready(pilot, 6)
         assert table_rows(table)[1][2] == "arrived later"
         assert table.cursor_row == 4  # still on the same document

@@ -22,6 +22,7 @@ from textual.binding import Binding
 from edgebox.config import Config
 from edgebox.errors import EdgeboxError
 from edgebox.store import Store
+from edgebox.store.alerts import emergency_ids
 from edgebox.tui.queue import QueueScreen
 from edgebox.tui.snapshots import StoreOpener, open_store
 
@@ -70,6 +71,9 @@ class EdgeboxApp(App[None]):
         self._seen_version: int | None = None
         self._watch_lock = threading.Lock()
         self._closing = False
+        self._emergencies: dict[int, str] | None = None
+        """Emergencies (id -> category) the store held at the last check; None
+        before the first, which only learns what is already there."""
 
     @property
     def read_only(self) -> bool:
@@ -119,6 +123,9 @@ class EdgeboxApp(App[None]):
             if self._watch_store is None:
                 self._watch_store = self.opener()
             version = self._watch_store.data_version()
+            arrived: dict[int, str] = {}
+            if version != self._seen_version:
+                arrived = self._new_emergencies(self._watch_store)
         except (EdgeboxError, sqlite3.Error):
             self._watch_store = None  # try a fresh connection next time
             return
@@ -127,9 +134,38 @@ class EdgeboxApp(App[None]):
         if version != self._seen_version:
             self._seen_version = version
             self.call_from_thread(self._store_changed)
+        if arrived:
+            self.call_from_thread(self._emergency_arrived, arrived)
+
+    def _new_emergencies(self, store: Store) -> dict[int, str]:
+        now = emergency_ids(store.db)
+        before, self._emergencies = self._emergencies, now
+        if before is None:
+            return {}
+        return {doc: category for doc, category in now.items() if doc not in before}
+
+    def _emergency_arrived(self, arrived: dict[int, str]) -> None:
+        """Ring and show the banner (or add to the one already up)."""
+        from edgebox.tui.alert import EmergencyBanner
+        from edgebox.tui.document import DocumentScreen
+
+        self.bell()
+        if isinstance(self.screen, EmergencyBanner):
+            self.screen.add(arrived)
+            return
+
+        def opened(doc_id: int | None) -> None:
+            if doc_id is not None:
+                self.push_screen(DocumentScreen(doc_id))
+
+        self.push_screen(EmergencyBanner(arrived), opened)
 
     def _store_changed(self) -> None:
-        reload = getattr(self.screen, "reload", None)
+        from edgebox.tui.alert import EmergencyBanner
+
+        # Under the emergency banner the screen still shows what arrived.
+        shown = [s for s in self.screen_stack if not isinstance(s, EmergencyBanner)]
+        reload = getattr(shown[-1], "reload", None) if shown else None
         if reload is not None:
             reload()
 

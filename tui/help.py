@@ -45,6 +45,10 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ("escape", "back"),
     )),
     ("Questions", (("y", "yes, do it"), ("n escape", "no"))),
+    ("Emergency banner", (
+        ("o", "open the first new emergency"),
+        ("A", "acknowledge (shift+a, so that typing never does)"),
+    )),
     ("Everywhere", (("?", "this help"), ("q", "quit"))),
 )  # fmt: skip
 

@@ -657,6 +657,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
     from edgebox.service.heartbeat import model_words
     from edgebox.service.supervisor import service_report
     from edgebox.store import open_for_reading
+    from edgebox.store.alerts import alert_counts
 
     settings = _config(ctx)
     settings.require_home()
@@ -674,6 +675,10 @@ def status(ctx: click.Context, as_json: bool) -> None:
                 settings.data_dir, min_examples=settings.triage.min_examples
             ),
             "index": _index_report(settings, store),
+            "alerts": {
+                "command": bool(settings.alerts.command),
+                **alert_counts(store.db),
+            },
         }
     if as_json:
         click.echo(json.dumps(data, indent=2))
@@ -702,6 +707,12 @@ def status(ctx: click.Context, as_json: bool) -> None:
             else "none yet (the model's answer is used)"
         )
         click.echo(f"learned   {task}: {learned}")
+    alerts = data["alerts"]
+    if alerts["command"] or alerts["sent"] or alerts["failed"]:
+        click.echo(
+            f"alerts    {alerts['sent']} sent, {alerts['pending']} waiting,"
+            f" {alerts['failed']} failed for good"
+        )
     index = data["index"]
     if index.get("problem"):
         click.echo(f"index     {index['problem']}")

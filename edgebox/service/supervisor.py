@@ -5,6 +5,8 @@ Around the intake and worker threads (`Workers`) it keeps three things going:
   `edgebox status`, separate processes, can show them without loading a model;
 - retraining of the learned models once staff have reviewed enough new
   documents (reviews arrive from the UI, another process, so it polls);
+- the NGO's alert command, once per emergency (`[alerts] command`), in a
+  thread of its own so that a hung modem never holds back triage;
 - companion loops that the CLI plugs in (the sync loop): the core never
   imports `sync`, it only runs what it is given.
 """
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from edgebox.config import Config
+from edgebox.service.alerts import AlertSender
 from edgebox.service.heartbeat import heartbeat_age_s, service_running
 from edgebox.service.step import Step
 from edgebox.service.workers import Progress, Workers
@@ -100,6 +103,7 @@ class Supervisor:
         self._load_engine = engine_loader or (lambda: TriageEngine(config))
         self._on_result = on_result
         self._beat = threading.Event()
+        self.alerts = AlertSender(config) if config.alerts.command else None
         self.workers = Workers(
             config, engine_loader=self._engine, on_result=self._result, triage=triage
         )
@@ -143,6 +147,8 @@ class Supervisor:
             ("heartbeat", self._heartbeat_loop),
             ("retrain", self._retrain_loop),
         ]
+        if self.alerts is not None:
+            loops.append(("alerts", self.alerts.run))
         loops += [(name, companion.run) for name, companion in self.companions]
         threads = [
             threading.Thread(target=self._guard, args=(name, loop), name=name)
@@ -153,7 +159,11 @@ class Supervisor:
         try:
             return self.workers.run_locked(until_idle=until_idle)
         finally:
+            if until_idle:
+                self._last_alerts()
             self.stop()
+            if self.alerts is not None:
+                self.alerts.stop()
             for _, companion in self.companions:
                 companion.stop()
             for thread in threads:
@@ -163,8 +173,19 @@ class Supervisor:
             except (sqlite3.Error, OSError) as exc:  # a full disk: keep the cause
                 log.warning("could not record the stop: %s", exc)
 
+    def _last_alerts(self) -> None:
+        """Idle means done: the emergencies of this run ring before it ends."""
+        if self.alerts is None:
+            return
+        try:
+            self.alerts.run_once()
+        except Exception:
+            log.exception("alerts: the last round failed")
+
     def _result(self, step: Step) -> None:
         self._beat.set()  # the UI shows the new figures now, not at the next beat
+        if self.alerts is not None:
+            self.alerts.wake()
         if self._on_result is not None:
             self._on_result(step)
 

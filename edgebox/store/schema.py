@@ -257,6 +257,23 @@ def m013_install_id(db: Database) -> None:
     db.execute("INSERT INTO install (id) VALUES (?)", [uuid.uuid4().hex])
 
 
+@migrations()
+def m019_alerts(db: Database) -> None:
+    # One row per emergency the service alerted about (issue 20): the
+    # document id is the key, so a restart or a second revision never rings
+    # twice; attempts and the last error stay for `status` and the audit.
+    db.execute("""
+        CREATE TABLE alerts (
+            document_id INTEGER PRIMARY KEY REFERENCES documents(id),
+            state TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'failed')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            next_at TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            sent_at TEXT
+        )""")
+
+
 def now() -> str:
     """The current UTC time as ISO 8601 text, as every timestamp is stored."""
     return datetime.now(UTC).isoformat(timespec="milliseconds")
