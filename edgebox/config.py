@@ -171,6 +171,13 @@ class SyncConfig:
 
 
 @dataclass(frozen=True)
+class UiConfig:
+    sign_out_after_min: float = 15.0
+    """Minutes without a key before the terminal UI asks the reviewer's name
+    and PIN again (only once reviewers are registered); 0 never signs out."""
+
+
+@dataclass(frozen=True)
 class AlertsConfig:
     command: str = ""
     """A local command run once per emergency by the service (an SMS modem
@@ -199,6 +206,7 @@ class Config:
     index: IndexConfig = field(default_factory=IndexConfig)
     sync: SyncConfig = field(default_factory=SyncConfig)
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
+    ui: UiConfig = field(default_factory=UiConfig)
     categories: Mapping[str, str] = field(default_factory=lambda: DEFAULT_CATEGORIES)
     urgency: Mapping[str, str] = field(default_factory=lambda: DEFAULT_URGENCY)
     notices: tuple[str, ...] = ()
@@ -263,6 +271,7 @@ SECTIONS: dict[str, type] = {
     "index": IndexConfig,
     "sync": SyncConfig,
     "alerts": AlertsConfig,
+    "ui": UiConfig,
 }
 
 
@@ -452,12 +461,13 @@ LIMITS: dict[tuple[str, str], tuple[float, float | None]] = {
     ("alerts", "retry_s"): (1, None),
     ("alerts", "attempts"): (1, None),
     ("alerts", "within_hours"): (0, None),
+    ("ui", "sign_out_after_min"): (0, None),
 }
 """(section, key) -> (least, most) for every number a box can be given: a
 negative timeout or a zero rescan would otherwise fail far from its cause."""
 
 
-SOFT_SECTIONS = ("sync", "index", "alerts")
+SOFT_SECTIONS = ("sync", "index", "alerts", "ui")
 """Sections whose bad values fall back to the default with a notice: search
 and sync settings must never stop triage on an upgraded box."""
 
@@ -781,6 +791,11 @@ retry_s = 60.0
 attempts = 5
 # Only emergencies received in the last so many hours ring.
 within_hours = 24.0
+
+[ui]
+# Once reviewers are registered (`edgebox users add`), the terminal UI asks
+# for a name and PIN at start and again after this many idle minutes (0: never).
+sign_out_after_min = 15.0
 
 # Document categories: label = one-line description (the model reads these).
 [taxonomy.categories]

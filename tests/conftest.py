@@ -49,11 +49,12 @@ def embedder():
 
 
 def run_cli(
-    *args: str, env: dict[str, str] | None = None
+    *args: str, env: dict[str, str] | None = None, stdin: str | None = None
 ) -> subprocess.CompletedProcess:
     """Run `edgebox ARGS` in a real subprocess, as a user would."""
     return subprocess.run(
         [sys.executable, "-m", "edgebox", *args],
+        input=stdin,
         capture_output=True,
         text=True,
         env={**os.environ, **(env or {})},

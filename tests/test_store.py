@@ -52,6 +52,7 @@ def test_migrations_run_from_empty(tmp_path: Path) -> None:
             "m009_provisional",
             "m013_install_id",
             "m019_alerts",
+            "m020_staff",
         ]
         assert store.journal_mode() == "wal"
     with Store(path) as reopened:  # a second open applies nothing new
@@ -67,6 +68,7 @@ def test_migrations_run_from_empty(tmp_path: Path) -> None:
             "m009_provisional",
             "m013_install_id",
             "m019_alerts",
+            "m020_staff",
         ]
 
 

@@ -142,7 +142,8 @@ async def test_overriding_the_urgency_makes_a_revision_with_audit_and_outbox(
         assert store.document(doc_id)["state"] == DocState.REVIEWED
         audit = store.audit_log(doc_id)[-1]
         assert (audit["actor"], audit["action"]) == ("staff:amina", "triage")
-        assert json.loads(audit["detail"]) == {"revision": 2}
+        # EDGEBOX_USER named her, and the audit says so (no PIN was asked).
+        assert json.loads(audit["detail"]) == {"revision": 2, "signed": "EDGEBOX_USER"}
         outbox = [r for r in store.pending_outbox() if r.document_id == doc_id]
         assert [json.loads(r.payload)["urgency"] for r in outbox] == [
             "emergency",

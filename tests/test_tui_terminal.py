@@ -223,3 +223,46 @@ def test_edgebox_run_beside_a_running_service_still_opens_the_ui(
             assert "had stopped on its own (exit 1)" in terminal.screen()
         finally:
             terminal.close()
+
+
+def test_a_reviewer_signs_in_and_confirms_in_a_real_terminal(
+    settings: config.Config, seeded: dict[str, int], tmp_path: Path
+) -> None:
+    """tmux at 80x24: the UI asks for a name and PIN, then a confirm is signed
+    with that name (not the login, not EDGEBOX_USER)."""
+    from edgebox.store import Store
+    from edgebox.store.staff import add_staff
+
+    with Store(settings.db_path) as store:
+        add_staff(store, "Fatou", "8080")
+    terminal = Terminal(
+        tmp_path, f"{sys.executable} -m edgebox --home {settings.home} tui"
+    )
+
+    def keys(*sequence: str) -> None:
+        terminal.run("send-keys", "-t", terminal.session, *sequence)
+
+    try:
+        wait_for(lambda: "Your name" in terminal.screen(), what="the sign-in")
+        keys("-l", "Fatou")
+        wait_for(lambda: "Fatou" in terminal.screen(), what="the name typed")
+        keys("Enter")
+        keys("-l", "8080")
+        wait_for(lambda: "••••" in terminal.screen(), what="the PIN, hidden")
+        keys("Enter")
+        wait_for(lambda: "reviewer: Fatou" in terminal.screen(), what="signed in")
+        keys("Enter")  # open the first document (the emergency)
+        wait_for(lambda: "Red flags" in terminal.screen(), what="the document")
+        keys("c")
+        doc = seeded["referral-kibera.txt"]
+
+        def confirmed() -> bool:
+            with Store(settings.db_path) as store:
+                latest = store.latest_revision(doc)
+            return latest["author"] == "staff:Fatou"
+
+        wait_for(confirmed, what="the confirm signed by Fatou")
+        keys("q")
+        assert terminal.exit_status() == "0"
+    finally:
+        terminal.close()

@@ -13,9 +13,11 @@ import getpass
 import os
 import sqlite3
 import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
-from textual import work
+from textual import events, work
 from textual.app import App
 from textual.binding import Binding
 
@@ -23,10 +25,12 @@ from edgebox.config import Config
 from edgebox.errors import EdgeboxError
 from edgebox.store import Store
 from edgebox.store.alerts import emergency_ids
+from edgebox.store.staff import sign_in, staff_registered
 from edgebox.tui.queue import QueueScreen
 from edgebox.tui.snapshots import StoreOpener, open_store
 
 REFRESH_S = 2.0
+IDLE_CHECK_S = 5.0
 
 
 def reviewer_name() -> str | None:
@@ -63,6 +67,12 @@ class EdgeboxApp(App[None]):
         self.config = config
         self.opener = opener or StoreOpener(config.db_path)
         self.reviewer = reviewer or reviewer_name()
+        self.signed = _how_named(reviewer)
+        """How the reviewer's name was vouched for, kept in the audit: `pin`,
+        `EDGEBOX_USER`, `login`, `typed` or `given` (by the caller)."""
+        self.sign_in_required = False
+        """Reviewers are registered: a name counts only with its PIN."""
+        self._last_key = time.monotonic()
         self.refresh_s = refresh_s
         self.search_tools: Any = None
         """The embedder and vectors, made on first search (edgebox.tui.search)."""
@@ -81,6 +91,17 @@ class EdgeboxApp(App[None]):
 
     def on_mount(self) -> None:
         self.push_screen(QueueScreen())
+        try:
+            with self.opener() as store:
+                self.sign_in_required = staff_registered(store.db)
+        except (EdgeboxError, sqlite3.Error):
+            self.sign_in_required = False  # the queue screen reports the store
+        if self.sign_in_required:
+            self.reviewer = None
+            self.ask_who(lambda: None, why="Sign in to review.")
+            timeout_min = self.config.ui.sign_out_after_min
+            if timeout_min > 0:
+                self.set_interval(min(IDLE_CHECK_S, timeout_min * 60), self._idle)
         if self.read_only:
             self.notify(
                 f"{self.opener.path} cannot be written: you can read, not review.",
@@ -90,6 +111,62 @@ class EdgeboxApp(App[None]):
                 markup=False,
             )
         self.set_interval(self.refresh_s, self.watch_store)
+
+    # -- who is reviewing -----------------------------------------------------
+
+    def ask_who(self, then: Callable[[], object], *, why: str = "") -> None:
+        """Learn who is reviewing, then run `then`: a name and PIN where
+        reviewers are registered, else a name (nobody set one)."""
+        from edgebox.tui.review import NameScreen
+        from edgebox.tui.signin import SignInScreen
+
+        def named(name: str | None, how: str) -> None:
+            if name:
+                self.reviewer, self.signed = name, how
+                self._last_key = time.monotonic()
+                self._show_reviewer()
+                then()
+
+        if self.sign_in_required:
+            screen = SignInScreen(self._check_pin, why or "Sign in to review.")
+            self.push_screen(screen, lambda name: named(name, "pin"))
+        else:
+            self.push_screen(NameScreen(), lambda name: named(name, "typed"))
+
+    def _check_pin(self, name: str, pin: str) -> str | None:
+        try:
+            with self.opener() as store:
+                return sign_in(store.db, name, pin)
+        except (EdgeboxError, sqlite3.Error) as exc:
+            self.report("sign in", exc)
+            return None
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key):
+            self._last_key = time.monotonic()
+        await super().on_event(event)
+
+    def _idle(self) -> None:
+        """Sign out after the configured idle time: the next person at a shared
+        terminal must not review under the last one's name."""
+        from edgebox.tui.signin import SignInScreen
+
+        limit = self.config.ui.sign_out_after_min * 60
+        if self.reviewer is None or time.monotonic() - self._last_key < limit:
+            return
+        if isinstance(self.screen, SignInScreen):
+            return
+        self.reviewer = None
+        self._show_reviewer()
+        minutes = self.config.ui.sign_out_after_min
+        self.ask_who(lambda: None, why=f"Signed out after {minutes:g} idle minutes.")
+
+    def _show_reviewer(self) -> None:
+        from edgebox.tui.topbar import TopBar
+
+        for screen in self.screen_stack:
+            for bar in screen.query(TopBar):
+                bar.show()
 
     def action_help(self) -> None:
         from edgebox.tui.help import HelpScreen
@@ -178,6 +255,12 @@ class EdgeboxApp(App[None]):
                 self._watch_store.close()
                 self._watch_store = None
             self._watch_lock.release()
+
+
+def _how_named(given: str | None) -> str:
+    if given:
+        return "given"
+    return "EDGEBOX_USER" if os.environ.get("EDGEBOX_USER", "").strip() else "login"
 
 
 def run_app(config: Config) -> None:

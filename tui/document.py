@@ -198,6 +198,7 @@ class DocumentScreen(Screen):
                     reviewer=reviewer,
                     urgency=Urgency.EMERGENCY,
                     expected_revision=seen,
+                    signed=self.edgebox.signed,
                 ),
             )
 
@@ -227,6 +228,7 @@ class DocumentScreen(Screen):
                 changes=choice.changes,
                 note=choice.note,
                 expected_revision=choice.revision,
+                signed=self.edgebox.signed,
             ),
         )
 
@@ -265,7 +267,10 @@ class DocumentScreen(Screen):
                 self._save(
                     "undo",
                     lambda store: store.undo_last_change(
-                        self.doc_id, actor=reviewer, expected_revision=seen
+                        self.doc_id,
+                        actor=reviewer,
+                        expected_revision=seen,
+                        signed=self.edgebox.signed,
                     ),
                 )
 
@@ -296,18 +301,10 @@ class DocumentScreen(Screen):
 
     def _as_reviewer(self, then: Callable[[], object]) -> None:
         """Run `then` once we know who is reviewing (ask when nobody is set)."""
-        from edgebox.tui.review import NameScreen
-
         if self.edgebox.reviewer:
             then()
             return
-
-        def named(name: str | None) -> None:
-            if name:
-                self.edgebox.reviewer = name
-                then()
-
-        self.app.push_screen(NameScreen(), named)
+        self.edgebox.ask_who(then)
 
     def _save(self, action: str, change: Callable[[Store], int]) -> None:
         self._saving = True

@@ -16,10 +16,15 @@ class TopBar(Static):
         self.where = where
 
     def on_mount(self) -> None:
+        self.show()
+
+    def show(self) -> None:
+        """Draw the bar again (the reviewer signed in or out)."""
         app = self.app
         line = Text.assemble(("edgebox", "bold"), f" · {self.where}")
         reviewer = getattr(app, "reviewer", None)
-        line.append(f" · reviewer: {visible(reviewer, one_line=True) or '(ask)'}")
+        nobody = "(sign in)" if getattr(app, "sign_in_required", False) else "(ask)"
+        line.append(f" · reviewer: {visible(reviewer, one_line=True) or nobody}")
         if getattr(app, "read_only", False):
             line.append(" · READ-ONLY", style="bold")
         self.update(line)

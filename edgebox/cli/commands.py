@@ -8,6 +8,7 @@ traceback means a bug in edgebox, never bad input.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 from datetime import date
@@ -19,6 +20,7 @@ import click
 from edgebox import __version__
 from edgebox import config as config_module
 from edgebox.cli.runner import run_group
+from edgebox.cli.users import users_group
 from edgebox.clinical.redflags import bundled_rules_text
 from edgebox.errors import EdgeboxError, ExtractError
 from edgebox.store.schema import DocState
@@ -428,6 +430,7 @@ def escalate(
             urgency=urgency,
             category=category,
             note=note,
+            signed="EDGEBOX_USER" if os.environ.get("EDGEBOX_USER") else "login",
         )
     click.echo(f"document {document_id}: {urgency}, saved as revision {revision}")
 
@@ -935,3 +938,4 @@ from edgebox.cli.sync import central_group, sync_command  # noqa: E402
 
 cli.add_command(sync_command)
 cli.add_command(central_group)
+cli.add_command(users_group)

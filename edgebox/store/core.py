@@ -35,6 +35,7 @@ from edgebox.store.schema import (
     refuse_a_foreign_database,
 )
 from edgebox.store.search import Chunk, SearchQueries
+from edgebox.store.staff import check_may_sign, signature
 from edgebox.store.stages import StageQueries
 from edgebox.vocabulary import Urgency
 
@@ -206,9 +207,11 @@ class Store(
         changes: Mapping[str, Any],
         note: str | None = None,
         expected_revision: int | None = None,
+        signed: str | None = None,
     ) -> int:
         """A person confirms or corrects the latest result: a new revision,
-        with the reviewer's optional note.
+        with the reviewer's optional note. `signed` says how the reviewer's
+        name was vouched for (`pin`, `EDGEBOX_USER`, `login`), for the audit.
 
         `expected_revision` is the revision the person was shown: the review is
         refused when another one came since (unchanged fields are copied from
@@ -222,6 +225,7 @@ class Store(
             if latest is None:
                 raise StoreError(f"document {doc_id} has no triage result to review")
             check_seen(doc_id, latest, expected_revision)
+            check_may_sign(self.db, reviewer)
             self._check_not_in_triage(doc_id)
             reviewed = {key: latest[key] for key in _REVISION_COLUMNS}
             reviewed |= dict(changes)
@@ -231,7 +235,10 @@ class Store(
             reviewed["error"] = None
             reviewed["note"] = note or None
             reviewed["provisional"] = False
-            return self.record_triage(doc_id, reviewed, author=f"staff:{reviewer}")
+            author = f"staff:{reviewer}"
+            return self.record_triage(
+                doc_id, reviewed, author=author, audit=signature(author, signed)
+            )
 
     def _check_not_in_triage(self, doc_id: int) -> None:
         """A failed triage sent back (requeue) is triaged again: a review saved

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from edgebox.errors import StoreError
+from edgebox.store.staff import check_may_sign
 from edgebox.vocabulary import Urgency
 
 
@@ -53,7 +54,12 @@ class ReviewQueries:
         return UndoPlan(revisions[in_effect[-1]], revisions[in_effect[-2]])
 
     def undo_last_change(
-        self, doc_id: int, *, actor: str, expected_revision: int | None = None
+        self,
+        doc_id: int,
+        *,
+        actor: str,
+        expected_revision: int | None = None,
+        signed: str | None = None,
     ) -> int:
         """Take back the last staff change: a new revision with the values that
         were in effect before it; return its number. `expected_revision` is the
@@ -62,6 +68,7 @@ class ReviewQueries:
         with self.atomic():
             revisions = self.revisions(doc_id)
             check_seen(doc_id, revisions[-1] if revisions else None, expected_revision)
+            check_may_sign(self.db, actor)
             plan = self.undo_plan(doc_id)
             if plan is None:
                 raise StoreError(f"document {doc_id} has no staff change to undo")
@@ -83,7 +90,11 @@ class ReviewQueries:
                 doc_id,
                 restored,
                 author=restored["author"],
-                audit=(f"staff:{actor}", "undo", undo),
+                audit=(
+                    f"staff:{actor}",
+                    "undo",
+                    undo | ({"signed": signed} if signed else {}),
+                ),
             )
 
 

@@ -274,6 +274,21 @@ def m019_alerts(db: Database) -> None:
         )""")
 
 
+@migrations()
+def m020_staff(db: Database) -> None:
+    # Named reviewers (issue 20): staff share one SSH account, so the UI asks
+    # who is reviewing and checks a PIN (a scrypt hash; never the PIN). A
+    # disabled name keeps its history but cannot sign anything new.
+    db.execute("""
+        CREATE TABLE staff (
+            name TEXT PRIMARY KEY COLLATE NOCASE,
+            pin_hash TEXT NOT NULL,
+            role TEXT NOT NULL CHECK (role IN ('admin', 'staff')),
+            created_at TEXT NOT NULL,
+            disabled_at TEXT
+        )""")
+
+
 def now() -> str:
     """The current UTC time as ISO 8601 text, as every timestamp is stored."""
     return datetime.now(UTC).isoformat(timespec="milliseconds")

@@ -19,6 +19,7 @@ from sqlite_utils import Database
 from edgebox.store.review import check_seen, check_staff_urgency
 from edgebox.store.schema import LLM_STAGE_ORDER, DocState
 from edgebox.store.search import Chunk
+from edgebox.store.staff import check_may_sign, signature
 from edgebox.vocabulary import Urgency
 
 _LATEST = """LEFT JOIN triage_revisions t ON t.document_id = d.id
@@ -57,6 +58,7 @@ class StageQueries:
         category: str | None = None,
         note: str | None = None,
         expected_revision: int | None = None,
+        signed: str | None = None,
     ) -> int:
         """A person sets urgency (and category) on any document, triaged or
         not: staff act before the machine. Returns the new revision."""
@@ -70,8 +72,10 @@ class StageQueries:
                     changes=changes,
                     note=note,
                     expected_revision=expected_revision,
+                    signed=signed,
                 )
             check_seen(doc_id, None, expected_revision)
+            check_may_sign(self.db, reviewer)
             self.document(doc_id)  # an unknown id: a clear error
             first = {
                 "category": category,
@@ -81,7 +85,10 @@ class StageQueries:
                 "sources": {"category": "staff", "urgency": "staff"},
                 "note": note or None,
             }
-            return self.record_triage(doc_id, first, author=f"staff:{reviewer}")
+            author = f"staff:{reviewer}"
+            return self.record_triage(
+                doc_id, first, author=author, audit=signature(author, signed)
+            )
 
     def llm_pending(self, *, limit: int = 1) -> list[dict[str, Any]]:
         """Documents waiting for the LLM stage, in the order it takes them."""
