@@ -123,7 +123,7 @@ async def test_overriding_the_urgency_makes_a_revision_with_audit_and_outbox(
         await pilot.press("r")
         await until(pilot, lambda: isinstance(pilot.app.screen, ReviewScreen))
         await pilot.press("enter", "down", "enter")  # urgency: emergency -> urgent
-        await pilot.press("tab", *"seen by phone", "ctrl+s")
+        await pilot.press("tab", "tab", *"seen by phone", "ctrl+s")
         await until(pilot, lambda: len(screen.view.revisions) == 2)
         assert "!  urgent  referral" in screen_text(pilot.app)
         assert "r2 " in screen_text(pilot.app)
@@ -399,7 +399,7 @@ async def test_a_review_on_a_revision_someone_else_replaced_is_refused(
                 doc_id, reviewer="baraka", changes={"urgency": "urgent"}
             )
         # The nurse leaves "emergency" as she sees it and adds a note.
-        await pilot.press("tab", *"keep as emergency", "enter")
+        await pilot.press("tab", "tab", *"keep as emergency", "enter")
         await until(pilot, lambda: any("changed since" in m for m in said(pilot.app)))
         await until(pilot, lambda: screen.view.latest["revision"] == 2)
         assert pilot.app.screen is screen
@@ -429,7 +429,7 @@ async def test_a_refused_confirm_keeps_the_note_of_a_refused_review(
         await pilot.press("r")
         await until(pilot, lambda: isinstance(pilot.app.screen, ReviewScreen))
         retriaged()
-        await pilot.press("tab", *"called the family", "enter")
+        await pilot.press("tab", "tab", *"called the family", "enter")
         await until(pilot, lambda: screen.view.latest["revision"] == 2)  # refused
         retriaged()
         await pilot.press("c")  # refused as well: revision 3 came meanwhile
@@ -572,8 +572,9 @@ async def test_help_lists_the_keys_of_questions_review_search_and_status(
         await until(pilot, lambda: isinstance(pilot.app.screen, HelpScreen))
         lines = [line.strip() for line in screen_text(pilot.app).splitlines()]
     section = {title: lines.index(title) for title in ("Review", "Search", "Status")}
-    assert "tab       next field: category, urgency, note" in lines
-    assert "enter     open a list, pick in it; in the note: save" in lines
+    assert "tab       next field: urgency, category, note, summary, fields" in lines
+    assert "enter     open a list, pick in it; in a text field: save" in lines
+    assert "ctrl+y    confirm as it is, nothing changed" in lines
     assert lines[section["Search"] + 3] == "escape    back"
     assert lines[section["Status"] + 3] == "escape    back"
     assert "y         yes, do it" in lines
@@ -591,3 +592,51 @@ async def test_an_empty_queue_names_the_service_that_reads_the_drop_folder(
             " (edgebox serve, or edgebox run) has read them."
         ) in text
         assert "edgebox watch" not in text
+
+
+async def test_the_review_form_never_confirms_unchanged_without_ctrl_y(
+    settings: config.Config, seeded: dict[str, int]
+) -> None:
+    """r, tab, enter used to save an unchanged confirmation: a staff label
+    that is synced and trains the model. Now it warns; ctrl+y confirms."""
+    doc_id = seeded["referral-kibera.txt"]
+    async with make_app(settings).run_test(size=(80, 24)) as pilot:
+        await open_document(pilot, 0)
+        await pilot.press("r")
+        await until(pilot, lambda: isinstance(pilot.app.screen, ReviewScreen))
+        await pilot.press("tab", "tab", "enter")  # to the empty note, enter
+        await until(pilot, lambda: any("Nothing changed" in m for m in said(pilot.app)))
+        await pilot.press("ctrl+s")
+        assert isinstance(pilot.app.screen, ReviewScreen)
+        assert saved_revisions(settings, doc_id) == [(1, "ai")]
+        await pilot.press("ctrl+y")
+        await until(pilot, lambda: len(saved_revisions(settings, doc_id)) == 2)
+    with Store(settings.db_path) as store:
+        latest = store.latest_revision(doc_id)
+    assert (latest["urgency"], latest["category"]) == ("emergency", "referral")
+
+
+async def test_staff_correct_the_summary_and_fields_the_machine_read(
+    settings: config.Config, seeded: dict[str, int]
+) -> None:
+    doc_id = seeded["referral-kibera.txt"]
+    async with make_app(settings).run_test(size=(80, 24)) as pilot:
+        await open_document(pilot, 0)
+        await pilot.press("r")
+        await until(pilot, lambda: isinstance(pilot.app.screen, ReviewScreen))
+        form = pilot.app.screen
+        form.query_one("#summary", Input).focus()
+        await pilot.press("ctrl+u", *"Boy, 3 years, convulsions, coma")
+        form.query_one("#field-sex", Input).focus()
+        await pilot.press("ctrl+u", "M")
+        form.query_one("#field-age", Input).focus()
+        await pilot.press("ctrl+u", "enter")  # an emptied field is dropped
+        await until(pilot, lambda: len(saved_revisions(settings, doc_id)) == 2)
+    with Store(settings.db_path) as store:
+        ai, staff = store.revisions(doc_id)
+    assert staff["author"] == "staff:amina"
+    assert staff["summary"] == "Boy, 3 years, convulsions, coma"
+    assert staff["fields"] == {"patient_ref": "KE-4471", "sex": "M"}
+    # The AI's values stay as they were, beside the correction.
+    assert ai["fields"] == {"patient_ref": "KE-4471", "age": "3", "sex": "F"}
+    assert ai["summary"].startswith("3-year-old girl with convulsions")

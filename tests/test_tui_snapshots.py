@@ -47,7 +47,7 @@ def test_review(snap_compare, settings: config.Config, seeded: dict[str, int]) -
     async def review_open(pilot) -> None:
         await document_painted(pilot)
         await pilot.press("r")
-        await until(pilot, lambda: "Note (optional" in screen_text(pilot.app))
+        await until(pilot, lambda: "Correct what was read" in screen_text(pilot.app))
 
     app = make_app(settings, refresh_s=600)
     assert snap_compare(app, terminal_size=SIZE, run_before=review_open)

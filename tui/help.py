@@ -21,7 +21,7 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ("] [", "next, previous page (past 500 documents)"),
     )),
     ("Document", (
-        ("r", "review: change category or urgency, add a note"),
+        ("r", "review: urgency, category, note; correct summary, fields"),
         ("c", "confirm the result as it is"),
         ("z", "undo the last change (kept in the history)"),
         ("e", "escalate to emergency, even before any triage"),
@@ -29,9 +29,10 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ("escape", "back"),
     )),
     ("Review", (
-        ("tab", "next field: category, urgency, note"),
-        ("enter", "open a list, pick in it; in the note: save"),
-        ("ctrl+s", "save"),
+        ("tab", "next field: urgency, category, note, summary, fields"),
+        ("enter", "open a list, pick in it; in a text field: save"),
+        ("ctrl+s", "save a change (or a note)"),
+        ("ctrl+y", "confirm as it is, nothing changed"),
         ("escape", "cancel"),
     )),
     ("Search", (

@@ -12,7 +12,7 @@ from typing import Any
 
 from rich.text import Text
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Label, Select, Static
 
@@ -31,11 +31,19 @@ class ReviewChoice:
     note: str | None = None
 
 
+FIELDS = ("patient_ref", "age", "sex", "date", "facility")
+"""What the machine read that a person may correct, besides the summary."""
+
+
 class ReviewScreen(ModalScreen[ReviewChoice | None]):
-    """Category, urgency and note; ctrl+s saves (unchanged values confirm)."""
+    """Urgency, category and a note, then what the machine read (summary and
+    fields). ctrl+s saves a change; a confirmation with nothing changed and no
+    note needs its own key (ctrl+y): it is a staff label that is synced and
+    trains the model, never the result of a stray enter."""
 
     BINDINGS = [
         Binding("ctrl+s", "save", "save"),
+        Binding("ctrl+y", "confirm", "confirm as is"),
         Binding("escape", "cancel", "cancel"),
     ]
 
@@ -53,32 +61,64 @@ class ReviewScreen(ModalScreen[ReviewChoice | None]):
         if latest["category"] and latest["category"] not in labels:
             labels.append(latest["category"])  # a label the taxonomy has since lost
         self.labels = labels
+        self.fields: dict[str, str] = {
+            name: str((latest.get("fields") or {}).get(name) or "") for name in FIELDS
+        }
 
     def compose(self) -> Any:
-        with Vertical(id="review-box"):
+        with VerticalScroll(id="review-box"):
             title = Text("Review: ", style="bold")
             title.append(
                 literal(self.latest["summary"] or "(no summary)", one_line=True)
             )
             yield Static(title, id="review-title")
-            yield Label("Category")
-            yield Select(
-                [(label, label) for label in self.labels],
-                value=self.latest["category"] or Select.NULL,
-                id="category",
-                prompt="(none)",
+            with Horizontal(classes="review-row"):
+                yield Label("Urgency", classes="review-label")
+                yield Select(
+                    [(level.value, level.value) for level in Urgency.levels()],
+                    value=self.latest["urgency"]
+                    if self.latest["urgency"] in Urgency.levels()
+                    else Select.NULL,
+                    id="urgency",
+                    prompt="(choose)",
+                    compact=True,
+                )
+            with Horizontal(classes="review-row"):
+                yield Label("Category", classes="review-label")
+                yield Select(
+                    [(label, label) for label in self.labels],
+                    value=self.latest["category"] or Select.NULL,
+                    id="category",
+                    prompt="(none)",
+                    compact=True,
+                )
+            with Horizontal(classes="review-row"):
+                yield Label("Note", classes="review-label")
+                yield Input(self.note, id="note", max_length=500, compact=True)
+            yield Static(
+                Text("Correct what was read (kept beside the AI's values):"),
+                classes="review-section",
             )
-            yield Label("Urgency")
-            yield Select(
-                [(level.value, level.value) for level in Urgency.levels()],
-                value=self.latest["urgency"]
-                if self.latest["urgency"] in Urgency.levels()
-                else Select.NULL,
-                id="urgency",
-                prompt="(choose)",
+            with Horizontal(classes="review-row"):
+                yield Label("Summary", classes="review-label")
+                yield Input(
+                    self.latest["summary"] or "",
+                    id="summary",
+                    max_length=1000,
+                    compact=True,
+                )
+            for name in FIELDS:
+                with Horizontal(classes="review-row"):
+                    yield Label(name.replace("_", " "), classes="review-label")
+                    yield Input(
+                        self.fields[name],
+                        id=f"field-{name}",
+                        max_length=200,
+                        compact=True,
+                    )
+            yield Static(
+                Text("ctrl+s save · ctrl+y confirm as is · esc cancel", style="bold")
             )
-            yield Label("Note (optional; enter saves)")
-            yield Input(self.note, id="note", max_length=500)
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -88,18 +128,51 @@ class ReviewScreen(ModalScreen[ReviewChoice | None]):
         self.action_save()
 
     def action_save(self) -> None:
-        changes = {}
+        choice = self._choice()
+        if choice is None:
+            return
+        if not choice.changes and not choice.note:
+            self.notify(
+                "Nothing changed. ctrl+y confirms the result as it is.",
+                severity="warning",
+            )
+            return
+        self.dismiss(choice)
+
+    def action_confirm(self) -> None:
+        choice = self._choice()
+        if choice is not None:
+            self.dismiss(choice)
+
+    def _choice(self) -> ReviewChoice | None:
+        """The person's choice, or None (and a warning) when it is incomplete."""
+        changes: dict[str, Any] = {}
         for name in ("category", "urgency"):
             value = self.query_one(f"#{name}", Select).value
             if value is Select.NULL:
                 if name == "urgency":
                     self.notify("Choose an urgency first.", severity="warning")
-                    return
+                    return None
                 continue
             if value != self.latest[name]:
                 changes[name] = value
+        summary = " ".join(self.query_one("#summary", Input).value.split())
+        if summary != " ".join((self.latest["summary"] or "").split()):
+            changes["summary"] = summary
+        corrected = {
+            name: self.query_one(f"#field-{name}", Input).value.strip()
+            for name in FIELDS
+        }
+        if corrected != self.fields:
+            kept = dict(self.latest.get("fields") or {})
+            for name, value in corrected.items():
+                if value:
+                    kept[name] = value
+                else:
+                    kept.pop(name, None)
+            changes["fields"] = kept
         note = self.query_one("#note", Input).value.strip() or None
-        self.dismiss(ReviewChoice(self.latest["revision"], changes, note))
+        return ReviewChoice(self.latest["revision"], changes, note)
 
     def action_cancel(self) -> None:
         self.dismiss(None)
