@@ -175,6 +175,9 @@ class UiConfig:
     sign_out_after_min: float = 15.0
     """Minutes without a key before the terminal UI asks the reviewer's name
     and PIN again (only once reviewers are registered); 0 never signs out."""
+    dates: str = "day-month"
+    """How the UI shows times: `day-month` ("04 Mar 08:15") or `iso`
+    ("2025-03-04 08:15"); never month-first."""
 
 
 @dataclass(frozen=True)
@@ -301,6 +304,7 @@ def load(home: Path | str | None = None) -> Config:
     }
     _check_triage(sections["triage"], source)
     _check_limits(sections, source, notices)
+    sections["ui"] = _checked_ui(sections["ui"], source, notices)
     sections["sync"], sync_off = _checked_sync(sections["sync"], source, notices)
     taxonomy = raw.pop("taxonomy", {})
     if not isinstance(taxonomy, dict):
@@ -364,6 +368,22 @@ class _Source:
             if key in self.keys and _variable(*key) not in os.environ:
                 return f", in {self.file}"
         return ""
+
+
+UI_DATES = ("day-month", "iso")
+
+
+def _checked_ui(ui: UiConfig, source: _Source, notices: list[str]) -> UiConfig:
+    """A date style the UI does not know falls back to the default, with a
+    notice: a display setting must never keep the UI from opening."""
+    if ui.dates in UI_DATES:
+        return ui
+    default = UiConfig().dates
+    notices.append(
+        f"{source.name('ui', 'dates')} must be one of {', '.join(UI_DATES)},"
+        f" got {ui.dates!r}{source.where(('ui', 'dates'))}; using {default}"
+    )
+    return dataclasses.replace(ui, dates=default)
 
 
 def _check_triage(triage: TriageConfig, source: _Source) -> None:
@@ -796,6 +816,8 @@ within_hours = 24.0
 # Once reviewers are registered (`edgebox users add`), the terminal UI asks
 # for a name and PIN at start and again after this many idle minutes (0: never).
 sign_out_after_min = 15.0
+# Times on screen: "day-month" (04 Mar 08:15) or "iso" (2025-03-04 08:15).
+dates = "day-month"
 
 # Document categories: label = one-line description (the model reads these).
 [taxonomy.categories]

@@ -61,13 +61,12 @@ async def test_the_queue_lists_emergencies_first_then_by_age(
             "?  unknown",  # the failed triage: right after the urgent ones
             "   routine",
         ]
-        assert [row[4] for row in rows[2:]] == ["quarantined", "triaged", "triaged"]
+        assert [row[4] for row in rows[2:]] == ["quarantined", "to review", "triaged"]
         assert rows[0][1:] == [
             "referral",
-            "3-year-old girl…",
-            "03-04 08:15",
-            "triaged",
-            "yes",
+            "3-year-old girl with convul…",
+            "04 Mar 08:15",
+            "to review",
         ]
         text = screen_text(pilot.app)
         assert "needs review 2  quarantined 1  triaged 4  reviewed 0" in text
@@ -86,7 +85,7 @@ async def test_filters_cycle_and_clear(
         table = await queue_ready(pilot, 2)
         assert "u urgency: unknown" in screen_text(pilot.app)
         # The quarantined scan (the older) first, then the failed triage.
-        assert [row[4] for row in table_rows(table)] == ["quarantined", "triaged"]
+        assert [row[4] for row in table_rows(table)] == ["quarantined", "to review"]
         await pilot.press("0", "x", "x", "x", "x", "x", "x")  # state: quarantined
         table = await queue_ready(pilot, 1)
         assert table_rows(table)[0][2].startswith("OCR is not")
@@ -100,11 +99,11 @@ async def test_a_document_shows_flags_with_their_place_fields_and_provenance(
     async with make_app(settings).run_test(size=(80, 24)) as pilot:
         await open_document(pilot, 0)
         text = screen_text(pilot.app)
-        start = REFERRAL_TEXT.index("Convulsions")
-        assert "* convulsions (emergency, rules): “Convulsions since this morning”" in (
-            text
-        )
-        assert f"at characters {start}–" in text
+        # By level, emergency first, with the words that triggered each (a
+        # character offset meant nothing to a nurse).
+        flag = "!! convulsions (emergency, rules): “Convulsions since this morning”"
+        assert flag in text and "at characters" not in text
+        assert text.index(flag) < text.index("*  unable to drink (llm)")
         assert "patient_ref: KE-4471" in text
         assert "model: SmolLM2-135M-Instruct.Q4_1.gguf" in text
         assert "sources: category: llm, urgency: rules" in text
@@ -305,7 +304,7 @@ async def test_no_color_keeps_emergencies_apart_by_symbol(
         await queue_ready(pilot, 5)
         assert app.no_color
         lines = screen_dump(app).splitlines()
-        assert lines[4].startswith(" !! EMERG    referral")
+        assert lines[4].startswith("!! EMERG   referral")
         assert not any("!!" in line for line in lines[5:9])
 
 

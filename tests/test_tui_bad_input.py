@@ -75,7 +75,7 @@ async def test_markup_and_control_characters_are_shown_literally(
         await until(pilot, lambda: "[b]P-1[/b]" in screen_dump(app))
         page = screen_dump(app)
         assert "[link=https://evil.example]click[/link]" in page
-        assert "* [red]x[/red] (llm)" in page
+        assert "*  [red]x[/red] (llm)" in page
         assert "[bold]text[/bold]" in page
         for control in ("\x1b", "\x07", "\u202e"):
             assert control not in queue + page

@@ -62,7 +62,7 @@ async def test_status_shows_a_running_service_sync_and_override_rate(
     async with make_app(settings).run_test(size=(80, 24)) as pilot:
         await open_status(pilot)
         text = screen_text(pilot.app)
-        assert "running since 03-04 06:00" in text
+        assert "running since 04 Mar 06:00" in text
         assert "SmolLM2-135M-Instruct.Q4_1.gguf on GPU, 31 layers" in text
         assert "1.7 docs/s" in text
         assert "2 files in the drop folder" in text

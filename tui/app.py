@@ -28,6 +28,7 @@ from edgebox.store.alerts import emergency_ids
 from edgebox.store.staff import sign_in, staff_registered
 from edgebox.tui.queue import QueueScreen
 from edgebox.tui.snapshots import StoreOpener, open_store
+from edgebox.tui.text import use_date_style
 
 REFRESH_S = 2.0
 IDLE_CHECK_S = 5.0
@@ -65,6 +66,7 @@ class EdgeboxApp(App[None]):
     ) -> None:
         super().__init__()
         self.config = config
+        use_date_style(config.ui.dates)
         self.opener = opener or StoreOpener(config.db_path)
         self.reviewer = reviewer or reviewer_name()
         self.signed = _how_named(reviewer)

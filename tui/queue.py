@@ -22,9 +22,14 @@ from edgebox.vocabulary import Urgency
 if TYPE_CHECKING:
     from edgebox.tui.app import EdgeboxApp
 
-# Fixed widths; the summary takes what is left of the terminal's width.
-_WIDTHS = {"urgency": 10, "category": 13, "received": 11, "state": 11, "review": 6}
-_CHROME = 2 * len(_WIDTHS) + 2 + 2  # cell padding of the other columns, own, bar
+# Fixed widths, each with one blank column after its text (no cell padding:
+# two blanks between every pair of columns cost the summary ten characters);
+# the summary takes what is left (28 characters at 80 columns, 16 before).
+# "to review" stands in the state column: a review column of its own repeated
+# "yes" on most rows and read like "reviewed".
+_WIDTHS = {"urgency": 11, "category": 13, "received": 13, "state": 12}
+_PADDING = 0
+_CHROME = 2  # the scrollbar
 
 
 class QueueTable(DataTable):
@@ -65,7 +70,9 @@ class QueueScreen(Screen):
         yield TopBar("queue")
         yield Static(id="counts")
         yield Static(id="filters")
-        yield QueueTable(id="queue", cursor_type="row", zebra_stripes=True)
+        yield QueueTable(
+            id="queue", cursor_type="row", zebra_stripes=True, cell_padding=_PADDING
+        )
         yield Static(id="more")
         yield Static(id="empty")
         yield Footer(compact=True)
@@ -121,7 +128,6 @@ class QueueScreen(Screen):
             table.clear(columns=True)
             for name in ("urgency", "category", "summary", "received", "state"):
                 table.add_column(name, width=_WIDTHS.get(name, width), key=name)
-            table.add_column("review", width=_WIDTHS["review"], key="review")
         else:
             table.clear()
         for row in snapshot.rows:
@@ -140,11 +146,10 @@ class QueueScreen(Screen):
         loud = "bold" if urgency == Urgency.EMERGENCY else ""
         return [
             urgency_text(urgency),
-            literal(clip(str(category or "-"), _WIDTHS["category"]), one_line=True),
-            literal(clip(_one_line(summary), width), style=loud, one_line=True),
+            literal(clip(str(category or "-"), _WIDTHS["category"] - 1), one_line=True),
+            literal(clip(_one_line(summary), width - 1), style=loud, one_line=True),
             Text(local_time(received)),
-            Text(state),
-            Text("yes", style="bold") if needs_review else Text(""),
+            Text("to review", style="bold") if needs_review else Text(state),
         ]
 
     def _show_counts(self, snapshot: QueueSnapshot) -> None:

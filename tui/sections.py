@@ -66,20 +66,23 @@ def _flags(view: DocumentView) -> Text:
         return out.append("not checked yet (the text is still being read)")
     if not flags:
         out.append("none found" + (" in the pages read" if _unread_pages(view) else ""))
-    for flag in flags:
-        out.append("* ")
+    for flag in sorted(flags, key=_flag_rank):
+        level = flag.get("level")
+        out.append("!! " if level == "emergency" else "!  " if level else "*  ")
         out.append(literal(flag.get("sign"), style="bold", one_line=True))
-        details = [str(v) for v in (flag.get("level"), flag.get("source")) if v]
+        details = [str(v) for v in (level, flag.get("source")) if v]
         out.append(f" ({', '.join(details)})" if details else "")
         if flag.get("evidence"):
             out.append(": “")
             out.append(literal(flag["evidence"], one_line=True))
             out.append("”")
-        if flag.get("at"):
-            start, end = flag["at"]
-            out.append(f" at characters {start}–{end}", style="dim")
         out.append("\n")
     return out
+
+
+def _flag_rank(flag: dict) -> int:
+    """Emergency signs first, then urgent, then the model's unlevelled ones."""
+    return {"emergency": 0, "urgent": 1}.get(str(flag.get("level")), 2)
 
 
 def _fields(view: DocumentView) -> Text:

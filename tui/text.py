@@ -41,15 +41,34 @@ def clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
 
 
+DATE_STYLES = ("day-month", "iso")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun",
+           "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")  # fmt: skip
+_date_style = "day-month"
+
+
+def use_date_style(style: str) -> None:
+    """`day-month` ("04 Mar 08:15": the day first, as staff write it, with the
+    month's name so that no one reads it month-first) or `iso` (2025-03-04
+    08:15). Set once by the app from `[ui] dates`."""
+    global _date_style
+    if style not in DATE_STYLES:
+        raise ValueError(f"date style must be one of {', '.join(DATE_STYLES)}")
+    _date_style = style
+
+
 def local_time(iso: str | None, *, with_year: bool = False) -> str:
-    """An absolute local time (never "3 min ago"): the same on every screen."""
+    """An absolute local time (never "3 min ago"), never ambiguous: the same
+    on every screen."""
     if not iso:
         return "-"
     try:
         stamp = datetime.fromisoformat(iso).astimezone()
     except ValueError:
         return visible(iso, one_line=True)
-    return stamp.strftime("%Y-%m-%d %H:%M" if with_year else "%m-%d %H:%M")
+    if _date_style == "iso" or with_year:
+        return stamp.strftime("%Y-%m-%d %H:%M")
+    return f"{stamp.day:02d} {_MONTHS[stamp.month - 1]} {stamp:%H:%M}"
 
 
 def urgency_text(urgency: str | None) -> Text:
