@@ -165,6 +165,18 @@ class SyncConfig:
     """Network timeout for one request."""
     send_documents: bool = False
     """Also send the raw documents (after the results); off by default."""
+    send_summary: bool = False
+    """Send the summary, staff notes and review reasons (free text that may
+    hold names); off by default. See sync/privacy.py."""
+    send_evidence: bool = False
+    """Send each red flag's evidence (words quoted from the document)."""
+    send_fields: bool = True
+    """Send the structured fields (age, sex, date, facility, vital signs);
+    a patient reference only as its pseudonym (patient_key)."""
+    patient_key: str = ""
+    """The NGO's secret for patient pseudonyms (HMAC-SHA256), the same on
+    every box; better set by EDGEBOX_SYNC_PATIENT_KEY. Empty: no patient
+    reference leaves the box."""
     keep_sent_days: int = 30
     """Days a result stays in the outbox once the centre acknowledged it; the
     audit keeps that it was sent and pruned. 0 keeps sent rows for ever."""
@@ -796,6 +808,14 @@ batch_bytes = 1000000
 timeout_s = 30.0
 # Raw documents are not sent unless this is true.
 send_documents = false
+# What results carry (sync/privacy.py). Free text (summary, staff notes, review
+# reasons) and red-flag evidence (words quoted from the document) stay on the
+# box unless turned on; structured fields are sent, a patient reference only
+# as a pseudonym made with the NGO's key (set EDGEBOX_SYNC_PATIENT_KEY, the
+# same on every box; without it no patient reference leaves the box).
+send_summary = false
+send_evidence = false
+send_fields = true
 # Days a sent result stays in the outbox (the audit keeps that it was sent);
 # 0 keeps them for ever.
 keep_sent_days = 30

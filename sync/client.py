@@ -43,6 +43,7 @@ from edgebox.sync.payload import (
     batch_key,
     canonical_json,
 )
+from edgebox.sync.privacy import outgoing
 
 T = TypeVar("T")
 
@@ -183,7 +184,7 @@ class SyncClient:
         size = 0
         for row in self.store.pending_outbox(limit=limit):
             try:
-                record = wire_record(row)
+                record = wire_record(row, self.settings)
             except ValueError as exc:
                 self._dead(row, f"unreadable outbox payload: {exc}", report)
                 continue
@@ -413,12 +414,14 @@ def _unreadable_trust(exc: OSError) -> str:
     return f"cannot set up TLS for sync: {why}"
 
 
-def wire_record(row: OutboxRow) -> dict[str, Any]:
-    """An outbox row as a protocol record; a staff review names the revision it
+def wire_record(row: OutboxRow, settings: SyncConfig) -> dict[str, Any]:
+    """An outbox row as a protocol record, carrying what the settings let
+    leave the box (sync/privacy.py); a staff review names the revision it
     replaces."""
     content = json.loads(row.payload)
     if not isinstance(content, dict):
         raise ValueError("the payload is not a JSON object")
+    content = outgoing(content, settings)
     json.dumps(content, allow_nan=False)  # NaN is not JSON: the server refuses it
     revision = int(row.revision)
     replaces = revision - 1 if row.kind == "triage" and revision > 1 else None

@@ -17,12 +17,13 @@ import httpx
 import pytest
 
 from edgebox import config
-from edgebox.config import Config
+from edgebox.config import Config, SyncConfig
 from edgebox.intake.ingest import Ingestor
 from edgebox.store import DocState, Store
 from edgebox.sync import uploads
 from edgebox.sync.client import SyncClient, sync_status
 from edgebox.sync.loop import SyncLoop
+from edgebox.sync.privacy import outgoing
 from tests.support.loopback import CentralProcess, free_port
 from tests.sync_fixtures import (
     Central,
@@ -65,8 +66,9 @@ def client_for(
     store: Store, url: str, device: tuple[str, str], **options: Any
 ) -> SyncClient:
     settings = {k: options.pop(k) for k in list(options) if k.startswith("batch_")}
-    if "send_documents" in options:
-        settings["send_documents"] = options.pop("send_documents")
+    for key in ("send_documents", "send_summary"):
+        if key in options:
+            settings[key] = options.pop(key)
     sleeps = options.pop("sleeps", None) or Sleeps()
     return SyncClient(
         store,
@@ -85,8 +87,15 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 
 def payloads(store: Store) -> dict[tuple[int, int], dict[str, Any]]:
+    """What the outbox holds, as the default settings let it leave the box
+    (tests/test_sync_privacy.py checks what they leave out)."""
     rows = store.db.query("SELECT document_id, revision, payload FROM outbox")
-    return {(r["document_id"], r["revision"]): json.loads(r["payload"]) for r in rows}
+    return {
+        (r["document_id"], r["revision"]): outgoing(
+            json.loads(r["payload"]), SyncConfig()
+        )
+        for r in rows
+    }
 
 
 def test_push_sends_every_result_once_and_records_the_state(
@@ -272,7 +281,10 @@ def test_413_halves_the_batch_and_a_lone_giant_is_dead_lettered(
     giant = store.add_document(file_name="huge.txt", sha256="f" * 64, size=1)
     noise = os.urandom(12_000).hex()  # random: gzip cannot shrink it enough
     store.record_triage(giant, result(0, summary=noise, urgency="emergency"))
-    with client_for(store, central.url, (name, token), batch_records=12) as client:
+    # The giant is a summary: an NGO that sends summaries meets it.
+    with client_for(
+        store, central.url, (name, token), batch_records=12, send_summary=True
+    ) as client:
         report = client.push()
     assert report.ok, report.error
     assert report.acknowledged == 12 and report.dead == 1
@@ -282,7 +294,7 @@ def test_413_halves_the_batch_and_a_lone_giant_is_dead_lettered(
     # Once the server takes larger batches, the dead row can go after all.
     assert store.retry_dead_outbox() == 1
     with client_for(store, central.url, (name, token), batch_records=12,
-                    batch_bytes=100) as client:  # fmt: skip
+                    batch_bytes=100, send_summary=True) as client:  # fmt: skip
         assert client.push().acknowledged == 0  # still too large: dead again
     assert len(store.dead_outbox()) == 1
 
@@ -346,7 +358,12 @@ def test_a_conflicting_version_is_dead_lettered(
         assert report.ok and report.dead == 1
         assert "conflict" in second.dead_outbox()[0].last_error
     (held,) = central.db.records(device[0])
-    assert held["content"]["summary"] == result(1)["summary"]
+    # The first version stays (the summary no longer leaves the box: compare
+    # what does, the labels).
+    assert (held["content"]["category"], held["content"]["urgency"]) == (
+        result(1)["category"],
+        result(1)["urgency"],
+    )
 
 
 def ingest_file(settings: Config, store: Store, name: str, data: bytes) -> int:
