@@ -158,16 +158,20 @@ def test_doctor_warns_of_a_written_token_and_files_others_can_read(
     assert run_cli("status").returncode == 0  # the store exists
     quiet = json.loads(run_cli("doctor", "--json").stdout)
     assert quiet["privacy"] == {"token_in_config_file": False,
+                                "patient_key_in_config_file": False,
                                 "readable_by_others": []}  # fmt: skip
     toml = edgebox_home / "edgebox.toml"
-    toml.write_text('[sync]\ntoken = "7.s3cret"\n', encoding="utf-8")
+    toml.write_text(
+        '[sync]\ntoken = "7.s3cret"\npatient_key = "k3y"\n', encoding="utf-8"
+    )
     store = edgebox_home / "data" / "edgebox.db"
     store.chmod(0o644)  # copied in from a backup with the usual modes
     result = run_cli("doctor")
     assert result.returncode == 0
     assert f"the sync token is written in {toml}: put it in" in result.stdout
     assert f"{store} can be read by every account on this machine" in result.stdout
-    assert "7.s3cret" not in result.stdout
+    assert f"the patient pseudonym key is written in {toml}" in result.stdout
+    assert "7.s3cret" not in result.stdout and "k3y" not in result.stdout
 
 
 def test_doctor_says_how_much_room_the_archive_has_left(edgebox_home: Path) -> None:

@@ -110,11 +110,13 @@ def privacy_report(config: Config) -> dict[str, Any]:
     token written in edgebox.toml, files other accounts may read."""
     import tomllib
 
-    token_in_file = False
+    token_in_file = key_in_file = False
     if config.source is not None:
         try:
             raw = tomllib.loads(config.source.read_text(encoding="utf-8"))
-            token_in_file = bool(str(raw.get("sync", {}).get("token", "")).strip())
+            sync = raw.get("sync", {})
+            token_in_file = bool(str(sync.get("token", "")).strip())
+            key_in_file = bool(str(sync.get("patient_key", "")).strip())
         except (OSError, ValueError):
             pass  # config.load already said what is wrong with the file
     candidates = [config.source, config.db_path, config.data_dir]
@@ -123,7 +125,11 @@ def privacy_report(config: Config) -> dict[str, Any]:
         for path in candidates
         if path is not None and path.exists() and path.stat().st_mode & 0o004
     ]
-    return {"token_in_config_file": token_in_file, "readable_by_others": readable}
+    return {
+        "token_in_config_file": token_in_file,
+        "patient_key_in_config_file": key_in_file,
+        "readable_by_others": readable,
+    }
 
 
 LOW_SPACE_BYTES = 500 * 1024 * 1024
@@ -302,6 +308,12 @@ def warnings(checks: dict[str, Any]) -> list[str]:
             f"the sync token is written in {checks['config_file']}: put it in"
             " EDGEBOX_SYNC_TOKEN (the service's EnvironmentFile, mode 600) and"
             " delete it from the file"
+        )
+    if privacy["patient_key_in_config_file"]:
+        found.append(
+            f"the patient pseudonym key is written in {checks['config_file']}:"
+            " put it in EDGEBOX_SYNC_PATIENT_KEY (the service's EnvironmentFile,"
+            " mode 600) and delete it from the file"
         )
     for path in privacy["readable_by_others"]:
         found.append(
