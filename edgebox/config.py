@@ -106,7 +106,8 @@ class TriageConfig:
     63% of urgency levels, and the labels left unreviewed are right 93% and
     89% of the time (scripts/crossval.py)."""
     llm_votes: str = "fallback"
-    """"fallback": the LLM votes labels only where no learned model exists yet;
+    """"fallback": the LLM votes labels only where no learned model exists yet
+    (and only a model whose manifest record grants it a vote);
     "always": also alongside one (for larger GGUFs)."""
 
 
@@ -187,6 +188,9 @@ class UiConfig:
     sign_out_after_min: float = 15.0
     """Minutes without a key before the terminal UI asks the reviewer's name
     and PIN again (only once reviewers are registered); 0 never signs out."""
+    start_view: str = "to_review"
+    """The queue the UI opens on: `to_review` (what waits for a person, most
+    urgent first) or `all`."""
     dates: str = "day-month"
     """How the UI shows times: `day-month` ("04 Mar 08:15") or `iso`
     ("2025-03-04 08:15"); never month-first."""
@@ -382,20 +386,23 @@ class _Source:
         return ""
 
 
-UI_DATES = ("day-month", "iso")
+UI_CHOICES = {"dates": ("day-month", "iso"), "start_view": ("to_review", "all")}
 
 
 def _checked_ui(ui: UiConfig, source: _Source, notices: list[str]) -> UiConfig:
-    """A date style the UI does not know falls back to the default, with a
-    notice: a display setting must never keep the UI from opening."""
-    if ui.dates in UI_DATES:
-        return ui
-    default = UiConfig().dates
-    notices.append(
-        f"{source.name('ui', 'dates')} must be one of {', '.join(UI_DATES)},"
-        f" got {ui.dates!r}{source.where(('ui', 'dates'))}; using {default}"
-    )
-    return dataclasses.replace(ui, dates=default)
+    """A display setting the UI does not know falls back to its default, with
+    a notice: it must never keep the UI from opening."""
+    for key, choices in UI_CHOICES.items():
+        value = getattr(ui, key)
+        if value in choices:
+            continue
+        default = getattr(UiConfig(), key)
+        notices.append(
+            f"{source.name('ui', key)} must be one of {', '.join(choices)},"
+            f" got {value!r}{source.where(('ui', key))}; using {default}"
+        )
+        ui = dataclasses.replace(ui, **{key: default})
+    return ui
 
 
 def _check_triage(triage: TriageConfig, source: _Source) -> None:
@@ -836,6 +843,8 @@ within_hours = 24.0
 # Once reviewers are registered (`edgebox users add`), the terminal UI asks
 # for a name and PIN at start and again after this many idle minutes (0: never).
 sign_out_after_min = 15.0
+# The queue the UI opens on: "to_review" (what waits for a person) or "all".
+start_view = "to_review"
 # Times on screen: "day-month" (04 Mar 08:15) or "iso" (2025-03-04 08:15).
 dates = "day-month"
 

@@ -51,3 +51,8 @@ TASKS = ("category", "urgency")
 
 LANGUAGES = {"en": "English", "fr": "French"}
 """Languages of the summaries, the prompt and the red-flag rules."""
+
+NOT_RATED = "not rated yet"
+"""The review reason of a label that no source could give on a new box (no
+rule fired, no learned model yet, no LLM vote): a person rates it, and the box
+learns from such reviews. The UI, `status` and `triage --json` key on it."""

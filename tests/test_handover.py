@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner
 
 from edgebox.cli.commands import cli
-from edgebox.cli.handover import period
 from edgebox.config import load
 from edgebox.intake.archive import copy_into_archive
+from edgebox.service.handover import period
 from edgebox.store import Store
 from tests.conftest import run_cli
 from tests.test_store import ai_result

@@ -575,7 +575,11 @@ async def test_help_lists_the_keys_of_questions_review_search_and_status(
     assert "enter     open a list, pick in it; in a text field: save" in lines
     assert "ctrl+y    confirm as it is, nothing changed" in lines
     assert lines[section["Search"] + 3] == "escape    back"
-    assert lines[section["Status"] + 3] == "escape    back"
+    assert (
+        lines[section["Status"] + 3]
+        == "h         write the hand-over of the last 24 hours"
+    )
+    assert lines[section["Status"] + 4] == "escape    back"
     assert "y         yes, do it" in lines
     assert "n escape  no" in lines
 

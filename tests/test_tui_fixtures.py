@@ -182,6 +182,9 @@ def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 @pytest.fixture
 def settings(edgebox_home: Path, monkeypatch: pytest.MonkeyPatch) -> config.Config:
     monkeypatch.setenv("EDGEBOX_USER", "amina")
+    # These tests look at every seeded document; the default view (to review)
+    # has tests of its own (test_tui_inbox.py).
+    monkeypatch.setenv("EDGEBOX_UI_START_VIEW", "all")
     return config.load(edgebox_home)
 
 

@@ -92,7 +92,9 @@ class EdgeboxApp(App[None]):
         return self.opener.read_only
 
     def on_mount(self) -> None:
-        self.push_screen(QueueScreen())
+        self.push_screen(
+            QueueScreen(to_review=self.config.ui.start_view == "to_review")
+        )
         try:
             with self.opener() as store:
                 self.sign_in_required = staff_registered(store.db)
@@ -134,6 +136,13 @@ class EdgeboxApp(App[None]):
             self.push_screen(screen, lambda name: named(name, "pin"))
         else:
             self.push_screen(NameScreen(), lambda name: named(name, "typed"))
+
+    def ask_who_then(self, then: Callable[[], object]) -> None:
+        """Run `then` as the known reviewer, asking who that is if nobody is."""
+        if self.reviewer:
+            then()
+        else:
+            self.ask_who(then)
 
     def _check_pin(self, name: str, pin: str) -> str | None:
         try:

@@ -5,6 +5,7 @@ undo from here."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from rich.text import Text
@@ -39,6 +40,7 @@ class DocumentScreen(Screen):
         Binding("c", "confirm", "confirm"),
         Binding("z", "undo", "undo"),
         Binding("e", "escalate", "escalate"),
+        Binding("x", "export", "export"),
     ]
 
     def __init__(self, doc_id: int, *, review: bool = False) -> None:
@@ -95,7 +97,12 @@ class DocumentScreen(Screen):
         Called in a worker thread."""
         try:
             with self.edgebox.opener() as store:
-                return load_document(store, self.doc_id)
+                return load_document(
+                    store,
+                    self.doc_id,
+                    min_examples=self.edgebox.config.triage.min_examples,
+                    archive_dir=self.edgebox.config.archive_dir,
+                )
         except Exception as exc:  # noqa: BLE001 - shown, never a crash
             self.edgebox.report(f"opening document {self.doc_id}", exc)
             return None
@@ -179,6 +186,36 @@ class DocumentScreen(Screen):
             return
         self._as_reviewer(
             lambda: self._reviewed(ReviewChoice(latest["revision"]), form=False)
+        )
+
+    def action_export(self) -> None:
+        """Copy the original out of the archive into a folder the person
+        chooses (a USB stick, a shared folder): `edgebox export` from here."""
+        from edgebox.tui.export import ExportScreen
+
+        view = self.view
+        if view is None or view.original is None:
+            self.notify("This document's original is not in the archive.")
+            return
+        folder = self.edgebox.config.home / "exports"
+
+        def chosen(target: Path | None) -> None:
+            if target is not None:
+                self._export(view.original, view.document["file_name"], target)
+
+        self.app.push_screen(ExportScreen(folder), chosen)
+
+    @work(thread=True, group="write", exit_on_error=False)
+    def _export(self, original: Path, name: str, folder: Path) -> None:
+        from edgebox.intake.archive import export_copy
+
+        try:
+            target = export_copy(original, name, folder)
+        except OSError as exc:
+            self.edgebox.report("exporting", exc)
+            return
+        self.app.call_from_thread(
+            self.notify, f"Copied to {target}", title="export", markup=False
         )
 
     def action_escalate(self) -> None:

@@ -14,6 +14,9 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     ("Queue", (
         ("enter", "open the document"),
         ("r", "review the document"),
+        ("t", "to review (what waits for a person) or all"),
+        ("space", "mark for a bulk confirmation, then down"),
+        ("C", "confirm the marked as they are (never emergencies)"),
         ("/", "search"),
         ("s", "status, quarantine, requeue"),
         ("x k u", "filter by state, category, urgency (repeat to cycle)"),
@@ -25,6 +28,7 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ("c", "confirm the result as it is"),
         ("z", "undo the last change (kept in the history)"),
         ("e", "escalate to emergency, even before any triage"),
+        ("x", "export a copy of the original to a folder"),
         ("tab", "similar cases; enter opens one"),
         ("escape", "back"),
     )),
@@ -43,6 +47,7 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     ("Status", (
         ("up down", "choose a quarantined or failed document"),
         ("r", "requeue it"),
+        ("h", "write the hand-over of the last 24 hours"),
         ("escape", "back"),
     )),
     ("Questions", (("y", "yes, do it"), ("n escape", "no"))),

@@ -44,6 +44,9 @@ class QueueScreen(Screen):
 
     BINDINGS = [
         Binding("r", "review", "review"),
+        Binding("t", "toggle_view", "to review/all"),
+        Binding("space", "mark", "mark", show=False),
+        Binding("C", "confirm_marked", "confirm marked", show=False),
         Binding("slash", "search", "search"),
         Binding("s", "status", "status"),
         Binding("x", "cycle('state')", "state"),
@@ -55,9 +58,11 @@ class QueueScreen(Screen):
         Binding("left_square_bracket", "page(-1)", "previous page", show=False),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, *, to_review: bool = False) -> None:
         super().__init__()
-        self.filters = QueueFilter()
+        self.filters = QueueFilter(to_review=to_review)
+        self.marked: set[int] = set()
+        """Documents marked (space) for a bulk confirmation (C)."""
         self.page_start = 0
         self.snapshot: QueueSnapshot | None = None
         self._summary_width = 0
@@ -144,10 +149,13 @@ class QueueScreen(Screen):
     def _cells(self, row: tuple[Any, ...], width: int) -> list[Text]:
         _, urgency, category, summary, received, state, needs_review = row
         loud = "bold" if urgency == Urgency.EMERGENCY else ""
+        shown = _one_line(summary)
+        if row[0] in self.marked:
+            shown = "✓ " + shown  # marked for a bulk confirmation (C)
         return [
             urgency_text(urgency),
             literal(clip(str(category or "-"), _WIDTHS["category"] - 1), one_line=True),
-            literal(clip(_one_line(summary), width - 1), style=loud, one_line=True),
+            literal(clip(shown, width - 1), style=loud, one_line=True),
             Text(local_time(received)),
             Text("to review", style="bold") if needs_review else Text(state),
         ]
@@ -187,7 +195,10 @@ class QueueScreen(Screen):
 
     def _show_filters(self) -> None:
         f = self.filters
-        line = Text("filters ", style="dim")
+        line = Text("view ", style="dim")
+        line.append("t ", style="bold")
+        line.append("to review" if f.to_review else "all", style="bold")
+        line.append("  ")
         for key, name, value in (
             ("x", "state", f.state),
             ("k", "category", f.category),
@@ -197,14 +208,16 @@ class QueueScreen(Screen):
             line.append(f"{name}: ")
             line.append(value or "all", style="bold" if value else "")
             line.append("  ")
-        if f != QueueFilter():
+        if replace(f, to_review=False) != QueueFilter():
             line.append("0 ", style="bold")
             line.append("clear")
         self.query_one("#filters", Static).update(line)
 
     def _empty_message(self) -> Text:
-        if self.filters != QueueFilter():
+        if replace(self.filters, to_review=False) != QueueFilter():
             return Text("No document matches these filters (0 clears them).")
+        if self.filters.to_review:
+            return Text("Nothing waits for a person. t shows every document.")
         return literal(
             "No documents yet. Files dropped into "
             f"{self.edgebox.config.inbox_dir} appear here once the service "
@@ -251,7 +264,76 @@ class QueueScreen(Screen):
         self._set_filters(replace(self.filters, **{name: following}))
 
     def action_clear_filters(self) -> None:
-        self._set_filters(QueueFilter())
+        self._set_filters(QueueFilter(to_review=self.filters.to_review))
+
+    def action_toggle_view(self) -> None:
+        self._set_filters(replace(self.filters, to_review=not self.filters.to_review))
+
+    def action_mark(self) -> None:
+        """Mark or unmark the document under the cursor, then go down a row."""
+        doc_id = self.selected_id()
+        if doc_id is None:
+            return
+        self.marked ^= {doc_id}
+        if self.snapshot is not None:
+            self._paint(self.snapshot)
+        table = self.query_one(QueueTable)
+        table.move_cursor(row=min(table.cursor_row + 1, table.row_count - 1))
+
+    def action_confirm_marked(self) -> None:
+        """Confirm every marked document as it is, after one question; never
+        an emergency (each is confirmed on its own)."""
+        from edgebox.tui.confirm import ConfirmScreen
+
+        if not self.marked:
+            self.notify("Mark documents with space first, then C confirms them.")
+            return
+        if self.edgebox.read_only:
+            self.notify("The store is read-only here: cannot confirm.")
+            return
+        rows = {row[0]: row for row in (self.snapshot.rows if self.snapshot else ())}
+        emergencies = sorted(d for d in self.marked if rows.get(d, [None, ""])[1]
+                             == Urgency.EMERGENCY)  # fmt: skip
+        chosen = sorted(self.marked - set(emergencies))
+        question = Text(f"Confirm {len(chosen)} document(s) as they are?", "bold")
+        if emergencies:
+            question.append(
+                f"\n{len(emergencies)} emergency(ies) left out: each is"
+                " confirmed on its own."
+            )
+        question.append(
+            "\nBulk confirmations are marked as such and do not train the box."
+        )
+
+        def answered(yes: bool | None) -> None:
+            if yes and chosen:
+                self.edgebox.ask_who_then(lambda: self._confirm_many(chosen))
+
+        self.app.push_screen(ConfirmScreen(question), answered)
+
+    @work(thread=True, group="write", exit_on_error=False)
+    def _confirm_many(self, doc_ids: list[int]) -> None:
+        app = self.edgebox
+        try:
+            with app.opener() as store:
+                done, left_out = store.confirm_many(
+                    doc_ids, reviewer=cast(str, app.reviewer), signed=app.signed
+                )
+        except Exception as exc:  # noqa: BLE001 - shown, never a crash
+            app.report("confirming", exc)
+            return
+        message = f"{len(done)} confirmed"
+        if left_out:
+            message += f", {len(left_out)} left out: " + "; ".join(
+                f"#{d} {why}" for d, why in sorted(left_out.items())
+            )
+        app.call_from_thread(self._confirmed, message)
+
+    def _confirmed(self, message: str) -> None:
+        self.marked.clear()
+        self.notify(message, markup=False)
+        self.snapshot = None
+        self.reload()
 
     def action_page(self, step: int) -> None:
         snapshot = self.snapshot

@@ -29,6 +29,10 @@ def _head(view: DocumentView) -> Text:
     if doc.get("error_code"):
         line.append("\nerror: ", style="bold")
         line.append(literal(f"{doc['error_code']}: {doc['error_message'] or ''}"))
+    if view.original is not None:
+        line.append("\noriginal: ", style="dim")
+        line.append(literal(str(view.original), one_line=True))
+        line.append("  (x exports a copy)", style="dim")
     unread = _unread_pages(view)
     if unread:
         line.append("\nNOT ALL PAGES READ, see the original: ", style="bold")
@@ -52,6 +56,12 @@ def _result(view: DocumentView) -> Text:
     if latest.get("provisional"):
         line.append("  PROVISIONAL", style="bold")
         line.append(" (rules and learned models; the model has not read it yet)")
+    if view.not_rated:
+        line.append("\nNOT RATED YET", style="bold")
+        line.append(": no danger sign found and this box has not learned yet;")
+        line.append(" a person rates it (r)")
+        if view.to_learn:
+            line.append(f"; {view.to_learn} more reviews before the box learns")
     line.append("\n")
     line.append(_section("Summary"))
     empty = "(not written yet)" if latest.get("provisional") else "(no summary)"

@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from edgebox.config import Config
+from edgebox.config import Config, TriageConfig
 from edgebox.errors import StoreError
 from edgebox.store import Store
 from edgebox.store.queue import QueueFilter, check_readable
+from edgebox.vocabulary import NOT_RATED
 
 QUEUE_PAGE = 500
 """Rows the queue shows at once; `]` and `[` page through the rest."""
@@ -77,7 +78,11 @@ def load_queue(
             row["document_id"],
             # Not triaged yet (or quarantined): no urgency to show, though it
             # sorts with the unknown ones, high in the queue, until it has one.
-            row["urgency"] if row["revision"] is not None else "none",
+            "not rated"
+            if row["not_rated"]
+            else row["urgency"]
+            if row["revision"] is not None
+            else "none",
             row["category"],
             row["summary"] or row["error_message"] or row["file_name"],
             row["received_at"],
@@ -97,15 +102,47 @@ class DocumentView:
     revisions: list[dict[str, Any]]
     undo: Any = None
     """The store's UndoPlan, or None when there is nothing to undo."""
+    to_learn: int = 0
+    """Staff reviews still needed before the box trains its own models."""
+    original: Path | None = None
+    """The original file in the archive (None: not archived, e.g. a copy)."""
 
     @property
     def latest(self) -> dict[str, Any] | None:
         return self.revisions[-1] if self.revisions else None
 
+    @property
+    def not_rated(self) -> bool:
+        """No source could rate it (a new box): a person must."""
+        latest = self.latest
+        return bool(
+            latest
+            and latest["author"] == "ai"
+            and latest["urgency"] == "unknown"
+            and NOT_RATED in (latest["provenance"].get("review_reasons") or [])
+        )
 
-def load_document(store: Store, doc_id: int) -> DocumentView:
+
+def load_document(
+    store: Store,
+    doc_id: int,
+    *,
+    min_examples: int = TriageConfig.min_examples,
+    archive_dir: Path | None = None,
+) -> DocumentView:
+    from edgebox.intake.archive import archive_path
+
+    document = store.document(doc_id)
+    original = None
+    if archive_dir is not None and document["sha256"]:
+        found = archive_path(archive_dir, document["sha256"])
+        original = found if found.is_file() else None
     return DocumentView(
-        store.document(doc_id), store.revisions(doc_id), store.undo_plan(doc_id)
+        document,
+        store.revisions(doc_id),
+        store.undo_plan(doc_id),
+        max(0, min_examples - store.reviewed_count()),
+        original,
     )
 
 

@@ -61,6 +61,7 @@ class StatusScreen(Screen):
     BINDINGS = [
         Binding("escape", "back", "back"),
         Binding("r", "requeue", "requeue"),
+        Binding("h", "handover", "hand-over"),
     ]
 
     def __init__(self) -> None:
@@ -204,6 +205,26 @@ class StatusScreen(Screen):
                 self._requeue(doc["id"])
 
         self.app.push_screen(ConfirmScreen(question), answered)
+
+    @work(thread=True, group="write", exit_on_error=False)
+    def action_handover(self) -> None:
+        """The last 24 hours' hand-over (edgebox report), as a page to print."""
+        from edgebox.service.handover import write_handover
+
+        app = self.edgebox
+        try:
+            with app.opener() as store:
+                path = write_handover(store.db, app.config.data_dir / "reports")
+        except Exception as exc:  # noqa: BLE001 - shown, never a crash
+            app.report("writing the hand-over", exc)
+            return
+        app.call_from_thread(
+            self.notify,
+            f"Hand-over of the last 24 hours written to {path}",
+            title="hand-over",
+            timeout=15,
+            markup=False,
+        )
 
     @work(thread=True, group="write", exit_on_error=False)
     def _requeue(self, doc_id: int) -> None:

@@ -23,12 +23,14 @@ URGENCY_LABEL = {
     Urgency.UNKNOWN: "?  unknown",
     Urgency.ROUTINE: "   routine",
     "none": "·  -",
+    "not rated": "?  not rated",
 }
 URGENCY_STYLE = {
     Urgency.EMERGENCY: "bold reverse red",
     Urgency.URGENT: "bold yellow",
     Urgency.UNKNOWN: "bold magenta",
     Urgency.ROUTINE: "",
+    "not rated": "magenta",
 }
 
 

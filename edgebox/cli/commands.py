@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
 from datetime import date
 from pathlib import Path
@@ -24,7 +23,7 @@ from edgebox.cli.users import users_group
 from edgebox.clinical.redflags import bundled_rules_text
 from edgebox.errors import EdgeboxError, ExtractError
 from edgebox.store.schema import DocState
-from edgebox.vocabulary import Urgency
+from edgebox.vocabulary import NOT_RATED, Urgency
 
 
 def main() -> None:
@@ -144,12 +143,15 @@ def triage(
             for p, e in texts
         ]
         if as_json:
+            to_learn = _reviews_to_learn(settings)
             for path, result in results:
-                click.echo(
-                    json.dumps(
-                        {"file": str(path)} | result.to_json(), ensure_ascii=False
-                    )
+                record = {"file": str(path)} | result.to_json()
+                record["not_rated"] = (
+                    result.urgency == Urgency.UNKNOWN
+                    and NOT_RATED in result.review_reasons
                 )
+                record["reviews_to_learn"] = to_learn
+                click.echo(json.dumps(record, ensure_ascii=False))
         else:
             from edgebox.cli.render import results_table
 
@@ -458,7 +460,7 @@ def escalate(
 def report(ctx: click.Context, since: str, fmt: str, output: Path | None) -> None:
     """The shift hand-over: emergencies, urgent documents, those waiting for
     a person, and reviews per person, as CSV or printable HTML (A4)."""
-    from edgebox.cli.handover import period, to_csv, to_html
+    from edgebox.service.handover import period, to_csv, to_html
     from edgebox.store import Store
     from edgebox.store.handover import handover
 
@@ -490,7 +492,7 @@ def report(ctx: click.Context, since: str, fmt: str, output: Path | None) -> Non
 def export(ctx: click.Context, document_id: int, directory: Path) -> None:
     """Copy a document's original file out of the archive into DIRECTORY
     (made if missing), under its own name; never overwrites a file there."""
-    from edgebox.intake.archive import archive_path, safe_name
+    from edgebox.intake.archive import archive_path, export_copy
     from edgebox.store import Store
 
     settings = _config(ctx)
@@ -502,21 +504,8 @@ def export(ctx: click.Context, document_id: int, directory: Path) -> None:
         raise click.ClickException(
             f"document {document_id}: its original is not in the archive ({source})"
         )
-    directory.mkdir(parents=True, exist_ok=True)
-    target = _free_name(directory, safe_name(doc["file_name"]))
-    shutil.copyfile(source, target)
+    target = export_copy(source, doc["file_name"], directory)
     click.echo(f"document {document_id}: {target} (archived as {source})")
-
-
-def _free_name(directory: Path, name: str) -> Path:
-    """NAME, or NAME-2, NAME-3 ... where NAME is taken."""
-    target = directory / name
-    stem, suffix = target.stem, target.suffix
-    n = 2
-    while target.exists():
-        target = directory / f"{stem}-{n}{suffix}"
-        n += 1
-    return target
 
 
 def _iso_date(value: str | None, param: click.Parameter) -> str | None:
@@ -678,6 +667,9 @@ def status(ctx: click.Context, as_json: bool) -> None:
                 settings.data_dir, min_examples=settings.triage.min_examples
             ),
             "index": _index_report(settings, store),
+            "reviews_to_learn": max(
+                0, settings.triage.min_examples - store.reviewed_count()
+            ),
             "alerts": {
                 "command": bool(settings.alerts.command),
                 **alert_counts(store.db),
@@ -707,7 +699,8 @@ def status(ctx: click.Context, as_json: bool) -> None:
             f"{model['n_examples']} reviews"
             + ("" if model["in_use"] else " (too few to use yet)")
             if model
-            else "none yet (the model's answer is used)"
+            else "none yet: documents no rule flags are not rated"
+            f" ({data['reviews_to_learn']} more reviews before the box learns)"
         )
         click.echo(f"learned   {task}: {learned}")
     alerts = data["alerts"]
@@ -733,6 +726,18 @@ def status(ctx: click.Context, as_json: bool) -> None:
         )
         if line := _confidence_held(overrides, settings.triage.review_cut):
             click.echo(line)
+
+
+def _reviews_to_learn(settings: config_module.Config) -> int:
+    """Staff reviews still needed before this box trains its own models (all
+    of them where there is no store yet)."""
+    from edgebox.store import open_for_reading
+
+    needed = settings.triage.min_examples
+    if not settings.db_path.is_file():
+        return needed
+    with open_for_reading(settings.db_path) as store:
+        return max(0, needed - store.reviewed_count())
 
 
 def _index_report(settings: config_module.Config, store: Any) -> dict[str, Any]:
@@ -815,6 +820,23 @@ def doctor(ctx: click.Context, as_json: bool) -> None:
     type=click.FloatRange(0.0, 1.0, min_open=True),
     help="Target emergency recall to try (default: [triage] emergency_recall).",
 )
+@click.option(
+    "--votes",
+    is_flag=True,
+    help="With --test: does the model's label beat the rules alone? (prints"
+    " the [model.votes] record for models/manifest.toml)",
+)
+@click.option(
+    "--new-box",
+    is_flag=True,
+    help="With --test: triage as a box with no reviews (no learned model).",
+)
+@click.option(
+    "--subset",
+    type=click.IntRange(min=2),
+    help="Use a fixed stratified subset of TEST of this size (seed 2026);"
+    " --votes uses 120 unless told.",
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
 @click.pass_context
 def eval_command(
@@ -824,18 +846,27 @@ def eval_command(
     summaries_file: Path | None,
     limit: int | None,
     emergency_recall: float | None,
+    votes: bool,
+    new_box: bool,
+    subset: int | None,
     as_json: bool,
 ) -> None:
     """Train as if staff had reviewed TRAIN, then measure triage on TEST; or
-    measure the model's summaries on one file (--summaries)."""
+    measure the model's summaries on one file (--summaries); or whether its
+    label earns a vote (--votes); or a box with no reviews (--new-box)."""
     from edgebox.evaluation.evaluate import format_report, run_eval
 
     settings = _config(ctx)
     if summaries_file is not None:
         _summary_benchmark(settings, summaries_file, limit=limit, as_json=as_json)
         return
+    if (votes or new_box) and test_file is not None and train_file is None:
+        _no_review_eval(settings, test_file, votes=votes, size=subset, as_json=as_json)
+        return
     if train_file is None or test_file is None:
-        raise click.UsageError("give --train and --test, or --summaries")
+        raise click.UsageError(
+            "give --train and --test, --test with --votes or --new-box, or --summaries"
+        )
     report = run_eval(
         train_file, test_file, config=settings, emergency_recall=emergency_recall
     )
@@ -872,6 +903,49 @@ def restore(ctx: click.Context, directory: Path) -> None:
 
     report = read_backup(_config(ctx), directory)
     click.echo(f"restored {report.path}: {report.originals} original(s)")
+
+
+def _no_review_eval(
+    settings: config_module.Config,
+    test_file: Path,
+    *,
+    votes: bool,
+    size: int | None,
+    as_json: bool,
+) -> None:
+    """`eval --votes` and `eval --new-box`: no training, the box's model."""
+    from edgebox.evaluation import votes as vote_check
+    from edgebox.evaluation.evaluate import (
+        format_report,
+        read_jsonl,
+        run_new_box,
+    )
+    from edgebox.triage.engine import TriageEngine
+
+    task, rows = read_jsonl(test_file)
+    if votes or size:
+        rows = vote_check.stratified_subset(rows, task, size or vote_check.DEFAULT_SIZE)
+    engine = TriageEngine(settings, lazy_model=True)
+    if not votes:
+        report = run_new_box(task, rows, config=settings, engine=engine)
+        click.echo(json.dumps(report, indent=2) if as_json else format_report(report))
+        return
+    report = vote_check.check_votes(engine, task, rows, settings.categories)
+    record = vote_check.manifest_lines(settings.model.file, [report])
+    if as_json:
+        click.echo(json.dumps(report | {"manifest": record}, indent=2))
+        return
+    click.echo(
+        f"{task} on {report['n']} held-out notes: macro-F1 rules alone"
+        f" {report['macro_f1_rules_alone']}, with the model's vote"
+        f" {report['macro_f1_rules_and_llm']}, with a constant"
+        f" '{report['best_constant']}' {report['macro_f1_rules_and_constant']}"
+    )
+    click.echo(f"the model's labels: {report['llm_labels']}")
+    click.echo(
+        f"it {'earns' if report['vote'] else 'does not earn'} a vote; for"
+        " models/manifest.toml, under its [[model]] entry:\n" + record
+    )
 
 
 def _summary_benchmark(

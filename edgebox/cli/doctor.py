@@ -21,7 +21,7 @@ from edgebox.cli.at_rest import AT_REST_WARNING, at_rest_report
 from edgebox.config import Config, TriageConfig
 from edgebox.errors import ConfigError, ModelError
 from edgebox.triage.llm import check_gguf, gpu_offload_supported, resolve_gpu_layers
-from edgebox.triage.manifest import find_entry, sha256_file
+from edgebox.triage.manifest import find_entry, llm_vote_tasks, sha256_file
 
 CUDA_HINT = (
     'reinstall llama-cpp-python with CMAKE_ARGS="-DGGML_CUDA=on" '
@@ -188,6 +188,9 @@ def model_report(config: Config) -> dict[str, Any]:
         "manifest": verdict,
         "name": entry.name if entry else None,
         "licence": entry.licence if entry else None,
+        # Labels the model may vote (its [model.votes] record); none: a new
+        # box rates with the rules only, and the rest waits for a person.
+        "votes": sorted(llm_vote_tasks(config.models_dir, path.name)),
     }
 
 

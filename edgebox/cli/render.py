@@ -123,6 +123,11 @@ def doctor_text(checks: Mapping[str, Any]) -> str:
         lines.append(
             f"            sha256 {model['sha256']}  manifest: {model['manifest']}"
         )
+        votes = ", ".join(model.get("votes") or []) or (
+            "none (no [model.votes] record shows it beats the rules: until the"
+            " box learns, what no rule flags is not rated)"
+        )
+        lines.append(f"            its labels vote on: {votes}")
     if llama.get("installed"):
         lines.append(
             f"llama.cpp   llama-cpp-python {llama['version']}  GPU offload: "

@@ -2,7 +2,8 @@
 
 The test documents go through `TriageEngine.triage` itself (rules, learned
 models, `combine.decide`), without the LLM's summary: the LLM votes a label
-only for a task whose learned model lacks data, exactly as on the box. The
+only for a task whose learned model lacks data, and only where its manifest
+record grants it a vote, exactly as on the box. The
 label field of the JSONL rows ("category" or "urgency") says which task is
 measured; the label set comes from the data.
 
@@ -134,6 +135,36 @@ def run_eval(
     if task == "urgency":
         report["emergency_recall_target"] = emergency_recall
     return report
+
+
+def run_new_box(
+    task: str,
+    rows: Sequence[dict[str, Any]],
+    *,
+    config: Config,
+    engine: TriageEngine | None = None,
+) -> dict[str, Any]:
+    """Triage as a box with no reviews yet: rules, vital signs and the LLM's
+    vote where its manifest record grants one; no learned model."""
+    learned = LearnedModels(None, preset={})
+    if engine is None:
+        engine = TriageEngine(config, learned=learned, lazy_model=True)
+    saved = engine.learned
+    engine.learned = learned
+    started = time.perf_counter()
+    try:
+        outcomes, llm_calls = _run(engine, task, rows)
+    finally:
+        engine.learned = saved
+    seconds = time.perf_counter() - started
+    return metrics(task, outcomes) | {
+        "n_train": 0,
+        "new_box": True,
+        "llm_votes": sorted(engine.llm_may_vote),
+        "llm_calls": llm_calls,
+        "docs_per_s": round(len(rows) / seconds, 2) if seconds else None,
+        "not_rated": sum(o.predicted == "unknown" for o in outcomes),
+    }
 
 
 def evaluate_split(
@@ -310,11 +341,19 @@ def format_report(report: dict[str, Any]) -> str:
         f"macro-F1 {_figure(report, 'macro_f1')}   "
         f"accuracy {_figure(report, 'accuracy')}",
     ]
+    if report.get("new_box"):
+        votes = ", ".join(report["llm_votes"]) or "none"
+        lines.insert(
+            1,
+            f"a new box (no reviews): {report['not_rated']} not rated yet;"
+            f" the model votes on: {votes}",
+        )
     if report.get("learned_model_used") is False:
         lines.insert(
             1,
             f"the learned model needs {report['min_examples']} training rows and"
-            " stayed out: the LLM labelled, as on a new box",
+            " stayed out: rated as a new box (the rules, and the LLM where"
+            " its manifest record gives it a vote)",
         )
     if report["task"] == "urgency":
         target = report.get("emergency_recall_target")

@@ -163,3 +163,17 @@ def _fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def export_copy(original: Path, file_name: str, folder: Path) -> Path:
+    """Copy an archived original into `folder` (made if missing) under its
+    own, made-safe name; NAME-2, NAME-3 ... where that is taken: never
+    overwrites a file there."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / safe_name(file_name)
+    stem, suffix, n = target.stem, target.suffix, 2
+    while target.exists():
+        target = folder / f"{stem}-{n}{suffix}"
+        n += 1
+    shutil.copyfile(original, target)
+    return target

@@ -208,10 +208,13 @@ class Store(
         note: str | None = None,
         expected_revision: int | None = None,
         signed: str | None = None,
+        bulk: bool = False,
     ) -> int:
         """A person confirms or corrects the latest result: a new revision,
         with the reviewer's optional note. `signed` says how the reviewer's
         name was vouched for (`pin`, `EDGEBOX_USER`, `login`), for the audit.
+        `bulk`: confirmed with others at once, unread one by one: marked so in
+        its provenance, and kept out of training and override rates.
 
         `expected_revision` is the revision the person was shown: the review is
         refused when another one came since (unchanged fields are copied from
@@ -235,6 +238,10 @@ class Store(
             reviewed["error"] = None
             reviewed["note"] = note or None
             reviewed["provisional"] = False
+            provenance = {
+                k: v for k, v in reviewed["provenance"].items() if k != "bulk"
+            }
+            reviewed["provenance"] = provenance | ({"bulk": True} if bulk else {})
             author = f"staff:{reviewer}"
             return self.record_triage(
                 doc_id, reviewed, author=author, audit=signature(author, signed)
@@ -314,9 +321,54 @@ class Store(
             JOIN triage_revisions t ON t.document_id = d.id AND t.revision = (
                 SELECT MAX(revision) FROM triage_revisions WHERE document_id = d.id)
             WHERE t.author LIKE 'staff:%' AND d.text IS NOT NULL
+              AND json_extract(t.provenance, '$.bulk') IS NULL
             ORDER BY t.created_at, d.id"""
         )
         return list(rows)
+
+    def reviewed_count(self) -> int:
+        """How many training examples there are (see training_examples),
+        without reading their texts: the UI says how many more are needed."""
+        row = next(
+            self.db.query(
+                """SELECT COUNT(*) AS n FROM documents d
+                JOIN triage_revisions t ON t.document_id = d.id AND t.revision = (
+                    SELECT MAX(revision) FROM triage_revisions
+                    WHERE document_id = d.id)
+                WHERE t.author LIKE 'staff:%' AND d.text IS NOT NULL
+                  AND json_extract(t.provenance, '$.bulk') IS NULL"""
+            )
+        )
+        return int(row["n"])
+
+    def confirm_many(
+        self, doc_ids: list[int], *, reviewer: str, signed: str | None = None
+    ) -> tuple[list[int], dict[int, str]]:
+        """Confirm several results as they are, in one transaction: (confirmed,
+        {left out: why}). Never an emergency (a person confirms each one on
+        its own), nor a document with no urgency to confirm."""
+        confirmed: list[int] = []
+        left_out: dict[int, str] = {}
+        with self.atomic():
+            for doc_id in doc_ids:
+                latest = self.latest_revision(doc_id)
+                if latest is None or latest["urgency"] not in Urgency.levels():
+                    left_out[doc_id] = "no urgency to confirm"
+                elif latest["urgency"] == Urgency.EMERGENCY:
+                    left_out[doc_id] = "an emergency is confirmed on its own"
+                elif str(latest["author"]).startswith("staff:"):
+                    left_out[doc_id] = "a person has already decided"
+                else:
+                    self.record_review(
+                        doc_id,
+                        reviewer=reviewer,
+                        changes={},
+                        expected_revision=latest["revision"],
+                        signed=signed,
+                        bulk=True,
+                    )
+                    confirmed.append(doc_id)
+        return confirmed, left_out
 
     def staff_activity(self) -> tuple[int, int]:
         """(count, last id) of what staff did (reviews, undos): a cheap way to
@@ -360,7 +412,8 @@ class Store(
                       AND revision < (SELECT MIN(revision) FROM triage_revisions
                                       WHERE document_id = ai.document_id
                                         AND author LIKE 'staff:%'))
-                  AND staff.author LIKE 'staff:%'"""
+                  AND staff.author LIKE 'staff:%'
+                  AND json_extract(staff.provenance, '$.bulk') IS NULL"""
             )
         )
         return {

@@ -16,6 +16,7 @@ from sqlite_utils import Database
 
 from edgebox.errors import StoreError
 from edgebox.store.schema import QUEUE_ORDER, refuse_a_foreign_database, where_set
+from edgebox.vocabulary import NOT_RATED
 
 _QUEUE_FROM = """FROM documents d
             LEFT JOIN triage_revisions t ON t.document_id = d.id AND t.revision = (
@@ -29,6 +30,9 @@ class QueueFilter:
     state: str | None = None
     category: str | None = None
     urgency: str | None = None
+    to_review: bool = False
+    """Only what waits for a person: a result that asks for review, or a
+    file that could not be read (failed, quarantined)."""
 
 
 class QueueQueries:
@@ -75,18 +79,22 @@ class QueueQueries:
                    d.updated_at, d.error_code, d.error_message, t.revision,
                    t.author, t.category, COALESCE(t.urgency, 'unknown') AS urgency,
                    t.summary, t.needs_review,
-                   COALESCE(t.provisional, 0) AS provisional
+                   COALESCE(t.provisional, 0) AS provisional,
+                   (t.urgency = 'unknown' AND t.author = 'ai' AND EXISTS (
+                       SELECT 1 FROM json_each(t.provenance, '$.review_reasons')
+                       WHERE value = ?)) AS not_rated
             {_QUEUE_FROM}
             {clause}
             ORDER BY {QUEUE_ORDER}
             LIMIT ? OFFSET ?""",
-            [*params, limit, offset],
+            [NOT_RATED, *params, limit, offset],
         )
         return [
             row
             | {
                 "needs_review": bool(row["needs_review"]),
                 "provisional": bool(row["provisional"]),
+                "not_rated": bool(row["not_rated"]),
             }
             for row in rows
         ]
@@ -108,6 +116,11 @@ def _queue_where(filters: QueueFilter) -> tuple[str, list[Any]]:
             ("COALESCE(t.urgency, 'unknown') = ?", filters.urgency),
         ]
     )
+    if filters.to_review:
+        where.append(
+            "(t.needs_review = 1 OR (t.revision IS NULL"
+            " AND d.state IN ('failed', 'quarantined')))"
+        )
     return (f"WHERE {' AND '.join(where)}" if where else ""), params
 
 

@@ -12,6 +12,9 @@ are those of the deployed path.
 - A document goes to review when a field's confidence is low, when sources
   disagree, when it is an emergency, when it asks the system for something,
   or when nothing calibrated backs a label (before the learned models exist).
+- A new box does not guess: with no rule, no learned model and no LLM vote
+  (see `edgebox.triage.manifest.llm_vote_tasks`), urgency is "unknown" and
+  category None, each "not rated yet", for a person to rate.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from dataclasses import dataclass, field
 
 from edgebox.config import TriageConfig
 from edgebox.learn.classifiers import Prediction
-from edgebox.vocabulary import Urgency
+from edgebox.vocabulary import NOT_RATED, Urgency
 
 
 @dataclass(frozen=True)
@@ -109,8 +112,16 @@ def decide(votes: Votes, *, review_cut: float = TriageConfig.review_cut) -> Deci
     if decision.urgency == Urgency.EMERGENCY:
         decision.flag("urgency", "emergency: a person confirms every emergency")
     if decision.urgency == Urgency.UNKNOWN:
-        decision.flag("urgency", "no source could set the urgency")
+        decision.flag("urgency", _unrated(votes.learned_urgency, votes.llm_urgency))
+    if decision.category is None:
+        decision.flag("category", _unrated(votes.learned_category, votes.llm_category))
     return decision
+
+
+def _unrated(learned: Prediction | None, llm: str | None) -> str:
+    if learned is None and llm is None:
+        return NOT_RATED
+    return "no source could set it"
 
 
 def _category(
@@ -158,6 +169,14 @@ def _urgency(
         if source == "llm":
             reasons.append(
                 "urgency: no learned model yet, the LLM's level is unverified"
+            )
+        elif urgency != Urgency.EMERGENCY:
+            # Rules only raise: "urgent" is what they saw, not all there is.
+            # Without a learned model nothing says it is not more (a third of
+            # held-out emergencies are "urgent" to the rules alone).
+            reasons.append(
+                "urgency: a rule says urgent; with no learned model yet, a"
+                " person checks that it is not more"
             )
         return urgency, source, None
     if not confident:

@@ -41,7 +41,7 @@ from edgebox.triage.grounding import (
     vital_fields,
 )
 from edgebox.triage.llm import ChatOutput, LlamaModel
-from edgebox.triage.manifest import summary_mode
+from edgebox.triage.manifest import llm_vote_tasks, summary_mode
 from edgebox.triage.prompt import (
     FIELD_NAMES,
     PROMPT_VERSION,
@@ -143,6 +143,9 @@ class TriageEngine:
         self._prefix_tokens: int | None = None
         self.summary_mode = summary_mode(config.models_dir, config.model.file)
         """"extractive": the model's summary is never shown (manifest setting)."""
+        self.llm_may_vote = llm_vote_tasks(config.models_dir, config.model.file)
+        """The tasks whose label the LLM may vote (its manifest record); the
+        vote check (`edgebox eval --votes`) sets every task to measure them."""
         if not lazy_model:
             self._document_budget()
 
@@ -241,7 +244,7 @@ class TriageEngine:
             error = "the document has no text"
         else:
             learned = self._learned_votes(text)
-        if not error and (summary or any(learned[t] is None for t in tasks)):
+        if not error and (summary or any(self._llm_needed(learned, t) for t in tasks)):
             try:
                 output = self.model.chat_json(
                     self.messages(text),
@@ -344,6 +347,13 @@ class TriageEngine:
             votes["category"] = None
         return votes
 
+    def _llm_needed(self, learned: dict[str, Prediction | None], task: str) -> bool:
+        """Whether the LLM's label votes for this task: it has earned a vote
+        (manifest), and fills in for a missing learned model (or always)."""
+        if task not in self.llm_may_vote:
+            return False
+        return learned[task] is None or self.llm_votes == "always"
+
     def _votes(
         self,
         findings: list[Finding],
@@ -352,10 +362,8 @@ class TriageEngine:
         injection: str | None,
     ) -> Votes:
         def llm(task: str) -> str | None:
-            if answer is None:
+            if answer is None or not self._llm_needed(learned, task):
                 return None
-            if learned[task] is not None and self.llm_votes != "always":
-                return None  # the tiny LLM's label only fills in for a missing model
             return getattr(answer, task)
 
         return Votes(

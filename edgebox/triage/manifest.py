@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from edgebox.errors import ModelError
 
@@ -24,6 +25,11 @@ class ModelEntry:
     default: bool = False
     wheel: str = ""
     member: str = ""
+    votes: dict[str, Any] = field(default_factory=dict)
+    """`[model.votes]`: for each task (category, urgency) whether the model's
+    label may vote, as `edgebox eval --votes` measured (a model must beat the
+    rules alone on a fixed held-out subset), with `measured` saying how and when.
+    A model with no record gets no vote."""
     summaries: str = "abstractive"
     """"abstractive": show the model's summary when it passes the checks;
     "extractive": show the document's key sentences only (a model whose
@@ -46,6 +52,18 @@ def load_manifest(models_dir: Path) -> list[ModelEntry]:
 def find_entry(models_dir: Path, file_name: str) -> ModelEntry | None:
     """The manifest entry for a model file name, if the manifest lists it."""
     return next((m for m in load_manifest(models_dir) if m.file == file_name), None)
+
+
+def llm_vote_tasks(models_dir: Path, file_name: str) -> frozenset[str]:
+    """The tasks whose label this model may vote: those its manifest entry
+    records as measured better than the rules alone; none for a GGUF the
+    manifest does not list (any GGUF loads, but it earns its vote)."""
+    entry = find_entry(models_dir, file_name)
+    if entry is None:
+        return frozenset()
+    return frozenset(
+        task for task in ("category", "urgency") if entry.votes.get(task) is True
+    )
 
 
 SUMMARY_MODES = ("abstractive", "extractive")

@@ -1,6 +1,7 @@
 """The shift hand-over as CSV (for a spreadsheet or a message) and as HTML
-that prints on one or more A4 pages. The report stays on the box: it names
-documents and shows their summaries, as the inbox does.
+that prints on one or more A4 pages, for `edgebox report` and the UI's status
+screen. The report stays on the box: it names documents and shows their
+summaries, as the inbox does.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import io
 import re
 from datetime import UTC, datetime, timedelta
 from html import escape
+from pathlib import Path
+from typing import Any
 
 from edgebox.store.handover import Handover, HandoverRow
 
@@ -158,3 +161,18 @@ def to_html(report: Handover, *, title: str = "edgebox hand-over") -> str:
 def _shown(iso: str) -> str:
     """ISO time without seconds' fraction, unambiguous (year first)."""
     return iso[:16].replace("T", " ")
+
+
+def write_handover(store_db: Any, reports_dir: Path, *, since: str = "24h") -> Path:
+    """The last `since` as an HTML page in `reports_dir` (mode 600: it holds
+    patients' summaries); returns its path."""
+    from edgebox.store.handover import handover
+
+    start, end = period(since)
+    found = handover(store_db, since=start, until=end)
+    reports_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    path = reports_dir / f"handover-{stamp}.html"
+    path.touch(mode=0o600)
+    path.write_text(to_html(found), encoding="utf-8")
+    return path
