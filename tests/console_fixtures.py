@@ -9,9 +9,9 @@ from typing import Any
 
 import httpx
 
+from edgebox.store.schema import now
 from edgebox.sync.central.console.security import hash_password
 from edgebox.sync.central.console_db import ConsoleDB
-from edgebox.store.schema import now
 from tests.sync_fixtures import Central
 
 PASSWORD = "correct horse battery"

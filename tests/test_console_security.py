@@ -4,7 +4,11 @@ rate limits, escaping, and the wall between device tokens and staff cookies."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import httpx
+import pytest
 
 from edgebox.sync.central.console_db import ConsoleDB
 from tests.console_fixtures import (
@@ -15,7 +19,18 @@ from tests.console_fixtures import (
     signed_in,
     triage,
 )
-from tests.sync_fixtures import Central, central, central_db_url  # noqa: F401
+from tests.sync_fixtures import (  # noqa: F401 - a fixture
+    Central,
+    central_db_url,
+    running_central,
+)
+
+
+@pytest.fixture
+def central(central_db_url: str, tmp_path: Path) -> Iterator[Central]:  # noqa: F811
+    """A fresh database (SQLite, then PostgreSQL) and a real server per test."""
+    with running_central(central_db_url, tmp_path) as server:
+        yield server
 
 
 def test_without_a_session_every_page_leads_to_the_login_page(
