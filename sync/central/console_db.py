@@ -385,13 +385,6 @@ class ConsoleDB:
             row["content"] = json.loads(row["content"])
         return rows
 
-    def categories(self) -> list[str]:
-        rows = self._query(
-            "SELECT DISTINCT category FROM console_documents"
-            " WHERE category IS NOT NULL ORDER BY category"
-        )
-        return [r["category"] for r in rows]
-
 
 def _seconds_between(earlier: str, later: str) -> float:
     try:

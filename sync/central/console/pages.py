@@ -117,10 +117,9 @@ async def _listing(
         if more and last
         else ""
     )
-    categories = await console.run(console.db.categories)
     return console.render(
         request, "documents.html", staff, page=page, rows=rows, cursor=cursor,
-        query=dict(query), categories=categories,
+        query=dict(query),
         clinic=filters.get("clinic"),
     )  # fmt: skip
 
