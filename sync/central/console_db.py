@@ -84,6 +84,7 @@ LIST_COLUMNS = (
     " c.category, c.urgency, c.summary, c.reviewed, c.created_at, c.received_at"
 )
 _CATCH_UP_BATCH = 5000
+CATCH_UP_MARGIN = timedelta(minutes=10)
 
 
 class ConsoleDB:
@@ -255,49 +256,61 @@ class ConsoleDB:
 
     def catch_up(self) -> None:
         """Bring console_documents up to date with the records received since
-        the watermark (idempotent: several processes may run it at once)."""
+        the watermark (idempotent: several processes may run it at once).
+
+        It starts CATCH_UP_MARGIN before the watermark: a batch is stamped
+        before its transaction commits, so a slow batch can commit rows older
+        than a watermark another request already moved past."""
         mark = self._query("SELECT received_at FROM console_watermark WHERE id = 1")
-        since = mark[0]["received_at"] if mark else ""
+        start = _minus(mark[0]["received_at"], CATCH_UP_MARGIN) if mark else ""
+        cursor: tuple[str, int, int, int] = (start, 0, 0, -1)
         while True:
             rows = self._query(
                 "SELECT device_id, document_id, revision, created_at, received_at,"
-                " content FROM records WHERE kind = 'triage' AND received_at >= ?"
-                " ORDER BY received_at LIMIT ?",
-                [since, _CATCH_UP_BATCH],
+                " content FROM records WHERE kind = 'triage' AND"
+                " (received_at, device_id, document_id, revision) > (?, ?, ?, ?)"
+                " ORDER BY received_at, device_id, document_id, revision LIMIT ?",
+                [*cursor, _CATCH_UP_BATCH],
             )
             if not rows:
                 return
             self._index(rows)
-            newest = rows[-1]["received_at"]
-            self._set_watermark(newest)
-            if len(rows) < _CATCH_UP_BATCH or newest == since:
+            last = rows[-1]
+            self._set_watermark(last["received_at"])
+            if len(rows) < _CATCH_UP_BATCH:
                 return
-            since = newest
+            cursor = (
+                last["received_at"], int(last["device_id"]),
+                int(last["document_id"]), int(last["revision"]),
+            )  # fmt: skip
 
     def _index(self, rows: list[dict[str, Any]]) -> None:
+        params = []
+        for row in rows:
+            content = json.loads(row["content"])
+            author = str(content.get("author") or "ai")
+            params.append(
+                (
+                    row["device_id"], row["document_id"], row["revision"], author,
+                    content.get("category"), content.get("urgency"),
+                    content.get("summary"), int(author.startswith("staff:")),
+                    row["created_at"], row["received_at"],
+                )
+            )  # fmt: skip
+        sql = self.central._sql(
+            "INSERT INTO console_documents (device_id, document_id, revision,"
+            " author, category, urgency, summary, reviewed, created_at,"
+            " received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (device_id, document_id) DO UPDATE SET"
+            " revision = excluded.revision, author = excluded.author,"
+            " category = excluded.category, urgency = excluded.urgency,"
+            " summary = excluded.summary, reviewed = excluded.reviewed,"
+            " created_at = excluded.created_at, received_at = excluded.received_at"
+            " WHERE console_documents.revision < excluded.revision"
+        )
         with self.central._tx() as conn:
-            for row in rows:
-                content = json.loads(row["content"])
-                author = str(content.get("author") or "ai")
-                self.central._run(
-                    conn,
-                    "INSERT INTO console_documents (device_id, document_id, revision,"
-                    " author, category, urgency, summary, reviewed, created_at,"
-                    " received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                    " ON CONFLICT (device_id, document_id) DO UPDATE SET"
-                    " revision = excluded.revision, author = excluded.author,"
-                    " category = excluded.category, urgency = excluded.urgency,"
-                    " summary = excluded.summary, reviewed = excluded.reviewed,"
-                    " created_at = excluded.created_at,"
-                    " received_at = excluded.received_at"
-                    " WHERE console_documents.revision < excluded.revision",
-                    [
-                        row["device_id"], row["document_id"], row["revision"], author,
-                        content.get("category"), content.get("urgency"),
-                        content.get("summary"), int(author.startswith("staff:")),
-                        row["created_at"], row["received_at"],
-                    ],
-                )  # fmt: skip
+            # One statement, many rows: psycopg pipelines them.
+            conn.cursor().executemany(sql, params)
 
     def _set_watermark(self, received_at: str) -> None:
         self._execute(
@@ -384,6 +397,15 @@ class ConsoleDB:
         for row in rows:
             row["content"] = json.loads(row["content"])
         return rows
+
+
+def _minus(stamp: str, margin: timedelta) -> str:
+    try:
+        return (datetime.fromisoformat(stamp) - margin).isoformat(
+            timespec="milliseconds"
+        )
+    except ValueError:
+        return ""
 
 
 def _seconds_between(earlier: str, later: str) -> float:
