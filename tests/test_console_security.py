@@ -153,3 +153,17 @@ def test_a_disabled_user_loses_their_session_at_once(central: Central) -> None:
     assert client.get("/console/").status_code == 200
     ConsoleDB(central.db).disable_user("leaver")
     assert client.get("/console/").status_code == 303
+
+
+def test_logging_out_ends_the_session_in_the_database(central: Central) -> None:
+    add_user(central, "shift", "viewer")
+    client = signed_in(central, "shift")
+    stolen = client.cookies.get("edgebox_session")
+    csrf = csrf_of(client.get("/console/").text)
+    assert client.post("/console/logout", data={"csrf_token": csrf}).status_code == 303
+    replay = httpx.get(
+        central.url + "/console/", cookies={"edgebox_session": stolen or ""}
+    )
+    assert replay.status_code == 303
+    actions = [row["action"] for row in ConsoleDB(central.db).audit_log()]
+    assert actions == ["logout", "login"]
