@@ -12,6 +12,7 @@ import csv
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -146,6 +147,20 @@ def _cell(value: Any) -> Any:
     return "" if value is None else value
 
 
+def shown_time(stamp: str | None) -> str:
+    """An ISO time as people read it, in UTC to the second (the CSV keeps
+    the stored text)."""
+    if not stamp:
+        return ""
+    try:
+        moment = datetime.fromisoformat(stamp)
+    except ValueError:
+        return stamp
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
 def mount_console(
     app: FastAPI,
     central: Any,
@@ -161,6 +176,7 @@ def mount_console(
         loader=FileSystemLoader(_HERE / "templates"),
         autoescape=select_autoescape(["html"], default=True),
     )
+    env.filters["when"] = shown_time
     console = Console(ConsoleDB(central), env, secure_cookies, max_failed, silent_hours)
 
     @app.exception_handler(Refusal)
