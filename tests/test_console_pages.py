@@ -97,7 +97,11 @@ def test_search_by_summary_words_category_and_dates(
     assert sorted(_rows(found)) == ["61", "62", "63"]
     assert _rows(client.get("/console/search?to=2000-01-01").text) == []
     bad = client.get("/console/search?to=yesterday")
-    assert bad.status_code == 422 and "is not a date" in bad.text
+    assert (
+        bad.status_code == 422 and "to: &#39;yesterday&#39; is not a date" in bad.text
+    )
+    assert client.get("/console/search?from=soon").status_code == 422
+    assert len(_rows(client.get("/console/search?from=2000-01-01").text)) == 50
 
 
 def test_a_document_shows_its_revisions_flags_and_fields(

@@ -67,8 +67,8 @@ def router(console: Console) -> APIRouter:
         level = query.get("urgency", "")
         filters = _common(query) | {
             "urgencies": (level,) if level else (),
-            "since": query.get("from") or None,
-            "until": _day_after(query.get("to")),
+            "since": _day(query.get("from"), "from"),
+            "until": _day(query.get("to"), "to", after=True),
             "words": query.get("words") or None,
         }
         return await _listing(console, request, staff, "search", filters)
@@ -147,14 +147,16 @@ def _ago(window: str) -> str:
     return (datetime.now(UTC) - WINDOWS[window]).isoformat(timespec="milliseconds")
 
 
-def _day_after(day: str | None) -> str | None:
-    """`to` is inclusive: a date means up to the end of that day."""
-    if not day:
+def _day(text: str | None, name: str, *, after: bool = False) -> str | None:
+    """A date filter as a time to compare with; `to` is inclusive, so it
+    means the start of the day after."""
+    if not text:
         return None
     try:
-        return (datetime.fromisoformat(day) + timedelta(days=1)).date().isoformat()
+        day = datetime.fromisoformat(text) + timedelta(days=int(after))
     except ValueError as exc:
-        raise Refusal(422, f"to: {day[:20]!r} is not a date (YYYY-MM-DD)") from exc
+        raise Refusal(422, f"{name}: {text[:20]!r} is not a date (YYYY-MM-DD)") from exc
+    return day.date().isoformat()
 
 
 def _silent(last_seen: str | None, hours: int) -> bool:
