@@ -5,7 +5,9 @@ database (not over HTTP), indexed for the console once (timed on its own),
 then a real server on 127.0.0.1 serves the emergencies page (7 days) and one
 clinic's page to a signed-in client. Each page's p50/p95 (the whole request on
 loopback) is set against the bare query that returns the same rows, run on
-the same database in the same run. SQLite always; PostgreSQL too when
+the same database in the same run (for the emergencies, the plain single
+statement with `urgency IN (...)`, where the page merges one index range per
+urgency, so its ratio can be below 1). SQLite always; PostgreSQL too when
 EDGEBOX_TEST_POSTGRES_URL is set (in a schema of its own, dropped after).
 """
 

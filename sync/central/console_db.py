@@ -334,11 +334,33 @@ class ConsoleDB:
         limit: int = 50,
     ) -> list[dict[str, Any]]:
         """Documents newest received first, filtered; `after` is the keyset
-        cursor (received_at, device_id, document_id) of the previous page's last."""
+        cursor (received_at, device_id, document_id) of the previous page's
+        last. Several urgencies are one newest-first index range each, merged:
+        one `IN` would sort every emergency and urgent result of the week."""
         self.catch_up()
-        where, params = self._filters(
-            urgencies, clinic, category, reviewed, since, until, words
+        rest = (clinic, category, reviewed, since, until, words)
+        if len(urgencies) < 2:
+            sql, params = self._list_sql(urgencies, *rest, after=after, limit=limit)
+            return self._query(sql, params)
+        parts, params = [], []
+        for urgency in urgencies:
+            sql, more = self._list_sql((urgency,), *rest, after=after, limit=limit)
+            parts.append(f"SELECT * FROM ({sql}) u{len(parts)}")
+            params += more
+        merged = (
+            " UNION ALL ".join(parts)
+            + " ORDER BY received_at DESC, device_id DESC, document_id DESC LIMIT ?"
         )
+        return self._query(merged, [*params, limit])
+
+    def _list_sql(
+        self,
+        urgencies: tuple[str, ...],
+        *rest: Any,
+        after: tuple[str, int, int] | None,
+        limit: int,
+    ) -> tuple[str, list[Any]]:
+        where, params = self._filters(urgencies, *rest)
         if after is not None:
             where.append(
                 "(c.received_at < ? OR (c.received_at = ? AND (c.device_id < ? OR"
@@ -352,7 +374,7 @@ class ConsoleDB:
             + " ORDER BY c.received_at DESC, c.device_id DESC, c.document_id DESC"
             " LIMIT ?"
         )
-        return self._query(sql, [*params, limit])
+        return sql, [*params, limit]
 
     def _filters(
         self,
