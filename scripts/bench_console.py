@@ -90,7 +90,11 @@ def _measure(backend: str, url: str, results: int, rounds: int) -> dict[str, Any
                 "c.urgency IN (?, ?) AND c.received_at >= ?",
                 ["emergency", "urgent", since],
             ),
-            "clinic": ("/console/clinics/clinic-007", "d.name = ?", ["clinic-007"]),
+            "clinic": (
+                "/console/clinics/clinic-007",
+                "c.device_id = (SELECT id FROM devices WHERE name = ?)",
+                ["clinic-007"],
+            ),
         }
         figure: dict[str, Any] = {
             "figure": f"console pages ({backend}, {results} results,"

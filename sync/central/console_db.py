@@ -392,7 +392,8 @@ class ConsoleDB:
             where.append(f"c.urgency IN ({', '.join('?' for _ in urgencies)})")
             params += list(urgencies)
         for clause, value in (
-            ("d.name = ?", clinic),
+            # A subquery, not d.name: the planner then walks the device's index.
+            ("c.device_id = (SELECT id FROM devices WHERE name = ?)", clinic),
             ("c.category = ?", category),
             ("c.received_at >= ?", since),
             ("c.received_at < ?", until),
