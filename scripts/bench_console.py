@@ -194,5 +194,5 @@ def _stats(name: str, page: list[float], bare: list[float]) -> dict[str, Any]:
         f"{name}_page_p95_ms": round(p95(page) * 1000, 3),
         f"{name}_bare_sql_p50_ms": round(bare_p50 * 1000, 3),
         f"{name}_bare_sql_p95_ms": round(p95(bare) * 1000, 3),
-        f"ratio_{name}_page_to_bare_p50": round(page_p50 / bare_p50, 1),
+        f"ratio_{name}_page_to_bare_p50": round(page_p50 / bare_p50, 2),
     }
