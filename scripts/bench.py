@@ -14,6 +14,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent), str(HERE)]
 
+from bench_console import console_pages  # noqa: E402
 from bench_index import index_benchmarks  # noqa: E402
 from bench_ingest import ingest_throughput  # noqa: E402
 from bench_pdf import pdf_pages  # noqa: E402
@@ -40,13 +41,20 @@ def main() -> int:
     parser.add_argument(
         "--stage-docs", type=int, default=60, help="backlog for the two-stage run"
     )
-    parser.add_argument("--only", choices=["stages"], help="run only this benchmark")
+    parser.add_argument(
+        "--console-results", type=int, default=10_000, help="records on the console"
+    )
+    parser.add_argument(
+        "--only", choices=["stages", "console"], help="run only this benchmark"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     docs = list(SAMPLES.values())[: args.docs]
     scales = tuple(int(n) for n in args.scales.split(",") if n)
     if args.only == "stages":
         return _print(two_stage(args.stage_docs), as_json=args.json)
+    if args.only == "console":
+        return _print(console_pages(results=args.console_results), as_json=args.json)
     results = [
         *two_stage(args.stage_docs),
         ingest_throughput(args.files),
@@ -56,6 +64,7 @@ def main() -> int:
         *index_benchmarks(docs=args.index_docs, scales=scales),
         *sync_throughput(results=args.sync_results),
         tui_startup(args.ui_docs),
+        *console_pages(results=args.console_results),
     ]
     return _print(results, as_json=args.json)
 

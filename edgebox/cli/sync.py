@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from edgebox import config as config_module
+from edgebox.cli.console import add_console_commands
 from edgebox.cli.runner import run_group
 from edgebox.errors import SyncError
 
@@ -172,6 +173,13 @@ _db_option = click.option("--db", envvar="EDGEBOX_CENTRAL_DB", help=_DB_HELP)
 @click.option("--max-body-bytes", type=int, help="Largest batch on the wire.")
 @click.option("--ssl-certfile", type=click.Path(exists=True, dir_okay=False))
 @click.option("--ssl-keyfile", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--secure-cookies",
+    is_flag=True,
+    envvar="EDGEBOX_CONSOLE_SECURE_COOKIES",
+    help="Console cookies only over HTTPS (on with --ssl-certfile; set it behind"
+    " a TLS proxy).",
+)
 @click.pass_context
 def serve(
     ctx: click.Context,
@@ -181,6 +189,7 @@ def serve(
     max_body_bytes: int | None,
     ssl_certfile: str | None,
     ssl_keyfile: str | None,
+    secure_cookies: bool,
 ) -> None:
     """Run the central server (uvicorn) until stopped."""
     import uvicorn
@@ -191,7 +200,11 @@ def serve(
     url = _db_url(ctx, db)
     if ssl_certfile:
         _check_certificate(ssl_certfile, ssl_keyfile)
-    app = create_app(open_central(url), max_body_bytes=max_body_bytes or MAX_BODY_BYTES)
+    app = create_app(
+        open_central(url),
+        max_body_bytes=max_body_bytes or MAX_BODY_BYTES,
+        secure_cookies=secure_cookies or bool(ssl_certfile),
+    )
     click.echo(f"edgebox central on {host}:{port}, database {shown_url(url)}", err=True)
     uvicorn.run(
         app,
@@ -272,6 +285,9 @@ def central_status(ctx: click.Context, db: str | None, as_json: bool) -> None:
             f" reinstalls {device['reinstalls']},"
             f" app {_dash(device['app_version'])}"
         )
+
+
+add_console_commands(central_group, _db_option, _db_url)
 
 
 def _dash(value: Any) -> str:
