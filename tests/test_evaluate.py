@@ -177,7 +177,35 @@ def test_train_and_test_must_be_the_same_task(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 @pytest.mark.model
-def test_without_enough_reviews_the_llm_votes(engine: TriageEngine) -> None:
+def test_without_enough_reviews_a_model_with_a_vote_votes(
+    engine: TriageEngine,
+) -> None:
+    """A GGUF whose manifest record grants it the urgency vote (the bundled
+    one has none: see the next test) is asked for every document."""
+    engine.llm_may_vote = frozenset({"urgency"})
+    try:
+        report = run_eval(
+            DATA / "urgency_train.jsonl",
+            DATA / "urgency_test.jsonl",
+            config=engine.config,
+            engine=engine,
+            min_examples=1000,
+        )
+    finally:
+        engine.llm_may_vote = frozenset()
+    assert report["llm_calls"] == report["n"] == 12
+    assert report["emergency_recall"] == 1.0  # the rules catch these emergencies
+    assert report["learned_model_used"] is False
+    assert "the learned model needs 1000 training rows and stayed out" in (
+        format_report(report)
+    )
+
+
+@pytest.mark.model
+def test_without_enough_reviews_a_model_with_no_vote_is_not_asked(
+    engine: TriageEngine,
+) -> None:
+    assert engine.llm_may_vote == frozenset()  # models/manifest.toml
     report = run_eval(
         DATA / "urgency_train.jsonl",
         DATA / "urgency_test.jsonl",
@@ -185,9 +213,6 @@ def test_without_enough_reviews_the_llm_votes(engine: TriageEngine) -> None:
         engine=engine,
         min_examples=1000,
     )
-    assert report["llm_calls"] == report["n"] == 12
-    assert report["emergency_recall"] == 1.0  # the rules catch these emergencies
-    assert report["learned_model_used"] is False
-    assert "the learned model needs 1000 training rows and stayed out" in (
-        format_report(report)
-    )
+    assert report["llm_calls"] == 0
+    assert report["emergency_recall"] == 1.0  # the rules alone
+    assert "not rated" in format_report(report) or report["review_rate"] == 1.0
