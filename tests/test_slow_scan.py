@@ -84,7 +84,7 @@ def test_a_text_emergency_behind_a_long_scan_shows_before_its_ocr_is_done(
     settings = config.load()
     settings.inbox_dir.mkdir(parents=True)
     service = Workers(settings, engine_loader=lambda: engine)
-    thread = threading.Thread(target=service.run, kwargs={"until_idle": True})
+    thread = threading.Thread(target=service.run)  # until_idle: gone before the drop
     thread.start()
     try:
         assert service.scanned.wait(timeout=60)
@@ -102,11 +102,15 @@ def test_a_text_emergency_behind_a_long_scan_shows_before_its_ocr_is_done(
         row, scan = wait_for(shown, timeout_s=120, what="the emergency")
         assert row["provisional"] is True
         assert scan["state"] == "received"  # its OCR is not finished yet
+
+        def triaged() -> bool:
+            row = state_of(settings, "a-scan.pdf")
+            return bool(row and row["state"] == "triaged")
+
+        wait_for(triaged, timeout_s=300, what="the scan read and triaged")
     finally:
-        thread.join(timeout=600)
         service.stop_event.set()
-    scan_row = state_of(settings, "a-scan.pdf")
-    assert scan_row is not None and scan_row["state"] == "triaged"
+        thread.join()
 
 
 def descendants(pid: int) -> list[int]:
