@@ -5,6 +5,13 @@ between steps resumes where it stopped: documents left in `received` or
 `extracted` are simply picked up again. Originals are read from the archive,
 never from the inbox. Permanent extraction failures are quarantined with their
 reason; transient ones are retried with a capped backoff.
+
+A slow file (a long scan: minutes of OCR) is read in the extraction worker
+process in the background, one at a time, while this thread reads the plain
+text behind it and runs the LLM stage: an emergency typed after a scan is not
+held back by its OCR. On 2 cores that is at most one tesseract beside
+llama.cpp, never a second model. Until its text is written the document stays
+`received`, so a kill mid-OCR only means reading it again.
 """
 
 from __future__ import annotations
