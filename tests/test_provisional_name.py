@@ -35,6 +35,7 @@ def fast_stage_only(settings: config.Config, engine: TriageEngine) -> int:
     return int(step.document["id"])
 
 
+@pytest.mark.anyio
 @pytest.mark.model
 async def test_the_fast_stage_result_is_called_provisional_everywhere(
     edgebox_home: Path, engine: TriageEngine
