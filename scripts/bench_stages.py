@@ -7,6 +7,11 @@ included) in arrival order, as edgebox did before the fast stage.
 Figures: time from the drop until every emergency shows as emergency in the
 queue, and until all LLM work is done; and, apart, a one-page scanned
 emergency in the same backlog (OCR must run before any rule reads it).
+
+Then a long scan (LONG_SCAN_PAGES pages of OCR) dropped with a text emergency
+behind it: time until the emergency shows, against the two-stage pipeline
+that reads files one by one in arrival order (the scan's OCR first), as
+edgebox did before scans were read in the background.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import random
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from unittest import mock
 
@@ -30,6 +36,7 @@ from edgebox.store import DocState, Store
 from edgebox.triage.engine import TriageEngine
 
 EMERGENCY = "referral_pregnancy_convulsion_en.txt"
+LONG_SCAN_PAGES = 10
 SCANNED_LINES = [
     "Referral: pregnant woman, 34 weeks.",
     "She had convulsions this morning.",
@@ -40,7 +47,7 @@ SCANNED_LINES = [
 class SingleStage(Pipeline):
     """The baseline: no fast stage; the LLM takes documents oldest first."""
 
-    def step(self) -> Step | None:
+    def step(self, *, block: bool = True) -> Step | None:
         received = self.store.documents_in_state(DocState.RECEIVED, limit=1)
         if received:
             enabled, self.triage_enabled = self.triage_enabled, False
@@ -51,6 +58,21 @@ class SingleStage(Pipeline):
         extracted = self.store.documents_in_state(DocState.EXTRACTED, limit=1)
         if extracted:
             doc = extracted[0]
+            return Step(doc, StepOutcome.TRIAGED, self.triage(doc))
+        return None
+
+
+class ReadInOrder(Pipeline):
+    """The baseline behind a long scan: two stages, but each file read in
+    arrival order, a scan's OCR holding back the text that came after it."""
+
+    def step(self, *, block: bool = True) -> Step | None:
+        received = self.store.documents_in_state(DocState.RECEIVED, limit=1)
+        if received:
+            return self.extract(received[0])
+        pending = self.store.llm_pending(limit=1)
+        if pending:
+            doc = pending[0]
             return Step(doc, StepOutcome.TRIAGED, self.triage(doc))
         return None
 
@@ -71,11 +93,38 @@ def _backlog(folder: Path, docs: int, emergencies: int, seed: int) -> list[str]:
     return names
 
 
+def _text_backlog(
+    docs: int, emergencies: int
+) -> Callable[[Path], tuple[list[str], Path | None]]:
+    def fill(staging: Path) -> tuple[list[str], Path | None]:
+        names = _backlog(staging, docs, emergencies, seed=18)
+        if not ocr_available():
+            return names, None
+        from tests.documents import scanned_image
+
+        path = staging / f"{docs // 2:03}-scan.png"
+        return names, scanned_image(path, SCANNED_LINES)
+
+    return fill
+
+
+def _behind_a_long_scan(staging: Path) -> tuple[list[str], Path | None]:
+    """A long scan first, a text emergency right behind it."""
+    from tests.documents import paged_pdf
+
+    pages = [
+        {"scan": [f"Discharge summary, page {n}.", "Routine review in 3 months."]}
+        for n in range(1, LONG_SCAN_PAGES + 1)
+    ]
+    paged_pdf(staging / "000-long-scan.pdf", pages)
+    name = f"001-{EMERGENCY}"
+    (staging / name).write_text(SAMPLES[EMERGENCY])
+    return [name], None
+
+
 def _run(
     engine: TriageEngine,
-    docs: int,
-    emergencies: int,
-    scan: bool,
+    fill: Callable[[Path], tuple[list[str], Path | None]],
     pipeline: type[Pipeline],
 ) -> dict[str, float | None]:
     home = Path(tempfile.mkdtemp(prefix="edgebox-bench-stages-"))
@@ -84,12 +133,7 @@ def _run(
     staging = home / "staging"
     staging.mkdir()
     settings.inbox_dir.mkdir(parents=True)
-    names = _backlog(staging, docs, emergencies, seed=18)
-    scanned = None
-    if scan and ocr_available():
-        from tests.documents import scanned_image
-
-        scanned = scanned_image(staging / f"{docs // 2:03}-scan.png", SCANNED_LINES)
+    names, scanned = fill(staging)
     with mock.patch.object(workers_module, "Pipeline", pipeline):
         service = Workers(settings, engine_loader=lambda: engine)
         thread = threading.Thread(target=service.run, kwargs={"until_idle": True})
@@ -130,11 +174,12 @@ def _watch(
 
 def two_stage(docs: int = 60, emergencies: int = 5) -> list[dict]:
     engine = TriageEngine(config.Config(home=Path(tempfile.mkdtemp()), source=None))
-    single = _run(engine, docs, emergencies, scan=True, pipeline=SingleStage)
-    double = _run(engine, docs, emergencies, scan=True, pipeline=Pipeline)
+    fill = _text_backlog(docs, emergencies)
+    single = _run(engine, fill, SingleStage)
+    double = _run(engine, fill, Pipeline)
     shown = _ratio(single["emergencies_shown_s"], double["emergencies_shown_s"])
     done = _ratio(double["all_done_s"], single["all_done_s"])
-    return [
+    results = [
         {
             "figure": f"two-stage triage: {docs} text documents dropped at once,"
             f" {emergencies} emergencies",
@@ -148,6 +193,24 @@ def two_stage(docs: int = 60, emergencies: int = 5) -> list[dict]:
             "scanned emergency, two-stage (s)": double["scanned_emergency_s"],
         }
     ]
+    if ocr_available():
+        results.append(_long_scan(engine))
+    return results
+
+
+def _long_scan(engine: TriageEngine) -> dict:
+    before = _run(engine, _behind_a_long_scan, ReadInOrder)
+    after = _run(engine, _behind_a_long_scan, Pipeline)
+    return {
+        "figure": f"a text emergency dropped behind a {LONG_SCAN_PAGES}-page scan",
+        "emergency shown, read in order (s)": before["emergencies_shown_s"],
+        "emergency shown, scan aside (s)": after["emergencies_shown_s"],
+        "emergency shown sooner (x)": _ratio(
+            before["emergencies_shown_s"], after["emergencies_shown_s"]
+        ),
+        "all done, read in order (s)": before["all_done_s"],
+        "all done, scan aside (s)": after["all_done_s"],
+    }
 
 
 def _ratio(a: float | None, b: float | None) -> float | None:

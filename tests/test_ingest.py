@@ -816,6 +816,9 @@ class FlakyExtractor:
                                permanent=False)  # fmt: skip
         return Extraction(path.read_text())
 
+    def in_process(self, path: Path) -> bool:
+        return True  # read here, at once: the pipeline calls `extract`
+
     def close(self) -> None:
         pass
 

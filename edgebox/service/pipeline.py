@@ -5,6 +5,13 @@ between steps resumes where it stopped: documents left in `received` or
 `extracted` are simply picked up again. Originals are read from the archive,
 never from the inbox. Permanent extraction failures are quarantined with their
 reason; transient ones are retried with a capped backoff.
+
+A slow file (a long scan: minutes of OCR) is read in the extraction worker
+process in the background, one at a time, while this thread reads the plain
+text behind it and runs the LLM stage: an emergency typed after a scan is not
+held back by its OCR. On 2 cores that is at most one tesseract beside
+llama.cpp, never a second model. Until its text is written the document stays
+`received`, so a kill mid-OCR only means reading it again.
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ from edgebox.config import Config
 from edgebox.errors import ExtractError
 from edgebox.intake.archive import write_quarantine_copy
 from edgebox.intake.extract import Limits
-from edgebox.intake.extract.timebox import TimeboxedExtractor
+from edgebox.intake.extract.timebox import PendingExtraction, TimeboxedExtractor
 from edgebox.intake.ignore import inbox_files
 from edgebox.intake.ingest import Ingestor
 from edgebox.search.embed import Embedder, EmbeddingError
@@ -37,6 +44,10 @@ log = logging.getLogger(__name__)
 ProgressCallback = Callable[[dict, TriageResult], None]
 RETRY_BASE_S = 30.0
 RETRY_CAP_S = 3600.0
+READ_AHEAD = 50
+"""Received documents looked at, oldest first, for one that can be read while
+the worker process is busy with a slow one."""
+READ_POLL_S = 0.2
 
 
 def retry_delay_s(
@@ -89,6 +100,8 @@ class Pipeline:
         self._engine: TriageEngine | None = None
         self._embedder_loader = embedder_loader or (lambda: default_embedder(config))
         self._index: SearchIndex | None = None
+        self._reading: tuple[dict, PendingExtraction] | None = None
+        """The document being read in the worker process, and its reading."""
         self.extractor = TimeboxedExtractor(
             Limits(
                 max_bytes=config.ingest.max_bytes,
@@ -115,6 +128,8 @@ class Pipeline:
         return self._index
 
     def close(self) -> None:
+        # A file half-read stays received in the store: the next start reads it.
+        self._reading = None
         self.extractor.close()
 
     def run_once(self, *, on_triaged: ProgressCallback | None = None) -> PassReport:
@@ -138,31 +153,74 @@ class Pipeline:
                     on_triaged(step.document, step.result)
         return report
 
-    def step(self) -> Step | None:
+    def step(self, *, block: bool = True) -> Step | None:
         """Do the next piece of work; None when there is nothing to do now.
 
         Reading comes first: each read document gets its fast (provisional)
-        result at once, and the LLM takes the most urgent of them next."""
-        now = self.clock()
-        due = self.store.due_for_retry(_iso(now), beyond=_iso(now + RETRY_CAP_S))
-        received = due or self.store.documents_in_state(DocState.RECEIVED, limit=1)
-        if received:
-            return self.extract(received[0])
+        result at once, and the LLM takes the most urgent of them next. A file
+        that needs the worker process (a PDF, a scan to OCR) is read there in
+        the background, one at a time, while plain text behind it is read and
+        the LLM stage goes on. With `block` False, a step that has only that
+        file to wait for waits briefly and returns None (the service calls
+        again; `edgebox process` waits)."""
+        while True:
+            if self._reading is not None and self._reading[1].done():
+                return self._finish_reading()
+            doc = self._next_to_read()
+            if doc is None:
+                break
+            if self._reading is None and not self._in_process(doc):
+                self._reading = (doc, self.extractor.start(_original(doc)))
+                continue
+            return self.extract(doc)
         if self.triage_enabled:
             pending = self.store.llm_pending(limit=1)
             if pending:
                 doc = pending[0]
                 return Step(doc, StepOutcome.TRIAGED, self.triage(doc))
+        if self._reading is None:
+            return None
+        if block or self._reading[1].wait(READ_POLL_S):
+            return self._finish_reading()
         return None
 
-    def extract(self, doc: dict) -> Step:
+    @property
+    def reading(self) -> bool:
+        """A file is being read in the background: call `step` again soon."""
+        return self._reading is not None
+
+    def _next_to_read(self) -> dict | None:
+        """The oldest document to read now: due retries, then received ones,
+        passing over those for the worker process while it is busy."""
+        now = self.clock()
+        due = self.store.due_for_retry(_iso(now), beyond=_iso(now + RETRY_CAP_S))
+        received = self.store.documents_in_state(DocState.RECEIVED, limit=READ_AHEAD)
+        busy = self._reading[0]["id"] if self._reading is not None else None
+        for doc in (*due, *received):
+            if doc["id"] == busy:
+                continue
+            if busy is None or self._in_process(doc):
+                return doc
+        return None
+
+    def _in_process(self, doc: dict) -> bool:
+        return self.extractor.in_process(_original(doc))
+
+    def _finish_reading(self) -> Step:
+        doc, pending = self._reading  # type: ignore[misc]
+        self._reading = None
+        # Read again: the row may have changed (a retry count) while it was read.
+        return self.extract(self.store.document(doc["id"]) or doc, pending=pending)
+
+    def extract(self, doc: dict, *, pending: PendingExtraction | None = None) -> Step:
         """received (or failed) -> extracted with its provisional result (the
         fast stage, in the same transaction), failed (retry later) or
-        quarantined."""
+        quarantined. `pending`: its reading, started earlier."""
         try:
-            extraction = self.extractor.extract(
-                Path(doc["archive_path"] or doc["source_path"]), stop=self.stop
-            )
+            if pending is not None:
+                extraction = pending.result(stop=self.stop)
+            else:
+                extraction = self.extractor.extract(_original(doc), stop=self.stop)
         except ExtractError as exc:
             return Step(doc, self._failed(doc, exc))
         unread = [page.to_json() for page in extraction.unread_pages]
@@ -233,6 +291,11 @@ class Pipeline:
             doc["id"], error_code=exc.code, error_message=message, retry_at=retry_at
         )
         return StepOutcome.FAILED
+
+
+def _original(doc: dict) -> Path:
+    """Originals are read from the archive, never from the inbox."""
+    return Path(doc["archive_path"] or doc["source_path"])
 
 
 def _iso(epoch_s: float) -> str:

@@ -209,7 +209,7 @@ class Workers:
                 while not self.stop_event.is_set():
                     began = time.monotonic()
                     try:
-                        step = pipeline.step()
+                        step = pipeline.step(block=False)
                     except Cancelled:
                         log.info("stopped with a document in hand: it is"
                                  " taken again at the next start")  # fmt: skip
@@ -220,8 +220,9 @@ class Workers:
                         self._wait_for_space("worker", exc)
                         continue  # the step's transaction was rolled back
                     if step is None:
-                        self._idle["worker"] = True
-                        self._work.wait(1.0)
+                        # A scan being read is not idleness: look again soon.
+                        self._idle["worker"] = not pipeline.reading
+                        self._work.wait(POLL_S if pipeline.reading else 1.0)
                         self._work.clear()
                         continue
                     self._idle["worker"] = False

@@ -10,7 +10,7 @@ from __future__ import annotations
 import multiprocessing
 import threading
 import time
-from multiprocessing.pool import Pool
+from multiprocessing.pool import AsyncResult, Pool
 from pathlib import Path
 
 from edgebox.errors import Cancelled, ExtractError
@@ -30,24 +30,21 @@ class TimeboxedExtractor:
         """The file's text and unread pages; raises `Cancelled` when `stop` is
         set meanwhile (a scanned PDF's OCR can take minutes: a stopping service
         kills it)."""
-        if self._kind(path) in _IN_PROCESS:
+        if self.in_process(path):
             return extract(path, self.limits)
+        return self.start(path).result(stop=stop)
+
+    def in_process(self, path: Path) -> bool:
+        """Whether the file is read here at once (plain text, HTML): the rest
+        (PDF, images, office files, perhaps OCR) goes to the worker process."""
+        return self._kind(path) in _IN_PROCESS
+
+    def start(self, path: Path) -> PendingExtraction:
+        """Start reading the file in the worker process and return at once:
+        the caller does other work meanwhile (one file at a time)."""
         pending = self._worker().apply_async(extract, (path, self.limits))
         deadline = time.monotonic() + self.limits.timeout_s + 10
-        while True:
-            if stop is not None and stop.is_set():
-                self.close()
-                raise Cancelled(f"{path}: stopped while reading it")
-            pending.wait(min(STOP_POLL_S, max(0.0, deadline - time.monotonic())))
-            if pending.ready():
-                return pending.get()
-            if time.monotonic() >= deadline:
-                self.close()
-                raise ExtractError(
-                    f"{path}: reading took longer than {self.limits.timeout_s:.0f} s",
-                    code="timeout",
-                    permanent=False,
-                )
+        return PendingExtraction(self, path, pending, deadline)
 
     def close(self) -> None:
         if self._pool is not None:
@@ -67,3 +64,48 @@ class TimeboxedExtractor:
                 return sniff(handle.read(8192), path.suffix)
         except OSError:
             return "text"  # extract_text reports the read error properly
+
+
+class PendingExtraction:
+    """A file being read in the worker process."""
+
+    def __init__(
+        self,
+        extractor: TimeboxedExtractor,
+        path: Path,
+        pending: AsyncResult,
+        deadline: float,
+    ) -> None:
+        self.extractor = extractor
+        self.path = path
+        self._pending = pending
+        self._deadline = deadline
+
+    def wait(self, seconds: float) -> bool:
+        """Wait up to `seconds`; whether `result()` returns at once now."""
+        self._pending.wait(seconds)
+        return self.done()
+
+    def done(self) -> bool:
+        """Finished, failed or overrun: `result()` returns (or raises) now."""
+        return self._pending.ready() or time.monotonic() >= self._deadline
+
+    def result(self, *, stop: threading.Event | None = None) -> Extraction:
+        """Wait for the text; `Cancelled` when `stop` is set meanwhile, an
+        `ExtractError` (timeout) when the worker overruns (it is killed)."""
+        limits = self.extractor.limits
+        while True:
+            if stop is not None and stop.is_set():
+                self.extractor.close()
+                raise Cancelled(f"{self.path}: stopped while reading it")
+            left = max(0.0, self._deadline - time.monotonic())
+            self._pending.wait(min(STOP_POLL_S, left))
+            if self._pending.ready():
+                return self._pending.get()
+            if time.monotonic() >= self._deadline:
+                self.extractor.close()
+                raise ExtractError(
+                    f"{self.path}: reading took longer than {limits.timeout_s:.0f} s",
+                    code="timeout",
+                    permanent=False,
+                )
