@@ -157,7 +157,11 @@ class QueueScreen(Screen):
             literal(clip(str(category or "-"), _WIDTHS["category"] - 1), one_line=True),
             literal(clip(shown, width - 1), style=loud, one_line=True),
             Text(local_time(received)),
-            Text("to review", style="bold") if needs_review else Text(state),
+            # Provisional first: the one name for the fast stage's result
+            # everywhere (README, "Two stages"); the view says it waits.
+            Text("to review", style="bold")
+            if needs_review and state != "provisional"
+            else Text(state),
         ]
 
     def _show_counts(self, snapshot: QueueSnapshot) -> None:
