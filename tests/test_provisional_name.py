@@ -50,7 +50,7 @@ async def test_the_fast_stage_result_is_called_provisional_everywhere(
 
     with Store(settings.db_path) as store:
         (outbox,) = store.pending_outbox()
-    record = wire_record(outbox)
+    record = wire_record(outbox, settings.sync)
     assert (record["revision"], record["content"]["provisional"]) == (1, True)
 
     async with make_app(settings).run_test(size=(120, 24)) as pilot:
