@@ -51,6 +51,7 @@ def test_migrations_run_from_empty(tmp_path: Path) -> None:
             "m008_unread_pages",
             "m009_provisional",
             "m013_install_id",
+            "m014_file_attempts",
         ]
         assert store.journal_mode() == "wal"
     with Store(path) as reopened:  # a second open applies nothing new
@@ -65,6 +66,7 @@ def test_migrations_run_from_empty(tmp_path: Path) -> None:
             "m008_unread_pages",
             "m009_provisional",
             "m013_install_id",
+            "m014_file_attempts",
         ]
 
 

@@ -22,6 +22,7 @@ from sqlite_utils import Database
 
 from edgebox.config import TriageConfig
 from edgebox.errors import StoreError
+from edgebox.store.attempts import AttemptQueries
 from edgebox.store.documents import DocumentQueries
 from edgebox.store.outbox import OutboxQueries
 from edgebox.store.queue import QueueQueries
@@ -47,6 +48,7 @@ _REVISION_COLUMNS = (
 
 
 class Store(
+    AttemptQueries,
     DocumentQueries,
     SearchQueries,
     OutboxQueries,

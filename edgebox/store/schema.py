@@ -257,6 +257,20 @@ def m013_install_id(db: Database) -> None:
     db.execute("INSERT INTO install (id) VALUES (?)", [uuid.uuid4().hex])
 
 
+@migrations()
+def m014_file_attempts(db: Database) -> None:
+    # Failed reads of an inbox file (issue 23), kept in the store rather than in
+    # memory: a restart, or one `edgebox process` after another, counts on from
+    # the last try, so a file that never reads is quarantined in the end. Keyed
+    # by its inbox path; `identity` (device, inode, size, mtime) tells a new
+    # file dropped under the same name, whose count starts again.
+    db.execute(
+        "CREATE TABLE file_attempts (relative_path TEXT PRIMARY KEY,"
+        " identity TEXT NOT NULL, tries INTEGER NOT NULL,"
+        " last_error TEXT, updated_at TEXT NOT NULL)"
+    )
+
+
 def now() -> str:
     """The current UTC time as ISO 8601 text, as every timestamp is stored."""
     return datetime.now(UTC).isoformat(timespec="milliseconds")
