@@ -171,6 +171,18 @@ class SyncConfig:
 
 
 @dataclass(frozen=True)
+class RetentionConfig:
+    originals_days: int = 180
+    """Days the box keeps a document's original file (the archive copy) after
+    it arrived; 0 keeps them for ever. The clinic's own record keeps the
+    paper or the sender's copy; the box is a triage tool, not the archive."""
+    text_days: int = 365
+    """Days the box keeps a document's extracted text (and its search rows and
+    embeddings) after it arrived; 0 keeps it for ever. The triage result
+    (summary, fields, urgency) stays."""
+
+
+@dataclass(frozen=True)
 class Config:
     home: Path
     source: Path | None
@@ -181,6 +193,7 @@ class Config:
     ingest: IngestConfig = field(default_factory=IngestConfig)
     index: IndexConfig = field(default_factory=IndexConfig)
     sync: SyncConfig = field(default_factory=SyncConfig)
+    retention: RetentionConfig = field(default_factory=RetentionConfig)
     categories: Mapping[str, str] = field(default_factory=lambda: DEFAULT_CATEGORIES)
     urgency: Mapping[str, str] = field(default_factory=lambda: DEFAULT_URGENCY)
     notices: tuple[str, ...] = ()
@@ -244,6 +257,7 @@ SECTIONS: dict[str, type] = {
     "ingest": IngestConfig,
     "index": IndexConfig,
     "sync": SyncConfig,
+    "retention": RetentionConfig,
 }
 
 
@@ -429,6 +443,8 @@ LIMITS: dict[tuple[str, str], tuple[float, float | None]] = {
     ("sync", "batch_bytes"): (1000, None),
     ("sync", "timeout_s"): (1, None),
     ("sync", "keep_sent_days"): (0, None),
+    ("retention", "originals_days"): (0, None),
+    ("retention", "text_days"): (0, None),
 }
 """(section, key) -> (least, most) for every number a box can be given: a
 negative timeout or a zero rescan would otherwise fail far from its cause."""
@@ -746,6 +762,15 @@ send_documents = false
 # Days a sent result stays in the outbox (the audit keeps that it was sent);
 # 0 keeps them for ever.
 keep_sent_days = 30
+
+[retention]
+# Days the box keeps what it was given, from a document's arrival; 0 keeps for
+# ever. Nothing is deleted before its result reached the centre and while it
+# waits for a person's review. `edgebox retention --dry-run` shows what is due.
+# The original files (the archive copies):
+originals_days = 180
+# The extracted text, its search rows and embeddings (the results stay):
+text_days = 365
 
 # Document categories: label = one-line description (the model reads these).
 [taxonomy.categories]

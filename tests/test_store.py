@@ -52,6 +52,7 @@ def test_migrations_run_from_empty(tmp_path: Path) -> None:
             "m009_provisional",
             "m013_install_id",
             "m014_file_attempts",
+            "m015_retention",
         ]
         assert store.journal_mode() == "wal"
     with Store(path) as reopened:  # a second open applies nothing new
@@ -67,6 +68,7 @@ def test_migrations_run_from_empty(tmp_path: Path) -> None:
             "m009_provisional",
             "m013_install_id",
             "m014_file_attempts",
+            "m015_retention",
         ]
 
 

@@ -555,12 +555,58 @@ def reindex(ctx: click.Context) -> None:
 
 
 def _retention_report(settings: config_module.Config, store: Any) -> dict[str, Any]:
-    """What the retention settings will delete next (sent outbox rows)."""
+    """What the retention settings will delete next: sent outbox rows, and
+    originals and extracted text (`[retention]`), with when the oldest kept
+    one falls due."""
+    from edgebox.service.retention import retention_facts
     from edgebox.store.outbox import sent_cutoff
 
     cutoff = sent_cutoff(settings.sync.keep_sent_days)
     due = 0 if cutoff is None else store.sent_outbox_due(sent_before=cutoff)
-    return {"keep_sent_days": settings.sync.keep_sent_days, "sent_outbox_due": due}
+    return {
+        "keep_sent_days": settings.sync.keep_sent_days,
+        "sent_outbox_due": due,
+        **retention_facts(settings, store),
+    }
+
+
+def _retention_lines(retention: dict[str, Any]) -> list[str]:
+    lines = []
+    for part in ("originals", "text"):
+        facts = retention[part]
+        if not facts["days"]:
+            lines.append(f"retention {part}: kept for ever")
+        elif facts["due"]:
+            lines.append(f"retention {part}: {facts['due']} document(s) due now")
+        elif facts["next_due_at"]:
+            lines.append(f"retention {part}: next due {facts['next_due_at']}")
+    return lines
+
+
+@cli.command()
+@click.option("--dry-run", is_flag=True, help="Say what is due; delete nothing.")
+@click.option("--json", "as_json", is_flag=True, help="The report as JSON.")
+@click.pass_context
+def retention(ctx: click.Context, dry_run: bool, as_json: bool) -> None:
+    """Delete originals and extracted text older than `[retention]` says.
+
+    Never a document whose results the centre has not acknowledged, nor one
+    waiting for a person's review; the results and the audit stay.
+    """
+    from edgebox.service.retention import retention_report, run_retention
+    from edgebox.store import Store
+
+    settings = _config(ctx)
+    settings.require_home()
+    with Store(settings.db_path) as store:
+        if dry_run:
+            report = retention_report(settings, store)
+        else:
+            report = run_retention(settings, store)
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), indent=2))
+        return
+    click.echo(report.line())
 
 
 @cli.command()
@@ -604,6 +650,8 @@ def status(ctx: click.Context, as_json: bool) -> None:
         click.echo(
             f"retention {due} sent outbox row(s) due to be pruned at the next sync"
         )
+    for line in _retention_lines(data["retention"]):
+        click.echo(line)
     service = data["service"]
     click.echo(
         f"service   {'running' if service['running'] else 'not running'}"

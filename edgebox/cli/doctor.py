@@ -51,6 +51,7 @@ def report(config: Config) -> dict[str, Any]:
         "privacy": privacy_report(config),
         "disk": disk_report(config),
         "at_rest": at_rest_report(config.data_dir),
+        "retention": retention_check(config),
     }
     checks["warnings"] = list(config.notices) + warnings(checks)
     return checks
@@ -124,6 +125,17 @@ def privacy_report(config: Config) -> dict[str, Any]:
         if path is not None and path.exists() and path.stat().st_mode & 0o004
     ]
     return {"token_in_config_file": token_in_file, "readable_by_others": readable}
+
+
+def retention_check(config: Config) -> dict[str, Any]:
+    """What `[retention]` makes due, and when next (nothing is deleted)."""
+    from edgebox.service.retention import retention_facts
+    from edgebox.store import open_for_reading
+
+    if not config.db_path.exists():
+        return {}
+    with open_for_reading(config.db_path) as store:
+        return retention_facts(config, store)
 
 
 LOW_SPACE_BYTES = 500 * 1024 * 1024
@@ -308,6 +320,13 @@ def warnings(checks: dict[str, Any]) -> list[str]:
             f"{path} can be read by every account on this machine, and it"
             " holds patients' data or the box's settings: chmod o-rwx"
         )
+    for part, facts in checks["retention"].items():
+        if facts["due"]:
+            found.append(
+                f"retention: the {part} of {facts['due']} document(s) are past"
+                f" [retention] {part}_days and still kept: the service deletes"
+                " them within the hour, or run `edgebox retention`"
+            )
     if (disk := low_space(checks["disk"])) is not None:
         found.append(disk)
     if checks["at_rest"]["encrypted"] is False:

@@ -26,6 +26,7 @@ from edgebox.store.attempts import AttemptQueries
 from edgebox.store.documents import DocumentQueries
 from edgebox.store.outbox import OutboxQueries
 from edgebox.store.queue import QueueQueries
+from edgebox.store.retention import RetentionQueries
 from edgebox.store.review import ReviewQueries, check_seen, check_staff_urgency
 from edgebox.store.schema import (
     QUEUE_ORDER,
@@ -53,6 +54,7 @@ class Store(
     SearchQueries,
     OutboxQueries,
     QueueQueries,
+    RetentionQueries,
     ReviewQueries,
     StageQueries,
 ):

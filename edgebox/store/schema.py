@@ -271,6 +271,15 @@ def m014_file_attempts(db: Database) -> None:
     )
 
 
+@migrations()
+def m015_retention(db: Database) -> None:
+    # When retention (issue 23, `[retention]`) deleted a document's original
+    # file and its extracted text: each is deleted once, the UI and `status`
+    # can say why they are missing, and the results stay.
+    db.execute("ALTER TABLE documents ADD COLUMN original_deleted_at TEXT")
+    db.execute("ALTER TABLE documents ADD COLUMN text_deleted_at TEXT")
+
+
 def now() -> str:
     """The current UTC time as ISO 8601 text, as every timestamp is stored."""
     return datetime.now(UTC).isoformat(timespec="milliseconds")
