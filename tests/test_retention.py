@@ -158,7 +158,7 @@ def test_status_and_doctor_and_the_cli_say_what_is_due(
 ) -> None:
     status = run_cli("status", "--json")
     assert status.returncode == 0, status.stderr
-    retention = json.loads(status.stdout)["retention"]
+    retention = json.loads(status.stdout)["document_retention"]
     assert retention["originals"]["days"] == 180
     assert retention["originals"]["due"] == 1 and retention["text"]["due"] == 1
     plain = run_cli("status").stdout
@@ -169,7 +169,7 @@ def test_status_and_doctor_and_the_cli_say_what_is_due(
     assert dry.stdout.strip() == "retention: originals 1 due, text 1 due"
     done = run_cli("retention")
     assert done.stdout.strip() == "retention: originals 1 deleted, text 1 deleted"
-    after = json.loads(run_cli("status", "--json").stdout)["retention"]
+    after = json.loads(run_cli("status", "--json").stdout)["document_retention"]
     assert after["originals"]["due"] == 0
     # The oldest kept original (the unsent one, 400 days old) was due long ago:
     # it goes once the centre has it.

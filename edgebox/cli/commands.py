@@ -555,19 +555,12 @@ def reindex(ctx: click.Context) -> None:
 
 
 def _retention_report(settings: config_module.Config, store: Any) -> dict[str, Any]:
-    """What the retention settings will delete next: sent outbox rows, and
-    originals and extracted text (`[retention]`), with when the oldest kept
-    one falls due."""
-    from edgebox.service.retention import retention_facts
+    """What the sync settings will prune next (sent outbox rows)."""
     from edgebox.store.outbox import sent_cutoff
 
     cutoff = sent_cutoff(settings.sync.keep_sent_days)
     due = 0 if cutoff is None else store.sent_outbox_due(sent_before=cutoff)
-    return {
-        "keep_sent_days": settings.sync.keep_sent_days,
-        "sent_outbox_due": due,
-        **retention_facts(settings, store),
-    }
+    return {"keep_sent_days": settings.sync.keep_sent_days, "sent_outbox_due": due}
 
 
 def _retention_lines(retention: dict[str, Any]) -> list[str]:
@@ -616,6 +609,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
     """Documents per state, review and outbox counts."""
     from edgebox.learn.classifiers import learned_report
     from edgebox.service.heartbeat import model_words
+    from edgebox.service.retention import retention_facts
     from edgebox.service.supervisor import service_report
     from edgebox.store import open_for_reading
 
@@ -629,6 +623,8 @@ def status(ctx: click.Context, as_json: bool) -> None:
             "needs_review": store.needs_review_count(),
             "outbox": store.outbox_counts(),
             "retention": _retention_report(settings, store),
+            # `[retention]`: originals and text, due now and next.
+            "document_retention": retention_facts(settings, store),
             "overrides": store.override_stats(review_cut=settings.triage.review_cut),
             "service": service_report(store.service_state()),
             "learned": learned_report(
@@ -650,7 +646,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
         click.echo(
             f"retention {due} sent outbox row(s) due to be pruned at the next sync"
         )
-    for line in _retention_lines(data["retention"]):
+    for line in _retention_lines(data["document_retention"]):
         click.echo(line)
     service = data["service"]
     click.echo(
