@@ -14,6 +14,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent), str(HERE)]
 
+from bench_beside import triage_beside_service  # noqa: E402
 from bench_index import index_benchmarks  # noqa: E402
 from bench_ingest import ingest_throughput  # noqa: E402
 from bench_pdf import pdf_pages  # noqa: E402
@@ -40,13 +41,20 @@ def main() -> int:
     parser.add_argument(
         "--stage-docs", type=int, default=60, help="backlog for the two-stage run"
     )
-    parser.add_argument("--only", choices=["stages"], help="run only this benchmark")
+    parser.add_argument(
+        "--beside-docs", type=int, default=4, help="documents for triage-beside"
+    )
+    parser.add_argument(
+        "--only", choices=["stages", "beside"], help="run only this benchmark"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     docs = list(SAMPLES.values())[: args.docs]
     scales = tuple(int(n) for n in args.scales.split(",") if n)
     if args.only == "stages":
         return _print(two_stage(args.stage_docs), as_json=args.json)
+    if args.only == "beside":
+        return _print([triage_beside_service(args.beside_docs)], as_json=args.json)
     results = [
         *two_stage(args.stage_docs),
         ingest_throughput(args.files),
@@ -56,6 +64,7 @@ def main() -> int:
         *index_benchmarks(docs=args.index_docs, scales=scales),
         *sync_throughput(results=args.sync_results),
         tui_startup(args.ui_docs),
+        triage_beside_service(args.beside_docs),
     ]
     return _print(results, as_json=args.json)
 
