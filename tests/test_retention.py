@@ -174,3 +174,17 @@ def test_status_and_doctor_and_the_cli_say_what_is_due(
     # The oldest kept original (the unsent one, 400 days old) was due long ago:
     # it goes once the centre has it.
     assert after["originals"]["next_due_at"] < TODAY.isoformat()
+
+
+def test_the_service_runs_a_retention_pass_when_it_starts(
+    settings: config.Config, docs: dict[str, int]
+) -> None:
+    """`edgebox watch --no-triage --until-idle`: the supervisor's retention
+    loop makes its first pass at start, logged without any text."""
+    done = run_cli("watch", "--no-triage", "--until-idle")
+    assert done.returncode == 0, done.stderr
+    assert "retention: originals 1 deleted, text 1 deleted" in done.stderr
+    assert "Zebrafish" not in done.stderr
+    with Store(settings.db_path) as store:
+        assert not archive(store, docs["old"]).exists()
+        assert archive(store, docs["new"]).exists()

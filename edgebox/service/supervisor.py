@@ -202,13 +202,14 @@ class Supervisor:
     def _retention_loop(self) -> None:
         from edgebox.service.retention import run_retention
 
-        while not self.stop_event.is_set():
+        while True:  # a pass at start, even when asked to stop at once
             try:
                 with Store(self.config.db_path) as store:
                     run_retention(self.config, store)
             except Exception:
                 log.exception("the retention pass failed; it is tried again later")
-            self.stop_event.wait(RETENTION_CHECK_S)
+            if self.stop_event.wait(RETENTION_CHECK_S):
+                return
 
     def write_heartbeat(self, *, state: str = "running") -> None:
         with Store(self.config.db_path) as store:
