@@ -5,6 +5,7 @@ the results stay and the audit says what went, by id and count only."""
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -188,3 +189,14 @@ def test_the_service_runs_a_retention_pass_when_it_starts(
     with Store(settings.db_path) as store:
         assert not archive(store, docs["old"]).exists()
         assert archive(store, docs["new"]).exists()
+
+
+def test_doctor_still_answers_when_the_store_is_not_edgebox(
+    settings: config.Config,
+) -> None:
+    settings.db_path.unlink()
+    with sqlite3.connect(settings.db_path) as other:
+        other.execute("CREATE TABLE someone_elses (x)")
+    doctor = run_cli("doctor", "--json")
+    assert doctor.returncode == 0, doctor.stderr
+    assert json.loads(doctor.stdout)["retention"] == {}

@@ -19,7 +19,7 @@ from typing import Any
 from edgebox import __version__
 from edgebox.cli.at_rest import AT_REST_WARNING, at_rest_report
 from edgebox.config import Config, TriageConfig
-from edgebox.errors import ConfigError, ModelError
+from edgebox.errors import ConfigError, EdgeboxError, ModelError
 from edgebox.triage.llm import check_gguf, gpu_offload_supported, resolve_gpu_layers
 from edgebox.triage.manifest import find_entry, sha256_file
 
@@ -134,8 +134,11 @@ def retention_check(config: Config) -> dict[str, Any]:
 
     if not config.db_path.exists():
         return {}
-    with open_for_reading(config.db_path) as store:
-        return retention_facts(config, store)
+    try:
+        with open_for_reading(config.db_path) as store:
+            return retention_facts(config, store)
+    except (EdgeboxError, OSError):
+        return {}  # a store that does not open: `edgebox status` names why
 
 
 LOW_SPACE_BYTES = 500 * 1024 * 1024
