@@ -29,7 +29,7 @@ _DONE_WITH = f"""d.state IN ('{DocState.TRIAGED}', '{DocState.REVIEWED}',
             FROM triage_revisions WHERE document_id = d.id)))"""
 _DUE = {
     "originals": "d.archive_path IS NOT NULL AND d.original_deleted_at IS NULL",
-    "text": "d.text_deleted_at IS NULL",
+    "text": "d.text IS NOT NULL AND d.text_deleted_at IS NULL",
 }
 
 
