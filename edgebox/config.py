@@ -214,6 +214,18 @@ class AlertsConfig:
 
 
 @dataclass(frozen=True)
+class RetentionConfig:
+    originals_days: int = 180
+    """Days the box keeps a document's original file (the archive copy) after
+    it arrived; 0 keeps them for ever. The clinic's own record keeps the
+    paper or the sender's copy; the box is a triage tool, not the archive."""
+    text_days: int = 365
+    """Days the box keeps a document's extracted text (and its search rows and
+    embeddings) after it arrived; 0 keeps it for ever. The triage result
+    (summary, fields, urgency) stays."""
+
+
+@dataclass(frozen=True)
 class Config:
     home: Path
     source: Path | None
@@ -226,6 +238,7 @@ class Config:
     sync: SyncConfig = field(default_factory=SyncConfig)
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
     ui: UiConfig = field(default_factory=UiConfig)
+    retention: RetentionConfig = field(default_factory=RetentionConfig)
     categories: Mapping[str, str] = field(default_factory=lambda: DEFAULT_CATEGORIES)
     urgency: Mapping[str, str] = field(default_factory=lambda: DEFAULT_URGENCY)
     notices: tuple[str, ...] = ()
@@ -291,6 +304,7 @@ SECTIONS: dict[str, type] = {
     "sync": SyncConfig,
     "alerts": AlertsConfig,
     "ui": UiConfig,
+    "retention": RetentionConfig,
 }
 
 
@@ -501,6 +515,8 @@ LIMITS: dict[tuple[str, str], tuple[float, float | None]] = {
     ("alerts", "attempts"): (1, None),
     ("alerts", "within_hours"): (0, None),
     ("ui", "sign_out_after_min"): (0, None),
+    ("retention", "originals_days"): (0, None),
+    ("retention", "text_days"): (0, None),
 }
 """(section, key) -> (least, most) for every number a box can be given: a
 negative timeout or a zero rescan would otherwise fail far from its cause."""
@@ -847,6 +863,14 @@ sign_out_after_min = 15.0
 start_view = "to_review"
 # Times on screen: "day-month" (04 Mar 08:15) or "iso" (2025-03-04 08:15).
 dates = "day-month"
+[retention]
+# Days the box keeps what it was given, from a document's arrival; 0 keeps for
+# ever. Nothing is deleted before its result reached the centre and while it
+# waits for a person's review. `edgebox retention --dry-run` shows what is due.
+# The original files (the archive copies):
+originals_days = 180
+# The extracted text, its search rows and embeddings (the results stay):
+text_days = 365
 
 # Document categories: label = one-line description (the model reads these).
 [taxonomy.categories]

@@ -14,6 +14,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent), str(HERE)]
 
+from bench_beside import triage_beside_service  # noqa: E402
 from bench_console import console_pages  # noqa: E402
 from bench_index import index_benchmarks  # noqa: E402
 from bench_ingest import ingest_throughput  # noqa: E402
@@ -45,7 +46,12 @@ def main() -> int:
         "--console-results", type=int, default=10_000, help="records on the console"
     )
     parser.add_argument(
-        "--only", choices=["stages", "console"], help="run only this benchmark"
+        "--beside-docs", type=int, default=4, help="documents for triage-beside"
+    )
+    parser.add_argument(
+        "--only",
+        choices=["stages", "console", "beside"],
+        help="run only this benchmark",
     )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -55,6 +61,8 @@ def main() -> int:
         return _print(two_stage(args.stage_docs), as_json=args.json)
     if args.only == "console":
         return _print(console_pages(results=args.console_results), as_json=args.json)
+    if args.only == "beside":
+        return _print([triage_beside_service(args.beside_docs)], as_json=args.json)
     results = [
         *two_stage(args.stage_docs),
         ingest_throughput(args.files),
@@ -65,6 +73,7 @@ def main() -> int:
         *sync_throughput(results=args.sync_results),
         tui_startup(args.ui_docs),
         *console_pages(results=args.console_results),
+        triage_beside_service(args.beside_docs),
     ]
     return _print(results, as_json=args.json)
 

@@ -32,6 +32,8 @@ def test_bench_reports_engine_and_baseline_in_one_run() -> None:
             "500",
             "--ui-docs",
             "50",
+            "--beside-docs",
+            "1",
             "--json",
         ],  # fmt: skip
         capture_output=True,
@@ -40,6 +42,11 @@ def test_bench_reports_engine_and_baseline_in_one_run() -> None:
         timeout=600,
     )
     figures = {result.pop("figure"): result for result in json.loads(out.stdout)}
+    beside = figures["edgebox triage beside a busy service (1 documents)"]
+    assert beside["alone_docs_per_s"] > 0 and beside["beside_docs_per_s"] > 0
+    assert beside["ratio_beside_to_alone"] == pytest.approx(
+        beside["beside_docs_per_s"] / beside["alone_docs_per_s"], rel=0.05
+    )
     ui = figures["UI start-up to a painted queue (50 documents)"]
     assert ui["edgebox_tui_s"] > 0 and ui["bare_textual_s"] > 0
     assert ui["ratio_tui_to_bare"] == pytest.approx(

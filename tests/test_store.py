@@ -51,6 +51,8 @@ def test_migrations_run_from_empty(tmp_path: Path) -> None:
             "m008_unread_pages",
             "m009_provisional",
             "m013_install_id",
+            "m014_file_attempts",
+            "m015_retention",
             "m019_alerts",
             "m020_staff",
         ]
@@ -67,6 +69,8 @@ def test_migrations_run_from_empty(tmp_path: Path) -> None:
             "m008_unread_pages",
             "m009_provisional",
             "m013_install_id",
+            "m014_file_attempts",
+            "m015_retention",
             "m019_alerts",
             "m020_staff",
         ]

@@ -632,12 +632,51 @@ def reindex(ctx: click.Context) -> None:
 
 
 def _retention_report(settings: config_module.Config, store: Any) -> dict[str, Any]:
-    """What the retention settings will delete next (sent outbox rows)."""
+    """What the sync settings will prune next (sent outbox rows)."""
     from edgebox.store.outbox import sent_cutoff
 
     cutoff = sent_cutoff(settings.sync.keep_sent_days)
     due = 0 if cutoff is None else store.sent_outbox_due(sent_before=cutoff)
     return {"keep_sent_days": settings.sync.keep_sent_days, "sent_outbox_due": due}
+
+
+def _retention_lines(retention: dict[str, Any]) -> list[str]:
+    lines = []
+    for part in ("originals", "text"):
+        facts = retention[part]
+        if not facts["days"]:
+            lines.append(f"retention {part}: kept for ever")
+        elif facts["due"]:
+            lines.append(f"retention {part}: {facts['due']} document(s) due now")
+        elif facts["next_due_at"]:
+            lines.append(f"retention {part}: next due {facts['next_due_at']}")
+    return lines
+
+
+@cli.command()
+@click.option("--dry-run", is_flag=True, help="Say what is due; delete nothing.")
+@click.option("--json", "as_json", is_flag=True, help="The report as JSON.")
+@click.pass_context
+def retention(ctx: click.Context, dry_run: bool, as_json: bool) -> None:
+    """Delete originals and extracted text older than `[retention]` says.
+
+    Never a document whose results the centre has not acknowledged, nor one
+    waiting for a person's review; the results and the audit stay.
+    """
+    from edgebox.service.retention import retention_report, run_retention
+    from edgebox.store import Store
+
+    settings = _config(ctx)
+    settings.require_home()
+    with Store(settings.db_path) as store:
+        if dry_run:
+            report = retention_report(settings, store)
+        else:
+            report = run_retention(settings, store)
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), indent=2))
+        return
+    click.echo(report.line())
 
 
 @cli.command()
@@ -647,6 +686,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
     """Documents per state, review and outbox counts."""
     from edgebox.learn.classifiers import learned_report
     from edgebox.service.heartbeat import model_words
+    from edgebox.service.retention import retention_facts
     from edgebox.service.supervisor import service_report
     from edgebox.store import open_for_reading
     from edgebox.store.alerts import alert_counts
@@ -661,6 +701,8 @@ def status(ctx: click.Context, as_json: bool) -> None:
             "needs_review": store.needs_review_count(),
             "outbox": store.outbox_counts(),
             "retention": _retention_report(settings, store),
+            # `[retention]`: originals and text, due now and next.
+            "document_retention": retention_facts(settings, store),
             "overrides": store.override_stats(review_cut=settings.triage.review_cut),
             "service": service_report(store.service_state()),
             "learned": learned_report(
@@ -689,6 +731,8 @@ def status(ctx: click.Context, as_json: bool) -> None:
         click.echo(
             f"retention {due} sent outbox row(s) due to be pruned at the next sync"
         )
+    for line in _retention_lines(data["document_retention"]):
+        click.echo(line)
     service = data["service"]
     click.echo(
         f"service   {'running' if service['running'] else 'not running'}"

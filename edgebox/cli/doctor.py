@@ -19,7 +19,7 @@ from typing import Any
 from edgebox import __version__
 from edgebox.cli.at_rest import AT_REST_WARNING, at_rest_report
 from edgebox.config import Config, TriageConfig
-from edgebox.errors import ConfigError, ModelError
+from edgebox.errors import ConfigError, EdgeboxError, ModelError
 from edgebox.triage.llm import check_gguf, gpu_offload_supported, resolve_gpu_layers
 from edgebox.triage.manifest import find_entry, llm_vote_tasks, sha256_file
 
@@ -51,6 +51,7 @@ def report(config: Config) -> dict[str, Any]:
         "privacy": privacy_report(config),
         "disk": disk_report(config),
         "at_rest": at_rest_report(config.data_dir),
+        "retention": retention_check(config),
     }
     checks["warnings"] = list(config.notices) + warnings(checks)
     return checks
@@ -130,6 +131,20 @@ def privacy_report(config: Config) -> dict[str, Any]:
         "patient_key_in_config_file": key_in_file,
         "readable_by_others": readable,
     }
+
+
+def retention_check(config: Config) -> dict[str, Any]:
+    """What `[retention]` makes due, and when next (nothing is deleted)."""
+    from edgebox.service.retention import retention_facts
+    from edgebox.store import open_for_reading
+
+    if not config.db_path.exists():
+        return {}
+    try:
+        with open_for_reading(config.db_path) as store:
+            return retention_facts(config, store)
+    except (EdgeboxError, OSError):
+        return {}  # a store that does not open: `edgebox status` names why
 
 
 LOW_SPACE_BYTES = 500 * 1024 * 1024
@@ -323,6 +338,13 @@ def warnings(checks: dict[str, Any]) -> list[str]:
             f"{path} can be read by every account on this machine, and it"
             " holds patients' data or the box's settings: chmod o-rwx"
         )
+    for part, facts in checks["retention"].items():
+        if facts["due"]:
+            found.append(
+                f"retention: the {part} of {facts['due']} document(s) are past"
+                f" [retention] {part}_days and still kept: the service deletes"
+                " them within the hour, or run `edgebox retention`"
+            )
     if (disk := low_space(checks["disk"])) is not None:
         found.append(disk)
     if checks["at_rest"]["encrypted"] is False:

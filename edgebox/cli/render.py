@@ -154,6 +154,12 @@ def doctor_text(checks: Mapping[str, Any]) -> str:
     at_rest = checks["at_rest"]
     sealed = {True: "encrypted", False: "NOT encrypted", None: "unknown"}
     lines.append(f"at rest     {sealed[at_rest['encrypted']]}: {at_rest['how']}")
+    for part, facts in checks.get("retention", {}).items():
+        kept = f"{facts['days']} days" if facts["days"] else "for ever"
+        when = f", {facts['due']} due now" if facts["due"] else ""
+        if not facts["due"] and facts["next_due_at"]:
+            when = f", next due {facts['next_due_at']}"
+        lines.append(f"retention   {part} kept {kept}{when}")
     for warning in checks["warnings"]:
         lines.append(f"warning: {warning}")
     return "\n".join(lines)

@@ -166,6 +166,16 @@ def _db_url(ctx: click.Context, db: str | None) -> str:
 _db_option = click.option("--db", envvar="EDGEBOX_CENTRAL_DB", help=_DB_HELP)
 
 
+_KEEP_DAYS = click.option(
+    "--keep-days",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    envvar="EDGEBOX_CENTRAL_KEEP_DAYS",
+    help="Days the server keeps received records (0: for ever).",
+)
+
+
 @central_group.command()
 @_db_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address.")
@@ -180,6 +190,7 @@ _db_option = click.option("--db", envvar="EDGEBOX_CENTRAL_DB", help=_DB_HELP)
     help="Console cookies only over HTTPS (on with --ssl-certfile; set it behind"
     " a TLS proxy).",
 )
+@_KEEP_DAYS
 @click.pass_context
 def serve(
     ctx: click.Context,
@@ -190,18 +201,22 @@ def serve(
     ssl_certfile: str | None,
     ssl_keyfile: str | None,
     secure_cookies: bool,
+    keep_days: int,
 ) -> None:
     """Run the central server (uvicorn) until stopped."""
     import uvicorn
 
     from edgebox.sync.central.database import open_central, shown_url
+    from edgebox.sync.central.retention import start_pruning
     from edgebox.sync.central.server import MAX_BODY_BYTES, create_app
 
     url = _db_url(ctx, db)
     if ssl_certfile:
         _check_certificate(ssl_certfile, ssl_keyfile)
+    central = open_central(url)
+    start_pruning(central, keep_days)
     app = create_app(
-        open_central(url),
+        central,
         max_body_bytes=max_body_bytes or MAX_BODY_BYTES,
         secure_cookies=secure_cookies or bool(ssl_certfile),
     )
@@ -312,3 +327,24 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+@central_group.command("prune")
+@_db_option
+@_KEEP_DAYS
+@click.option("--dry-run", is_flag=True, help="Count what is due; delete nothing.")
+@click.pass_context
+def central_prune(
+    ctx: click.Context, db: str | None, keep_days: int, dry_run: bool
+) -> None:
+    """Delete records, batches and documents older than --keep-days (logged)."""
+    from edgebox.sync.central.database import open_central
+    from edgebox.sync.central.retention import prune
+
+    central = open_central(_db_url(ctx, db), create=False)
+    try:
+        counts = prune(central, keep_days, dry_run=dry_run)
+    finally:
+        central.close()
+    verb = "due" if dry_run else "deleted"
+    click.echo(", ".join(f"{table} {n} {verb}" for table, n in counts.items()))

@@ -97,8 +97,6 @@ class Ingestor:
     ) -> None:
         self.config = config
         self.store = store
-        self._tries: dict[Path, int] = {}
-        """Failed opens per path, to quarantine a file that never opens."""
         self.stuck = {} if stuck is None else stuck
         """Recorded files that cannot be removed (a read-only share), by path.
         Not read again while the same file stays; its removal is retried."""
@@ -173,7 +171,6 @@ class Ingestor:
                 "cannot archive %s yet: %s", log_name(file.relative), exc.strerror
             )
             return Outcome(file.path, "locked")
-        self._tries.pop(file.path, None)
         if _changed_since(info, after):
             return Outcome(file.path, "changed")  # still being written after all
         return self._record(file, info, sha, archived)
@@ -193,6 +190,8 @@ class Ingestor:
         # cannot quarantine the first copy in between and leave this one a
         # plain duplicate of a quarantined document.
         with self.store.atomic():
+            # Read at last: earlier failed tries of this path count no more.
+            self.store.forget_file_attempts(file.relative)
             first = self.store.find_by_sha256(sha)
             state, code, message = _verdict(name, size, first)
             doc_id = self.store.add_document(
@@ -309,14 +308,18 @@ class Ingestor:
         self, file: _InboxFile, info: os.stat_result, exc: OSError
     ) -> Outcome:
         path = file.path
-        tries = self._tries.get(path, 0) + 1
+        # Counted in the store: a restart or the next `edgebox process` goes on
+        # from here, so a file that never reads is quarantined in the end.
+        identity = ":".join(str(part) for part in _identity(info))
+        tries = self.store.count_file_attempt(
+            file.relative, identity, exc.strerror or str(exc)
+        )
         limit = self.config.ingest.max_attempts
         if tries < limit:  # locked for now (a scanner, an SMB lock): retried
-            self._tries[path] = tries
             log.warning("cannot read %s yet (%s/%s): %s", log_name(file.relative),
                         tries, limit, exc.strerror)  # fmt: skip
             return Outcome(path, "locked")
-        self._tries.pop(path, None)
+        self.store.forget_file_attempts(file.relative)
         if exc.errno in (errno.EACCES, errno.EPERM):
             fix = "fix its permissions and drop it in again"
         else:  # EIO and the like: the copy on this disk or share is bad

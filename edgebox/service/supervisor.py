@@ -35,6 +35,8 @@ HEARTBEAT_S = 10.0
 """Seconds between heartbeats (each is a small durable write: an SD card
 lasts longer with fewer)."""
 RETRAIN_CHECK_S = 60.0
+RETENTION_CHECK_S = 3600.0
+"""Seconds between retention passes: retention is counted in days."""
 
 
 class Companion(Protocol):
@@ -146,6 +148,7 @@ class Supervisor:
         loops: list[tuple[str, Callable[[], None]]] = [
             ("heartbeat", self._heartbeat_loop),
             ("retrain", self._retrain_loop),
+            ("retention", self._retention_loop),
         ]
         if self.alerts is not None:
             loops.append(("alerts", self.alerts.run))
@@ -216,6 +219,18 @@ class Supervisor:
                 self.retrainer.check()
             except Exception:
                 log.exception("retraining failed; the current models stay in use")
+
+    def _retention_loop(self) -> None:
+        from edgebox.service.retention import run_retention
+
+        while True:  # a pass at start, even when asked to stop at once
+            try:
+                with Store(self.config.db_path) as store:
+                    run_retention(self.config, store)
+            except Exception:
+                log.exception("the retention pass failed; it is tried again later")
+            if self.stop_event.wait(RETENTION_CHECK_S):
+                return
 
     def write_heartbeat(self, *, state: str = "running") -> None:
         with Store(self.config.db_path) as store:

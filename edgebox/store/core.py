@@ -22,9 +22,11 @@ from sqlite_utils import Database
 
 from edgebox.config import TriageConfig
 from edgebox.errors import StoreError
+from edgebox.store.attempts import AttemptQueries
 from edgebox.store.documents import DocumentQueries
 from edgebox.store.outbox import OutboxQueries
 from edgebox.store.queue import QueueQueries
+from edgebox.store.retention import RetentionQueries
 from edgebox.store.review import ReviewQueries, check_seen, check_staff_urgency
 from edgebox.store.schema import (
     QUEUE_ORDER,
@@ -48,10 +50,12 @@ _REVISION_COLUMNS = (
 
 
 class Store(
+    AttemptQueries,
     DocumentQueries,
     SearchQueries,
     OutboxQueries,
     QueueQueries,
+    RetentionQueries,
     ReviewQueries,
     StageQueries,
 ):

@@ -258,6 +258,29 @@ def m013_install_id(db: Database) -> None:
 
 
 @migrations()
+def m014_file_attempts(db: Database) -> None:
+    # Failed reads of an inbox file (issue 23), kept in the store rather than in
+    # memory: a restart, or one `edgebox process` after another, counts on from
+    # the last try, so a file that never reads is quarantined in the end. Keyed
+    # by its inbox path; `identity` (device, inode, size, mtime) tells a new
+    # file dropped under the same name, whose count starts again.
+    db.execute(
+        "CREATE TABLE file_attempts (relative_path TEXT PRIMARY KEY,"
+        " identity TEXT NOT NULL, tries INTEGER NOT NULL,"
+        " last_error TEXT, updated_at TEXT NOT NULL)"
+    )
+
+
+@migrations()
+def m015_retention(db: Database) -> None:
+    # When retention (issue 23, `[retention]`) deleted a document's original
+    # file and its extracted text: each is deleted once, the UI and `status`
+    # can say why they are missing, and the results stay.
+    db.execute("ALTER TABLE documents ADD COLUMN original_deleted_at TEXT")
+    db.execute("ALTER TABLE documents ADD COLUMN text_deleted_at TEXT")
+
+
+@migrations()
 def m019_alerts(db: Database) -> None:
     # One row per emergency the service alerted about (issue 20): the
     # document id is the key, so a restart or a second revision never rings
