@@ -32,6 +32,14 @@ def edgebox_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    """The UI tests run on asyncio, Textual's loop. trio is installed too
+    (selenium needs it), and anyio's plugin would run every async test on it
+    as well, where Textual cannot run."""
+    return "asyncio"
+
+
+@pytest.fixture(scope="session")
 def engine(tmp_path_factory: pytest.TempPathFactory) -> TriageEngine:
     """The real bundled GGUF through llama-cpp-python, loaded once per session."""
     home = tmp_path_factory.mktemp("engine-home")
