@@ -166,7 +166,7 @@ def _bare(
 ) -> float:
     """The same records POSTed as plain JSON, nothing read or written locally."""
     _, token = central.register_device(device, new_token)
-    records = [wire_record(row) for row in rows]
+    records = [wire_record(row, SyncConfig()) for row in rows]  # as the client sends
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     with httpx.Client(base_url=url, headers=headers, timeout=60) as http:
         started = time.perf_counter()

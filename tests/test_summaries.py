@@ -174,7 +174,8 @@ def test_each_model_says_in_the_manifest_whether_to_try_abstractive_summaries(
 def test_eval_without_files_to_measure_says_what_it_needs(tmp_path: Path) -> None:
     result = run_cli("--home", str(tmp_path), "eval", "--json")
     assert result.returncode == 2
-    assert "give --train and --test, or --summaries" in result.stderr
+    needs = "give --train and --test, --test with --votes or --new-box, or --summaries"
+    assert needs in result.stderr
 
 
 @pytest.mark.model
