@@ -96,7 +96,7 @@ def main() -> int:
     finally:
         soak.stop()
     print(f"soak: {len(rows)} samples in {csv_path} (workspace {root})")
-    return report(rows, rate=args.rate)
+    return report(rows, rate=args.rate, floors={"rss_mib": args.rss_floor_mib})
 
 
 def _arguments() -> argparse.Namespace:
@@ -107,6 +107,12 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--sample-seconds", type=float, default=10.0)
     parser.add_argument("--csv", help="where the samples go (default: in --workdir)")
     parser.add_argument("--workdir", help="a folder for the workspaces (default: new)")
+    parser.add_argument(
+        "--rss-floor-mib",
+        type=float,
+        default=FLOORS["rss_mib"],
+        help="RSS growth per minute taken as noise (a short run's warm-up needs more)",
+    )
     return parser.parse_args()
 
 
@@ -351,13 +357,15 @@ def slope(rows: list[dict], key: str) -> float:
     return sum((x - mean_x) * (y - mean_y) for x, y in paired) / spread
 
 
-def verdicts(rows: list[dict], *, rate: float) -> dict[str, tuple[float, float, bool]]:
+def verdicts(
+    rows: list[dict], *, rate: float, floors: dict[str, float] | None = None
+) -> dict[str, tuple[float, float, bool]]:
     """Per judged figure: (first-half slope, second-half slope, passes)."""
     middle = rows[-1]["t_s"] / 2
     first = [row for row in rows if row["t_s"] <= middle]
     second = [row for row in rows if row["t_s"] >= middle]
     judged = {}
-    for key, floor in FLOORS.items():
+    for key, floor in (FLOORS | (floors or {})).items():
         one, two = slope(first, key), slope(second, key)
         judged[key] = (one, two, two <= max(FRACTION * one, floor))
     for key, share in (("queue_lag", QUEUE_SHARE), ("sync_lag", SYNC_SHARE)):
@@ -366,13 +374,15 @@ def verdicts(rows: list[dict], *, rate: float) -> dict[str, tuple[float, float, 
     return judged
 
 
-def report(rows: list[dict], *, rate: float) -> int:
+def report(
+    rows: list[dict], *, rate: float, floors: dict[str, float] | None = None
+) -> int:
     """Print start, middle and end, the slopes per half; 1 when a rule fails."""
     picks = {"start": rows[0], "middle": rows[len(rows) // 2], "end": rows[-1]}
     print(f"{'':8}" + "".join(f"{name:>12}" for name in FIELDS[:-1]))
     for label, row in picks.items():
         print(f"{label:8}" + "".join(f"{row[name]:>12}" for name in FIELDS[:-1]))
-    judged = verdicts(rows, rate=rate)
+    judged = verdicts(rows, rate=rate, floors=floors)
     print(f"\n{'slope/min':12}{'1st half':>12}{'2nd half':>12}  verdict")
     for key in ("store_mib", "wal_mib", "llm_lag"):
         middle = rows[-1]["t_s"] / 2
