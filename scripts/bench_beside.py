@@ -74,7 +74,12 @@ def _triage(files: list[Path], home: Path) -> float:
 def _busy_service(home: Path, backlog: int) -> subprocess.Popen:
     """`edgebox serve --no-sync` with a backlog, once it is triaging."""
     env = {**os.environ, "EDGEBOX_HOME": str(home), "EDGEBOX_INGEST_QUIET_S": "0"}
-    subprocess.run([str(EDGEBOX), "init", str(home)], env=env, check=True)
+    subprocess.run(  # its "wrote ..." must not land in bench's --json output
+        [str(EDGEBOX), "init", str(home)],
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     _write(home / "inbox", backlog, "backlog")
     service = subprocess.Popen(
         [str(EDGEBOX), "serve", "--no-sync"],
