@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from edgebox.errors import Cancelled, ModelError, TriageError
+from edgebox.triage.cpu_quirks import extra_buffers_safe, model_params
 from edgebox.triage.manifest import sha256_file
 from edgebox.triage.model_lock import model_turn
 
@@ -84,16 +85,18 @@ class LlamaModel:
         self.gpu_layers = resolve_gpu_layers(
             gpu_layers, offload_supported=gpu_offload_supported()
         )
+        self.extra_buffers = extra_buffers_safe()
         try:
-            self._llama = llama_cpp.Llama(
-                model_path=str(path),
-                n_ctx=n_ctx,
-                n_threads=self.threads,
-                n_threads_batch=self.threads,
-                n_gpu_layers=self.gpu_layers,
-                chat_format=chat_format or None,
-                verbose=False,
-            )
+            with model_params(extra_buffers=self.extra_buffers):
+                self._llama = llama_cpp.Llama(
+                    model_path=str(path),
+                    n_ctx=n_ctx,
+                    n_threads=self.threads,
+                    n_threads_batch=self.threads,
+                    n_gpu_layers=self.gpu_layers,
+                    chat_format=chat_format or None,
+                    verbose=False,
+                )
         except (ValueError, RuntimeError, OSError) as exc:
             raise ModelError(
                 f"cannot load the model {path}: {exc} "
