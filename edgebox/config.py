@@ -223,6 +223,12 @@ class RetentionConfig:
     """Days the box keeps a document's extracted text (and its search rows and
     embeddings) after it arrived; 0 keeps it for ever. The triage result
     (summary, fields, urgency) stays."""
+    results_days: int = 0
+    """Days the box keeps a document's whole record (its results, and with
+    them whatever is left of it) after it arrived; 0 keeps it for ever. The
+    centre holds the results it was sent; the box's own history serves the
+    patient view and search, so an NGO that shortens it decides what staff
+    can still look up."""
 
 
 @dataclass(frozen=True)
@@ -517,6 +523,7 @@ LIMITS: dict[tuple[str, str], tuple[float, float | None]] = {
     ("ui", "sign_out_after_min"): (0, None),
     ("retention", "originals_days"): (0, None),
     ("retention", "text_days"): (0, None),
+    ("retention", "results_days"): (0, None),
 }
 """(section, key) -> (least, most) for every number a box can be given: a
 negative timeout or a zero rescan would otherwise fail far from its cause."""
@@ -871,6 +878,9 @@ dates = "day-month"
 originals_days = 180
 # The extracted text, its search rows and embeddings (the results stay):
 text_days = 365
+# The whole record: results, review history, what is left of the document
+# (the audit keeps that it was). Set it longer than the two above.
+results_days = 0
 
 # Document categories: label = one-line description (the model reads these).
 [taxonomy.categories]

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from edgebox import config
+from edgebox.errors import StoreError
 from edgebox.intake.ingest import Ingestor
 from edgebox.service.retention import retention_report, run_retention
 from edgebox.store import Store
@@ -83,9 +84,10 @@ def test_only_due_documents_lose_their_original_and_text(
 ) -> None:
     with Store(settings.db_path) as store:
         due = retention_report(settings, store, at=TODAY).due
-        assert due == {"originals": [docs["old"]], "text": [docs["old"]]}
+        expected = {"originals": [docs["old"]], "text": [docs["old"]], "results": []}
+        assert due == expected
         report = run_retention(settings, store, at=TODAY)
-        assert report.due == {"originals": [docs["old"]], "text": [docs["old"]]}
+        assert report.due == expected
         assert not archive(store, docs["old"]).exists()
         for kept in ("unsent", "review", "new"):
             assert archive(store, docs[kept]).exists()
@@ -113,8 +115,56 @@ def test_only_due_documents_lose_their_original_and_text(
     }
     with Store(settings.db_path) as store:  # a second pass: nothing, no audit
         again = run_retention(settings, store, at=TODAY)
-        assert again.due == {"originals": [], "text": []}
+        assert again.due == {"originals": [], "text": [], "results": []}
         assert sum(a["actor"] == "retention" for a in store.audit_log()) == 2
+
+
+def test_due_results_take_the_whole_record_and_keep_the_audit(
+    settings: config.Config, docs: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`results_days`: a done-with document older than it leaves no row
+    anywhere (revisions, outbox, search, alerts, the document itself) and no
+    file; the audit keeps its rows, the id moved into their detail, and says
+    what went. Unsent and unreviewed documents stay, as for text."""
+    monkeypatch.setenv("EDGEBOX_RETENTION_RESULTS_DAYS", "300")
+    short = config.load()
+    old = docs["old"]
+    with Store(short.db_path) as store:
+        original = archive(store, old)
+        store.db.execute(
+            "INSERT INTO alerts (document_id, state, next_at, created_at)"
+            " VALUES (?, 'sent', ?, ?)",
+            [old, TODAY.isoformat(), TODAY.isoformat()],
+        )
+        store.db.conn.commit()
+        before = [a for a in store.audit_log() if a["document_id"] == old]
+        assert before  # ingest and triage were audited
+        report = run_retention(short, store, at=TODAY)
+        assert report.due["results"] == [old]
+        with pytest.raises(StoreError, match=f"no document with id {old}"):
+            store.document(old)
+        for table in ("triage_revisions", "outbox", "chunks", "alerts"):
+            left = store.db.execute(
+                f"SELECT COUNT(*) FROM {table} WHERE document_id = ?", [old]
+            ).fetchone()[0]
+            assert left == 0, table
+        fts = store.db.execute(
+            "SELECT COUNT(*) FROM documents_fts WHERE rowid = ?", [old]
+        ).fetchone()[0]
+        assert fts == 0
+        assert not original.exists()
+        for kept in ("unsent", "review", "new"):
+            assert store.document(docs[kept])["id"] == docs[kept]
+        audit = store.audit_log()
+        moved = [a for a in audit if json.loads(a["detail"]).get("document_id") == old]
+        assert len(moved) == len(before)
+        assert all(a["document_id"] is None for a in moved)
+        went = [a for a in audit if a["action"] == "results_deleted"]
+        assert [json.loads(a["detail"]) for a in went] == [
+            {"count": 1, "document_ids": [old]}
+        ]
+        check = store.db.execute("PRAGMA foreign_key_check").fetchall()
+        assert check == []
 
 
 def test_a_later_clock_makes_newer_documents_due(
@@ -125,7 +175,11 @@ def test_a_later_clock_makes_newer_documents_due(
     later = TODAY + timedelta(days=200)
     with Store(settings.db_path) as store:
         due = retention_report(settings, store, at=later).due
-    assert due == {"originals": [docs["old"], docs["new"]], "text": [docs["old"]]}
+    assert due == {
+        "originals": [docs["old"], docs["new"]],
+        "text": [docs["old"]],
+        "results": [],  # kept for ever by default
+    }
 
 
 def test_zero_days_keeps_for_ever(
@@ -133,10 +187,11 @@ def test_zero_days_keeps_for_ever(
 ) -> None:
     monkeypatch.setenv("EDGEBOX_RETENTION_ORIGINALS_DAYS", "0")
     monkeypatch.setenv("EDGEBOX_RETENTION_TEXT_DAYS", "0")
+    monkeypatch.setenv("EDGEBOX_RETENTION_RESULTS_DAYS", "0")
     forever = config.load()
     with Store(forever.db_path) as store:
         report = run_retention(forever, store, at=TODAY + timedelta(days=10_000))
-        assert report.due == {"originals": [], "text": []}
+        assert report.due == {"originals": [], "text": [], "results": []}
         assert archive(store, docs["old"]).exists()
 
 
@@ -167,9 +222,14 @@ def test_status_and_doctor_and_the_cli_say_what_is_due(
     doctor = run_cli("doctor").stdout
     assert "retention   originals kept 180 days, 1 due now" in doctor
     dry = run_cli("retention", "--dry-run")
-    assert dry.stdout.strip() == "retention: originals 1 due, text 1 due"
+    assert dry.stdout.strip() == (
+        "retention: originals 1 due, text 1 due, results 0 due (kept for ever)"
+    )
     done = run_cli("retention")
-    assert done.stdout.strip() == "retention: originals 1 deleted, text 1 deleted"
+    assert done.stdout.strip() == (
+        "retention: originals 1 deleted, text 1 deleted,"
+        " results 0 deleted (kept for ever)"
+    )
     after = json.loads(run_cli("status", "--json").stdout)["document_retention"]
     assert after["originals"]["due"] == 0
     # The oldest kept original (the unsent one, 400 days old) was due long ago:

@@ -642,7 +642,7 @@ def _retention_report(settings: config_module.Config, store: Any) -> dict[str, A
 
 def _retention_lines(retention: dict[str, Any]) -> list[str]:
     lines = []
-    for part in ("originals", "text"):
+    for part in ("originals", "text", "results"):
         facts = retention[part]
         if not facts["days"]:
             lines.append(f"retention {part}: kept for ever")
@@ -658,10 +658,11 @@ def _retention_lines(retention: dict[str, Any]) -> list[str]:
 @click.option("--json", "as_json", is_flag=True, help="The report as JSON.")
 @click.pass_context
 def retention(ctx: click.Context, dry_run: bool, as_json: bool) -> None:
-    """Delete originals and extracted text older than `[retention]` says.
+    """Delete originals, extracted text and whole records older than
+    `[retention]` says.
 
     Never a document whose results the centre has not acknowledged, nor one
-    waiting for a person's review; the results and the audit stay.
+    waiting for a person's review; the audit stays.
     """
     from edgebox.service.retention import retention_report, run_retention
     from edgebox.store import Store
@@ -701,7 +702,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
             "needs_review": store.needs_review_count(),
             "outbox": store.outbox_counts(),
             "retention": _retention_report(settings, store),
-            # `[retention]`: originals and text, due now and next.
+            # `[retention]`: originals, text and records, due now and next.
             "document_retention": retention_facts(settings, store),
             "overrides": store.override_stats(review_cut=settings.triage.review_cut),
             "service": service_report(store.service_state()),

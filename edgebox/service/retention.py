@@ -19,12 +19,12 @@ from edgebox.store import Store
 from edgebox.store.retention import cutoff
 
 log = logging.getLogger(__name__)
-PARTS = ("originals", "text")
+PARTS = ("originals", "text", "results")
 
 
 @dataclass(frozen=True)
 class RetentionReport:
-    """Per part (originals, text): the days kept, the documents due (or
+    """Per part (originals, text, results): the days kept, the documents due (or
     deleted), and when the oldest kept one arrived."""
 
     days: dict[str, int]
@@ -49,6 +49,7 @@ def _days(config: Config) -> dict[str, int]:
     return {
         "originals": config.retention.originals_days,
         "text": config.retention.text_days,
+        "results": config.retention.results_days,
     }
 
 
@@ -71,9 +72,12 @@ def run_retention(
     """Delete what is due; the store audits each part it deleted."""
     days = _days(config)
     moment = at or datetime.now(UTC)
+    # Whole records first: their originals and text go with them.
+    results = store.delete_results(cutoff(days["results"], at=moment))
     deleted = {
         "originals": store.delete_originals(cutoff(days["originals"], at=moment)),
         "text": store.delete_text(cutoff(days["text"], at=moment)),
+        "results": results,
     }
     report = RetentionReport(days=days, due=deleted, deleted=True)
     if any(deleted.values()):

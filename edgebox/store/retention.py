@@ -1,11 +1,12 @@
-"""Retention: deleting originals and extracted text once they are due
-(mixed into Store).
+"""Retention: deleting originals, extracted text and at last whole records
+once they are due (mixed into Store).
 
 Due means older than the NGO's `[retention]` days, and done with: its
 results acknowledged by the centre (no outbox row pending) and not waiting
-for a person's review, and no longer in the pipeline. The results (urgency,
-summary, fields) and the audit stay; one audit row says what was deleted, by
-document id and count, never by content.
+for a person's review, and no longer in the pipeline. Originals and text go
+first and the results (urgency, summary, fields) stay; when the results are
+due too, the document's whole record goes. The audit stays; one audit row
+says what was deleted, by document id and count, never by content.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ _DONE_WITH = f"""d.state IN ('{DocState.TRIAGED}', '{DocState.REVIEWED}',
 _DUE = {
     "originals": "d.archive_path IS NOT NULL AND d.original_deleted_at IS NULL",
     "text": "d.text IS NOT NULL AND d.text_deleted_at IS NULL",
+    "results": "1",  # every document that is still here has a record
 }
 
 
@@ -58,7 +60,7 @@ class RetentionQueries:
         raise NotImplementedError
 
     def retention_due(self, part: str, before: str | None) -> list[int]:
-        """Ids of the documents whose `part` (originals | text) is due."""
+        """Ids of the documents whose `part` (originals | text | results) is due."""
         if before is None:
             return []
         rows = self.db.execute(
@@ -114,6 +116,55 @@ class RetentionQueries:
             if not self._archive_still_kept(path):
                 Path(path).unlink(missing_ok=True)
         return ids
+
+    def delete_results(self, before: str | None) -> list[int]:
+        """Delete due documents' whole records: every row that refers to the
+        document (revisions, sent outbox rows, search rows, alerts, whatever
+        a later table adds), the row itself, and its archive file unless a
+        kept document shares it. Audit rows stay, with the id moved into
+        their detail; a later duplicate is no longer tied to it."""
+        with self.atomic():
+            ids = self.retention_due("results", before)
+            referring = self._tables_referring_to_documents()
+            paths = set()
+            for doc_id in ids:
+                row = self.db.execute(
+                    "SELECT archive_path FROM documents WHERE id = ?", [doc_id]
+                ).fetchone()
+                if row[0]:
+                    paths.add(row[0])
+                self.db.execute(
+                    "UPDATE audit SET document_id = NULL, detail ="
+                    " json_set(detail, '$.document_id', document_id)"
+                    " WHERE document_id = ?",
+                    [doc_id],
+                )
+                self.db.execute(
+                    "UPDATE documents SET duplicate_of = NULL WHERE duplicate_of = ?",
+                    [doc_id],
+                )
+                for table, column in referring:
+                    self.db.execute(
+                        f"DELETE FROM [{table}] WHERE [{column}] = ?", [doc_id]
+                    )
+                self.db.execute("DELETE FROM documents_fts WHERE rowid = ?", [doc_id])
+                self.db.execute("DELETE FROM documents WHERE id = ?", [doc_id])
+            if ids:
+                self._audit("retention", "results_deleted", None, _ids(ids))
+        for path in paths:
+            if not self._archive_still_kept(path):
+                Path(path).unlink(missing_ok=True)
+        return ids
+
+    def _tables_referring_to_documents(self) -> list[tuple[str, str]]:
+        """(table, column) of every foreign key to documents.id but the
+        audit's and a duplicate's own (handled apart)."""
+        return [
+            (table, key.column)
+            for table in self.db.table_names()
+            for key in self.db[table].foreign_keys
+            if key.other_table == "documents" and table not in ("audit", "documents")
+        ]
 
     def _archive_still_kept(self, path: str) -> bool:
         row = self.db.execute(
