@@ -48,7 +48,13 @@ def test_a_bad_file_is_named_and_the_others_are_still_triaged(tmp_path: Path) ->
     assert [json.loads(line)["file"] for line in result.stdout.splitlines()] == [
         str(good)
     ]
-    errors = result.stderr.strip().splitlines()
+    # Another process on a shared machine may hold the model for a while:
+    # its notice is not one of this command's errors.
+    errors = [
+        line
+        for line in result.stderr.strip().splitlines()
+        if "waiting for the model" not in line
+    ]
     assert len(errors) == 2
     assert str(missing) in errors[0] and str(empty) in errors[1]
     assert "Traceback" not in result.stderr
