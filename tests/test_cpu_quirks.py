@@ -44,3 +44,23 @@ def test_model_params_turn_extra_buffers_off_and_put_the_default_back() -> None:
     assert native.llama_model_default_params is default
     with model_params(extra_buffers=True):
         assert native.llama_model_default_params is default
+
+
+def test_doctor_says_why_weight_repacking_is_off(
+    edgebox_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Doctor's report and text, on this machine's real state and on the
+    recorded AMX one (a recorded /proc/cpuinfo, the point of the test)."""
+    import edgebox.cli.doctor as doctor
+    import edgebox.triage.cpu_quirks as quirks
+    from edgebox.cli.render import doctor_text
+    from edgebox.config import load
+
+    here = doctor.report(load())
+    assert here["llama_cpp"]["extra_buffers"] is extra_buffers_safe()
+    recorded = tmp_path / "cpuinfo"
+    recorded.write_text(SAPPHIRE_RAPIDS_VM)
+    monkeypatch.setattr(quirks, "CPUINFO", recorded)
+    checks = doctor.report(load())
+    assert checks["llama_cpp"]["extra_buffers"] is False
+    assert "weight repacking off: this CPU advertises AMX" in doctor_text(checks)

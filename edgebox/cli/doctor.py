@@ -20,6 +20,7 @@ from edgebox import __version__
 from edgebox.cli.at_rest import AT_REST_WARNING, at_rest_report
 from edgebox.config import Config, TriageConfig
 from edgebox.errors import ConfigError, EdgeboxError, ModelError
+from edgebox.triage.cpu_quirks import extra_buffers_safe
 from edgebox.triage.llm import check_gguf, gpu_offload_supported, resolve_gpu_layers
 from edgebox.triage.manifest import find_entry, llm_vote_tasks, sha256_file
 
@@ -222,6 +223,8 @@ def llama_report(config: Config) -> dict[str, Any]:
         "gpu_offload": offload,
         "gpu_layers_setting": config.model.gpu_layers,
         "gpu_layers_used": layers,
+        # Off where the CPU advertises AMX: llama.cpp's AMX kernels crash.
+        "extra_buffers": extra_buffers_safe(),
     }
 
 

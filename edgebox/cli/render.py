@@ -134,6 +134,11 @@ def doctor_text(checks: Mapping[str, Any]) -> str:
             f"{_yes(llama['gpu_offload'])}  layers: {llama['gpu_layers_used']} "
             f"(setting {llama['gpu_layers_setting']})"
         )
+        if not llama.get("extra_buffers", True):
+            lines.append(
+                "            weight repacking off: this CPU advertises AMX,"
+                " whose llama.cpp kernels crash"
+            )
     else:
         lines.append(f"llama.cpp   not usable: {llama.get('problem')}")
     lines.append(f"gpu         {gpu['detail'] if gpu['present'] else 'none found'}")

@@ -35,11 +35,11 @@ def advertises_amx(cpuinfo: str) -> bool:
     return False
 
 
-def extra_buffers_safe(cpuinfo_path: Path = CPUINFO) -> bool:
+def extra_buffers_safe(cpuinfo_path: Path | None = None) -> bool:
     """False where llama.cpp would take its AMX path; True where the file
     cannot be read (not Linux): nothing there is known to crash."""
     try:
-        text = cpuinfo_path.read_text(encoding="utf-8", errors="replace")
+        text = (cpuinfo_path or CPUINFO).read_text(encoding="utf-8", errors="replace")
     except OSError:
         return True
     return not advertises_amx(text)
