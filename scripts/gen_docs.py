@@ -151,15 +151,7 @@ SECTIONS = (
     Section(
         "crossval",
         "docs/evaluation.md",
-        (
-            _crossval("defaults"),
-            _crossval(
-                "emergency_recall 0.90",
-                "--emergency-recall",
-                "0.90",
-                files=(f"{EVAL_DATA}/urgency.jsonl",),
-            ),
-        ),
+        (_crossval("defaults"),),
         render_crossval,
     ),
     Section(
