@@ -5,7 +5,7 @@ float32 matrix (then topped up with new chunks), and a query is one
 matrix-vector product. This Python's sqlite3 cannot load extensions, so
 sqlite-vec would need another SQLite build; at the scale of one clinic (10k to
 100k documents) the matrix answers well within the latency goal, measured by
-`scripts/bench`.
+`scripts/bench` (docs/benchmarks.md).
 """
 
 from __future__ import annotations
