@@ -102,9 +102,8 @@ class TriageConfig:
     review_cut: float = 0.8
     """A learned label less likely than this to be right goes to a person.
     Confidences are calibrated on held-out reviews (0.8: right 8 times in 10);
-    measured on the development data, 0.8 reviews 21% of document types and
-    63% of urgency levels, and the labels left unreviewed are right 93% and
-    89% of the time (scripts/crossval.py)."""
+    the review load and accuracy it gives on the development data are in
+    docs/evaluation.md."""
     llm_votes: str = "fallback"
     """"fallback": the LLM votes labels only where no learned model exists yet
     (and only a model whose manifest record grants it a vote);

@@ -50,7 +50,7 @@ def main() -> int:
     )
     parser.add_argument(
         "--only",
-        choices=["stages", "console", "beside"],
+        choices=["stages", "console", "beside", "ingest", "sync"],
         help="run only this benchmark",
     )
     parser.add_argument("--json", action="store_true")
@@ -63,6 +63,10 @@ def main() -> int:
         return _print(console_pages(results=args.console_results), as_json=args.json)
     if args.only == "beside":
         return _print([triage_beside_service(args.beside_docs)], as_json=args.json)
+    if args.only == "ingest":  # no model: cheap enough for scripts/gen-docs
+        return _print([ingest_throughput(args.files)], as_json=args.json)
+    if args.only == "sync":
+        return _print(sync_throughput(results=args.sync_results), as_json=args.json)
     results = [
         *two_stage(args.stage_docs),
         ingest_throughput(args.files),

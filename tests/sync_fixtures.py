@@ -104,7 +104,7 @@ def database_url(kind: str, folder: Path) -> Iterator[str]:
     if not POSTGRES_URL:
         _skip(
             "PostgreSQL tests need EDGEBOX_TEST_POSTGRES_URL (a database this user"
-            " may create schemas in); .ci/run sets it up, see README"
+            " may create schemas in); .ci/run sets it up"
         )
     import psycopg
 

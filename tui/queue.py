@@ -158,7 +158,7 @@ class QueueScreen(Screen):
             literal(clip(shown, width - 1), style=loud, one_line=True),
             Text(local_time(received)),
             # Provisional first: the one name for the fast stage's result
-            # everywhere (README, "Two stages"); the view says it waits.
+            # everywhere (docs/triage.md, "Two stages"); the view says it waits.
             Text("to review", style="bold")
             if needs_review and state != "provisional"
             else Text(state),

@@ -116,5 +116,5 @@ def _read(path: Path) -> str:
 AT_REST_WARNING = (
     "the data folder {path} is not on an encrypted block device ({how}): whoever"
     " takes the disk reads every patient's text in the store and the archive;"
-    " install the box on LUKS full-disk encryption (README, At rest)"
+    " install the box on LUKS full-disk encryption (docs/operations.md, At rest)"
 )

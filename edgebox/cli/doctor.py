@@ -26,7 +26,7 @@ from edgebox.triage.manifest import find_entry, llm_vote_tasks, sha256_file
 
 CUDA_HINT = (
     'reinstall llama-cpp-python with CMAKE_ARGS="-DGGML_CUDA=on" '
-    "(see README, GPU section)"
+    "(see docs/operations.md, GPU)"
 )
 
 

@@ -23,7 +23,7 @@ Each label's confidence is how likely it is to be right: the model's score
 (the SVM's lead over the runner-up for document type; for urgency, the
 probability of the level, apart for "emergency") mapped by a logistic
 regression fitted on held-out decisions of the training data. Raw scores were
-far too low (by 0.15 for document type), and the review cut, `[triage]
+far too low (docs/evaluation.md), and the review cut, `[triage]
 review_cut`, should mean what it says. A document type seen only once always
 trains and is never held out, so on a young box the map knows nothing of the
 errors such rare types cause.

@@ -40,20 +40,18 @@ from edgebox.learn.features import (
 CATEGORY_CS = (0.03, 0.1, 0.3, 1.0)
 """The document-type SVM's strengths, chosen by inner cross-validation."""
 URGENCY_C = 1.0
-"""The urgency model's strength. Chosen by inner cross-validation (0.1, 0.3,
-1.0 by held-out log-loss) with 3 inner folds, the vote measured 0.633
-macro-F1; fixed, with 5 inner folds for the threshold, 0.642 (scripts/crossval.py)
-at a third of the training time."""
+"""The urgency model's strength. Fixed rather than chosen by inner
+cross-validation: as good a vote at a third of the training time
+(scripts/crossval.py; the figures are in docs/evaluation.md)."""
 THRESHOLD_FOLDS = 5
 """Inner folds for the emergency threshold: models fitted on 4/5 of the data
-are closer to the final one than with 3 (whose threshold reached 0.935 for
-a target of 0.95)."""
+are closer to the final one than with 3, whose threshold fell short of the
+recall target (docs/evaluation.md)."""
 RECALL_MARGIN_SD = 0.5
 """The final model learned from more data than the fold models the threshold
 is chosen on, and is surer of itself: held-out emergencies score lower. Cut
-with no margin, measured recall fell short of the target (0.931 for 0.95);
-half a binomial standard deviation of spare misses (3 of 82 instead of 4)
-makes up for it."""
+with no margin, measured recall fell short of the target; half a binomial
+standard deviation of spare misses makes up for it (docs/evaluation.md)."""
 
 
 def build_pipeline(
@@ -133,8 +131,8 @@ def _urgency_vote(min_df: int, *, seed: int, C: float) -> VotingClassifier:
         preprocessor=without_digits,
     )
     # MaxAbsScaler keeps a band 0/1: standardising a band that is on in 2 notes
-    # of 500 makes it a 15, and the model then swears by it (P(emergency) of
-    # 0.000 for a fever of 39.4 at 109/min). Half weight beside the words.
+    # of 500 makes it a 15, and the model then swears by it (an example is in
+    # docs/evaluation.md). Half weight beside the words.
     sheet = make_pipeline(
         FunctionTransformer(triage_features),
         DictVectorizer(sparse=False),
@@ -186,9 +184,8 @@ class CalibratedSVM(ClassifierMixin, BaseEstimator):
     held-out decisions at that strength also fit a `ConfidenceMap` from the
     SVM's margins to how often its label was right. Measured by
     cross-validation on the development data, sigmoid-calibrated one-vs-rest
-    probabilities were far too low (labels given 0.4-0.6 were right 79% of
-    the time; calibration error 0.15), and their own most-probable label loses
-    the rare document types (macro-F1 0.71 against 0.80).
+    probabilities were far too low, and their own most-probable label loses
+    the rare document types (docs/evaluation.md).
     """
 
     def __init__(
@@ -382,9 +379,9 @@ def pick_threshold(
 
 
 MAP_C = 10.0
-"""The confidence map's strength: 1.0 pulled a level right 9 times in 10
-down to 0.81 on 60 decisions; 100 let 28 right of 30 on a small box claim
-0.99999. 10 keeps both near what the data says."""
+"""The confidence map's strength: 1.0 pulled a level that is nearly always
+right well below its record, and 100 let a small box claim near certainty;
+10 keeps both near what the data says (docs/evaluation.md)."""
 
 
 @dataclass(frozen=True)
@@ -421,12 +418,12 @@ class ConfidenceMap:
     """How often a decision is right, from the model's score for it.
 
     Raw scores say little about that. The urgency vote was under-confident
-    where it matters: on held-out folds, levels it gave 0.6-0.7 were right
-    about 90% of the time, while a level called "emergency" is right far less
-    often than another level of the same score. A logistic regression on the
-    score (Platt scaling), one per kind of decision, fitted on the held-out
-    decisions of the training data, turns it into the probability of being
-    right that the review cut and the UI show.
+    where it matters (on held-out folds its middling scores were right far
+    more often than they said: docs/evaluation.md), while a level called
+    "emergency" is right far less often than another level of the same score.
+    A logistic regression on the score (Platt scaling), one per kind of
+    decision, fitted on the held-out decisions of the training data, turns it
+    into the probability of being right that the review cut and the UI show.
 
     Two pseudo-decisions per kind, one wrong at the weakest score and one
     right at the strongest, keep a small box honest: when every held-out

@@ -5,7 +5,7 @@ float32 matrix (then topped up with new chunks), and a query is one
 matrix-vector product. This Python's sqlite3 cannot load extensions, so
 sqlite-vec would need another SQLite build; at the scale of one clinic (10k to
 100k documents) the matrix answers well within the latency goal, measured by
-`scripts/bench`.
+`scripts/bench` (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -99,8 +99,8 @@ class VectorMatrix:
         if not len(self.chunk_ids):
             return []
         # One BLAS thread: numpy's threads spin after a product, and on a small
-        # box they then starve the query embedding of the next search (p95 at
-        # 10k documents: 119 ms with them, 22 ms without; scripts/bench).
+        # box they then starve the query embedding of the next search (the p95
+        # with and without them: docs/benchmarks.md).
         with _blas().limit(limits=1, user_api="blas"):
             scores = self.vectors @ query
         if within is not None:

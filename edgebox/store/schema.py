@@ -241,7 +241,7 @@ def m008_unread_pages(db: Database) -> None:
 def m009_provisional(db: Database) -> None:
     # Two-stage triage: the fast stage (rules, vital signs, learned models; no
     # LLM) writes a revision marked provisional right after extraction; the
-    # LLM stage's answer is the first revision that is not. See README.
+    # LLM stage's answer is the first revision that is not. See docs/triage.md.
     db.execute(
         "ALTER TABLE triage_revisions ADD COLUMN provisional INTEGER NOT NULL DEFAULT 0"
     )

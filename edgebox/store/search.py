@@ -16,8 +16,9 @@ from edgebox.store.schema import where_set
 _WORD = re.compile(r"\w+", re.UNICODE)
 COMMON_MATCHES = 5_000
 """Full text does not rank a word (or query) matching more documents than
-this: ranking 100k matches takes ~100 ms. Hybrid search leaves such words to
-the embedding; word-only search lists the newest matches."""
+this: ranking that many matches costs more than the latency goal allows
+(docs/benchmarks.md). Hybrid search leaves such words to the embedding;
+word-only search lists the newest matches."""
 
 
 @dataclass(frozen=True)

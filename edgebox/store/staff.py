@@ -25,9 +25,10 @@ if TYPE_CHECKING:
 
 ROLES = ("admin", "staff")
 MIN_PIN = 4
-# scrypt's cost: about 50 ms on a small CPU, so a stolen store's PINs cannot
-# be tried by the million; a 4-digit PIN still falls to a patient attacker,
-# which is why the store should sit on an encrypted disk (README, "At rest").
+# scrypt's cost (its time a try: docs/benchmarks.md) means a
+# stolen store's PINs cannot be tried by the million; a 4-digit PIN still
+# falls to a patient attacker, which is why the store should sit on an
+# encrypted disk (docs/operations.md, "At rest").
 _N, _R, _P = 2**14, 8, 1
 
 

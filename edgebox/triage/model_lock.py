@@ -1,8 +1,8 @@
 """One llama.cpp computation at a time on this machine.
 
 llama.cpp starts one thread per core; two processes that compute at once spin
-against each other (on a 2-core box, eleven short notes took 70 s each beside
-another service against 3 s alone). Every edgebox process that runs the model
+against each other (many times slower than one alone on a small box:
+docs/benchmarks.md). Every edgebox process that runs the model
 (`serve`, `triage`, `eval`, `process`, whatever its workspace) takes an
 advisory `flock` on one file per machine while the model reads a prompt and
 answers, and waits for it otherwise. The kernel drops the lock when a process

@@ -30,9 +30,9 @@ _CONTROL = re.compile(
 )
 
 # Worked examples, part of the stable prefix. Measured on the demo documents, the
-# bundled 135M model copies the urgency of the last example it saw (routine-only
-# examples: all routine; an emergency last: nearly all emergency). A routine
-# example then an urgent one leans the model towards "urgent", the safe side;
+# bundled 135M model copies the urgency of the last example it saw
+# (docs/evaluation.md). A routine example then an urgent one leans the model
+# towards "urgent", the safe side;
 # the red-flag rules raise emergencies, and a person reviews them.
 _EXAMPLES: list[tuple[str, dict[str, Any]]] = [
     (

@@ -58,8 +58,9 @@ MAX_BODY_BYTES = 4 * 1024 * 1024
 MAX_JSON_BYTES = 32 * 1024 * 1024
 MAX_JSON_ITEMS = 1_000_000
 """The most values and object members one batch may hold, counted before it
-is parsed: 10 million empty records fit in 30 MB of JSON (29 KB gzipped) and
-take 700 MB as Python objects. A result record holds about 60 to 120."""
+is parsed: empty records by the million fit in the byte limit (and gzip to
+almost nothing), yet take far more memory as Python objects (the figures:
+docs/benchmarks.md). A result record holds about 60 to 120."""
 MAX_DOCUMENT_BYTES = 512 * 1024 * 1024
 
 

@@ -29,8 +29,8 @@ logging.getLogger("pypdf").setLevel(logging.ERROR)
 
 LITTLE_TEXT_CHARS = 200
 """A page with fewer characters of text than this may be a scan under a banner
-(`scripts/pdf_pages.py` prints each page's count and cover; the README's
-"Scanned pages" gives the measurement behind both limits)."""
+(`scripts/pdf_pages.py` prints each page's count and cover; docs/evaluation.md
+gives the measurement behind both limits)."""
 SCAN_COVER = 0.15
 """Images drawn over at least this share of such a page make it a scan."""
 _MAX_FORM_DEPTH = 8
