@@ -6,7 +6,8 @@ reference in docs/configuration.md all read the one declaration."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, get_type_hints
 
@@ -92,13 +93,26 @@ def variable(section: str, name: str) -> str:
     return f"EDGEBOX_{section}_{name}".upper()
 
 
-def keys_of(section: str, cls: type) -> Iterator[Declared]:
-    """The declared keys of one section class, in the order written."""
+@functools.cache
+def keys_of(section: str, cls: type) -> tuple[Declared, ...]:
+    """The declared keys of one section class, in the order written (read
+    once: `load()` runs often and type hints are slow to resolve)."""
     hints = get_type_hints(cls)
     defaults = cls()
-    for item in dataclasses.fields(cls):
-        key = item.metadata.get(_META)
-        if key is None:
-            raise TypeError(f"{cls.__name__}.{item.name} is not declared by setting()")
-        default = getattr(defaults, item.name)
-        yield Declared(section, item.name, hints[item.name], default, key)
+    return tuple(
+        Declared(
+            section,
+            item.name,
+            hints[item.name],
+            getattr(defaults, item.name),
+            _key(cls, item),
+        )
+        for item in dataclasses.fields(cls)
+    )
+
+
+def _key(cls: type, item: dataclasses.Field) -> Key:
+    key = item.metadata.get(_META)
+    if key is None:
+        raise TypeError(f"{cls.__name__}.{item.name} is not declared by setting()")
+    return key
