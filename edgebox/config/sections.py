@@ -140,7 +140,8 @@ class TriageConfig:
         "A learned label less likely than this to be right goes to a person."
         " Confidences are calibrated on held-out reviews: 0.8 means right 8"
         " times in 10. The clinic's trade-off between review load and unchecked"
-        " errors; `scripts/crossval.py --review-cut` measures it.",
+        " errors: what each cut gives on the development data is in"
+        " docs/evaluation.md (`scripts/crossval.py --review-cut`).",
         least=0,
         most=1,
     )
