@@ -1,3 +1,4 @@
+import dataclasses
 import json
 import tomllib
 from pathlib import Path
@@ -439,8 +440,12 @@ def test_the_committed_reference_is_the_generated_one() -> None:
 
 
 def test_the_reference_command_prints_the_reference() -> None:
-    result = run_cli("config", "reference")
-    assert result.returncode == 0, result.stderr
+    from click.testing import CliRunner
+
+    from edgebox.cli.commands import cli
+
+    result = CliRunner().invoke(cli, ["config", "reference"])
+    assert result.exit_code == 0, result.output
     assert result.stdout == config.render_reference()
     row = next(line for line in result.stdout.splitlines() if "`batch_records`" in line)
     assert row == (
@@ -452,6 +457,15 @@ def test_the_reference_command_prints_the_reference() -> None:
 def test_a_key_without_a_doc_cannot_be_declared() -> None:
     with pytest.raises(TypeError, match="needs its doc"):
         setting(3, " ")
+
+
+def test_a_key_of_a_type_no_converter_reads_is_refused_at_its_first_load() -> None:
+    @dataclasses.dataclass(frozen=True)
+    class Odd:
+        ratio: complex = setting(1j, "A type neither TOML nor a variable gives.")
+
+    with pytest.raises(TypeError, match="complex.*add a converter"):
+        keys_of("odd", Odd)
 
 
 def test_a_retired_key_is_ignored_with_a_notice(

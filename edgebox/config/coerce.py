@@ -95,4 +95,6 @@ _CONVERTERS: dict[Any, tuple[Any, str]] = {
 
 def expected(kind: Any) -> str:
     """A declared type in words, as a message says it ("an integer")."""
+    if kind not in _CONVERTERS:
+        raise TypeError(f"settings of type {kind} cannot be read: add a converter")
     return _CONVERTERS[kind][1]

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, get_type_hints
 
+from edgebox.config.coerce import expected
+
 _META = "edgebox"
 
 
@@ -103,7 +105,7 @@ def keys_of(section: str, cls: type) -> tuple[Declared, ...]:
         Declared(
             section,
             item.name,
-            hints[item.name],
+            _readable(hints[item.name]),
             getattr(defaults, item.name),
             _key(cls, item),
         )
@@ -116,3 +118,10 @@ def _key(cls: type, item: dataclasses.Field) -> Key:
     if key is None:
         raise TypeError(f"{cls.__name__}.{item.name} is not declared by setting()")
     return key
+
+
+def _readable(kind: Any) -> Any:
+    """The type, once checked to have a converter (a new type fails here, at
+    the first load, not when a volunteer first sets the key)."""
+    expected(kind)
+    return kind
