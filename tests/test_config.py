@@ -1,11 +1,14 @@
+import dataclasses
 import json
+import tomllib
 from pathlib import Path
 
 import pytest
 
 from edgebox import config
+from edgebox.config.declare import Declared, keys_of, setting
 from edgebox.errors import ConfigError
-from tests.conftest import run_cli
+from tests.conftest import REPO, run_cli
 
 
 def write(home: Path, text: str) -> Path:
@@ -317,23 +320,152 @@ def test_the_review_cut_is_the_same_in_the_code_and_the_template() -> None:
     assert default(retrain, "emergency_recall") == triage.emergency_recall
 
 
-def test_the_template_has_every_key_with_its_default() -> None:
-    """What `edgebox init` writes is the whole list of settings, each at the
-    value the code uses when the key is absent (the secrets stay out of it)."""
-    import dataclasses
-    import tomllib
-
-    written = tomllib.loads(config.render_default(models_dir=Path("/m")))
+def test_the_template_loads_to_the_defaults(edgebox_home: Path) -> None:
+    """What `edgebox init` writes reads back, key by key, as the settings the
+    code uses when the file is absent: the rendering of each type is TOML."""
+    write(edgebox_home, config.render_default(models_dir=Path("/m")))
+    settings = config.load()
+    assert settings.notices == () and settings.sync_off == ""
+    assert settings.paths == config.PathsConfig(models=Path("/m"))
     for name, section in config.SECTIONS.items():
-        for item in dataclasses.fields(section):
-            secrets = {("sync", "token"), ("sync", "patient_key")}
-            if (name, item.name) in secrets | {("paths", "models")}:
-                continue
-            default = getattr(section(), item.name)
-            value = written[name][item.name]
-            if isinstance(default, Path | tuple):
-                value = type(default)(value)
-            assert value == default, f"[{name}] {item.name}"
+        if name != "paths":
+            assert getattr(settings, name) == section(), name
+    assert dict(settings.categories) == config.DEFAULT_CATEGORIES
+    assert dict(settings.urgency) == config.DEFAULT_URGENCY
+
+
+def test_the_template_says_what_each_key_does_and_keeps_secrets_out() -> None:
+    written = config.render_default(models_dir=Path("/m"))
+    lines = written.splitlines()
+    at = lines.index("n_ctx = 4096")
+    assert lines[at - 2 : at] == [
+        "# Context window, in tokens: prompt, document and answer together. At least"
+        " 256.",
+        "# Default: 4096.",
+    ]
+    sync = tomllib.loads(written)["sync"]
+    assert "token" not in sync and "patient_key" not in sync
+    assert '# token = ""' in lines and '# patient_key = ""' in lines
+    assert "set the environment variable EDGEBOX_SYNC_TOKEN" in " ".join(lines)
+
+
+def test_every_declared_range_is_enforced_from_the_file_and_the_environment(
+    edgebox_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One value past each end of each declared range: refused in a section
+    triage needs, replaced by the default with a notice elsewhere."""
+    checked = set()
+    for item in _declared():
+        for bad in _just_outside(item):
+            for by_env in (False, True):
+                _assert_refused(edgebox_home, monkeypatch, item, bad, by_env)
+            checked.add((item.section, item.name, bad))
+    assert {("model", "n_ctx", 255), ("sync", "batch_records", 5001)} <= checked
+
+
+def _declared() -> list[Declared]:
+    return [
+        item
+        for name, section in config.SECTIONS.items()
+        for item in keys_of(name, section)
+    ]
+
+
+def _just_outside(item: Declared) -> list[float]:
+    """A value one below the least and one above the most, of the key's type."""
+    kind = int if item.kind is int else float
+    ends = [(item.key.least, -1), (item.key.most, 1)]
+    return [kind(end + step) for end, step in ends if end is not None]
+
+
+def _assert_refused(
+    home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    item: Declared,
+    value: float,
+    by_env: bool,
+) -> None:
+    monkeypatch.delenv(item.variable, raising=False)
+    path = write(home, "" if by_env else f"[{item.section}]\n{item.name} = {value}\n")
+    if by_env:
+        monkeypatch.setenv(item.variable, str(value))
+    said = (
+        f"environment variable {item.variable}"
+        if by_env
+        else (f"'{item.section}.{item.name}'")
+    )
+    expected = f"{said} must be {item.key.bound()}, got {value}"
+    expected += "" if by_env else f", in {path}"
+    if item.section in ("index", "sync", "alerts", "ui"):  # never stop triage
+        assert config.load().notices == (f"{expected}; using {item.default}",)
+    else:
+        with pytest.raises(ConfigError) as caught:
+            config.load()
+        assert str(caught.value) == expected
+    monkeypatch.delenv(item.variable, raising=False)
+
+
+def test_every_key_is_set_by_its_environment_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The variables are derived from the declaration: each one reaches its key."""
+    for item in _declared():
+        text = _other_valid_value(item)
+        monkeypatch.setenv(item.variable, text)
+        settings = config.load()
+        assert settings.notices == (), item.variable
+        assert getattr(getattr(settings, item.section), item.name) != item.default
+        monkeypatch.delenv(item.variable)
+
+
+def _other_valid_value(item: Declared) -> str:
+    """A value in the key's range or choices, other than its default, as text."""
+    if item.key.choices:
+        return next(c for c in item.key.choices if c != item.default)
+    if item.kind in (int, float):
+        if item.key.most is not None:  # the top of the range, less one
+            return str(item.kind(item.key.most - 1))
+        return str(item.kind((item.key.least or 0) + 1))
+    if item.kind is bool:
+        return "no" if item.default else "yes"
+    texts = {str: "https://x.example", Path: "/p", int | str: "3"}
+    return texts.get(item.kind, "a,b")
+
+
+def test_the_committed_reference_is_the_generated_one() -> None:
+    """docs/configuration.md is regenerated when a key changes:
+    `edgebox config reference > docs/configuration.md`."""
+    committed = (REPO / "docs" / "configuration.md").read_text(encoding="utf-8")
+    assert committed == config.render_reference()
+
+
+def test_the_reference_command_prints_the_reference() -> None:
+    from click.testing import CliRunner
+
+    from edgebox.cli.commands import cli
+
+    result = CliRunner().invoke(cli, ["config", "reference"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == config.render_reference()
+    row = next(line for line in result.stdout.splitlines() if "`batch_records`" in line)
+    assert row == (
+        "| `batch_records` | `500` | an integer, between 1 and 5000 |"
+        " `EDGEBOX_SYNC_BATCH_RECORDS` | Most records in one batch. |"
+    )
+
+
+def test_a_key_without_a_doc_cannot_be_declared() -> None:
+    with pytest.raises(TypeError, match="needs its doc"):
+        setting(3, " ")
+
+
+def test_a_key_of_a_type_no_converter_reads_is_refused_at_its_first_load() -> None:
+    @dataclasses.dataclass(frozen=True)
+    class Odd:
+        ratio: complex = setting(1j, "A type neither TOML nor a variable gives.")
+
+    with pytest.raises(TypeError, match="complex.*add a converter"):
+        keys_of("odd", Odd)
 
 
 def test_a_retired_key_is_ignored_with_a_notice(

@@ -19,6 +19,7 @@ import click
 from edgebox import __version__
 from edgebox import config as config_module
 from edgebox.cli.runner import run_group
+from edgebox.cli.settings import config_group
 from edgebox.cli.users import users_group
 from edgebox.clinical.redflags import bundled_rules_text
 from edgebox.errors import EdgeboxError, ExtractError
@@ -1058,3 +1059,4 @@ from edgebox.cli.sync import central_group, sync_command  # noqa: E402
 cli.add_command(sync_command)
 cli.add_command(central_group)
 cli.add_command(users_group)
+cli.add_command(config_group)
