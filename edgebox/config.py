@@ -181,6 +181,9 @@ class SyncConfig:
     keep_sent_days: int = 30
     """Days a result stays in the outbox once the centre acknowledged it; the
     audit keeps that it was sent and pruned. 0 keeps sent rows for ever."""
+    bundle_public_key: str = ""
+    """The NGO's bundle key (`edgebox central keygen` prints it): the box takes
+    only bundles it signed. Empty: the box fetches no bundles."""
 
 
 @dataclass(frozen=True)
@@ -481,9 +484,28 @@ def _checked_sync(
             f"{source.where(('sync', 'url'))}"
         )
     notices.extend(f"{problem}; sync is off until it is fixed" for problem in problems)
+    if sync.bundle_public_key and not _public_key_shaped(sync.bundle_public_key):
+        notices.append(
+            f"{source.name('sync', 'bundle_public_key')} is not a key as"
+            f" `edgebox central keygen` prints it (ed25519:...)"
+            f"{source.where(('sync', 'bundle_public_key'))}; every bundle is"
+            " refused until it is fixed"
+        )
     if problems:
         return dataclasses.replace(sync, url="", token=token), "; ".join(problems)
     return dataclasses.replace(sync, token=token), ""
+
+
+def _public_key_shaped(text: str) -> bool:
+    """An Ed25519 public key's shape: the prefix and 32 bytes in base64."""
+    import base64
+    import binascii
+
+    body = text.strip().removeprefix("ed25519:")
+    try:
+        return len(base64.b64decode(body, validate=True)) == 32
+    except (binascii.Error, ValueError):
+        return False
 
 
 LIMITS: dict[tuple[str, str], tuple[float, float | None]] = {
@@ -842,6 +864,10 @@ send_fields = true
 # Days a sent result stays in the outbox (the audit keeps that it was sent);
 # 0 keeps them for ever.
 keep_sent_days = 30
+# The NGO's bundle public key, the last line `edgebox central keygen` printed
+# (ed25519:...). With it, each sync fetches signed rules, taxonomy, settings
+# and learned models from the centre; empty: none are fetched.
+bundle_public_key = ""
 
 [alerts]
 # A local command the service runs once per emergency (an SMS modem script, a

@@ -37,7 +37,14 @@ def heartbeat(
         "category_override_rate": _rate(stats.get("category")),
         "urgency_override_rate": _rate(stats.get("urgency")),
         "install": store.install_id(),
+        "bundle_version": _bundle_version(store),
     }
+
+
+def _bundle_version(store: Store) -> int | None:
+    """The bundle the box runs, as the last switch or rollback recorded it."""
+    value = store.sync_state().get("bundle_version", "")
+    return int(value) if value.isdigit() and int(value) > 0 else None
 
 
 def versions(

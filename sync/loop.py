@@ -44,7 +44,11 @@ def push_once(settings: Config, **options: Any) -> PushReport:
     with (
         Store(settings.db_path) as store,
         SyncClient(
-            store, settings.sync, model_path=settings.model_path, **options
+            store,
+            settings.sync,
+            model_path=settings.model_path,
+            data_dir=settings.data_dir,
+            **options,
         ) as client,
     ):
         return client.push()
@@ -93,6 +97,7 @@ class SyncLoop:
                     store,
                     self.settings.sync,
                     model_path=self.settings.model_path,
+                    data_dir=self.settings.data_dir,
                     stop=self._stop,
                     **self.client_options,
                 )
@@ -111,6 +116,8 @@ class SyncLoop:
             server_trouble = False
             if online:
                 report = client.push()
+                if report.bundle:
+                    log.info("%s", report.bundle)
                 if self.on_report is not None:
                     self.on_report(report)
                 online = report.ok

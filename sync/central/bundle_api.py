@@ -1,0 +1,55 @@
+"""`GET /v1/bundles/latest`: the newest approved bundle for the asking device.
+
+One small request when nothing is new: the box names the version it would
+have to beat (`after`) and gets 204 and no body. Otherwise the signed bundle
+as bytes, with its version and sha256 in headers (the sha256 lets the box tell
+a cut download from a tampered bundle before it reads it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Query
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from edgebox.sync.central.bundle_store import BundleDB
+from edgebox.sync.payload import BUNDLES_PATH, MAX_ID, Problem
+
+VERSION_HEADER = "X-Bundle-Version"
+SHA256_HEADER = "X-Bundle-Sha256"
+
+
+def add_bundle_route(app: FastAPI, db: Any, auth: Callable[..., Any]) -> None:
+    bundles = BundleDB(db)
+
+    @app.get(
+        BUNDLES_PATH,
+        response_class=Response,
+        responses={
+            200: {"content": {"application/octet-stream": {}}},
+            204: {"description": "Nothing newer for this device"},
+            401: {"model": Problem, "description": "No valid device token"},
+            422: {"model": Problem, "description": "Malformed query"},
+            503: {"model": Problem, "description": "Database unavailable"},
+        },
+    )
+    async def latest_bundle(
+        device: Annotated[Any, Depends(auth)],
+        after: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
+    ) -> Response:
+        """The newest approved bundle for this device's group newer than
+        `after`, or 204."""
+        found = await run_in_threadpool(bundles.newest_for, device.id, after)
+        if found is None:
+            return Response(status_code=204)
+        return Response(
+            found["content"],
+            media_type="application/octet-stream",
+            headers={
+                VERSION_HEADER: str(found["version"]),
+                SHA256_HEADER: found["sha256"],
+            },
+        )
