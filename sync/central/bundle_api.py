@@ -3,10 +3,9 @@
 One small request when nothing is new: the box names the version it would
 have to beat (`after`) and gets 204 and no body. Otherwise the signed bundle
 as bytes, with its version and sha256 in headers (the sha256 lets the box tell
-a cut download from a tampered bundle before it reads it).
+a cut download from a tampered bundle before it reads it). No `from
+__future__ import annotations` here: FastAPI must see the dependency itself.
 """
-
-from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Annotated, Any
