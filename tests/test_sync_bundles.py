@@ -33,11 +33,18 @@ from tests.conftest import DATA
 from tests.support.loopback import free_port
 from tests.sync_fixtures import (
     Central,
-    central,  # noqa: F401
     central_db_url,  # noqa: F401
     device_name,
     sync_settings,
 )
+from tests.sync_fixtures import central as fresh_central  # noqa: F401
+
+
+@pytest.fixture
+def central(fresh_central: Central) -> Central:  # noqa: F811
+    """A fresh database and server per test: bundle versions are global."""
+    return fresh_central
+
 
 RULES = b"""version = "ngo-2027.01"
 
@@ -97,9 +104,7 @@ class Box:
         return bundles.version_of(bundles.current_dir(self.data_dir))
 
 
-def publish(
-    central: Central, key: Path, *, approve: bool = True, **given: Any
-) -> int:
+def publish(central: Central, key: Path, *, approve: bool = True, **given: Any) -> int:
     db = BundleDB(central.db)
     version = create_bundle(db, key, BundleSources(**given))
     if approve:
