@@ -30,6 +30,7 @@ from edgebox.sync.client import SyncClient
 from edgebox.sync.loop import push_once
 from edgebox.sync.payload import BUNDLES_PATH
 from tests.conftest import DATA
+from tests.console_fixtures import add_user, csrf_of, signed_in
 from tests.support.loopback import free_port
 from tests.sync_fixtures import (
     Central,
@@ -352,3 +353,24 @@ def test_a_download_cut_midway_keeps_the_bundle_and_fetches_again(
 def test_the_bundle_endpoint_wants_a_device_token(central: Central) -> None:
     answer = httpx.get(central.url + BUNDLES_PATH, params={"after": 0})
     assert answer.status_code == 401
+
+
+def test_the_console_shows_the_report_and_only_an_admin_approves_with_csrf(
+    central: Central, ngo_key: tuple[Path, str], models_dir: Path, tmp_path: Path
+) -> None:
+    publish(central, ngo_key[0], models=models_dir, approve=False)
+    box = Box(tmp_path / "box", central, ngo_key[1])
+    viewer = signed_in(central, add_user(central, "vera", "viewer"))
+    assert viewer.get("/console/bundles").status_code == 403
+    admin = signed_in(central, add_user(central, "ada", "admin"))
+    page = admin.get("/console/bundles")
+    assert "urgency_macro_f1" in page.text and "0.61" in page.text
+    forged = admin.post("/console/bundles/1/approve", data={"csrf_token": "x"})
+    assert forged.status_code == 403
+    assert box.sync() is None
+    done = admin.post(
+        "/console/bundles/1/approve", data={"csrf_token": csrf_of(page.text)}
+    )
+    assert done.status_code == 303
+    assert BundleDB(central.db).bundle(1)["approved_by"] == "ada"
+    assert box.sync() == "switched to bundle 1"

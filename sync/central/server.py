@@ -147,7 +147,8 @@ def create_app(
     auth = _authenticator(db)
     _batch_route(app, db, auth, max_body_bytes, (max_json_bytes, max_json_items))
     _document_routes(app, db, auth, max_body_bytes)
-    add_bundle_route(app, db, auth)  # signed bundles down to the boxes
+    # Signed bundles down to the boxes.
+    add_bundle_route(app, db, auth, {k: _ERRORS[k] for k in (401, 422, 503)})
     # Staff pages: a session cookie there, a device token here, never crossed.
     mount_console(app, db, secure_cookies=secure_cookies)
 
