@@ -4,6 +4,7 @@ the CLI on both sides (real keys, real files, a real SQLite central)."""
 from __future__ import annotations
 
 import io
+import json
 import stat
 import tarfile
 from pathlib import Path
@@ -72,7 +73,19 @@ def test_a_bundle_with_a_path_outside_its_names_is_refused(
             for i in tar
         }
     path = _archive(tmp_path, members | {"../../etc/cron.d/x": b"boom"})
-    with pytest.raises(BundleError, match="unexpected '../../etc/cron.d/x'"):
+    with pytest.raises(
+        BundleError, match="holds '../../etc/cron.d/x', which this edgebox cannot use"
+    ):
+        verify(path, [key[1]])
+
+
+def test_a_bundle_of_a_newer_format_is_refused_saying_so(
+    tmp_path: Path, key: tuple[Path, str]
+) -> None:
+    manifest = json.dumps({"format": 2, "version": 5, "files": {}}).encode()
+    signature = load_private(key[0]).sign(manifest)
+    path = _archive(tmp_path, {"manifest.json": manifest, "manifest.sig": signature})
+    with pytest.raises(BundleError, match=r"format 2: this edgebox reads format 1"):
         verify(path, [key[1]])
 
 

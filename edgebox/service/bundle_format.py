@@ -230,7 +230,10 @@ def _read_members(path: Path) -> dict[str, bytes]:
         with tarfile.open(path, mode="r:") as tar:
             for info in tar:
                 if not info.isfile() or info.name not in allowed:
-                    raise BundleError(f"the bundle holds an unexpected {info.name!r}")
+                    raise BundleError(
+                        f"the bundle holds {info.name!r}, which this edgebox cannot"
+                        " use (a newer centre? upgrade the box)"
+                    )
                 if info.size > MAX_FILE_BYTES or info.name in members:
                     raise BundleError(f"the bundle's {info.name} is too large or twice")
                 handle = tar.extractfile(info)
