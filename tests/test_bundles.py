@@ -141,6 +141,7 @@ def _installed_box(
         f'[sync]\nbundle_public_key = "{key[1]}"\n[triage]\nreview_cut = 0.9\n'
     )
     settings = config.load(home)
+    Store(settings.db_path).close()
     bundles.install(settings.data_dir, archive, pinned=key[1], texts=[])
     return settings
 
@@ -173,6 +174,9 @@ def test_the_box_cli_shows_the_bundle_and_rolls_it_back(
     shown = CliRunner().invoke(cli, [*home, "bundle", "status"])
     assert shown.exit_code == 0, shown.output
     assert "bundle      1" in shown.output and "rules.toml" in shown.output
+    status = CliRunner().invoke(cli, [*home, "status"])
+    assert status.exit_code == 0, status.output
+    assert "bundle      1" in status.output
     back = CliRunner().invoke(cli, [*home, "bundle", "rollback"])
     assert back.exit_code == 0, back.output
     assert "now on bundle none" in back.output
@@ -219,3 +223,15 @@ def test_a_malformed_pinned_key_is_a_notice(
     monkeypatch.setenv("EDGEBOX_SYNC_BUNDLE_PUBLIC_KEY", "ed25519:short")
     notices = config.load().notices
     assert any("EDGEBOX_SYNC_BUNDLE_PUBLIC_KEY" in n for n in notices)
+
+
+def test_add_device_puts_the_box_in_a_group_and_central_status_shows_it(
+    tmp_path: Path,
+) -> None:
+    db = str(tmp_path / "central.db")
+    added = CliRunner().invoke(
+        cli, ["central", "add-device", "clinic-a", "--db", db, "--group", "pilot"]
+    )
+    assert added.exit_code == 0, added.output
+    shown = CliRunner().invoke(cli, ["central", "status", "--db", db])
+    assert "bundle - (group pilot)" in shown.output

@@ -253,8 +253,11 @@ def _check_certificate(certfile: str, keyfile: str | None) -> None:
 @click.argument("name")
 @_db_option
 @click.option("--rotate", is_flag=True, help="Replace the token of an existing device.")
+@click.option("--group", help="Its rollout group for bundles (see `set-group`).")
 @click.pass_context
-def add_device(ctx: click.Context, name: str, db: str | None, rotate: bool) -> None:
+def add_device(
+    ctx: click.Context, name: str, db: str | None, rotate: bool, group: str | None
+) -> None:
     """Register a clinic box; prints its token once (only a hash is kept)."""
     from edgebox.sync.central.auth import new_token
     from edgebox.sync.central.database import open_central
@@ -267,6 +270,10 @@ def add_device(ctx: click.Context, name: str, db: str | None, rotate: bool) -> N
     central = open_central(_db_url(ctx, db))
     try:
         _, token = central.register_device(name, new_token, rotate=rotate)
+        if group:
+            from edgebox.sync.central.bundle_store import BundleDB
+
+            BundleDB(central).set_group(name, group)
     finally:
         central.close()
     click.echo(token)
