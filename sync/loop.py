@@ -118,6 +118,13 @@ class SyncLoop:
                 report = client.push()
                 if report.bundle:
                     log.info("%s", report.bundle)
+                if report.bundle and report.bundle.startswith("switched"):
+                    # The running service built its triage settings at start.
+                    log.warning(
+                        "%s: its rules, taxonomy and settings apply when"
+                        " `edgebox serve` restarts",
+                        report.bundle,
+                    )
                 if self.on_report is not None:
                     self.on_report(report)
                 online = report.ok
