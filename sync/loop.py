@@ -116,9 +116,9 @@ class SyncLoop:
             server_trouble = False
             if online:
                 report = client.push()
-                if report.bundle:
+                if report.bundle and not report.bundle.startswith("switched"):
                     log.info("%s", report.bundle)
-                if report.bundle and report.bundle.startswith("switched"):
+                elif report.bundle:
                     # The running service built its triage settings at start.
                     log.warning(
                         "%s: its rules, taxonomy and settings apply when"
