@@ -116,15 +116,7 @@ class SyncLoop:
             server_trouble = False
             if online:
                 report = client.push()
-                if report.bundle and not report.bundle.startswith("switched"):
-                    log.info("%s", report.bundle)
-                elif report.bundle:
-                    # The running service built its triage settings at start.
-                    log.warning(
-                        "%s: its rules, taxonomy and settings apply when"
-                        " `edgebox serve` restarts",
-                        report.bundle,
-                    )
+                _log_bundle(report.bundle)
                 if self.on_report is not None:
                     self.on_report(report)
                 online = report.ok
@@ -164,3 +156,15 @@ class SyncLoop:
             cap_s=min(interval, self.probe_cap_s),
             jitter=0.5 + random.random() / 2,
         )
+
+
+def _log_bundle(said: str | None) -> None:
+    """What the bundle check did, when it did something."""
+    if said and said.startswith("switched"):
+        # The running service built its triage settings at start.
+        log.warning(
+            "%s: its rules, taxonomy and settings apply when `edgebox serve` restarts",
+            said,
+        )
+    elif said:
+        log.info("%s", said)
