@@ -18,7 +18,7 @@ import httpx
 
 from edgebox.errors import BundleError
 from edgebox.service import bundles
-from edgebox.service.bundle_format import MAX_BUNDLE_BYTES
+from edgebox.service.bundle_format import MAX_BUNDLE_BYTES, load_public
 from edgebox.sync.payload import BUNDLES_PATH
 
 if TYPE_CHECKING:
@@ -33,6 +33,10 @@ def fetch_bundle(client: SyncClient, data_dir: Path, pinned: str) -> str | None:
     when nothing was new."""
     from edgebox.sync.client import network_problem
 
+    try:  # a key that cannot be one: no download would ever be taken
+        load_public(pinned, where="[sync] bundle_public_key")
+    except BundleError as exc:
+        return str(exc)
     partial = bundles.root(data_dir) / bundles.DOWNLOAD
     partial.parent.mkdir(parents=True, exist_ok=True)
     after = bundles.asking_after(data_dir)
@@ -43,8 +47,8 @@ def fetch_bundle(client: SyncClient, data_dir: Path, pinned: str) -> str | None:
             f"bundle download interrupted ({network_problem(exc)}); the box keeps"
             " its bundle and fetches again at the next sync"
         )
-    except BundleError as exc:
-        return str(exc)
+    except (BundleError, OSError) as exc:  # OSError: the disk is full, say
+        return f"bundle check failed: {exc}"
     if got is None:
         return None
     try:
@@ -57,6 +61,8 @@ def fetch_bundle(client: SyncClient, data_dir: Path, pinned: str) -> str | None:
     except BundleError as exc:
         bundles.refuse(data_dir, got, str(exc), for_good=True)
         return f"bundle {got} refused: {exc}"
+    except OSError as exc:  # the box's own trouble, not the bundle's: try again
+        return f"bundle {got} could not be unpacked here: {exc}"
     finally:
         partial.unlink(missing_ok=True)
     client.store.update_sync_state({"bundle_version": version})
@@ -73,12 +79,12 @@ def _download(client: SyncClient, after: int, partial: Path) -> int | None:
         if answer.status_code == 204:
             return None
         if answer.status_code != 200:
-            raise BundleError(f"bundle check failed: HTTP {answer.status_code}")
+            raise BundleError(f"HTTP {answer.status_code}")
         try:
             version = int(answer.headers["x-bundle-version"])
             expected = answer.headers["x-bundle-sha256"]
         except (KeyError, ValueError):
-            raise BundleError("bundle check: an answer without its version") from None
+            raise BundleError("an answer without its version") from None
         digest, size = hashlib.sha256(), 0
         with partial.open("wb") as out:
             for chunk in answer.iter_bytes():

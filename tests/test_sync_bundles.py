@@ -5,6 +5,7 @@ that cuts a download part-way."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import tarfile
@@ -373,4 +374,17 @@ def test_the_console_shows_the_report_and_only_an_admin_approves_with_csrf(
     )
     assert done.status_code == 303
     assert BundleDB(central.db).bundle(1)["approved_by"] == "ada"
+    assert box.sync() == "switched to bundle 1"
+
+
+def test_a_mistyped_pinned_key_refuses_nothing_for_good(
+    central: Central, ngo_key: tuple[Path, str], tmp_path: Path
+) -> None:
+    publish(central, ngo_key[0], rules=rules_file(tmp_path))
+    box = Box(tmp_path / "box", central, ngo_key[1][:-4])
+    said = box.sync() or ""
+    assert "[sync] bundle_public_key is not an Ed25519 public key" in said
+    assert bundles.status(box.data_dir)["refused"] is None
+    fixed = dataclasses.replace(box.config.sync, bundle_public_key=ngo_key[1])
+    box.config = dataclasses.replace(box.config, sync=fixed)
     assert box.sync() == "switched to bundle 1"
