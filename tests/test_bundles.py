@@ -235,3 +235,15 @@ def test_add_device_puts_the_box_in_a_group_and_central_status_shows_it(
     assert added.exit_code == 0, added.output
     shown = CliRunner().invoke(cli, ["central", "status", "--db", db])
     assert "bundle - (group pilot)" in shown.output
+
+
+def test_the_heartbeat_names_a_bundle_only_when_the_box_runs_one(
+    tmp_path: Path,
+) -> None:
+    from edgebox.sync.device_report import heartbeat
+
+    with Store(tmp_path / "edgebox.db") as store:
+        # A centre from before bundles refuses an unknown heartbeat field.
+        assert "bundle_version" not in heartbeat(store, [], model_path=None)
+        store.update_sync_state({"bundle_version": 3})
+        assert heartbeat(store, [], model_path=None)["bundle_version"] == 3
