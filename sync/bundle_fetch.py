@@ -38,7 +38,6 @@ def fetch_bundle(client: SyncClient, data_dir: Path, pinned: str) -> str | None:
     except BundleError as exc:
         return str(exc)
     partial = bundles.root(data_dir) / bundles.DOWNLOAD
-    partial.parent.mkdir(parents=True, exist_ok=True)
     after = bundles.asking_after(data_dir)
     try:
         got = _download(client, after, partial)
@@ -48,6 +47,7 @@ def fetch_bundle(client: SyncClient, data_dir: Path, pinned: str) -> str | None:
             " its bundle and fetches again at the next sync"
         )
     except (BundleError, OSError) as exc:  # OSError: the disk is full, say
+        partial.unlink(missing_ok=True)
         return f"bundle check failed: {exc}"
     if got is None:
         return None
@@ -86,6 +86,7 @@ def _download(client: SyncClient, after: int, partial: Path) -> int | None:
         except (KeyError, ValueError):
             raise BundleError("an answer without its version") from None
         digest, size = hashlib.sha256(), 0
+        partial.parent.mkdir(parents=True, exist_ok=True)
         with partial.open("wb") as out:
             for chunk in answer.iter_bytes():
                 size += len(chunk)
