@@ -109,3 +109,10 @@ def disk_full(exc: BaseException) -> bool:
             return True
         cause = cause.__cause__
     return False
+
+
+class BundleError(EdgeboxError):
+    """A bundle from the centre cannot be made, read, trusted or used; the
+    message says which and why (the box keeps running on what it had)."""
+
+    title = "bundle error"

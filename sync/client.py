@@ -64,6 +64,9 @@ class PushReport:
     """Raw documents that could not be sent (missing or damaged original,
     another file under the id): named, and never a reason to think the link
     is down. None: the documents were not looked at in this run."""
+    bundle: str | None = None
+    """What the bundle check did (switched, refused and why, interrupted);
+    None when nothing was new or bundles are off."""
 
     @property
     def ok(self) -> bool:
@@ -79,6 +82,7 @@ class SyncClient:
         settings: SyncConfig,
         *,
         model_path: Path | None = None,
+        data_dir: Path | None = None,
         max_attempts: int = 6,
         backoff_base_s: float = 1.0,
         backoff_cap_s: float = 60.0,
@@ -92,6 +96,8 @@ class SyncClient:
         if missing:
             raise SyncError(f"sync is off: {missing}")
         self.store, self.settings, self.model_path = store, settings, model_path
+        self.data_dir = data_dir
+        """Where the box keeps its bundles; None: no bundle is fetched."""
         self.max_attempts, self.max_run_s = max_attempts, max_run_s
         self.backoff = (backoff_base_s, backoff_cap_s)
         # A backoff wait ends early when the service stops: shutdown never
@@ -134,6 +140,11 @@ class SyncClient:
                 from edgebox.sync.uploads import push_documents
 
                 push_documents(self, report, deadline)
+            if self.data_dir is not None and self.settings.bundle_public_key:
+                from edgebox.sync.bundle_fetch import fetch_bundle
+
+                key = self.settings.bundle_public_key
+                report.bundle = fetch_bundle(self, self.data_dir, key)
         except SyncError as exc:
             report.error = str(exc)
         finally:

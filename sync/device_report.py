@@ -27,7 +27,7 @@ def heartbeat(
     counts = store.outbox_counts()
     model_sha256, rules_version = versions(store, records, model_path=model_path)
     stats = store.override_stats()
-    return {
+    beat = {
         "pending": max(0, counts.get("pending", 0) - len(records)),
         "dead": counts.get("dead", 0),
         "app_version": _printable(__version__),
@@ -38,6 +38,18 @@ def heartbeat(
         "urgency_override_rate": _rate(stats.get("urgency")),
         "install": store.install_id(),
     }
+    # Only when there is one: a centre from before bundles refuses a
+    # heartbeat field it does not know, and a box without a bundle may
+    # still talk to such a centre.
+    if (bundle := _bundle_version(store)) is not None:
+        beat["bundle_version"] = bundle
+    return beat
+
+
+def _bundle_version(store: Store) -> int | None:
+    """The bundle the box runs, as the last switch or rollback recorded it."""
+    value = store.sync_state().get("bundle_version", "")
+    return int(value) if value.isdigit() and int(value) > 0 else None
 
 
 def versions(

@@ -44,7 +44,11 @@ def push_once(settings: Config, **options: Any) -> PushReport:
     with (
         Store(settings.db_path) as store,
         SyncClient(
-            store, settings.sync, model_path=settings.model_path, **options
+            store,
+            settings.sync,
+            model_path=settings.model_path,
+            data_dir=settings.data_dir,
+            **options,
         ) as client,
     ):
         return client.push()
@@ -93,6 +97,7 @@ class SyncLoop:
                     store,
                     self.settings.sync,
                     model_path=self.settings.model_path,
+                    data_dir=self.settings.data_dir,
                     stop=self._stop,
                     **self.client_options,
                 )
@@ -111,6 +116,7 @@ class SyncLoop:
             server_trouble = False
             if online:
                 report = client.push()
+                _log_bundle(report.bundle)
                 if self.on_report is not None:
                     self.on_report(report)
                 online = report.ok
@@ -150,3 +156,15 @@ class SyncLoop:
             cap_s=min(interval, self.probe_cap_s),
             jitter=0.5 + random.random() / 2,
         )
+
+
+def _log_bundle(said: str | None) -> None:
+    """What the bundle check did, when it did something."""
+    if said and said.startswith("switched"):
+        # The running service built its triage settings at start.
+        log.warning(
+            "%s: its rules, taxonomy and settings apply when `edgebox serve` restarts",
+            said,
+        )
+    elif said:
+        log.info("%s", said)

@@ -32,6 +32,7 @@ API_VERSION = "v1"
 BATCHES_PATH = "/v1/batches"
 HEALTH_PATH = "/v1/health"
 DOCUMENTS_PATH = "/v1/documents"
+BUNDLES_PATH = "/v1/bundles/latest"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 MAX_RECORDS = MAX_BATCH_RECORDS
 MAX_ID = 2**62
@@ -86,6 +87,8 @@ class Heartbeat(Strict):
     install: str | None = Field(default=None, pattern=INSTALL_PATTERN)
     """The box's per-install identity: a new one under an old device name is a
     reinstalled box, not a replay."""
+    bundle_version: Count | None = None
+    """The centre's bundle the box runs (None: none, or an older box)."""
 
 
 class Record(Strict):

@@ -428,6 +428,8 @@ def _other_valid_value(item: Declared) -> str:
         return str(item.kind((item.key.least or 0) + 1))
     if item.kind is bool:
         return "no" if item.default else "yes"
+    if item.name == "bundle_public_key":  # a shape is checked: 32 bytes
+        return "ed25519:" + "A" * 43 + "="
     texts = {str: "https://x.example", Path: "/p", int | str: "3"}
     return texts.get(item.kind, "a,b")
 

@@ -46,7 +46,10 @@ def cli(ctx: click.Context, home: Path | None) -> None:
 
 
 def _config(ctx: click.Context) -> config_module.Config:
-    return config_module.load(ctx.obj)
+    """The settings, with the centre's bundle in use laid over them."""
+    from edgebox.service.bundles import applied
+
+    return applied(config_module.load(ctx.obj))
 
 
 @cli.command()
@@ -687,6 +690,7 @@ def retention(ctx: click.Context, dry_run: bool, as_json: bool) -> None:
 def status(ctx: click.Context, as_json: bool) -> None:
     """Documents per state, review and outbox counts."""
     from edgebox.learn.classifiers import learned_report
+    from edgebox.service.bundles import status as bundle_status
     from edgebox.service.heartbeat import model_words
     from edgebox.service.retention import retention_facts
     from edgebox.service.supervisor import service_report
@@ -718,6 +722,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
                 "command": bool(settings.alerts.command),
                 **alert_counts(store.db),
             },
+            "bundle": bundle_status(settings.data_dir),
         }
     if as_json:
         click.echo(json.dumps(data, indent=2))
@@ -755,6 +760,12 @@ def status(ctx: click.Context, as_json: bool) -> None:
             f"alerts    {alerts['sent']} sent, {alerts['pending']} waiting,"
             f" {alerts['failed']} failed for good"
         )
+    if data["bundle"]["version"] or data["bundle"]["refused"]:
+        from edgebox.cli.bundles import status_lines
+
+        pinned = bool(settings.sync.bundle_public_key)
+        for line in status_lines(data["bundle"], pinned=pinned):
+            click.echo(line)
     index = data["index"]
     if index.get("problem"):
         click.echo(f"index     {index['problem']}")
@@ -1054,9 +1065,11 @@ def tui(ctx: click.Context) -> None:
 
 
 # The CLI entry is the only place where the core meets the sync package.
+from edgebox.cli.bundles import bundle_group  # noqa: E402
 from edgebox.cli.sync import central_group, sync_command  # noqa: E402
 
 cli.add_command(sync_command)
 cli.add_command(central_group)
 cli.add_command(users_group)
 cli.add_command(config_group)
+cli.add_command(bundle_group)

@@ -20,6 +20,7 @@ from edgebox import __version__
 from edgebox.cli.at_rest import AT_REST_WARNING, at_rest_report
 from edgebox.config import Config, TriageConfig
 from edgebox.errors import ConfigError, EdgeboxError, ModelError
+from edgebox.service.bundles import status as bundle_status
 from edgebox.triage.cpu_quirks import extra_buffers_safe
 from edgebox.triage.llm import check_gguf, gpu_offload_supported, resolve_gpu_layers
 from edgebox.triage.manifest import find_entry, llm_vote_tasks, sha256_file
@@ -55,6 +56,12 @@ def report(config: Config) -> dict[str, Any]:
         "retention": retention_check(config),
     }
     checks["warnings"] = list(config.notices) + warnings(checks)
+    checks["bundle"] = bundle_status(config.data_dir)
+    if refused := checks["bundle"]["refused"]:
+        checks["warnings"].append(
+            f"the centre's bundle {refused['version']} was refused at"
+            f" {refused['at']}: {refused['reason']}"
+        )
     return checks
 
 

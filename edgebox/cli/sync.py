@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from edgebox import config as config_module
+from edgebox.cli.bundles import add_bundle_commands
 from edgebox.cli.console import add_console_commands
 from edgebox.cli.runner import run_group
 from edgebox.errors import SyncError
@@ -90,6 +91,8 @@ def sync_command(
             f" dead {report.dead}, pending {report.pending},"
             f" {report.bytes_sent} bytes in {report.requests} request(s)"
         )
+    if report.bundle:
+        click.echo(report.bundle, err=True)
     if not report.ok:
         raise SyncError(f"sync incomplete: {report.error}")
     if report.problems:
@@ -250,8 +253,11 @@ def _check_certificate(certfile: str, keyfile: str | None) -> None:
 @click.argument("name")
 @_db_option
 @click.option("--rotate", is_flag=True, help="Replace the token of an existing device.")
+@click.option("--group", help="Its rollout group for bundles (see `set-group`).")
 @click.pass_context
-def add_device(ctx: click.Context, name: str, db: str | None, rotate: bool) -> None:
+def add_device(
+    ctx: click.Context, name: str, db: str | None, rotate: bool, group: str | None
+) -> None:
     """Register a clinic box; prints its token once (only a hash is kept)."""
     from edgebox.sync.central.auth import new_token
     from edgebox.sync.central.database import open_central
@@ -264,6 +270,10 @@ def add_device(ctx: click.Context, name: str, db: str | None, rotate: bool) -> N
     central = open_central(_db_url(ctx, db))
     try:
         _, token = central.register_device(name, new_token, rotate=rotate)
+        if group:
+            from edgebox.sync.central.bundle_store import BundleDB
+
+            BundleDB(central).set_group(name, group)
     finally:
         central.close()
     click.echo(token)
@@ -298,11 +308,14 @@ def central_status(ctx: click.Context, db: str | None, as_json: bool) -> None:
             f" {device['records']} records, pending {_dash(device['pending'])},"
             f" dead {_dash(device['dead'])}, conflicts {device['conflicts']},"
             f" reinstalls {device['reinstalls']},"
-            f" app {_dash(device['app_version'])}"
+            f" app {_dash(device['app_version'])},"
+            f" bundle {_dash(device['bundle_version'])}"
+            f" (group {device['device_group'] or 'none'})"
         )
 
 
 add_console_commands(central_group, _db_option, _db_url)
+add_bundle_commands(central_group, _db_option, _db_url)
 
 
 def _dash(value: Any) -> str:

@@ -244,9 +244,28 @@ def _checked_sync(sync: Any, source: _Source, notices: list[str]) -> tuple[Any, 
             f"{source.where(('sync', 'url'))}"
         )
     notices.extend(f"{problem}; sync is off until it is fixed" for problem in problems)
+    if sync.bundle_public_key and not _public_key_shaped(sync.bundle_public_key):
+        notices.append(
+            f"{source.name('sync', 'bundle_public_key')} is not a key as"
+            f" `edgebox central keygen` prints it (ed25519:...)"
+            f"{source.where(('sync', 'bundle_public_key'))}; every bundle is"
+            " refused until it is fixed"
+        )
     if problems:
         return dataclasses.replace(sync, url="", token=token), "; ".join(problems)
     return dataclasses.replace(sync, token=token), ""
+
+
+def _public_key_shaped(text: str) -> bool:
+    """An Ed25519 public key's shape: the prefix and 32 bytes in base64."""
+    import base64
+    import binascii
+
+    body = text.strip().removeprefix("ed25519:")
+    try:
+        return len(base64.b64decode(body, validate=True)) == 32
+    except (binascii.Error, ValueError):
+        return False
 
 
 def _taxonomy(raw: dict[str, Any], where: str) -> tuple[dict, dict]:

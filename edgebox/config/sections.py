@@ -295,6 +295,13 @@ class SyncConfig:
         " audit keeps that it was sent and pruned); 0 keeps sent rows for ever.",
         least=0,
     )
+    bundle_public_key: str = setting(
+        "",
+        "The NGO's bundle public key, the last line `edgebox central keygen`"
+        " printed (ed25519:...). With it, each sync fetches signed rules,"
+        " taxonomy, settings and learned models from the centre, and the box"
+        " takes only bundles that key signed; empty: none are fetched.",
+    )
 
 
 @dataclass(frozen=True)

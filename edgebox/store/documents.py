@@ -93,6 +93,16 @@ class DocumentQueries:
             raise StoreError(f"no document with id {doc_id}")
         return rows[0]
 
+    def recent_texts(self, limit: int) -> list[str]:
+        """The texts of the newest documents that have one: what a bundle's
+        models are tried on before the box switches to them."""
+        rows = self.db.query(
+            "SELECT text FROM documents WHERE text IS NOT NULL"
+            " ORDER BY id DESC LIMIT ?",
+            [limit],
+        )
+        return [row["text"] for row in rows]
+
     def find_by_sha256(self, sha256: str) -> dict[str, Any] | None:
         """The first document recorded with this content, if any."""
         rows = self.db.query(

@@ -85,6 +85,8 @@ ADDED_COLUMNS = (
     ("devices", "install_id", "TEXT"),
     ("devices", "reinstalls", "BIGINT NOT NULL DEFAULT 0"),
     ("records", "install_id", "TEXT"),
+    ("devices", "device_group", "TEXT"),
+    ("devices", "bundle_version", "BIGINT"),
 )
 """The central database's migrations, in order: columns added since SCHEMA
 was first shipped (a database made before them gets them at open)."""
@@ -93,6 +95,7 @@ _STATUS_SQL = """
 SELECT d.id, d.name, d.created_at, d.last_seen, d.pending, d.dead, d.app_version,
        d.model_sha256, d.rules_version, d.reviewed, d.category_override_rate,
        d.urgency_override_rate, d.conflicts, d.install_id, d.reinstalls,
+       d.device_group, d.bundle_version,
        (SELECT COUNT(*) FROM records r WHERE r.device_id = d.id) AS records,
        (SELECT COUNT(*) FROM batches b WHERE b.device_id = d.id) AS batches
 FROM devices d ORDER BY d.name"""
@@ -301,13 +304,15 @@ class _SqlCentral(DocumentChunks):
             "UPDATE devices SET last_seen = ?, pending = ?, dead = ?, app_version = ?,"
             " model_sha256 = ?, rules_version = ?, reviewed = ?,"
             " category_override_rate = ?, urgency_override_rate = ?,"
+            " bundle_version = ?,"
             " reinstalls = reinstalls + CASE WHEN install_id <> CAST(? AS TEXT)"
             " THEN 1 ELSE 0 END, install_id = COALESCE(CAST(? AS TEXT), install_id)"
             " WHERE id = ?",
             [
                 at, beat.pending, beat.dead, beat.app_version, beat.model_sha256,
                 beat.rules_version, beat.reviewed, beat.category_override_rate,
-                beat.urgency_override_rate, beat.install, beat.install, device_id,
+                beat.urgency_override_rate, beat.bundle_version, beat.install,
+                beat.install, device_id,
             ],
         )  # fmt: skip
 

@@ -33,6 +33,7 @@ from starlette.routing import Match
 from edgebox import __version__
 from edgebox.errors import CentralUnavailable, DocumentConflict, DocumentInvalid
 from edgebox.sync.central.auth import device_id_of, token_matches
+from edgebox.sync.central.bundle_api import add_bundle_route
 from edgebox.sync.central.console.app import mount_console
 from edgebox.sync.central.database import CentralDB
 from edgebox.sync.payload import (
@@ -147,6 +148,8 @@ def create_app(
     auth = _authenticator(db)
     _batch_route(app, db, auth, max_body_bytes, (max_json_bytes, max_json_items))
     _document_routes(app, db, auth, max_body_bytes)
+    # Signed bundles down to the boxes.
+    add_bundle_route(app, db, auth, {k: _ERRORS[k] for k in (401, 422, 503)})
     # Staff pages: a session cookie there, a device token here, never crossed.
     mount_console(app, db, secure_cookies=secure_cookies)
 

@@ -170,7 +170,7 @@ def mount_console(
     silent_hours: int = 24,
 ) -> None:
     """Add the console's pages under /console to the central app."""
-    from edgebox.sync.central.console import access, pages
+    from edgebox.sync.central.console import access, bundles_page, pages
 
     env = Environment(
         loader=FileSystemLoader(_HERE / "templates"),
@@ -190,3 +190,4 @@ def mount_console(
     )
     app.include_router(access.router(console))
     app.include_router(pages.router(console))
+    app.include_router(bundles_page.router(console))
