@@ -181,6 +181,10 @@ class SyncConfig:
     keep_sent_days: int = 30
     """Days a result stays in the outbox once the centre acknowledged it; the
     audit keeps that it was sent and pruned. 0 keeps sent rows for ever."""
+    share_reviews: bool = False
+    """Send the text of each document a person reviewed (not bulk-confirmed)
+    with its labels, so that the centre trains on every clinic's reviews;
+    off by default: it sends the whole text of those documents."""
 
 
 @dataclass(frozen=True)
@@ -842,6 +846,10 @@ send_fields = true
 # Days a sent result stays in the outbox (the audit keeps that it was sent);
 # 0 keeps them for ever.
 keep_sent_days = 30
+# Pooled learning: true sends the WHOLE TEXT of each document a person reviewed
+# (one by one, not bulk-confirmed) with its labels, so that the centre trains
+# on the reviews of all clinics (docs/pooled-learning.md).
+share_reviews = false
 
 [alerts]
 # A local command the service runs once per emergency (an SMS modem script, a
