@@ -18,6 +18,7 @@ import click
 
 from edgebox import config as config_module
 from edgebox.cli.console import add_console_commands
+from edgebox.cli.pooled import add_pooled_commands, drift_options, limits_from
 from edgebox.cli.runner import run_group
 from edgebox.errors import SyncError
 
@@ -277,16 +278,26 @@ def add_device(ctx: click.Context, name: str, db: str | None, rotate: bool) -> N
 @central_group.command("status")
 @_db_option
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@drift_options
 @click.pass_context
-def central_status(ctx: click.Context, db: str | None, as_json: bool) -> None:
+def central_status(
+    ctx: click.Context, db: str | None, as_json: bool, **drift: Any
+) -> None:
     """Per device: last seen, records received, pending count it reported."""
     from edgebox.sync.central.database import open_central
+    from edgebox.sync.central.drift import drift_report, flagged_clinics
 
     central = open_central(_db_url(ctx, db), create=False)
     try:
         devices = central.devices()
+        # Drift (`edgebox central drift` says more): reasons per flagged clinic.
+        flags = flagged_clinics(
+            drift_report(central.triage_history(), limits_from(drift))
+        )
     finally:
         central.close()
+    for device in devices:
+        device["drift"] = flags.get(device["name"], [])
     if as_json:
         click.echo(json.dumps(devices, indent=2))
         return
@@ -300,9 +311,12 @@ def central_status(ctx: click.Context, db: str | None, as_json: bool) -> None:
             f" reinstalls {device['reinstalls']},"
             f" app {_dash(device['app_version'])}"
         )
+        for why in device["drift"]:
+            click.echo(f"{'':20} DRIFT {why}")
 
 
 add_console_commands(central_group, _db_option, _db_url)
+add_pooled_commands(central_group, _db_option, _db_url)
 
 
 def _dash(value: Any) -> str:
