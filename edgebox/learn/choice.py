@@ -218,7 +218,8 @@ def in_use_words(entry: Mapping[str, Any]) -> str:
             if comparison
             else ""
         )
-        return f"the centre's ({entry['central_examples']} pooled reviews){why}"
+        size = entry["central_examples"]
+        return f"the centre's (learned from {size} documents){why}"
     why = f", it beat the centre's ({_short(comparison)})" if comparison else ""
     return f"this box's own{why}"
 
