@@ -96,6 +96,13 @@ def add_pooled_commands(group: click.Group, db_option: DbOption, db_url: DbUrl) 
         show_default=True,
         help="Fewest training rows for a task to train (as on a box).",
     )
+    @click.option(
+        "--emergency-recall",
+        type=click.FloatRange(0, 1),
+        default=TriageConfig.emergency_recall,
+        show_default=True,
+        help="The urgency model's emergency recall target (as [triage] on a box).",
+    )
     @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
     @click.pass_context
     def train_command(
@@ -107,6 +114,7 @@ def add_pooled_commands(group: click.Group, db_option: DbOption, db_url: DbUrl) 
         seed: int,
         holdout: float,
         min_examples: int,
+        emergency_recall: float,
         as_json: bool,
     ) -> None:
         """Train category and urgency on the pooled reviews and --from files."""
@@ -122,6 +130,7 @@ def add_pooled_commands(group: click.Group, db_option: DbOption, db_url: DbUrl) 
                 seed=seed,
                 holdout=holdout,
                 min_examples=min_examples,
+                emergency_recall=emergency_recall,
             )
         except ModuleNotFoundError as exc:
             raise SyncError(

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from edgebox.config import Config, TriageConfig
 from edgebox.evaluation.jsonl import EvalError, read_jsonl
 from edgebox.learn.classifiers import (
+    LearnedModel,
     LearnedModels,
     train,
 )
@@ -155,6 +156,24 @@ def evaluate_split(
         "min_examples": min_examples,
     }
     return report, outcomes
+
+
+def run_with_models(
+    engine: TriageEngine,
+    task: str,
+    rows: Sequence[dict[str, Any]],
+    models: Mapping[str, LearnedModel],
+) -> list[Outcome]:
+    """The deployed decision path on `rows` with these learned models (none: a
+    new box), the category labels being the data's own."""
+    saved = engine.learned, engine.categories
+    engine.learned = LearnedModels(None, min_examples=0, preset=models)
+    if task == "category":
+        engine.categories = frozenset(str(row[task]) for row in rows)
+    try:
+        return _run(engine, task, rows)[0]
+    finally:
+        engine.learned, engine.categories = saved
 
 
 def _run(
