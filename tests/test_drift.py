@@ -16,6 +16,7 @@ from edgebox.cli.commands import cli
 from edgebox.store import Store
 from edgebox.sync.central.drift import DriftLimits, drift_report, flagged_clinics
 from edgebox.sync.client import SyncClient
+from tests.console_fixtures import add_user, signed_in
 from tests.sync_fixtures import (
     Central,
     device_name,
@@ -88,6 +89,17 @@ def test_a_clinic_whose_override_rate_rises_is_flagged(
         "drift", "--db", central.db_url, "--drift-limit", "0.7", "--drift-rise", "0.6"
     )
     assert "FLAGGED" not in quiet
+
+    # The console's clinics page shows the flag beside the clinic.
+    viewer = f"viewer-{drifting}"
+    add_user(central, viewer)
+    browser = signed_in(central, viewer)
+    try:
+        page = browser.get("/console/").text
+    finally:
+        browser.close()
+    assert "Drift: bundle 7: urgency overridden in 60%" in page
+    assert page.count('class="warning drift"') == 2
 
 
 def _history(rows: list[tuple[str, int, str, dict[str, Any]]]) -> list[dict]:
