@@ -239,7 +239,8 @@ agreement allows document text to leave the clinic. Environment:
 
 The centre keeps each shared review once per clinic (table `pooled_reviews`,
 keyed like the record: a re-send is not doubled) and keeps the record itself
-without the text.
+without the text. `central serve --keep-days` (and `central prune`) deletes
+shared texts with the records they came with.
 
 ## At the centre: `edgebox central train`
 

@@ -123,3 +123,19 @@ def test_share_reviews_is_off_by_default_and_set_by_file_or_environment(
     assert "\nshare_reviews = false\n" in config.render_default()
     monkeypatch.setenv("EDGEBOX_SYNC_SHARE_REVIEWS", "true")
     assert config.load(edgebox_home).sync.share_reviews is True
+
+
+def test_retention_removes_shared_texts_with_their_records(
+    box: Store, central: Central
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from edgebox.sync.central.retention import prune
+
+    name = device_name()
+    push(box, central, name, central.add_device(name), share_reviews=True)
+    assert len(pooled(central, name)) == 1
+    later = datetime.now(UTC) + timedelta(days=31)  # the clock, moved on
+    assert prune(central.db, 60, at=later)["pooled_reviews"] == 0
+    assert prune(central.db, 30, at=later)["pooled_reviews"] >= 1
+    assert pooled(central, name) == [] and central.db.records(name) == []
