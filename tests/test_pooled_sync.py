@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
 from edgebox import config
+from edgebox.cli.commands import cli
 from edgebox.store import Store
 from edgebox.sync.client import SyncClient
 from tests.sync_fixtures import (
@@ -94,6 +96,9 @@ def test_a_box_sharing_reviews_sends_each_hand_review_once_with_its_text(
     assert len(pooled(central, name)) == 1
     assert len(central.db.records(name)) == 5
     assert central.db.pooled_counts()[name] == 1
+    status = CliRunner().invoke(cli, ["central", "status", "--db", central.db_url])
+    line = next(x for x in status.output.splitlines() if x.startswith(name))
+    assert line.endswith("shared reviews 1")
 
 
 def test_a_box_not_sharing_sends_no_text(box: Store, central: Central) -> None:

@@ -294,10 +294,12 @@ def central_status(
         flags = flagged_clinics(
             drift_report(central.triage_history(), limits_from(drift))
         )
+        shared = central.pooled_counts()  # reviews shared for pooled learning
     finally:
         central.close()
     for device in devices:
         device["drift"] = flags.get(device["name"], [])
+        device["shared_reviews"] = shared.get(device["name"], 0)
     if as_json:
         click.echo(json.dumps(devices, indent=2))
         return
@@ -309,7 +311,8 @@ def central_status(
             f" {device['records']} records, pending {_dash(device['pending'])},"
             f" dead {_dash(device['dead'])}, conflicts {device['conflicts']},"
             f" reinstalls {device['reinstalls']},"
-            f" app {_dash(device['app_version'])}"
+            f" app {_dash(device['app_version'])},"
+            f" shared reviews {device['shared_reviews']}"
         )
         for why in device["drift"]:
             click.echo(f"{'':20} DRIFT {why}")

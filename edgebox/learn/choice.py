@@ -119,9 +119,13 @@ def compare_if_due(
             continue
         allowed = categories if task == "category" else None
         pairs = labelled(examples, task, allowed=allowed)
-        saved[task] = compare(task, pairs, central, emergency_recall_target) | {
-            "stamps": now
-        }
+        try:
+            found = compare(task, pairs, central, emergency_recall_target)
+        except ValueError as exc:
+            # The central model keeps deciding; the next change tries again.
+            log.warning("own and central %s models not compared: %s", task, exc)
+            continue
+        saved[task] = found | {"stamps": now}
         log.info("learned %s model: the box uses its %s one", task, saved[task]["use"])
         wrote = True
     if wrote:
