@@ -29,7 +29,7 @@ from pydantic import ValidationError
 
 from edgebox import __version__
 from edgebox.config import SyncConfig
-from edgebox.errors import SyncError
+from edgebox.errors import StoreError, SyncError
 from edgebox.store import Store, now
 from edgebox.store.outbox import OutboxRow, sent_cutoff
 from edgebox.sync.backoff import Retry, backoff_delay, parse_retry_after
@@ -44,6 +44,7 @@ from edgebox.sync.payload import (
     canonical_json,
 )
 from edgebox.sync.privacy import outgoing
+from edgebox.sync.sharing import SHARED_KEY, is_shared_review, shared_review
 
 T = TypeVar("T")
 
@@ -195,7 +196,7 @@ class SyncClient:
         size = 0
         for row in self.store.pending_outbox(limit=limit):
             try:
-                record = wire_record(row, self.settings)
+                record = wire_record(row, self.settings, text_of=self._text_of)
             except ValueError as exc:
                 self._dead(row, f"unreadable outbox payload: {exc}", report)
                 continue
@@ -206,6 +207,13 @@ class SyncClient:
             records.append(record)
             size += grows
         return rows, records
+
+    def _text_of(self, doc_id: int) -> str | None:
+        """A document's extracted text (None once retention removed it)."""
+        try:
+            return self.store.document(doc_id).get("text")
+        except StoreError:
+            return None
 
     def _send_batch(
         self,
@@ -425,14 +433,25 @@ def _unreadable_trust(exc: OSError) -> str:
     return f"cannot set up TLS for sync: {why}"
 
 
-def wire_record(row: OutboxRow, settings: SyncConfig) -> dict[str, Any]:
+def wire_record(
+    row: OutboxRow,
+    settings: SyncConfig,
+    *,
+    text_of: Callable[[int], str | None] | None = None,
+) -> dict[str, Any]:
     """An outbox row as a protocol record, carrying what the settings let
     leave the box (sync/privacy.py); a staff review names the revision it
-    replaces."""
+    replaces, and with `share_reviews` carries its document's text
+    (sync/sharing.py; `text_of` reads it)."""
     content = json.loads(row.payload)
     if not isinstance(content, dict):
         raise ValueError("the payload is not a JSON object")
+    shared = None
+    if settings.share_reviews and text_of is not None and is_shared_review(content):
+        shared = shared_review(content, text_of(row.document_id), row.created_at)
     content = outgoing(content, settings)
+    if shared is not None:
+        content[SHARED_KEY] = shared
     json.dumps(content, allow_nan=False)  # NaN is not JSON: the server refuses it
     revision = int(row.revision)
     replaces = revision - 1 if row.kind == "triage" and revision > 1 else None

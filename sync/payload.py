@@ -22,6 +22,7 @@ from pydantic import (
     Field,
     JsonValue,
     StrictFloat,
+    ValidationError,
     model_validator,
 )
 from pydantic import Strict as StrictNumber
@@ -91,6 +92,22 @@ class Heartbeat(Strict):
     """The centre's bundle the box runs (None: none, or an older box)."""
 
 
+MAX_SHARED_CHARS = 50_000
+"""The longest document text a shared review carries (the box cuts it): a
+whole long scan would make the record too large for a batch, and the
+classifiers read words, headers and the opening lines."""
+
+
+class SharedReview(Strict):
+    """`content.shared_review` of a staff review sent with `[sync]
+    share_reviews`: the document's text and the labels a person chose."""
+
+    text: str = Field(min_length=1, max_length=MAX_SHARED_CHARS)
+    category: str | None = Field(default=None, pattern=PRINTABLE)
+    urgency: str | None = Field(default=None, pattern=PRINTABLE)
+    reviewed_at: str = Field(pattern=TIMESTAMP)
+
+
 class Record(Strict):
     """One outbox row: a triage revision, a staff review or a quarantine event."""
 
@@ -105,6 +122,18 @@ class Record(Strict):
     def _replaces_an_earlier_revision(self) -> Record:
         if self.replaces is not None and self.replaces >= self.revision:
             raise ValueError("replaces must name an earlier revision")
+        return self
+
+    @model_validator(mode="after")
+    def _shared_review_is_well_formed(self) -> Record:
+        shared = self.content.get("shared_review")
+        if shared is not None:
+            try:
+                SharedReview.model_validate(shared)
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                where = ".".join(str(part) for part in first["loc"]) or "itself"
+                raise ValueError(f"shared_review {where}: {first['msg']}") from None
         return self
 
     @property

@@ -54,7 +54,7 @@ def test_records_older_than_keep_days_go_and_the_log_says_so(
     assert len(entries) == logged + 1
     assert entries[-1]["records"] == deleted["records"]
     assert prune(central.db, 0, at=later + timedelta(days=9999)) == {
-        "records": 0, "batches": 0, "documents": 0,
+        "records": 0, "batches": 0, "documents": 0, "pooled_reviews": 0,
     }  # fmt: skip
 
 
@@ -63,4 +63,6 @@ def test_central_prune_on_the_command_line(tmp_path: Path) -> None:
     assert run_cli("central", "add-device", "clinic-a", "--db", db).returncode == 0
     done = run_cli("central", "prune", "--db", db, "--keep-days", "30", "--dry-run")
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "records 0 due, batches 0 due, documents 0 due"
+    assert done.stdout.strip() == (
+        "records 0 due, batches 0 due, documents 0 due, pooled_reviews 0 due"
+    )

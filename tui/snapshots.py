@@ -159,10 +159,13 @@ class StatusSnapshot:
     inbox: int = 0
     """Files in the drop folder now, not yet taken in (whether or not the
     service runs to take them)."""
+    learned: dict[str, Any] = field(default_factory=dict)
+    """Per task, which learned model decides: own or the centre's."""
 
 
 def load_status(store: Store, config: Config) -> StatusSnapshot:
     from edgebox.intake.ignore import inbox_files
+    from edgebox.learn.choice import in_use_report
 
     problems = store.requeueable()
     return StatusSnapshot(
@@ -174,6 +177,7 @@ def load_status(store: Store, config: Config) -> StatusSnapshot:
         overrides=store.override_stats(review_cut=config.triage.review_cut),
         problems=[{k: d[k] for k in _PROBLEM_KEYS} for d in problems],
         inbox=len(inbox_files(config.inbox_dir, config.ingest.ignore)),
+        learned=in_use_report(config.data_dir, min_examples=config.triage.min_examples),
     )
 
 

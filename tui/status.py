@@ -16,6 +16,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from edgebox.intake.archive import clear_quarantine_copy
+from edgebox.learn.choice import in_use_words
 from edgebox.service.heartbeat import model_words, service_running
 from edgebox.store import DocState
 from edgebox.tui.snapshots import StatusSnapshot, load_status
@@ -117,6 +118,7 @@ class StatusScreen(Screen):
         facts.append(_documents(snapshot))
         facts.append(_sync(snapshot))
         facts.append(_overrides(snapshot.overrides))
+        facts.append(_learned(snapshot.learned))
         self.query_one("#facts", Static).update(facts)
         title = Text("Quarantined and failed", style="bold underline")
         title.append(f" ({len(snapshot.problems)})" if snapshot.problems else ": none")
@@ -321,4 +323,15 @@ def _overrides(stats: dict[str, Any]) -> Text:
     for field in ("urgency", "category"):
         entry = stats[field]
         _line(out, field, f"{entry['overridden']} changed ({entry['rate']:.0%})")
+    return out
+
+
+def _learned(learned: dict[str, Any]) -> Text:
+    """Which learned model decides each task; nothing before there is one."""
+    out = Text()
+    if not any(entry.get("source") for entry in learned.values()):
+        return out
+    out.append("Learned models\n", style="bold underline")
+    for task, entry in learned.items():
+        _line(out, task, in_use_words(entry))
     return out

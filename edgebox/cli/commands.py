@@ -689,6 +689,7 @@ def retention(ctx: click.Context, dry_run: bool, as_json: bool) -> None:
 @click.pass_context
 def status(ctx: click.Context, as_json: bool) -> None:
     """Documents per state, review and outbox counts."""
+    from edgebox.learn.choice import in_use_report, in_use_words
     from edgebox.learn.classifiers import learned_report
     from edgebox.service.bundles import status as bundle_status
     from edgebox.service.heartbeat import model_words
@@ -712,6 +713,10 @@ def status(ctx: click.Context, as_json: bool) -> None:
             "overrides": store.override_stats(review_cut=settings.triage.review_cut),
             "service": service_report(store.service_state()),
             "learned": learned_report(
+                settings.data_dir, min_examples=settings.triage.min_examples
+            ),
+            # Own or the centre's model, per task (edgebox.learn.choice).
+            "model_in_use": in_use_report(
                 settings.data_dir, min_examples=settings.triage.min_examples
             ),
             "index": _index_report(settings, store),
@@ -754,6 +759,8 @@ def status(ctx: click.Context, as_json: bool) -> None:
             f" ({data['reviews_to_learn']} more reviews before the box learns)"
         )
         click.echo(f"learned   {task}: {learned}")
+    for task, entry in data["model_in_use"].items():
+        click.echo(f"deciding  {task}: {in_use_words(entry)}")
     alerts = data["alerts"]
     if alerts["command"] or alerts["sent"] or alerts["failed"]:
         click.echo(

@@ -19,6 +19,7 @@ import click
 from edgebox import config as config_module
 from edgebox.cli.bundles import add_bundle_commands
 from edgebox.cli.console import add_console_commands
+from edgebox.cli.pooled import add_pooled_commands, drift_options, limits_from
 from edgebox.cli.runner import run_group
 from edgebox.errors import SyncError
 
@@ -287,16 +288,28 @@ def add_device(
 @central_group.command("status")
 @_db_option
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@drift_options
 @click.pass_context
-def central_status(ctx: click.Context, db: str | None, as_json: bool) -> None:
+def central_status(
+    ctx: click.Context, db: str | None, as_json: bool, **drift: Any
+) -> None:
     """Per device: last seen, records received, pending count it reported."""
     from edgebox.sync.central.database import open_central
+    from edgebox.sync.central.drift import drift_report, flagged_clinics
 
     central = open_central(_db_url(ctx, db), create=False)
     try:
         devices = central.devices()
+        # Drift (`edgebox central drift` says more): reasons per flagged clinic.
+        flags = flagged_clinics(
+            drift_report(central.triage_history(), limits_from(drift))
+        )
+        shared = central.pooled_counts()  # reviews shared for pooled learning
     finally:
         central.close()
+    for device in devices:
+        device["drift"] = flags.get(device["name"], [])
+        device["shared_reviews"] = shared.get(device["name"], 0)
     if as_json:
         click.echo(json.dumps(devices, indent=2))
         return
@@ -310,12 +323,16 @@ def central_status(ctx: click.Context, db: str | None, as_json: bool) -> None:
             f" reinstalls {device['reinstalls']},"
             f" app {_dash(device['app_version'])},"
             f" bundle {_dash(device['bundle_version'])}"
-            f" (group {device['device_group'] or 'none'})"
+            f" (group {device['device_group'] or 'none'}),"
+            f" shared reviews {device['shared_reviews']}"
         )
+        for why in device["drift"]:
+            click.echo(f"{'':20} DRIFT {why}")
 
 
 add_console_commands(central_group, _db_option, _db_url)
 add_bundle_commands(central_group, _db_option, _db_url)
+add_pooled_commands(central_group, _db_option, _db_url)
 
 
 def _dash(value: Any) -> str:

@@ -295,6 +295,13 @@ class SyncConfig:
         " audit keeps that it was sent and pruned); 0 keeps sent rows for ever.",
         least=0,
     )
+    share_reviews: bool = setting(
+        False,
+        "Pooled learning: true sends the WHOLE TEXT of each document a person"
+        " reviewed (one by one, not bulk-confirmed) with its labels, so that the"
+        " centre trains on the reviews of all clinics (docs/pooled-learning.md)."
+        " Off by default: it sends the whole text of those documents.",
+    )
     bundle_public_key: str = setting(
         "",
         "The NGO's bundle public key, the last line `edgebox central keygen`"

@@ -18,7 +18,7 @@ from typing import Any
 
 from edgebox.clinical.vitals import parse_vitals
 from edgebox.config import Config
-from edgebox.evaluation.evaluate import EvalError, read_rows
+from edgebox.evaluation.jsonl import EvalError, read_rows
 from edgebox.triage.engine import TriageEngine
 from edgebox.triage.grounding import (
     document_language,

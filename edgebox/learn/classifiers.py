@@ -372,7 +372,9 @@ def _due(
 
 
 class LearnedModels:
-    """The saved models of one box, reloaded when a retrain replaces a file."""
+    """The models a box triages with, reloaded when a file is replaced: for
+    each task its own (trained on its reviews) or the centre's (from the
+    bundle in use), as `edgebox.learn.choice` decides."""
 
     def __init__(
         self,
@@ -385,26 +387,47 @@ class LearnedModels:
         self.data_dir = None if preset is not None else data_dir
         self.min_examples = min_examples
         self._cache: dict[str, tuple[int, LearnedModel | None]] = {}
-        if preset is not None:
-            self._cache = {task: (-2, preset.get(task)) for task in TASKS}
+        self._preset = dict(preset or {})
 
     def get(self, task: str) -> LearnedModel | None:
-        """The task's model when it learned from enough examples, else None."""
-        model = self._cached(task)
-        if model is None or model.n_examples < self.min_examples:
-            return None
-        return model
+        """The task's model in use, else None."""
+        return self.chosen(task)[1]
 
-    def _cached(self, task: str) -> LearnedModel | None:
+    def chosen(self, task: str) -> tuple[str | None, LearnedModel | None]:
+        """("own" or "central", its model), or (None, None) when neither may
+        decide yet (no central model, and too few reviews of the box's own)."""
         if self.data_dir is None:
-            return self._cache.get(task, (0, None))[1]
-        path = model_path(self.data_dir, task)
-        stamp = path.stat().st_mtime_ns if path.is_file() else -1
-        cached = self._cache.get(task)
+            model = self._preset.get(task)
+            if model is None or model.n_examples < self.min_examples:
+                return None, None
+            return "own", model
+        from edgebox.learn.choice import CENTRAL, OWN, central_dir, choose, verdict
+
+        own = self.cached(model_path(self.data_dir, task))
+        if own is not None and own.n_examples < self.min_examples:
+            own = None
+        central = self.cached(model_path(central_dir(self.data_dir), task))
+        found = verdict(self.data_dir, task) if own and central else None
+        source = choose(own, central, found)
+        return source, {OWN: own, CENTRAL: central}.get(source or "")
+
+    def cached(self, path: Path) -> LearnedModel | None:
+        """The model at this path, read again only when the file changed."""
+        try:
+            stamp = path.stat().st_mtime_ns
+        except OSError:
+            stamp = -1
+        cached = self._cache.get(str(path))
         if cached is None or cached[0] != stamp:
-            cached = (stamp, load(self.data_dir, task) if stamp >= 0 else None)
-            self._cache[task] = cached
+            model = _load_file(path) if stamp >= 0 else None
+            cached = (stamp, model)
+            self._cache[str(path)] = cached
         return cached[1]
+
+
+def _load_file(path: Path) -> LearnedModel | None:
+    """`load` of the model at this path (model_path's layout)."""
+    return load(path.parent.parent, path.stem)
 
 
 def learned_report(data_dir: Path, *, min_examples: int) -> dict[str, Any]:

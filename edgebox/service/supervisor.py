@@ -59,20 +59,31 @@ class Retrainer:
     def check(self) -> bool:
         """One check; True when a model was retrained (and saved for the worker,
         which reloads a model file when it changes)."""
+        from edgebox.learn.choice import compare_if_due, comparison_due
         from edgebox.learn.classifiers import retrain_if_due
 
+        data_dir = self.config.data_dir
         with Store(self.config.db_path) as store:
             seen = store.staff_activity()
-            if seen == self._seen:
+            # A new bundle from the centre is compared without a new review.
+            if seen == self._seen and not comparison_due(data_dir):
                 return False
             examples = store.training_examples()
         triage = self.config.triage
         retrained = retrain_if_due(
             examples,
-            self.config.data_dir,
+            data_dir,
             min_examples=triage.min_examples,
             min_new=triage.retrain_after,
             emergency_recall=triage.emergency_recall,
+            categories=self.config.categories,
+        )
+        # Own against central, where both exist: which one triages.
+        compare_if_due(
+            examples,
+            data_dir,
+            min_examples=triage.min_examples,
+            emergency_recall_target=triage.emergency_recall,
             categories=self.config.categories,
         )
         self._seen = seen  # only once the check went through: a failure retries

@@ -27,7 +27,7 @@ from edgebox.clinical.redflags import Finding, RuleSet, highest_level, load_rule
 from edgebox.clinical.vitals import Vitals, parse_vitals
 from edgebox.config import Config
 from edgebox.errors import ConfigError, TriageError
-from edgebox.learn.classifiers import LearnedModel, LearnedModels, Prediction
+from edgebox.learn.classifiers import LearnedModels, Prediction
 from edgebox.triage.combine import Decision, Votes, decide
 from edgebox.triage.grounding import (
     MIN_SUPPORTED,
@@ -467,10 +467,12 @@ class TriageEngine:
         }
 
     def _learned_record(self) -> dict[str, Any]:
-        models: dict[str, LearnedModel | None] = {
-            task: self.learned.get(task) for task in ("category", "urgency")
-        }
-        return {t: m.describe() if m else None for t, m in models.items()}
+        record: dict[str, Any] = {}
+        for task in ("category", "urgency"):
+            source, model = self.learned.chosen(task)
+            # "own" (this box's reviews) or "central" (the bundle's model)
+            record[task] = model.describe() | {"source": source} if model else None
+        return record
 
     def _count_prefix_tokens(self) -> int:
         messages = build_messages(

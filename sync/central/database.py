@@ -22,9 +22,12 @@ from typing import Any, Protocol
 from edgebox.errors import CentralUnavailable, SyncError
 from edgebox.store.schema import now
 from edgebox.sync.central.document_store import DocumentChunks
+from edgebox.sync.central.pooled import TABLE as POOLED_TABLE
+from edgebox.sync.central.pooled import PooledReviews, stored_content
 from edgebox.sync.payload import Heartbeat, Record, canonical_json
 
-SCHEMA = """
+SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS devices (
     id {serial},
     name TEXT NOT NULL UNIQUE,
@@ -78,8 +81,10 @@ CREATE TABLE IF NOT EXISTS document_chunks (
     start BIGINT NOT NULL,
     data {blob} NOT NULL,
     PRIMARY KEY (device_id, document_id, start)
-)
+);
 """
+    + POOLED_TABLE
+)
 
 ADDED_COLUMNS = (
     ("devices", "install_id", "TEXT"),
@@ -119,6 +124,9 @@ class CentralDB(Protocol):
         start: int, data: bytes,
     ) -> dict[str, Any]: ...  # fmt: skip
     def document_bytes(self, device: str, document_id: int) -> bytes: ...
+    def pooled_reviews(self) -> list[dict[str, Any]]: ...
+    def pooled_counts(self) -> dict[str, int]: ...
+    def triage_history(self) -> list[dict[str, Any]]: ...
     def ping(self) -> None: ...
     def close(self) -> None: ...
 
@@ -142,7 +150,7 @@ def open_central(url: str, *, create: bool = True) -> CentralDB:
     return SQLiteCentral(path)
 
 
-class _SqlCentral(DocumentChunks):
+class _SqlCentral(DocumentChunks, PooledReviews):
     """The SQL shared by both databases; subclasses say how to connect."""
 
     placeholder = "?"
@@ -335,11 +343,12 @@ class _SqlCentral(DocumentChunks):
             " ON CONFLICT (device_id, kind, document_id, revision) DO NOTHING",
             [
                 device_id, kind, document_id, revision, record.replaces,
-                record.created_at, at, key, digest, canonical_json(record.content),
-                install,
+                record.created_at, at, key, digest,
+                canonical_json(stored_content(record)), install,
             ],
         )  # fmt: skip
         if cursor.rowcount == 1:
+            self._pool(conn, device_id, record, at)  # a shared review's text
             return "created"
         held = self._run(
             conn,

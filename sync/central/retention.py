@@ -28,6 +28,8 @@ _TABLES = (
     ("records", "received_at"),
     ("batches", "received_at"),
     ("documents", "updated_at"),
+    # The text of shared reviews (pooled learning) goes with its records.
+    ("pooled_reviews", "received_at"),
 )
 
 

@@ -41,8 +41,10 @@ def router(console: Console) -> APIRouter:
         rows = await console.run(console.db.clinics)
         if request.query_params.get("format") == "csv":
             return csv_response("clinics", CLINIC_CSV, rows)
+        flags = await console.run(_drift, console.db.central)
         for row in rows:
             row["silent"] = _silent(row.get("last_seen"), console.silent_hours)
+            row["drift"] = flags.get(row["name"], [])
         return console.render(
             request, "clinics.html", staff, clinics=rows,
             silent_hours=console.silent_hours,
@@ -157,6 +159,14 @@ def _day(text: str | None, name: str, *, after: bool = False) -> str | None:
     except ValueError as exc:
         raise Refusal(422, f"{name}: {text[:20]!r} is not a date (YYYY-MM-DD)") from exc
     return day.date().isoformat()
+
+
+def _drift(central: Any) -> dict[str, list[str]]:
+    """Why each drifting clinic is flagged (`edgebox central drift`, default
+    limits)."""
+    from edgebox.sync.central.drift import drift_report, flagged_clinics
+
+    return flagged_clinics(drift_report(central.triage_history()))
 
 
 def _silent(last_seen: str | None, hours: int) -> bool:
