@@ -140,6 +140,8 @@ def test_a_new_box_fetches_the_approved_bundle_and_triages_with_it(
     assert urgency is not None and urgency.n_examples == 36
     used = bundles.applied(box.config)
     assert used.triage.review_cut == 0.7
+    assert used.bundle_version == 1  # each result names it (drift per version)
+    assert box.config.bundle_version == 0
     findings = load_rules(used.rules_path).findings("a child with zebra fever")
     assert [f.sign for f in findings] == ["zebra fever"]
     # Nothing new: one small request, nothing changes.

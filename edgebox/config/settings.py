@@ -42,6 +42,9 @@ class Config:
     notices: tuple[str, ...] = ()
     """Settings in the file that this version ignores, and why (`doctor` and
     the service's log say them)."""
+    bundle_version: int = 0
+    """The centre's signed bundle laid over these settings (its rules,
+    taxonomy, `[triage]` keys), so that each result can name it; 0: none."""
     sync_off: str = ""
     """Why sync is off although it was set up (a token or URL that cannot
     work), so that `edgebox sync` says that, not "set [sync] url"; else empty."""

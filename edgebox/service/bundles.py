@@ -10,6 +10,7 @@ is unpacked into a folder of its own before any link points at it.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -43,7 +44,11 @@ def current_dir(data_dir: Path) -> Path | None:
 def applied(config: Config) -> Config:
     """The settings with the bundle in use laid over them (rules, taxonomy,
     whitelisted `[triage]` keys)."""
-    return bundle_use.applied(config, current_dir(config.data_dir))
+    folder = current_dir(config.data_dir)
+    laid = bundle_use.applied(config, folder)
+    if laid is config:
+        return config  # none, or one that cannot be read (logged)
+    return dataclasses.replace(laid, bundle_version=version_of(folder))
 
 
 def version_of(folder: Path | None) -> int:

@@ -464,6 +464,12 @@ class TriageEngine:
             "latency_s": round(output.latency_s, 3) if output else None,
             "tokens_in": output.tokens_in if output else 0,
             "tokens_out": output.tokens_out if output else 0,
+            # The centre's bundle in use: drift is counted per version.
+            **(
+                {"bundle_version": self.config.bundle_version}
+                if self.config.bundle_version
+                else {}
+            ),
         }
 
     def _learned_record(self) -> dict[str, Any]:
