@@ -24,6 +24,7 @@ from edgebox.config import TriageConfig
 from edgebox.errors import StoreError
 from edgebox.store.attempts import AttemptQueries
 from edgebox.store.documents import DocumentQueries
+from edgebox.store.latest import DOCUMENTS_WITH_LATEST, DOCUMENTS_WITH_RESULT, is_latest
 from edgebox.store.outbox import OutboxQueries
 from edgebox.store.queue import QueueQueries
 from edgebox.store.retention import RetentionQueries
@@ -41,6 +42,10 @@ from edgebox.store.staff import check_may_sign, signature
 from edgebox.store.stages import StageQueries
 from edgebox.vocabulary import Urgency
 
+# A person's own decision, read one by one (a bulk confirmation is not), on a
+# document whose text is still kept: what the learned models train on.
+_TRAINING_EXAMPLE = """t.author LIKE 'staff:%' AND d.text IS NOT NULL
+    AND json_extract(t.provenance, '$.bulk') IS NULL"""
 _JSON_COLUMNS = ("red_flags", "fields", "sources", "provenance")
 _REVISION_COLUMNS = (
     "category", "urgency", "summary", "red_flags", "fields", "language",
@@ -283,8 +288,14 @@ class Store(
         return [_decode(row) for row in rows]
 
     def latest_revision(self, doc_id: int) -> dict[str, Any] | None:
-        revisions = self.revisions(doc_id)
-        return revisions[-1] if revisions else None
+        """The revision in effect (see `latest`); None before any result."""
+        rows = self.db.query(
+            f"SELECT * FROM triage_revisions t WHERE t.document_id = ?"
+            f" AND {is_latest('t')}",
+            [doc_id],
+        )
+        row = next(rows, None)
+        return None if row is None else _decode(row)
 
     def queue(self, *, limit: int = 100) -> list[dict[str, Any]]:
         """Documents with their latest result, in the queue's order."""
@@ -295,9 +306,7 @@ class Store(
                    t.urgency, t.summary, t.red_flags, t.fields, t.confidence,
                    t.needs_review, t.sources, t.provenance, t.error,
                    COALESCE(t.provisional, 0) AS provisional
-            FROM documents d
-            LEFT JOIN triage_revisions t ON t.document_id = d.id AND t.revision = (
-                SELECT MAX(revision) FROM triage_revisions WHERE document_id = d.id)
+            {DOCUMENTS_WITH_LATEST}
             ORDER BY {QUEUE_ORDER}
             LIMIT ?""",
             [limit],
@@ -307,9 +316,8 @@ class Store(
     def needs_review_count(self) -> int:
         row = next(
             self.db.query(
-                """SELECT COUNT(*) AS n FROM triage_revisions t WHERE needs_review = 1
-                AND revision = (SELECT MAX(revision) FROM triage_revisions
-                                WHERE document_id = t.document_id)"""
+                "SELECT COUNT(*) AS n FROM triage_revisions t"
+                f" WHERE t.needs_review = 1 AND {is_latest('t')}"
             )
         )
         return int(row["n"])
@@ -318,14 +326,11 @@ class Store(
         """Documents a person confirmed or corrected, with the labels they chose:
         what the learned models train on."""
         rows = self.db.query(
-            """
+            f"""
             SELECT d.id AS document_id, d.text, t.category, t.urgency,
                    t.created_at AS reviewed_at
-            FROM documents d
-            JOIN triage_revisions t ON t.document_id = d.id AND t.revision = (
-                SELECT MAX(revision) FROM triage_revisions WHERE document_id = d.id)
-            WHERE t.author LIKE 'staff:%' AND d.text IS NOT NULL
-              AND json_extract(t.provenance, '$.bulk') IS NULL
+            {DOCUMENTS_WITH_RESULT}
+            WHERE {_TRAINING_EXAMPLE}
             ORDER BY t.created_at, d.id"""
         )
         return list(rows)
@@ -335,12 +340,8 @@ class Store(
         without reading their texts: the UI says how many more are needed."""
         row = next(
             self.db.query(
-                """SELECT COUNT(*) AS n FROM documents d
-                JOIN triage_revisions t ON t.document_id = d.id AND t.revision = (
-                    SELECT MAX(revision) FROM triage_revisions
-                    WHERE document_id = d.id)
-                WHERE t.author LIKE 'staff:%' AND d.text IS NOT NULL
-                  AND json_extract(t.provenance, '$.bulk') IS NULL"""
+                f"SELECT COUNT(*) AS n {DOCUMENTS_WITH_RESULT}"
+                f" WHERE {_TRAINING_EXAMPLE}"
             )
         )
         return int(row["n"])
@@ -393,7 +394,7 @@ class Store(
         (does a label given 0.9 hold 9 times in 10 on this box's documents?)."""
         rows = list(
             self.db.query(
-                """
+                f"""
                 SELECT ai.category AS ai_category, ai.urgency AS ai_urgency,
                        json_extract(ai.provenance, '$.field_confidence.category')
                          AS ai_category_confidence,
@@ -408,8 +409,7 @@ class Store(
                        staff.category AS category, staff.urgency AS urgency
                 FROM triage_revisions ai
                 JOIN triage_revisions staff ON staff.document_id = ai.document_id
-                  AND staff.revision = (SELECT MAX(revision) FROM triage_revisions
-                                        WHERE document_id = ai.document_id)
+                  AND {is_latest("staff", of="ai.document_id")}
                 WHERE ai.author = 'ai' AND ai.revision = (
                     SELECT MAX(revision) FROM triage_revisions
                     WHERE document_id = ai.document_id AND author = 'ai'

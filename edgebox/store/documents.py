@@ -13,11 +13,9 @@ from typing import Any
 from sqlite_utils import Database
 
 from edgebox.errors import StoreError
+from edgebox.store.latest import DOCUMENTS_WITH_LATEST
 from edgebox.store.schema import DocState, OutboxState, now
 
-_WITH_LATEST = """FROM documents d LEFT JOIN triage_revisions t ON t.document_id = d.id
-    AND t.revision = (SELECT MAX(revision) FROM triage_revisions
-                      WHERE document_id = d.id)"""
 # A triage that failed (urgency unknown, with its error) and is still the
 # document's result: no person's revision, even one undone since, lies on it.
 # Such a document may be triaged again; a reviewed one never is.
@@ -251,7 +249,7 @@ class DocumentQueries:
         """The latest revision when it is a failed triage that no person has
         reviewed (nor reviewed and undone): the document's only result."""
         rows = self.db.query(
-            f"SELECT t.revision, t.error {_WITH_LATEST} WHERE d.id = ?"
+            f"SELECT t.revision, t.error {DOCUMENTS_WITH_LATEST} WHERE d.id = ?"
             f" AND {_TRIAGE_FAILED}",
             [doc_id],
         )
@@ -262,7 +260,7 @@ class DocumentQueries:
         reviewed, oldest first: what `requeue` takes back. A failed triage's
         error is given as the document's, with the code `triage_failed`."""
         rows = self.db.query(
-            f"SELECT d.*, t.error AS triage_error {_WITH_LATEST}"
+            f"SELECT d.*, t.error AS triage_error {DOCUMENTS_WITH_LATEST}"
             f" WHERE d.state IN (?, ?) OR ({_TRIAGE_FAILED}) ORDER BY d.id",
             [DocState.FAILED, DocState.QUARANTINED],
         )

@@ -15,12 +15,9 @@ from typing import Any, Self
 from sqlite_utils import Database
 
 from edgebox.errors import StoreError
+from edgebox.store.latest import DOCUMENTS_WITH_LATEST
 from edgebox.store.schema import QUEUE_ORDER, refuse_a_foreign_database, where_set
 from edgebox.vocabulary import NOT_RATED
-
-_QUEUE_FROM = """FROM documents d
-            LEFT JOIN triage_revisions t ON t.document_id = d.id AND t.revision = (
-                SELECT MAX(revision) FROM triage_revisions WHERE document_id = d.id)"""
 
 
 @dataclass(frozen=True)
@@ -83,7 +80,7 @@ class QueueQueries:
                    (t.urgency = 'unknown' AND t.author = 'ai' AND EXISTS (
                        SELECT 1 FROM json_each(t.provenance, '$.review_reasons')
                        WHERE value = ?)) AS not_rated
-            {_QUEUE_FROM}
+            {DOCUMENTS_WITH_LATEST}
             {clause}
             ORDER BY {QUEUE_ORDER}
             LIMIT ? OFFSET ?""",
@@ -103,7 +100,7 @@ class QueueQueries:
         """How many documents pass the filters: what a page leaves out."""
         clause, params = _queue_where(filters or QueueFilter())
         row = self.db.conn.execute(
-            f"SELECT COUNT(*) {_QUEUE_FROM} {clause}", params
+            f"SELECT COUNT(*) {DOCUMENTS_WITH_LATEST} {clause}", params
         ).fetchone()
         return int(row[0])
 

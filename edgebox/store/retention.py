@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from edgebox.store.latest import is_latest
 from edgebox.store.schema import DocState, OutboxState, now
 
 # Done with: through the pipeline, results sent, nobody's review pending.
@@ -25,8 +26,7 @@ _DONE_WITH = f"""d.state IN ('{DocState.TRIAGED}', '{DocState.REVIEWED}',
                     AND o.state = '{OutboxState.PENDING}')
     AND (d.state = '{DocState.REVIEWED}' OR NOT EXISTS (
         SELECT 1 FROM triage_revisions t WHERE t.document_id = d.id
-        AND t.needs_review = 1 AND t.revision = (SELECT MAX(revision)
-            FROM triage_revisions WHERE document_id = d.id)))"""
+        AND t.needs_review = 1 AND {is_latest("t", of="d.id")}))"""
 _DUE = {
     "originals": "d.archive_path IS NOT NULL AND d.original_deleted_at IS NULL",
     "text": "d.text IS NOT NULL AND d.text_deleted_at IS NULL",

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from edgebox.store.latest import DOCUMENTS_WITH_LATEST, join_latest
 from edgebox.store.schema import where_set
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -120,11 +121,8 @@ class SearchQueries:
         latest triage (called inside the transaction that changed them)."""
         row = next(
             self.db.query(
-                """SELECT d.file_name, d.text, t.summary, t.fields
-                FROM documents d LEFT JOIN triage_revisions t ON t.document_id = d.id
-                  AND t.revision = (SELECT MAX(revision) FROM triage_revisions
-                                    WHERE document_id = d.id)
-                WHERE d.id = ?""",
+                "SELECT d.file_name, d.text, t.summary, t.fields"
+                f" {DOCUMENTS_WITH_LATEST} WHERE d.id = ?",
                 [doc_id],
             ),
             None,
@@ -199,8 +197,7 @@ class SearchQueries:
             f"""SELECT f.rowid, snippet(documents_fts, -1, '[', ']', '…', 12),
                       d.file_name, d.state, t.category, t.urgency, t.author
             FROM documents_fts f JOIN documents d ON d.id = f.rowid
-            LEFT JOIN triage_revisions t ON t.document_id = d.id AND t.revision = (
-                SELECT MAX(revision) FROM triage_revisions WHERE document_id = d.id)
+            {join_latest()}
             WHERE documents_fts MATCH ? ORDER BY {order} LIMIT ?""",
             [match, limit],
         ).fetchall()
@@ -219,9 +216,7 @@ class SearchQueries:
         rows = self.db.query(
             f"""SELECT d.id AS document_id, d.file_name, d.state, d.received_at,
                    d.text, t.category, t.urgency, t.author, t.summary
-            FROM documents d LEFT JOIN triage_revisions t ON t.document_id = d.id
-              AND t.revision = (SELECT MAX(revision) FROM triage_revisions
-                                WHERE document_id = d.id)
+            {DOCUMENTS_WITH_LATEST}
             WHERE {" AND ".join(where)}""",
             [json.dumps(list(doc_ids)), *params],
         )
@@ -233,11 +228,7 @@ class SearchQueries:
         if not where:
             return None
         rows = self.db.conn.execute(
-            f"""SELECT d.id FROM documents d
-            LEFT JOIN triage_revisions t ON t.document_id = d.id
-              AND t.revision = (SELECT MAX(revision) FROM triage_revisions
-                                WHERE document_id = d.id)
-            WHERE {" AND ".join(where)}""",
+            f"SELECT d.id {DOCUMENTS_WITH_LATEST} WHERE {' AND '.join(where)}",
             params,
         )
         return {row[0] for row in rows}

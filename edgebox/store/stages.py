@@ -16,15 +16,13 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from edgebox.store.latest import DOCUMENTS_WITH_LATEST
 from edgebox.store.review import check_seen, check_staff_urgency
 from edgebox.store.schema import LLM_STAGE_ORDER, DocState
 from edgebox.store.search import Chunk
 from edgebox.store.staff import check_may_sign, signature
 from edgebox.vocabulary import Urgency
 
-_LATEST = """LEFT JOIN triage_revisions t ON t.document_id = d.id
-    AND t.revision = (SELECT MAX(revision) FROM triage_revisions
-                      WHERE document_id = d.id)"""
 # Waiting for the LLM stage: extracted (with or without a provisional result),
 # or reviewed by a person on its provisional result before the LLM had run.
 _LLM_PENDING = f"""d.state = '{DocState.EXTRACTED}' OR (
@@ -94,7 +92,7 @@ class StageQueries:
         """Documents waiting for the LLM stage, in the order it takes them."""
         return list(
             self.db.query(
-                f"SELECT d.* FROM documents d {_LATEST} WHERE {_LLM_PENDING}"
+                f"SELECT d.* {DOCUMENTS_WITH_LATEST} WHERE {_LLM_PENDING}"
                 f" ORDER BY {LLM_STAGE_ORDER} LIMIT ?",
                 [limit],
             )
