@@ -6,7 +6,7 @@ import pytest
 
 from edgebox.errors import StoreError
 from edgebox.store import DocState, Store
-from edgebox.store.queue import QueueFilter
+from edgebox.store.filters import DocumentFilter
 
 
 def ai_result(urgency: str = "urgent", **changes: object) -> dict:
@@ -213,7 +213,7 @@ def test_queue_puts_failed_unreadable_and_untriaged_above_routine_and_copies_las
     ]
     assert [row["file_name"] for row in store.queue()] == expected
     assert [row["file_name"] for row in store.queue_page()] == expected
-    unknown = store.queue_page(QueueFilter(urgency="unknown"))
+    unknown = store.queue_page(DocumentFilter(urgency="unknown"))
     assert [row["document_id"] for row in unknown][:3] == [damaged, failed, waiting]
     assert store.queue()[2]["error"] == "triage deadline passed (120 s)"
 

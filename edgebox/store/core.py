@@ -24,6 +24,7 @@ from edgebox.config import TriageConfig
 from edgebox.errors import StoreError
 from edgebox.store.attempts import AttemptQueries
 from edgebox.store.documents import DocumentQueries
+from edgebox.store.filters import DocumentFilter
 from edgebox.store.latest import DOCUMENTS_WITH_LATEST, DOCUMENTS_WITH_RESULT, is_latest
 from edgebox.store.outbox import OutboxQueries
 from edgebox.store.queue import QueueQueries
@@ -297,8 +298,12 @@ class Store(
         row = next(rows, None)
         return None if row is None else _decode(row)
 
-    def queue(self, *, limit: int = 100) -> list[dict[str, Any]]:
-        """Documents with their latest result, in the queue's order."""
+    def queue(
+        self, filters: DocumentFilter | None = None, *, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        """Documents with their latest result that pass the filters, in the
+        queue's order (the CLI's; the UI pages with `queue_page`)."""
+        clause, params = (filters or DocumentFilter()).where_clause()
         rows = self.db.query(
             f"""
             SELECT d.id AS document_id, d.file_name, d.state, d.received_at,
@@ -307,9 +312,10 @@ class Store(
                    t.needs_review, t.sources, t.provenance, t.error,
                    COALESCE(t.provisional, 0) AS provisional
             {DOCUMENTS_WITH_LATEST}
+            {clause}
             ORDER BY {QUEUE_ORDER}
             LIMIT ?""",
-            [limit],
+            [*params, limit],
         )
         return [_decode(row) for row in rows]
 

@@ -44,3 +44,8 @@ DOCUMENTS_WITH_LATEST = f"FROM documents d {join_latest()}"
 
 DOCUMENTS_WITH_RESULT = f"FROM documents d {join_latest(inner=True)}"
 """Documents that have a result as `d`, with their latest revision as `t`."""
+
+LATEST_URGENCY = "COALESCE(t.urgency, 'unknown')"
+"""The urgency in effect of `d` with latest revision `t`: a document without a
+result yet counts as "unknown" (its urgency is not known), in every queue's
+order and in every filter (see `filters.DocumentFilter`)."""

@@ -11,8 +11,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from edgebox.store.filters import DocumentFilter
 from edgebox.store.latest import DOCUMENTS_WITH_LATEST, join_latest
-from edgebox.store.schema import where_set
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 COMMON_MATCHES = 5_000
@@ -28,17 +28,6 @@ class Chunk:
     start: int
     end: int
     vector: bytes
-
-
-@dataclass(frozen=True)
-class Filters:
-    category: str | None = None
-    urgency: str | None = None
-    state: str | None = None
-    since: str | None = None
-    """ISO date: documents received on or after it."""
-    until: str | None = None
-    """ISO date: documents received before the end of that day."""
 
 
 class SearchQueries:
@@ -206,12 +195,12 @@ class SearchQueries:
         return [dict(zip(names, row, strict=True)) for row in rows]
 
     def search_rows(
-        self, doc_ids: Sequence[int], filters: Filters
+        self, doc_ids: Sequence[int], filters: DocumentFilter
     ) -> dict[int, dict[str, Any]]:
         """Documents (with latest triage) among `doc_ids` that pass the filters."""
         if not doc_ids:
             return {}
-        where, params = _filter_where(filters)
+        where, params = filters.where()
         where = ["d.id IN (SELECT value FROM json_each(?))", *where]
         rows = self.db.query(
             f"""SELECT d.id AS document_id, d.file_name, d.state, d.received_at,
@@ -222,9 +211,9 @@ class SearchQueries:
         )
         return {row["document_id"]: row for row in rows}
 
-    def filtered_ids(self, filters: Filters) -> set[int] | None:
+    def filtered_ids(self, filters: DocumentFilter) -> set[int] | None:
         """The documents that pass the filters; None when nothing filters."""
-        where, params = _filter_where(filters)
+        where, params = filters.where()
         if not where:
             return None
         rows = self.db.conn.execute(
@@ -232,15 +221,3 @@ class SearchQueries:
             params,
         )
         return {row[0] for row in rows}
-
-
-def _filter_where(filters: Filters) -> tuple[list[str], list[Any]]:
-    return where_set(
-        [
-            ("t.category = ?", filters.category),
-            ("t.urgency = ?", filters.urgency),
-            ("d.state = ?", filters.state),
-            ("d.received_at >= ?", filters.since),
-            ("substr(d.received_at, 1, 10) <= ?", filters.until),
-        ]
-    )
