@@ -439,3 +439,16 @@ def test_a_write_after_a_read_waits_for_another_writer(store: Store) -> None:
     writer.join(timeout=60)
     assert other_done.is_set()
     assert store.document(doc)["state"] == DocState.EXTRACTED  # it went second
+
+
+def test_texts_added_in_bulk_are_triaged_and_found_by_words(store: Store) -> None:
+    from edgebox.store.bulk import add_searchable_texts
+
+    ids = add_searchable_texts(
+        store, ["malaria smear positive", "fractured radius"], received_at="2026-11-01"
+    )
+    assert store.counts_by_state()["triaged"] == 2
+    assert store.document(ids[1])["file_name"] == "doc-1.txt"
+    hits = store.text_search("radius")
+    assert [hit["document_id"] for hit in hits] == [ids[1]]
+    assert store.pending_outbox() == [] and store.audit_log() == []
