@@ -7,14 +7,16 @@ limit, a symbolic link): such a file is quarantined without being opened.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from sqlite_utils import Database
 
 from edgebox.errors import StoreError
+from edgebox.store.base import StoreBase
 from edgebox.store.latest import DOCUMENTS_WITH_LATEST
 from edgebox.store.schema import DocState, OutboxState, now
+from edgebox.store.search import refresh_fts
 
 # A triage that failed (urgency unknown, with its error) and is still the
 # document's result: no person's revision, even one undone since, lies on it.
@@ -25,17 +27,16 @@ _TRIAGE_FAILED = f"""d.state = '{DocState.TRIAGED}' AND t.urgency = 'unknown'
         AND s.author LIKE 'staff:%')"""
 
 
-class DocumentQueries:
-    db: Database
-    refresh_fts: Callable[[int], None]  # provided by SearchQueries
+def document_row(db: Database, doc_id: int) -> dict[str, Any]:
+    """The document's row; a StoreError naming the id when there is none."""
+    rows = list(db.query("SELECT * FROM documents WHERE id = ?", [doc_id]))
+    if not rows:
+        raise StoreError(f"no document with id {doc_id}")
+    return rows[0]
 
-    def atomic(self) -> Any:  # provided by Store
-        raise NotImplementedError
 
-    def _audit(
-        self, actor: str, action: str, doc_id: int | None, detail: Mapping[str, Any]
-    ) -> None:  # provided by Store
-        raise NotImplementedError
+class DocumentQueries(StoreBase):
+    """Mixed into `Store`."""
 
     def add_document(
         self,
@@ -80,16 +81,13 @@ class DocumentQueries:
             )
             doc_id = int(cursor.lastrowid or 0)
             self._audit("edgebox", "received", doc_id, {"state": str(state)})
-            self.refresh_fts(doc_id)  # findable by name even if never read
+            refresh_fts(self.db, doc_id)  # findable by name even if never read
             if state == DocState.QUARANTINED:
                 self._quarantine_event(doc_id)
         return doc_id
 
     def document(self, doc_id: int) -> dict[str, Any]:
-        rows = list(self.db.query("SELECT * FROM documents WHERE id = ?", [doc_id]))
-        if not rows:
-            raise StoreError(f"no document with id {doc_id}")
-        return rows[0]
+        return document_row(self.db, doc_id)
 
     def find_by_sha256(self, sha256: str) -> dict[str, Any] | None:
         """The first document recorded with this content, if any."""
@@ -147,7 +145,7 @@ class DocumentQueries:
             )
             self._audit("edgebox", f"state:{state}", doc_id, {"error": error_code})
             if text is not None:
-                self.refresh_fts(doc_id)
+                refresh_fts(self.db, doc_id)
             if state == DocState.QUARANTINED:
                 self._quarantine_event(doc_id)
                 return self._quarantine_duplicates(doc_id)

@@ -14,17 +14,15 @@ from typing import Any, Self
 from sqlite_utils import Database
 
 from edgebox.errors import StoreError
+from edgebox.store.base import StoreBase
 from edgebox.store.filters import DocumentFilter
 from edgebox.store.latest import DOCUMENTS_WITH_LATEST, LATEST_URGENCY
 from edgebox.store.schema import QUEUE_ORDER, refuse_a_foreign_database
 from edgebox.vocabulary import NOT_RATED
 
 
-class QueueQueries:
+class QueueQueries(StoreBase):
     """Mixed into `Store`."""
-
-    db: Database
-    path: Path
 
     # -- opening -------------------------------------------------------------
 

@@ -14,10 +14,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlite_utils import Database
-
+from edgebox.store.base import StoreBase
 from edgebox.store.latest import is_latest
 from edgebox.store.schema import DocState, OutboxState, now
+from edgebox.store.search import refresh_fts
 
 # Done with: through the pipeline, results sent, nobody's review pending.
 _DONE_WITH = f"""d.state IN ('{DocState.TRIAGED}', '{DocState.REVIEWED}',
@@ -43,19 +43,8 @@ def cutoff(days: int, *, at: datetime | None = None) -> str | None:
     )
 
 
-class RetentionQueries:
-    db: Database
-
-    def atomic(self) -> Any:  # provided by Store
-        raise NotImplementedError
-
-    def refresh_fts(self, doc_id: int) -> None:  # provided by SearchQueries
-        raise NotImplementedError
-
-    def _audit(
-        self, actor: str, action: str, doc_id: int | None, detail: dict[str, Any]
-    ) -> None:  # provided by Store
-        raise NotImplementedError
+class RetentionQueries(StoreBase):
+    """Mixed into `Store`."""
 
     def retention_due(self, part: str, before: str | None) -> list[int]:
         """Ids of the documents whose `part` (originals | text) is due."""
@@ -87,7 +76,7 @@ class RetentionQueries:
                     [now(), doc_id],
                 )
                 self.db.execute("DELETE FROM chunks WHERE document_id = ?", [doc_id])
-                self.refresh_fts(doc_id)
+                refresh_fts(self.db, doc_id)
             if ids:
                 self._audit("retention", "text_deleted", None, _ids(ids))
         return ids

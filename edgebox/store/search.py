@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from edgebox.store.base import StoreBase
 from edgebox.store.filters import DocumentFilter
 from edgebox.store.latest import DOCUMENTS_WITH_LATEST, join_latest
 
@@ -30,27 +31,50 @@ class Chunk:
     vector: bytes
 
 
-class SearchQueries:
-    db: Database
+def replace_chunks(
+    db: Database, doc_id: int, model: str, chunks: Sequence[Chunk]
+) -> None:
+    """Replace a document's vectors for one embedding model (inside the
+    caller's transaction)."""
+    db.execute(
+        "DELETE FROM chunks WHERE document_id = ? AND model = ?", [doc_id, model]
+    )
+    db.conn.executemany(
+        "INSERT INTO chunks (document_id, model, chunk_no, start, end, vector)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        [(doc_id, model, no, c.start, c.end, c.vector) for no, c in enumerate(chunks)],
+    )
 
-    def atomic(self) -> Any:  # provided by Store
-        raise NotImplementedError
+
+def refresh_fts(db: Database, doc_id: int) -> None:
+    """Rewrite a document's full-text row from its current name, text and
+    latest triage (called inside the transaction that changed them)."""
+    row = next(
+        db.query(
+            "SELECT d.file_name, d.text, t.summary, t.fields"
+            f" {DOCUMENTS_WITH_LATEST} WHERE d.id = ?",
+            [doc_id],
+        ),
+        None,
+    )
+    if row is None:
+        return
+    fields = " ".join(str(v) for v in json.loads(row["fields"] or "{}").values())
+    db.execute("DELETE FROM documents_fts WHERE rowid = ?", [doc_id])
+    db.execute(
+        "INSERT INTO documents_fts (rowid, file_name, text, summary, fields)"
+        " VALUES (?, ?, ?, ?, ?)",
+        [doc_id, row["file_name"], row["text"] or "", row["summary"] or "", fields],
+    )
+
+
+class SearchQueries(StoreBase):
+    """Mixed into `Store`."""
 
     def write_chunks(self, doc_id: int, model: str, chunks: Sequence[Chunk]) -> None:
         """Replace a document's vectors for one embedding model."""
         with self.atomic():
-            self.db.execute(
-                "DELETE FROM chunks WHERE document_id = ? AND model = ?",
-                [doc_id, model],
-            )
-            self.db.conn.executemany(
-                "INSERT INTO chunks (document_id, model, chunk_no, start, end, vector)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                [
-                    (doc_id, model, no, c.start, c.end, c.vector)
-                    for no, c in enumerate(chunks)
-                ],
-            )
+            replace_chunks(self.db, doc_id, model, chunks)
 
     def chunks_after(
         self, model: str, after_id: int, *, limit: int = 50_000
@@ -104,27 +128,6 @@ class SearchQueries:
             return self.db.execute(
                 "DELETE FROM chunks WHERE model != ?", [model]
             ).rowcount
-
-    def refresh_fts(self, doc_id: int) -> None:
-        """Rewrite a document's full-text row from its current name, text and
-        latest triage (called inside the transaction that changed them)."""
-        row = next(
-            self.db.query(
-                "SELECT d.file_name, d.text, t.summary, t.fields"
-                f" {DOCUMENTS_WITH_LATEST} WHERE d.id = ?",
-                [doc_id],
-            ),
-            None,
-        )
-        if row is None:
-            return
-        fields = " ".join(str(v) for v in json.loads(row["fields"] or "{}").values())
-        self.db.execute("DELETE FROM documents_fts WHERE rowid = ?", [doc_id])
-        self.db.execute(
-            "INSERT INTO documents_fts (rowid, file_name, text, summary, fields)"
-            " VALUES (?, ?, ?, ?, ?)",
-            [doc_id, row["file_name"], row["text"] or "", row["summary"] or "", fields],
-        )
 
     def fts_search(
         self, match: str, *, limit: int, within: Collection[int] | None = None

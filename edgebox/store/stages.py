@@ -11,13 +11,12 @@ what is in effect stays what the person chose.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from sqlite_utils import Database
-
+from edgebox.store.documents import document_row
 from edgebox.store.latest import DOCUMENTS_WITH_LATEST
-from edgebox.store.review import check_seen, check_staff_urgency
+from edgebox.store.review import ReviewQueries, check_seen, check_staff_urgency
 from edgebox.store.schema import LLM_STAGE_ORDER, DocState
 from edgebox.store.search import Chunk
 from edgebox.store.staff import check_may_sign, signature
@@ -35,17 +34,8 @@ _CARRIED = ("summary", "red_flags", "fields", "language")
 """What the LLM adds to a person's answer: their labels stay."""
 
 
-class StageQueries:
+class StageQueries(ReviewQueries):
     """Mixed into `Store`."""
-
-    db: Database
-    record_triage: Callable[..., int]  # provided by Store
-    record_review: Callable[..., int]  # provided by Store
-    document: Callable[[int], dict[str, Any]]  # provided by DocumentQueries
-    latest_revision: Callable[[int], dict[str, Any] | None]  # provided by Store
-
-    def atomic(self) -> Any:  # provided by Store
-        raise NotImplementedError
 
     def set_by_staff(
         self,
@@ -74,7 +64,7 @@ class StageQueries:
                 )
             check_seen(doc_id, None, expected_revision)
             check_may_sign(self.db, reviewer)
-            self.document(doc_id)  # an unknown id: a clear error
+            document_row(self.db, doc_id)  # an unknown id: a clear error
             first = {
                 "category": category,
                 "urgency": urgency,
