@@ -91,7 +91,7 @@ class Store(
     def journal_mode(self) -> str:
         return next(self.db.query("PRAGMA journal_mode"))["journal_mode"]
 
-    # -- triage revisions --------------------------------------------------
+    # -- reading across documents and their revisions ----------------------
 
     def queue(
         self, filters: DocumentFilter | None = None, *, limit: int = 100
@@ -215,8 +215,6 @@ class Store(
                 " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 [(key, str(value)) for key, value in values.items()],
             )
-
-    # -- audit -----------------------------------------------------------
 
 
 def _enable_wal(db: Database, *, attempts: int = 50) -> None:
