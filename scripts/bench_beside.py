@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
 from edgebox.cli.demo import SAMPLES
+from edgebox.store import DocState, Store
 
 REPO = Path(__file__).resolve().parent.parent
 EDGEBOX = REPO / ".venv" / "bin" / "edgebox"
@@ -99,7 +99,5 @@ def _triaged(home: Path) -> int:
     db = home / "data" / "edgebox.db"
     if not db.exists():
         return 0
-    with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30) as conn:
-        return conn.execute(
-            "SELECT count(*) FROM documents WHERE state = 'triaged'"
-        ).fetchone()[0]
+    with Store.open_read_only(db, timeout=30) as store:
+        return store.counts_by_state()[DocState.TRIAGED]

@@ -22,6 +22,7 @@ from edgebox.config import IndexConfig
 from edgebox.search.embed import Embedder
 from edgebox.search.index import SearchIndex
 from edgebox.store import Store
+from edgebox.store.bulk import add_searchable_texts
 from edgebox.store.search import Chunk
 
 WORDS = (
@@ -48,25 +49,7 @@ def _texts(count: int, rng: random.Random, words: int = 120) -> list[str]:
 
 def _seed(store: Store, texts: list[str]) -> None:
     """Documents in state triaged, with their full-text rows, as fast as SQLite goes."""
-    with store.atomic():
-        for i, text in enumerate(texts):
-            doc = store.db.execute(
-                "INSERT INTO documents (file_name, sha256, size, state, text,"
-                " received_at, updated_at) VALUES (?, ?, ?, 'triaged', ?, ?, ?)",
-                [
-                    f"doc-{i}.txt",
-                    f"{i:064}",
-                    len(text),
-                    text,
-                    "2026-11-01",
-                    "2026-11-01",
-                ],
-            ).lastrowid
-            store.db.execute(
-                "INSERT INTO documents_fts (rowid, file_name, text, summary, fields)"
-                " VALUES (?, ?, ?, '', '')",
-                [doc, f"doc-{i}.txt", text],
-            )
+    add_searchable_texts(store, texts, received_at="2026-11-01")
 
 
 def indexing_throughput(embedder: Embedder, docs: int = 300) -> dict:

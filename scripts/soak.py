@@ -43,7 +43,6 @@ import os
 import random
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -57,6 +56,7 @@ REPO = HERE.parent
 sys.path[:0] = [str(REPO)]
 
 from edgebox.cli.demo import SAMPLES  # noqa: E402
+from edgebox.store import Store  # noqa: E402
 from tests.documents import paged_pdf, scanned_image, text_pdf  # noqa: E402
 
 EDGEBOX = REPO / ".venv" / "bin" / "edgebox"
@@ -78,6 +78,7 @@ FIELDS = [
     "central_up",
 ]
 _DONE = ("triaged", "reviewed", "duplicate", "quarantined")
+_UNTRIAGED = ("received", "failed")
 KINDS = ("text", "pdf", "mixed_pdf", "scan_png", "junk")
 
 
@@ -302,16 +303,12 @@ def _store_counts(db: Path) -> tuple[int, int, int]:
     LLM stage as well; outbox rows pending), read-only."""
     if not db.exists():
         return 0, 0, 0
-    with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30) as conn:
-        triaged = _count(conn, "documents WHERE state NOT IN ('received', 'failed')")
-        marks = ",".join(f"'{state}'" for state in _DONE)
-        done = _count(conn, f"documents WHERE state IN ({marks})")
-        pending = _count(conn, "outbox WHERE state = 'pending'")
+    with Store.open_read_only(db, timeout=30) as store:
+        states = store.counts_by_state()
+        pending = store.outbox_counts()["pending"]
+    triaged = sum(n for state, n in states.items() if state not in _UNTRIAGED)
+    done = sum(states[state] for state in _DONE)
     return triaged, done, pending
-
-
-def _count(conn: sqlite3.Connection, where: str) -> int:
-    return int(conn.execute(f"SELECT count(*) FROM {where}").fetchone()[0])
 
 
 def _proc_status(path: Path) -> dict[str, int]:

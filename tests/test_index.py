@@ -11,7 +11,7 @@ from edgebox.config import IndexConfig
 from edgebox.search.embed import Embedder, EmbeddingError
 from edgebox.search.index import SearchError, SearchIndex
 from edgebox.store import DocState, Store
-from edgebox.store.search import Filters
+from edgebox.store.filters import DocumentFilter
 from tests.conftest import run_cli
 
 DOCS = {
@@ -120,12 +120,12 @@ def test_hits_carry_their_triage(index: SearchIndex, corpus: dict[str, int]) -> 
 
 
 def test_filters(index: SearchIndex, corpus: dict[str, int]) -> None:
-    hits = index.search("chest pain", filters=Filters(urgency="emergency"))
+    hits = index.search("chest pain", filters=DocumentFilter(urgency="emergency"))
     assert [hit.document_id for hit in hits] == [corpus["chest2.txt"]]
-    hits = index.search("chest pain", filters=Filters(category="lab_result"))
+    hits = index.search("chest pain", filters=DocumentFilter(category="lab_result"))
     assert hits == []
-    assert index.search("chest pain", filters=Filters(since="2999-01-01")) == []
-    assert index.search("chest pain", filters=Filters(until="2999-01-01"))
+    assert index.search("chest pain", filters=DocumentFilter(since="2999-01-01")) == []
+    assert index.search("chest pain", filters=DocumentFilter(until="2999-01-01"))
 
 
 @pytest.mark.parametrize("query", ["", "   ", "?!", "---", '"', "*"])
@@ -290,5 +290,5 @@ def test_filters_reach_past_the_best_hits_of_the_whole_store(
     )  # fmt: skip
     unfiltered = [hit.document_id for hit in index.search("chest pain", limit=10)]
     assert wanted not in unfiltered  # the premise: it is far down the ranking
-    hits = index.search("chest pain", filters=Filters(urgency="emergency"))
+    hits = index.search("chest pain", filters=DocumentFilter(urgency="emergency"))
     assert [hit.document_id for hit in hits] == [wanted]

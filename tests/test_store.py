@@ -6,7 +6,7 @@ import pytest
 
 from edgebox.errors import StoreError
 from edgebox.store import DocState, Store
-from edgebox.store.queue import QueueFilter
+from edgebox.store.filters import DocumentFilter
 
 
 def ai_result(urgency: str = "urgent", **changes: object) -> dict:
@@ -213,7 +213,7 @@ def test_queue_puts_failed_unreadable_and_untriaged_above_routine_and_copies_las
     ]
     assert [row["file_name"] for row in store.queue()] == expected
     assert [row["file_name"] for row in store.queue_page()] == expected
-    unknown = store.queue_page(QueueFilter(urgency="unknown"))
+    unknown = store.queue_page(DocumentFilter(urgency="unknown"))
     assert [row["document_id"] for row in unknown][:3] == [damaged, failed, waiting]
     assert store.queue()[2]["error"] == "triage deadline passed (120 s)"
 
@@ -439,3 +439,16 @@ def test_a_write_after_a_read_waits_for_another_writer(store: Store) -> None:
     writer.join(timeout=60)
     assert other_done.is_set()
     assert store.document(doc)["state"] == DocState.EXTRACTED  # it went second
+
+
+def test_texts_added_in_bulk_are_triaged_and_found_by_words(store: Store) -> None:
+    from edgebox.store.bulk import add_searchable_texts
+
+    ids = add_searchable_texts(
+        store, ["malaria smear positive", "fractured radius"], received_at="2026-11-01"
+    )
+    assert store.counts_by_state()["triaged"] == 2
+    assert store.document(ids[1])["file_name"] == "doc-1.txt"
+    hits = store.text_search("radius")
+    assert [hit["document_id"] for hit in hits] == [ids[1]]
+    assert store.pending_outbox() == [] and store.audit_log() == []

@@ -9,7 +9,8 @@ import pytest
 
 from edgebox.errors import StoreError
 from edgebox.store import DocState, Store
-from edgebox.store.queue import QueueFilter, check_readable
+from edgebox.store.filters import DocumentFilter
+from edgebox.store.queue import check_readable
 from tests.test_tui_fixtures import seed
 
 
@@ -104,7 +105,7 @@ def test_the_queue_filters_by_state_category_and_urgency(
     store: Store, ids: dict[str, int]
 ) -> None:
     def files(**filters: str) -> list[str]:
-        return [row["file_name"] for row in store.queue_page(QueueFilter(**filters))]
+        return [row["file_name"] for row in store.queue_page(DocumentFilter(**filters))]
 
     # The quarantined scan has no result: it sorts with the unknown, by age.
     assert files() == [
@@ -255,5 +256,5 @@ def test_the_queue_pages_and_counts_what_passes_the_filters(
     ]
     assert pages == [every[0:2], every[2:4], every[4:]]
     assert store.queue_count() == 5
-    assert store.queue_count(QueueFilter(urgency="unknown")) == 2
-    assert store.queue_count(QueueFilter(state="reviewed")) == 0
+    assert store.queue_count(DocumentFilter(urgency="unknown")) == 2
+    assert store.queue_count(DocumentFilter(state="reviewed")) == 0

@@ -13,7 +13,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from edgebox.store import DocState
-from edgebox.store.queue import QueueFilter
+from edgebox.store.filters import DocumentFilter
 from edgebox.tui.snapshots import QUEUE_PAGE, QueueSnapshot, load_queue
 from edgebox.tui.text import clip, literal, local_time, urgency_text
 from edgebox.tui.topbar import TopBar
@@ -60,7 +60,7 @@ class QueueScreen(Screen):
 
     def __init__(self, *, to_review: bool = False) -> None:
         super().__init__()
-        self.filters = QueueFilter(to_review=to_review)
+        self.filters = DocumentFilter(to_review=to_review)
         self.marked: set[int] = set()
         """Documents marked (space) for a bulk confirmation (C)."""
         self.page_start = 0
@@ -103,7 +103,7 @@ class QueueScreen(Screen):
         self._load(self.filters, self.page_start)
 
     @work(thread=True, exclusive=True, group="queue", exit_on_error=False)
-    def _load(self, filters: QueueFilter, offset: int) -> None:
+    def _load(self, filters: DocumentFilter, offset: int) -> None:
         try:
             with self.edgebox.opener() as store:
                 snapshot = load_queue(store, filters, offset=offset)
@@ -112,7 +112,7 @@ class QueueScreen(Screen):
             return
         self.app.call_from_thread(self._show, (filters, offset), snapshot)
 
-    def _show(self, asked: tuple[QueueFilter, int], snapshot: QueueSnapshot) -> None:
+    def _show(self, asked: tuple[DocumentFilter, int], snapshot: QueueSnapshot) -> None:
         if asked != (self.filters, self.page_start) or snapshot == self.snapshot:
             return  # stale, or nothing changed: no repaint, no flicker
         self.snapshot = snapshot
@@ -212,13 +212,13 @@ class QueueScreen(Screen):
             line.append(f"{name}: ")
             line.append(value or "all", style="bold" if value else "")
             line.append("  ")
-        if replace(f, to_review=False) != QueueFilter():
+        if replace(f, to_review=False) != DocumentFilter():
             line.append("0 ", style="bold")
             line.append("clear")
         self.query_one("#filters", Static).update(line)
 
     def _empty_message(self) -> Text:
-        if replace(self.filters, to_review=False) != QueueFilter():
+        if replace(self.filters, to_review=False) != DocumentFilter():
             return Text("No document matches these filters (0 clears them).")
         if self.filters.to_review:
             return Text("Nothing waits for a person. t shows every document.")
@@ -268,7 +268,7 @@ class QueueScreen(Screen):
         self._set_filters(replace(self.filters, **{name: following}))
 
     def action_clear_filters(self) -> None:
-        self._set_filters(QueueFilter(to_review=self.filters.to_review))
+        self._set_filters(DocumentFilter(to_review=self.filters.to_review))
 
     def action_toggle_view(self) -> None:
         self._set_filters(replace(self.filters, to_review=not self.filters.to_review))
@@ -351,7 +351,7 @@ class QueueScreen(Screen):
         self.snapshot = None
         self.reload()
 
-    def _set_filters(self, filters: QueueFilter) -> None:
+    def _set_filters(self, filters: DocumentFilter) -> None:
         self.filters = filters
         self.page_start = 0
         self.snapshot = None

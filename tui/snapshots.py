@@ -14,7 +14,8 @@ from typing import Any
 from edgebox.config import Config, TriageConfig
 from edgebox.errors import StoreError
 from edgebox.store import Store
-from edgebox.store.queue import QueueFilter, check_readable
+from edgebox.store.filters import DocumentFilter
+from edgebox.store.queue import check_readable
 from edgebox.vocabulary import NOT_RATED
 
 QUEUE_PAGE = 500
@@ -68,7 +69,7 @@ class QueueSnapshot:
 
 
 def load_queue(
-    store: Store, filters: QueueFilter, *, offset: int = 0, page: int = QUEUE_PAGE
+    store: Store, filters: DocumentFilter, *, offset: int = 0, page: int = QUEUE_PAGE
 ) -> QueueSnapshot:
     total = store.queue_count(filters)
     # The last page when documents left since (a filter or a requeue).

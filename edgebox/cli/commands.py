@@ -570,7 +570,7 @@ def search(
     from edgebox.cli.render import hits_table
     from edgebox.search.index import hits_json
     from edgebox.store import open_for_reading
-    from edgebox.store.search import Filters
+    from edgebox.store.filters import DocumentFilter
 
     settings = _config(ctx)
     settings.require_home()
@@ -580,7 +580,7 @@ def search(
             f"{category!r} is not a category of this box ({known})",
             param_hint="'--category'",
         )
-    filters = Filters(
+    filters = DocumentFilter(
         category=category, urgency=urgency, state=state, since=since, until=until
     )
     with open_for_reading(settings.db_path) as store:

@@ -23,7 +23,8 @@ from edgebox.config import IndexConfig
 from edgebox.errors import EdgeboxError
 from edgebox.search.embed import Embedder
 from edgebox.store import Store
-from edgebox.store.search import COMMON_MATCHES, Chunk, Filters
+from edgebox.store.filters import DocumentFilter
+from edgebox.store.search import COMMON_MATCHES, Chunk
 
 RRF_K = 60
 # Below this cosine a neighbour is noise, not a match: without a floor every
@@ -185,7 +186,7 @@ class SearchIndex:
         return [(0, 0, label)]
 
     def search(
-        self, query: str, *, limit: int = 10, filters: Filters | None = None
+        self, query: str, *, limit: int = 10, filters: DocumentFilter | None = None
     ) -> list[Hit]:
         """Hybrid search: FTS5 and vector ranks fused by reciprocal rank."""
         words = _WORD.findall(query)
@@ -196,7 +197,7 @@ class SearchIndex:
         pool = max(50, limit * 5)
         # Filters narrow both rankings before their cut: applied afterwards, a
         # filter would only see the first `pool` hits of the whole store.
-        within = self.store.filtered_ids(filters or Filters())
+        within = self.store.filtered_ids(filters or DocumentFilter())
         lexical = self._fts(words, pool, within)
         self.matrix.refresh(self.store)
         semantic = [
@@ -213,7 +214,7 @@ class SearchIndex:
             scores[doc] = scores.get(doc, 0.0) + 1.0 / (RRF_K + rank + 1)
         snippets = {doc: snippet for doc, _, snippet in lexical}
         best_chunk = {doc: chunk for doc, _, chunk in semantic}
-        rows = self.store.search_rows(list(scores), filters or Filters())
+        rows = self.store.search_rows(list(scores), filters or DocumentFilter())
         ranked = sorted(rows, key=lambda doc: -scores[doc])[:limit]
         return [
             self._hit(rows[doc], scores[doc], snippets.get(doc), best_chunk.get(doc))
@@ -242,7 +243,7 @@ class SearchIndex:
             for n in self.matrix.nearest(vector, limit=limit * 4 + 1)
             if n[0] != doc_id and n[1] >= MIN_SIMILARITY
         ]
-        rows = self.store.search_rows([doc for doc, _, _ in near], Filters())
+        rows = self.store.search_rows([doc for doc, _, _ in near], DocumentFilter())
         hits = [self._hit(rows[doc], score, None, chunk) for doc, score, chunk in near
                 if doc in rows]  # fmt: skip
         hits.sort(key=lambda hit: (not hit.reviewed, -hit.score))

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from sqlite_utils import Database
 
+from edgebox.store.latest import DOCUMENTS_WITH_RESULT, is_latest
 from edgebox.store.schema import now
 
 if TYPE_CHECKING:
@@ -33,20 +34,16 @@ def due_alerts(store: Store, *, received_since: str, at: str) -> list[DueAlert]:
     db = store.db
     with store.atomic():
         db.execute(
-            """INSERT OR IGNORE INTO alerts (document_id, state, next_at, created_at)
-               SELECT d.id, 'pending', ?, ? FROM documents d
-               JOIN triage_revisions t ON t.document_id = d.id AND t.revision = (
-                   SELECT MAX(revision) FROM triage_revisions
-                   WHERE document_id = d.id)
+            f"""INSERT OR IGNORE INTO alerts (document_id, state, next_at, created_at)
+               SELECT d.id, 'pending', ?, ? {DOCUMENTS_WITH_RESULT}
                WHERE t.urgency = 'emergency' AND d.received_at >= ?
                  AND d.duplicate_of IS NULL""",
             [at, at, received_since],
         )
     rows = db.query(
-        """SELECT a.document_id, a.attempts, t.urgency, t.category FROM alerts a
+        f"""SELECT a.document_id, a.attempts, t.urgency, t.category FROM alerts a
            JOIN triage_revisions t ON t.document_id = a.document_id
-            AND t.revision = (SELECT MAX(revision) FROM triage_revisions
-                              WHERE document_id = a.document_id)
+            AND {is_latest("t", of="a.document_id")}
            WHERE a.state = 'pending' AND a.next_at <= ?
            ORDER BY a.created_at, a.document_id""",
         [at],
@@ -124,9 +121,7 @@ def emergency_ids(db: Database) -> dict[int, str]:
     return {
         int(r["document_id"]): r["category"] or "unknown"
         for r in db.query(
-            """SELECT t.document_id, t.category FROM triage_revisions t
-               WHERE t.urgency = 'emergency' AND t.author = 'ai' AND t.revision = (
-                   SELECT MAX(revision) FROM triage_revisions
-                   WHERE document_id = t.document_id)"""
+            "SELECT t.document_id, t.category FROM triage_revisions t"
+            f" WHERE t.urgency = 'emergency' AND t.author = 'ai' AND {is_latest()}"
         )
     }

@@ -8,18 +8,12 @@ tried for ever, one fresh count per run.
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlite_utils import Database
-
+from edgebox.store.base import StoreBase
 from edgebox.store.schema import now
 
 
-class AttemptQueries:
-    db: Database
-
-    def atomic(self) -> Any:  # provided by Store
-        raise NotImplementedError
+class AttemptQueries(StoreBase):
+    """Mixed into `Store`."""
 
     def count_file_attempt(self, relative_path: str, identity: str, error: str) -> int:
         """Count one more failed read of this inbox file; its tries so far.

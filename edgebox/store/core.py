@@ -1,20 +1,19 @@
 """The store: one SQLite file (WAL) and every SQL statement edgebox runs.
 
-Schema changes are numbered migrations (sqlite-utils `Migrations`), applied on
-open. A triage result is never overwritten: the AI's answer is revision 1 and a
-staff review is a new revision, so what the model said is always kept. Writing a
-revision also writes its outbox row and an audit row in the same transaction
-(transactional outbox): a crash leaves all of them or none.
+`Store` opens the file (numbered migrations, sqlite-utils `Migrations`,
+applied on open) and combines the query classes, each in a module of its own
+on `StoreBase`: documents, revisions (and the review and the two stages built
+on them), search, the queue, outbox, retention and file attempts. What is left
+here reads across them: the queue the CLI prints, the training examples and
+how often staff overrode the AI, and what the running service says.
 """
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import statistics
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -24,29 +23,20 @@ from edgebox.config import TriageConfig
 from edgebox.errors import StoreError
 from edgebox.store.attempts import AttemptQueries
 from edgebox.store.documents import DocumentQueries
+from edgebox.store.filters import DocumentFilter
+from edgebox.store.latest import DOCUMENTS_WITH_LATEST, DOCUMENTS_WITH_RESULT, is_latest
 from edgebox.store.outbox import OutboxQueries
 from edgebox.store.queue import QueueQueries
 from edgebox.store.retention import RetentionQueries
-from edgebox.store.review import ReviewQueries, check_seen, check_staff_urgency
-from edgebox.store.schema import (
-    QUEUE_ORDER,
-    DocState,
-    OutboxState,
-    migrations,
-    now,
-    refuse_a_foreign_database,
-)
-from edgebox.store.search import Chunk, SearchQueries
-from edgebox.store.staff import check_may_sign, signature
+from edgebox.store.revisions import decode_revision
+from edgebox.store.schema import QUEUE_ORDER, migrations, refuse_a_foreign_database
+from edgebox.store.search import SearchQueries
 from edgebox.store.stages import StageQueries
-from edgebox.vocabulary import Urgency
 
-_JSON_COLUMNS = ("red_flags", "fields", "sources", "provenance")
-_REVISION_COLUMNS = (
-    "category", "urgency", "summary", "red_flags", "fields", "language",
-    "confidence", "needs_review", "sources", "provenance", "error", "note",
-    "provisional",
-)  # fmt: skip
+# A person's own decision, read one by one (a bulk confirmation is not), on a
+# document whose text is still kept: what the learned models train on.
+_TRAINING_EXAMPLE = """t.author LIKE 'staff:%' AND d.text IS NOT NULL
+    AND json_extract(t.provenance, '$.bulk') IS NULL"""
 
 
 class Store(
@@ -56,8 +46,7 @@ class Store(
     OutboxQueries,
     QueueQueries,
     RetentionQueries,
-    ReviewQueries,
-    StageQueries,
+    StageQueries,  # with ReviewQueries and RevisionQueries beneath it
 ):
     """A connection to edgebox.db. One per thread; cheap to open."""
 
@@ -96,198 +85,20 @@ class Store(
             raise
         self.db.execute("COMMIT")
 
-    def close(self) -> None:
-        self.db.close()
-
-    def __enter__(self) -> Store:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    @contextmanager
-    def atomic(self) -> Iterator[None]:
-        """One write transaction (a savepoint when nested).
-
-        BEGIN IMMEDIATE takes the write lock before the first read. With a plain
-        BEGIN, a transaction that reads and then writes fails at once with
-        "database is locked" (WAL's busy snapshot, which ignores the busy
-        timeout) when another process committed in between: a review saved in
-        the UI while the service writes a result.
-        """
-        if self.db.conn.in_transaction:
-            with self.db.atomic():
-                yield
-            return
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            if self.db.conn.in_transaction:
-                self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
-
     def applied_migrations(self) -> list[str]:
         return [m.name for m in migrations.applied(self.db)]
 
     def journal_mode(self) -> str:
         return next(self.db.query("PRAGMA journal_mode"))["journal_mode"]
 
-    # -- triage revisions --------------------------------------------------
+    # -- reading across documents and their revisions ----------------------
 
-    def record_triage(
-        self,
-        doc_id: int,
-        result: Mapping[str, Any],
-        *,
-        author: str = "ai",
-        chunks: tuple[str, list[Chunk]] | None = None,
-        audit: tuple[str, str, Mapping[str, Any]] | None = None,
-    ) -> int:
-        """Store a triage result as the document's next revision; return its number.
-
-        The revision, its outbox row, the document's new state, its search
-        index rows (`chunks`: the embedding model's name and the vectors) and
-        an audit row are one transaction. `audit` (actor, action, detail)
-        replaces the default audit row: an undo restores another author's values
-        but is recorded as the undo of the person who did it.
-        """
-        values = [_column_value(key, result.get(key)) for key in _REVISION_COLUMNS]
-        with self.atomic():
-            state = _state_after(
-                author,
-                provisional=bool(result.get("provisional")),
-                now_in=DocState(self.document(doc_id)["state"]),
-            )
-            revision = (
-                1
-                + next(
-                    self.db.query(
-                        "SELECT COALESCE(MAX(revision), 0) AS n FROM triage_revisions"
-                        " WHERE document_id = ?",
-                        [doc_id],
-                    )
-                )["n"]
-            )
-            stamp = now()
-            columns = ", ".join(_REVISION_COLUMNS)
-            marks = ", ".join("?" for _ in _REVISION_COLUMNS)
-            self.db.execute(
-                f"INSERT INTO triage_revisions (document_id, revision, author,"
-                f" created_at, {columns}) VALUES (?, ?, ?, ?, {marks})",
-                [doc_id, revision, author, stamp, *values],
-            )
-            self.db.execute(
-                "UPDATE documents SET state = ?, updated_at = ? WHERE id = ?",
-                [state, stamp, doc_id],
-            )
-            payload = {"document_id": doc_id, "revision": revision, "author": author}
-            payload |= self.revision(doc_id, revision)
-            self.db.execute(
-                "INSERT INTO outbox (kind, document_id, revision, payload, state,"
-                " priority, created_at) VALUES ('triage', ?, ?, ?, ?, ?, ?)",
-                [
-                    doc_id,
-                    revision,
-                    json.dumps(payload),
-                    OutboxState.PENDING,
-                    Urgency(payload["urgency"]).rank,
-                    stamp,
-                ],
-            )
-            actor, action, detail = audit or (author, "triage", {})
-            self._audit(actor, action, doc_id, {"revision": revision, **detail})
-            self.refresh_fts(doc_id)
-            if chunks is not None:
-                self.write_chunks(doc_id, chunks[0], chunks[1])
-        return revision
-
-    def record_review(
-        self,
-        doc_id: int,
-        *,
-        reviewer: str,
-        changes: Mapping[str, Any],
-        note: str | None = None,
-        expected_revision: int | None = None,
-        signed: str | None = None,
-        bulk: bool = False,
-    ) -> int:
-        """A person confirms or corrects the latest result: a new revision,
-        with the reviewer's optional note. `signed` says how the reviewer's
-        name was vouched for (`pin`, `EDGEBOX_USER`, `login`), for the audit.
-        `bulk`: confirmed with others at once, unread one by one: marked so in
-        its provenance, and kept out of training and override rates.
-
-        `expected_revision` is the revision the person was shown: the review is
-        refused when another one came since (unchanged fields are copied from
-        the latest revision, so a form opened before a colleague's save would
-        otherwise record her values under this reviewer's name)."""
-        unknown = set(changes) - set(_REVISION_COLUMNS)
-        if unknown:
-            raise StoreError(f"cannot review unknown field(s): {', '.join(unknown)}")
-        with self.atomic():
-            latest = self.latest_revision(doc_id)
-            if latest is None:
-                raise StoreError(f"document {doc_id} has no triage result to review")
-            check_seen(doc_id, latest, expected_revision)
-            check_may_sign(self.db, reviewer)
-            self._check_not_in_triage(doc_id)
-            reviewed = {key: latest[key] for key in _REVISION_COLUMNS}
-            reviewed |= dict(changes)
-            check_staff_urgency(doc_id, reviewed["urgency"])
-            reviewed["needs_review"] = False
-            reviewed["sources"] = {"category": "staff", "urgency": "staff"}
-            reviewed["error"] = None
-            reviewed["note"] = note or None
-            reviewed["provisional"] = False
-            provenance = {
-                k: v for k, v in reviewed["provenance"].items() if k != "bulk"
-            }
-            reviewed["provenance"] = provenance | ({"bulk": True} if bulk else {})
-            author = f"staff:{reviewer}"
-            return self.record_triage(
-                doc_id, reviewed, author=author, audit=signature(author, signed)
-            )
-
-    def _check_not_in_triage(self, doc_id: int) -> None:
-        """A failed triage sent back (requeue) is triaged again: a review saved
-        meanwhile would be buried under the new result, so it waits for it."""
-        state = self.document(doc_id)["state"]
-        latest = self.latest_revision(doc_id) or {}
-        if latest.get("provisional") or str(latest.get("author")).startswith("staff:"):
-            return  # staff act before the machine; its stages keep their answer
-        if state not in (DocState.TRIAGED, DocState.REVIEWED):
-            raise StoreError(
-                f"document {doc_id} is being triaged again ({state});"
-                " nothing was saved: review it once its new result is in",
-                title="changed meanwhile",
-            )
-
-    def revision(self, doc_id: int, revision: int) -> dict[str, Any]:
-        rows = self.db.query(
-            "SELECT * FROM triage_revisions WHERE document_id = ? AND revision = ?",
-            [doc_id, revision],
-        )
-        row = next(rows, None)
-        if row is None:
-            raise StoreError(f"document {doc_id} has no revision {revision}")
-        return _decode(row)
-
-    def revisions(self, doc_id: int) -> list[dict[str, Any]]:
-        rows = self.db.query(
-            "SELECT * FROM triage_revisions WHERE document_id = ? ORDER BY revision",
-            [doc_id],
-        )
-        return [_decode(row) for row in rows]
-
-    def latest_revision(self, doc_id: int) -> dict[str, Any] | None:
-        revisions = self.revisions(doc_id)
-        return revisions[-1] if revisions else None
-
-    def queue(self, *, limit: int = 100) -> list[dict[str, Any]]:
-        """Documents with their latest result, in the queue's order."""
+    def queue(
+        self, filters: DocumentFilter | None = None, *, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        """Documents with their latest result that pass the filters, in the
+        queue's order (the CLI's; the UI pages with `queue_page`)."""
+        clause, params = (filters or DocumentFilter()).where_clause()
         rows = self.db.query(
             f"""
             SELECT d.id AS document_id, d.file_name, d.state, d.received_at,
@@ -295,21 +106,19 @@ class Store(
                    t.urgency, t.summary, t.red_flags, t.fields, t.confidence,
                    t.needs_review, t.sources, t.provenance, t.error,
                    COALESCE(t.provisional, 0) AS provisional
-            FROM documents d
-            LEFT JOIN triage_revisions t ON t.document_id = d.id AND t.revision = (
-                SELECT MAX(revision) FROM triage_revisions WHERE document_id = d.id)
+            {DOCUMENTS_WITH_LATEST}
+            {clause}
             ORDER BY {QUEUE_ORDER}
             LIMIT ?""",
-            [limit],
+            [*params, limit],
         )
-        return [_decode(row) for row in rows]
+        return [decode_revision(row) for row in rows]
 
     def needs_review_count(self) -> int:
         row = next(
             self.db.query(
-                """SELECT COUNT(*) AS n FROM triage_revisions t WHERE needs_review = 1
-                AND revision = (SELECT MAX(revision) FROM triage_revisions
-                                WHERE document_id = t.document_id)"""
+                "SELECT COUNT(*) AS n FROM triage_revisions t"
+                f" WHERE t.needs_review = 1 AND {is_latest('t')}"
             )
         )
         return int(row["n"])
@@ -318,14 +127,11 @@ class Store(
         """Documents a person confirmed or corrected, with the labels they chose:
         what the learned models train on."""
         rows = self.db.query(
-            """
+            f"""
             SELECT d.id AS document_id, d.text, t.category, t.urgency,
                    t.created_at AS reviewed_at
-            FROM documents d
-            JOIN triage_revisions t ON t.document_id = d.id AND t.revision = (
-                SELECT MAX(revision) FROM triage_revisions WHERE document_id = d.id)
-            WHERE t.author LIKE 'staff:%' AND d.text IS NOT NULL
-              AND json_extract(t.provenance, '$.bulk') IS NULL
+            {DOCUMENTS_WITH_RESULT}
+            WHERE {_TRAINING_EXAMPLE}
             ORDER BY t.created_at, d.id"""
         )
         return list(rows)
@@ -335,44 +141,11 @@ class Store(
         without reading their texts: the UI says how many more are needed."""
         row = next(
             self.db.query(
-                """SELECT COUNT(*) AS n FROM documents d
-                JOIN triage_revisions t ON t.document_id = d.id AND t.revision = (
-                    SELECT MAX(revision) FROM triage_revisions
-                    WHERE document_id = d.id)
-                WHERE t.author LIKE 'staff:%' AND d.text IS NOT NULL
-                  AND json_extract(t.provenance, '$.bulk') IS NULL"""
+                f"SELECT COUNT(*) AS n {DOCUMENTS_WITH_RESULT}"
+                f" WHERE {_TRAINING_EXAMPLE}"
             )
         )
         return int(row["n"])
-
-    def confirm_many(
-        self, doc_ids: list[int], *, reviewer: str, signed: str | None = None
-    ) -> tuple[list[int], dict[int, str]]:
-        """Confirm several results as they are, in one transaction: (confirmed,
-        {left out: why}). Never an emergency (a person confirms each one on
-        its own), nor a document with no urgency to confirm."""
-        confirmed: list[int] = []
-        left_out: dict[int, str] = {}
-        with self.atomic():
-            for doc_id in doc_ids:
-                latest = self.latest_revision(doc_id)
-                if latest is None or latest["urgency"] not in Urgency.levels():
-                    left_out[doc_id] = "no urgency to confirm"
-                elif latest["urgency"] == Urgency.EMERGENCY:
-                    left_out[doc_id] = "an emergency is confirmed on its own"
-                elif str(latest["author"]).startswith("staff:"):
-                    left_out[doc_id] = "a person has already decided"
-                else:
-                    self.record_review(
-                        doc_id,
-                        reviewer=reviewer,
-                        changes={},
-                        expected_revision=latest["revision"],
-                        signed=signed,
-                        bulk=True,
-                    )
-                    confirmed.append(doc_id)
-        return confirmed, left_out
 
     def staff_activity(self) -> tuple[int, int]:
         """(count, last id) of what staff did (reviews, undos): a cheap way to
@@ -393,7 +166,7 @@ class Store(
         (does a label given 0.9 hold 9 times in 10 on this box's documents?)."""
         rows = list(
             self.db.query(
-                """
+                f"""
                 SELECT ai.category AS ai_category, ai.urgency AS ai_urgency,
                        json_extract(ai.provenance, '$.field_confidence.category')
                          AS ai_category_confidence,
@@ -408,8 +181,7 @@ class Store(
                        staff.category AS category, staff.urgency AS urgency
                 FROM triage_revisions ai
                 JOIN triage_revisions staff ON staff.document_id = ai.document_id
-                  AND staff.revision = (SELECT MAX(revision) FROM triage_revisions
-                                        WHERE document_id = ai.document_id)
+                  AND {is_latest("staff", of="ai.document_id")}
                 WHERE ai.author = 'ai' AND ai.revision = (
                     SELECT MAX(revision) FROM triage_revisions
                     WHERE document_id = ai.document_id AND author = 'ai'
@@ -443,26 +215,6 @@ class Store(
                 " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 [(key, str(value)) for key, value in values.items()],
             )
-
-    # -- audit -----------------------------------------------------------
-
-    def audit_log(self, doc_id: int | None = None) -> list[dict[str, Any]]:
-        if doc_id is None:
-            return list(self.db.query("SELECT * FROM audit ORDER BY id"))
-        return list(
-            self.db.query(
-                "SELECT * FROM audit WHERE document_id = ? ORDER BY id", [doc_id]
-            )
-        )
-
-    def _audit(
-        self, actor: str, action: str, doc_id: int | None, detail: Mapping[str, Any]
-    ) -> None:
-        self.db.execute(
-            "INSERT INTO audit (at, actor, action, document_id, detail)"
-            " VALUES (?, ?, ?, ?, ?)",
-            [now(), actor, action, doc_id, json.dumps(dict(detail))],
-        )
 
 
 def _enable_wal(db: Database, *, attempts: int = 50) -> None:
@@ -537,35 +289,3 @@ def _kept_by_confidence(
         for lower in (*bounds, None)
         if (entries := bands.get(lower))
     ]
-
-
-def _column_value(key: str, value: Any) -> Any:
-    if key in _JSON_COLUMNS:
-        return json.dumps(
-            value if value is not None else ({} if key != "red_flags" else [])
-        )
-    if key in ("needs_review", "provisional"):
-        return 1 if value else 0
-    return value
-
-
-def _decode(row: dict[str, Any]) -> dict[str, Any]:
-    for key in _JSON_COLUMNS:
-        if isinstance(row.get(key), str):
-            row[key] = json.loads(row[key])
-    for key in ("needs_review", "provisional"):
-        if row.get(key) is not None:
-            row[key] = bool(row[key])
-    return row
-
-
-_UNREAD = (DocState.RECEIVED, DocState.FAILED, DocState.QUARANTINED)
-
-
-def _state_after(author: str, *, provisional: bool, now_in: DocState) -> DocState:
-    """A provisional AI revision leaves the document waiting for the LLM
-    stage (extracted); a staff one makes it reviewed, except on a document not
-    read yet (escalated before it was): it is still to be read."""
-    if author != "ai":
-        return now_in if now_in in _UNREAD else DocState.REVIEWED
-    return DocState.EXTRACTED if provisional else DocState.TRIAGED

@@ -7,17 +7,17 @@ limit, a symbolic link): such a file is quarantined without being opened.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from sqlite_utils import Database
 
 from edgebox.errors import StoreError
+from edgebox.store.base import StoreBase
+from edgebox.store.latest import DOCUMENTS_WITH_LATEST
 from edgebox.store.schema import DocState, OutboxState, now
+from edgebox.store.search import refresh_fts
 
-_WITH_LATEST = """FROM documents d LEFT JOIN triage_revisions t ON t.document_id = d.id
-    AND t.revision = (SELECT MAX(revision) FROM triage_revisions
-                      WHERE document_id = d.id)"""
 # A triage that failed (urgency unknown, with its error) and is still the
 # document's result: no person's revision, even one undone since, lies on it.
 # Such a document may be triaged again; a reviewed one never is.
@@ -27,17 +27,16 @@ _TRIAGE_FAILED = f"""d.state = '{DocState.TRIAGED}' AND t.urgency = 'unknown'
         AND s.author LIKE 'staff:%')"""
 
 
-class DocumentQueries:
-    db: Database
-    refresh_fts: Callable[[int], None]  # provided by SearchQueries
+def document_row(db: Database, doc_id: int) -> dict[str, Any]:
+    """The document's row; a StoreError naming the id when there is none."""
+    rows = list(db.query("SELECT * FROM documents WHERE id = ?", [doc_id]))
+    if not rows:
+        raise StoreError(f"no document with id {doc_id}")
+    return rows[0]
 
-    def atomic(self) -> Any:  # provided by Store
-        raise NotImplementedError
 
-    def _audit(
-        self, actor: str, action: str, doc_id: int | None, detail: Mapping[str, Any]
-    ) -> None:  # provided by Store
-        raise NotImplementedError
+class DocumentQueries(StoreBase):
+    """Mixed into `Store`."""
 
     def add_document(
         self,
@@ -82,16 +81,13 @@ class DocumentQueries:
             )
             doc_id = int(cursor.lastrowid or 0)
             self._audit("edgebox", "received", doc_id, {"state": str(state)})
-            self.refresh_fts(doc_id)  # findable by name even if never read
+            refresh_fts(self.db, doc_id)  # findable by name even if never read
             if state == DocState.QUARANTINED:
                 self._quarantine_event(doc_id)
         return doc_id
 
     def document(self, doc_id: int) -> dict[str, Any]:
-        rows = list(self.db.query("SELECT * FROM documents WHERE id = ?", [doc_id]))
-        if not rows:
-            raise StoreError(f"no document with id {doc_id}")
-        return rows[0]
+        return document_row(self.db, doc_id)
 
     def recent_texts(self, limit: int) -> list[str]:
         """The texts of the newest documents that have one: what a bundle's
@@ -159,7 +155,7 @@ class DocumentQueries:
             )
             self._audit("edgebox", f"state:{state}", doc_id, {"error": error_code})
             if text is not None:
-                self.refresh_fts(doc_id)
+                refresh_fts(self.db, doc_id)
             if state == DocState.QUARANTINED:
                 self._quarantine_event(doc_id)
                 return self._quarantine_duplicates(doc_id)
@@ -261,7 +257,7 @@ class DocumentQueries:
         """The latest revision when it is a failed triage that no person has
         reviewed (nor reviewed and undone): the document's only result."""
         rows = self.db.query(
-            f"SELECT t.revision, t.error {_WITH_LATEST} WHERE d.id = ?"
+            f"SELECT t.revision, t.error {DOCUMENTS_WITH_LATEST} WHERE d.id = ?"
             f" AND {_TRIAGE_FAILED}",
             [doc_id],
         )
@@ -272,7 +268,7 @@ class DocumentQueries:
         reviewed, oldest first: what `requeue` takes back. A failed triage's
         error is given as the document's, with the code `triage_failed`."""
         rows = self.db.query(
-            f"SELECT d.*, t.error AS triage_error {_WITH_LATEST}"
+            f"SELECT d.*, t.error AS triage_error {DOCUMENTS_WITH_LATEST}"
             f" WHERE d.state IN (?, ?) OR ({_TRIAGE_FAILED}) ORDER BY d.id",
             [DocState.FAILED, DocState.QUARANTINED],
         )

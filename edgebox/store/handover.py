@@ -12,9 +12,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-_LATEST = """FROM documents d JOIN triage_revisions t ON t.document_id = d.id
-    AND t.revision = (SELECT MAX(revision) FROM triage_revisions
-                      WHERE document_id = d.id)"""
+from edgebox.store.latest import DOCUMENTS_WITH_RESULT
 
 
 @dataclass(frozen=True)
@@ -56,7 +54,7 @@ def handover(db: Database, *, since: str, until: str) -> Handover:
             f"""SELECT d.id, d.received_at, d.file_name, t.category, t.urgency,
                        t.summary, t.red_flags, t.needs_review,
                        COALESCE(t.provisional, 0) AS provisional, t.author
-                {_LATEST}
+                {DOCUMENTS_WITH_RESULT}
                 WHERE d.received_at >= ? AND d.received_at < ?
                   AND d.duplicate_of IS NULL
                 ORDER BY d.received_at, d.id""",

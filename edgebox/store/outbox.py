@@ -7,8 +7,7 @@ from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlite_utils import Database
-
+from edgebox.store.base import StoreBase
 from edgebox.store.schema import DocState, OutboxState, now
 
 
@@ -63,18 +62,9 @@ class ArchivedOriginal:
 _OUTBOX_COLUMNS = ", ".join(f.name for f in fields(OutboxRow))
 
 
-class OutboxQueries:
-    """What the sync client reads and writes; the rows are written by Store."""
-
-    db: Database
-
-    def atomic(self) -> Any:  # provided by Store
-        raise NotImplementedError
-
-    def _audit(
-        self, actor: str, action: str, doc_id: int | None, detail: Mapping[str, Any]
-    ) -> None:  # provided by Store
-        raise NotImplementedError
+class OutboxQueries(StoreBase):
+    """What the sync client reads and writes; the rows are written with each
+    change (revisions, quarantine events). Mixed into `Store`."""
 
     # -- outbox and audit --------------------------------------------------
 

@@ -8,38 +8,21 @@ lives in the store package.
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
 
 from sqlite_utils import Database
 
 from edgebox.errors import StoreError
-from edgebox.store.schema import QUEUE_ORDER, refuse_a_foreign_database, where_set
+from edgebox.store.base import StoreBase
+from edgebox.store.filters import DocumentFilter
+from edgebox.store.latest import DOCUMENTS_WITH_LATEST, LATEST_URGENCY
+from edgebox.store.schema import QUEUE_ORDER, refuse_a_foreign_database
 from edgebox.vocabulary import NOT_RATED
 
-_QUEUE_FROM = """FROM documents d
-            LEFT JOIN triage_revisions t ON t.document_id = d.id AND t.revision = (
-                SELECT MAX(revision) FROM triage_revisions WHERE document_id = d.id)"""
 
-
-@dataclass(frozen=True)
-class QueueFilter:
-    """What the queue shows; None means any."""
-
-    state: str | None = None
-    category: str | None = None
-    urgency: str | None = None
-    to_review: bool = False
-    """Only what waits for a person: a result that asks for review, or a
-    file that could not be read (failed, quarantined)."""
-
-
-class QueueQueries:
+class QueueQueries(StoreBase):
     """Mixed into `Store`."""
-
-    db: Database
-    path: Path
 
     # -- opening -------------------------------------------------------------
 
@@ -68,22 +51,26 @@ class QueueQueries:
     # -- the queue -------------------------------------------------------------
 
     def queue_page(
-        self, filters: QueueFilter | None = None, *, limit: int = 500, offset: int = 0
+        self,
+        filters: DocumentFilter | None = None,
+        *,
+        limit: int = 500,
+        offset: int = 0,
     ) -> list[dict[str, Any]]:
         """Documents with their latest result that pass the filters, most urgent
         first (no result sorts as unknown), then oldest; `offset` pages on."""
-        clause, params = _queue_where(filters or QueueFilter())
+        clause, params = (filters or DocumentFilter()).where_clause()
         rows = self.db.query(
             f"""
             SELECT d.id AS document_id, d.file_name, d.state, d.received_at,
                    d.updated_at, d.error_code, d.error_message, t.revision,
-                   t.author, t.category, COALESCE(t.urgency, 'unknown') AS urgency,
+                   t.author, t.category, {LATEST_URGENCY} AS urgency,
                    t.summary, t.needs_review,
                    COALESCE(t.provisional, 0) AS provisional,
                    (t.urgency = 'unknown' AND t.author = 'ai' AND EXISTS (
                        SELECT 1 FROM json_each(t.provenance, '$.review_reasons')
                        WHERE value = ?)) AS not_rated
-            {_QUEUE_FROM}
+            {DOCUMENTS_WITH_LATEST}
             {clause}
             ORDER BY {QUEUE_ORDER}
             LIMIT ? OFFSET ?""",
@@ -99,29 +86,13 @@ class QueueQueries:
             for row in rows
         ]
 
-    def queue_count(self, filters: QueueFilter | None = None) -> int:
+    def queue_count(self, filters: DocumentFilter | None = None) -> int:
         """How many documents pass the filters: what a page leaves out."""
-        clause, params = _queue_where(filters or QueueFilter())
+        clause, params = (filters or DocumentFilter()).where_clause()
         row = self.db.conn.execute(
-            f"SELECT COUNT(*) {_QUEUE_FROM} {clause}", params
+            f"SELECT COUNT(*) {DOCUMENTS_WITH_LATEST} {clause}", params
         ).fetchone()
         return int(row[0])
-
-
-def _queue_where(filters: QueueFilter) -> tuple[str, list[Any]]:
-    where, params = where_set(
-        [
-            ("d.state = ?", filters.state),
-            ("t.category = ?", filters.category),
-            ("COALESCE(t.urgency, 'unknown') = ?", filters.urgency),
-        ]
-    )
-    if filters.to_review:
-        where.append(
-            "(t.needs_review = 1 OR (t.revision IS NULL"
-            " AND d.state IN ('failed', 'quarantined')))"
-        )
-    return (f"WHERE {' AND '.join(where)}" if where else ""), params
 
 
 def _read_only_connection(path: Path, timeout: float) -> sqlite3.Connection:

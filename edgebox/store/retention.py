@@ -15,9 +15,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlite_utils import Database
-
+from edgebox.store.base import StoreBase
+from edgebox.store.latest import is_latest
 from edgebox.store.schema import DocState, OutboxState, now
+from edgebox.store.search import refresh_fts
 
 # Done with: through the pipeline, results sent, nobody's review pending.
 _DONE_WITH = f"""d.state IN ('{DocState.TRIAGED}', '{DocState.REVIEWED}',
@@ -26,8 +27,7 @@ _DONE_WITH = f"""d.state IN ('{DocState.TRIAGED}', '{DocState.REVIEWED}',
                     AND o.state = '{OutboxState.PENDING}')
     AND (d.state = '{DocState.REVIEWED}' OR NOT EXISTS (
         SELECT 1 FROM triage_revisions t WHERE t.document_id = d.id
-        AND t.needs_review = 1 AND t.revision = (SELECT MAX(revision)
-            FROM triage_revisions WHERE document_id = d.id)))"""
+        AND t.needs_review = 1 AND {is_latest("t", of="d.id")}))"""
 _DUE = {
     "originals": "d.archive_path IS NOT NULL AND d.original_deleted_at IS NULL",
     "text": "d.text IS NOT NULL AND d.text_deleted_at IS NULL",
@@ -45,19 +45,8 @@ def cutoff(days: int, *, at: datetime | None = None) -> str | None:
     )
 
 
-class RetentionQueries:
-    db: Database
-
-    def atomic(self) -> Any:  # provided by Store
-        raise NotImplementedError
-
-    def refresh_fts(self, doc_id: int) -> None:  # provided by SearchQueries
-        raise NotImplementedError
-
-    def _audit(
-        self, actor: str, action: str, doc_id: int | None, detail: dict[str, Any]
-    ) -> None:  # provided by Store
-        raise NotImplementedError
+class RetentionQueries(StoreBase):
+    """Mixed into `Store`."""
 
     def retention_due(self, part: str, before: str | None) -> list[int]:
         """Ids of the documents whose `part` (originals | text | results) is due."""
@@ -89,7 +78,7 @@ class RetentionQueries:
                     [now(), doc_id],
                 )
                 self.db.execute("DELETE FROM chunks WHERE document_id = ?", [doc_id])
-                self.refresh_fts(doc_id)
+                refresh_fts(self.db, doc_id)
             if ids:
                 self._audit("retention", "text_deleted", None, _ids(ids))
         return ids

@@ -1,6 +1,6 @@
-"""Staff changes to a result: undo of the last one, and the checks every change
-a person makes passes (mixed into Store; the review itself, `record_review`,
-is in `core` beside `record_triage`, which it calls).
+"""Staff changes to a result: a review (one or several at once), the undo of
+the last one, and the checks every change a person makes passes (mixed into
+Store).
 
 Undo is append-only: it writes a new revision that copies the revision in
 effect before the undone change, and never deletes one. The copy keeps the
@@ -12,12 +12,15 @@ Who undid what is in the revision's provenance (`undo`) and in the audit row.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from edgebox.errors import StoreError
-from edgebox.store.staff import check_may_sign
+from edgebox.store.documents import document_row
+from edgebox.store.revisions import REVISION_COLUMNS, RevisionQueries
+from edgebox.store.schema import DocState
+from edgebox.store.staff import check_may_sign, signature
 from edgebox.vocabulary import Urgency
 
 
@@ -29,14 +32,99 @@ class UndoPlan:
     restored: dict[str, Any]
 
 
-class ReviewQueries:
+class ReviewQueries(RevisionQueries):
     """Mixed into `Store`."""
 
-    revisions: Callable[[int], list[dict[str, Any]]]  # provided by Store
-    record_triage: Callable[..., int]  # provided by Store
+    def record_review(
+        self,
+        doc_id: int,
+        *,
+        reviewer: str,
+        changes: Mapping[str, Any],
+        note: str | None = None,
+        expected_revision: int | None = None,
+        signed: str | None = None,
+        bulk: bool = False,
+    ) -> int:
+        """A person confirms or corrects the latest result: a new revision,
+        with the reviewer's optional note. `signed` says how the reviewer's
+        name was vouched for (`pin`, `EDGEBOX_USER`, `login`), for the audit.
+        `bulk`: confirmed with others at once, unread one by one: marked so in
+        its provenance, and kept out of training and override rates.
 
-    def atomic(self) -> Any:  # provided by Store
-        raise NotImplementedError
+        `expected_revision` is the revision the person was shown: the review is
+        refused when another one came since (unchanged fields are copied from
+        the latest revision, so a form opened before a colleague's save would
+        otherwise record her values under this reviewer's name)."""
+        unknown = set(changes) - set(REVISION_COLUMNS)
+        if unknown:
+            raise StoreError(f"cannot review unknown field(s): {', '.join(unknown)}")
+        with self.atomic():
+            latest = self.latest_revision(doc_id)
+            if latest is None:
+                raise StoreError(f"document {doc_id} has no triage result to review")
+            check_seen(doc_id, latest, expected_revision)
+            check_may_sign(self.db, reviewer)
+            self._check_not_in_triage(doc_id)
+            reviewed = {key: latest[key] for key in REVISION_COLUMNS}
+            reviewed |= dict(changes)
+            check_staff_urgency(doc_id, reviewed["urgency"])
+            reviewed["needs_review"] = False
+            reviewed["sources"] = {"category": "staff", "urgency": "staff"}
+            reviewed["error"] = None
+            reviewed["note"] = note or None
+            reviewed["provisional"] = False
+            provenance = {
+                k: v for k, v in reviewed["provenance"].items() if k != "bulk"
+            }
+            reviewed["provenance"] = provenance | ({"bulk": True} if bulk else {})
+            author = f"staff:{reviewer}"
+            return self.record_triage(
+                doc_id, reviewed, author=author, audit=signature(author, signed)
+            )
+
+    def _check_not_in_triage(self, doc_id: int) -> None:
+        """A failed triage sent back (requeue) is triaged again: a review saved
+        meanwhile would be buried under the new result, so it waits for it."""
+        state = document_row(self.db, doc_id)["state"]
+        latest = self.latest_revision(doc_id) or {}
+        if latest.get("provisional") or str(latest.get("author")).startswith("staff:"):
+            return  # staff act before the machine; its stages keep their answer
+        if state not in (DocState.TRIAGED, DocState.REVIEWED):
+            raise StoreError(
+                f"document {doc_id} is being triaged again ({state});"
+                " nothing was saved: review it once its new result is in",
+                title="changed meanwhile",
+            )
+
+    def confirm_many(
+        self, doc_ids: list[int], *, reviewer: str, signed: str | None = None
+    ) -> tuple[list[int], dict[int, str]]:
+        """Confirm several results as they are, in one transaction: (confirmed,
+        {left out: why}). Never an emergency (a person confirms each one on
+        its own), nor a document with no urgency to confirm."""
+        confirmed: list[int] = []
+        left_out: dict[int, str] = {}
+        with self.atomic():
+            for doc_id in doc_ids:
+                latest = self.latest_revision(doc_id)
+                if latest is None or latest["urgency"] not in Urgency.levels():
+                    left_out[doc_id] = "no urgency to confirm"
+                elif latest["urgency"] == Urgency.EMERGENCY:
+                    left_out[doc_id] = "an emergency is confirmed on its own"
+                elif str(latest["author"]).startswith("staff:"):
+                    left_out[doc_id] = "a person has already decided"
+                else:
+                    self.record_review(
+                        doc_id,
+                        reviewer=reviewer,
+                        changes={},
+                        expected_revision=latest["revision"],
+                        signed=signed,
+                        bulk=True,
+                    )
+                    confirmed.append(doc_id)
+        return confirmed, left_out
 
     def undo_plan(self, doc_id: int) -> UndoPlan | None:
         """What an undo would do now; None when the result in effect is the AI's

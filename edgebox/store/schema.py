@@ -7,7 +7,6 @@ add the next number instead.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 from sqlite_utils import Database, Migrations
 
 from edgebox.errors import StoreError
+from edgebox.store.latest import LATEST_URGENCY
 from edgebox.vocabulary import Urgency
 
 
@@ -47,7 +47,7 @@ _SET_ASIDE = f"d.state = '{DocState.DUPLICATE}'"
 # duplicates after all the others.
 QUEUE_ORDER = (
     f"CASE WHEN {_SET_ASIDE} THEN 1 ELSE 0 END,"
-    f" CASE COALESCE(t.urgency, 'unknown') {_RANK_CASES} ELSE 4 END,"
+    f" CASE {LATEST_URGENCY} {_RANK_CASES} ELSE 4 END,"
     " d.received_at, d.id"
 )
 # The LLM stage's order: the provisional urgency, an unknown one before the
@@ -55,18 +55,11 @@ QUEUE_ORDER = (
 # a person already touched before one that nobody has, then oldest.
 _LLM_RANK = {"emergency": 0, "unknown": 1, "urgent": 2, "routine": 3}
 LLM_STAGE_ORDER = (
-    "CASE COALESCE(t.urgency, 'unknown') "
+    f"CASE {LATEST_URGENCY} "
     + " ".join(f"WHEN '{u}' THEN {r}" for u, r in _LLM_RANK.items())
     + " ELSE 1 END, CASE WHEN t.author LIKE 'staff:%' THEN 0 ELSE 1 END,"
     " d.received_at, d.id"
 )
-
-
-def where_set(conditions: Sequence[tuple[str, Any]]) -> tuple[list[str], list[Any]]:
-    """The SQL conditions (one `?` each) whose value is set, and those values:
-    the filters a caller left empty do not filter."""
-    kept = [(sql, value) for sql, value in conditions if value]
-    return [sql for sql, _ in kept], [value for _, value in kept]
 
 
 def _enum_check(column: str, values: Any) -> str:

@@ -11,7 +11,9 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from edgebox.store.schema import where_set
+from edgebox.store.base import StoreBase
+from edgebox.store.filters import DocumentFilter
+from edgebox.store.latest import DOCUMENTS_WITH_LATEST, join_latest
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 COMMON_MATCHES = 5_000
@@ -30,38 +32,50 @@ class Chunk:
     vector: bytes
 
 
-@dataclass(frozen=True)
-class Filters:
-    category: str | None = None
-    urgency: str | None = None
-    state: str | None = None
-    since: str | None = None
-    """ISO date: documents received on or after it."""
-    until: str | None = None
-    """ISO date: documents received before the end of that day."""
+def replace_chunks(
+    db: Database, doc_id: int, model: str, chunks: Sequence[Chunk]
+) -> None:
+    """Replace a document's vectors for one embedding model (inside the
+    caller's transaction)."""
+    db.execute(
+        "DELETE FROM chunks WHERE document_id = ? AND model = ?", [doc_id, model]
+    )
+    db.conn.executemany(
+        "INSERT INTO chunks (document_id, model, chunk_no, start, end, vector)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        [(doc_id, model, no, c.start, c.end, c.vector) for no, c in enumerate(chunks)],
+    )
 
 
-class SearchQueries:
-    db: Database
+def refresh_fts(db: Database, doc_id: int) -> None:
+    """Rewrite a document's full-text row from its current name, text and
+    latest triage (called inside the transaction that changed them)."""
+    row = next(
+        db.query(
+            "SELECT d.file_name, d.text, t.summary, t.fields"
+            f" {DOCUMENTS_WITH_LATEST} WHERE d.id = ?",
+            [doc_id],
+        ),
+        None,
+    )
+    if row is None:
+        return
+    fields = " ".join(str(v) for v in json.loads(row["fields"] or "{}").values())
+    db.execute("DELETE FROM documents_fts WHERE rowid = ?", [doc_id])
+    db.execute(
+        "INSERT INTO documents_fts (rowid, file_name, text, summary, fields)"
+        " VALUES (?, ?, ?, ?, ?)",
+        [doc_id, row["file_name"], row["text"] or "", row["summary"] or "", fields],
+    )
 
-    def atomic(self) -> Any:  # provided by Store
-        raise NotImplementedError
+
+class SearchQueries(StoreBase):
+    """Mixed into `Store`."""
 
     def write_chunks(self, doc_id: int, model: str, chunks: Sequence[Chunk]) -> None:
         """Replace a document's vectors for one embedding model."""
         with self.atomic():
-            self.db.execute(
-                "DELETE FROM chunks WHERE document_id = ? AND model = ?",
-                [doc_id, model],
-            )
-            self.db.conn.executemany(
-                "INSERT INTO chunks (document_id, model, chunk_no, start, end, vector)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                [
-                    (doc_id, model, no, c.start, c.end, c.vector)
-                    for no, c in enumerate(chunks)
-                ],
-            )
+            replace_chunks(self.db, doc_id, model, chunks)
 
     def chunks_after(
         self, model: str, after_id: int, *, limit: int = 50_000
@@ -115,30 +129,6 @@ class SearchQueries:
             return self.db.execute(
                 "DELETE FROM chunks WHERE model != ?", [model]
             ).rowcount
-
-    def refresh_fts(self, doc_id: int) -> None:
-        """Rewrite a document's full-text row from its current name, text and
-        latest triage (called inside the transaction that changed them)."""
-        row = next(
-            self.db.query(
-                """SELECT d.file_name, d.text, t.summary, t.fields
-                FROM documents d LEFT JOIN triage_revisions t ON t.document_id = d.id
-                  AND t.revision = (SELECT MAX(revision) FROM triage_revisions
-                                    WHERE document_id = d.id)
-                WHERE d.id = ?""",
-                [doc_id],
-            ),
-            None,
-        )
-        if row is None:
-            return
-        fields = " ".join(str(v) for v in json.loads(row["fields"] or "{}").values())
-        self.db.execute("DELETE FROM documents_fts WHERE rowid = ?", [doc_id])
-        self.db.execute(
-            "INSERT INTO documents_fts (rowid, file_name, text, summary, fields)"
-            " VALUES (?, ?, ?, ?, ?)",
-            [doc_id, row["file_name"], row["text"] or "", row["summary"] or "", fields],
-        )
 
     def fts_search(
         self, match: str, *, limit: int, within: Collection[int] | None = None
@@ -200,8 +190,7 @@ class SearchQueries:
             f"""SELECT f.rowid, snippet(documents_fts, -1, '[', ']', '…', 12),
                       d.file_name, d.state, t.category, t.urgency, t.author
             FROM documents_fts f JOIN documents d ON d.id = f.rowid
-            LEFT JOIN triage_revisions t ON t.document_id = d.id AND t.revision = (
-                SELECT MAX(revision) FROM triage_revisions WHERE document_id = d.id)
+            {join_latest()}
             WHERE documents_fts MATCH ? ORDER BY {order} LIMIT ?""",
             [match, limit],
         ).fetchall()
@@ -210,47 +199,29 @@ class SearchQueries:
         return [dict(zip(names, row, strict=True)) for row in rows]
 
     def search_rows(
-        self, doc_ids: Sequence[int], filters: Filters
+        self, doc_ids: Sequence[int], filters: DocumentFilter
     ) -> dict[int, dict[str, Any]]:
         """Documents (with latest triage) among `doc_ids` that pass the filters."""
         if not doc_ids:
             return {}
-        where, params = _filter_where(filters)
+        where, params = filters.where()
         where = ["d.id IN (SELECT value FROM json_each(?))", *where]
         rows = self.db.query(
             f"""SELECT d.id AS document_id, d.file_name, d.state, d.received_at,
                    d.text, t.category, t.urgency, t.author, t.summary
-            FROM documents d LEFT JOIN triage_revisions t ON t.document_id = d.id
-              AND t.revision = (SELECT MAX(revision) FROM triage_revisions
-                                WHERE document_id = d.id)
+            {DOCUMENTS_WITH_LATEST}
             WHERE {" AND ".join(where)}""",
             [json.dumps(list(doc_ids)), *params],
         )
         return {row["document_id"]: row for row in rows}
 
-    def filtered_ids(self, filters: Filters) -> set[int] | None:
+    def filtered_ids(self, filters: DocumentFilter) -> set[int] | None:
         """The documents that pass the filters; None when nothing filters."""
-        where, params = _filter_where(filters)
+        where, params = filters.where()
         if not where:
             return None
         rows = self.db.conn.execute(
-            f"""SELECT d.id FROM documents d
-            LEFT JOIN triage_revisions t ON t.document_id = d.id
-              AND t.revision = (SELECT MAX(revision) FROM triage_revisions
-                                WHERE document_id = d.id)
-            WHERE {" AND ".join(where)}""",
+            f"SELECT d.id {DOCUMENTS_WITH_LATEST} WHERE {' AND '.join(where)}",
             params,
         )
         return {row[0] for row in rows}
-
-
-def _filter_where(filters: Filters) -> tuple[list[str], list[Any]]:
-    return where_set(
-        [
-            ("t.category = ?", filters.category),
-            ("t.urgency = ?", filters.urgency),
-            ("d.state = ?", filters.state),
-            ("d.received_at >= ?", filters.since),
-            ("substr(d.received_at, 1, 10) <= ?", filters.until),
-        ]
-    )

@@ -11,20 +11,17 @@ what is in effect stays what the person chose.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from sqlite_utils import Database
-
-from edgebox.store.review import check_seen, check_staff_urgency
+from edgebox.store.documents import document_row
+from edgebox.store.latest import DOCUMENTS_WITH_LATEST
+from edgebox.store.review import ReviewQueries, check_seen, check_staff_urgency
 from edgebox.store.schema import LLM_STAGE_ORDER, DocState
 from edgebox.store.search import Chunk
 from edgebox.store.staff import check_may_sign, signature
 from edgebox.vocabulary import Urgency
 
-_LATEST = """LEFT JOIN triage_revisions t ON t.document_id = d.id
-    AND t.revision = (SELECT MAX(revision) FROM triage_revisions
-                      WHERE document_id = d.id)"""
 # Waiting for the LLM stage: extracted (with or without a provisional result),
 # or reviewed by a person on its provisional result before the LLM had run.
 _LLM_PENDING = f"""d.state = '{DocState.EXTRACTED}' OR (
@@ -37,17 +34,8 @@ _CARRIED = ("summary", "red_flags", "fields", "language")
 """What the LLM adds to a person's answer: their labels stay."""
 
 
-class StageQueries:
+class StageQueries(ReviewQueries):
     """Mixed into `Store`."""
-
-    db: Database
-    record_triage: Callable[..., int]  # provided by Store
-    record_review: Callable[..., int]  # provided by Store
-    document: Callable[[int], dict[str, Any]]  # provided by DocumentQueries
-    latest_revision: Callable[[int], dict[str, Any] | None]  # provided by Store
-
-    def atomic(self) -> Any:  # provided by Store
-        raise NotImplementedError
 
     def set_by_staff(
         self,
@@ -76,7 +64,7 @@ class StageQueries:
                 )
             check_seen(doc_id, None, expected_revision)
             check_may_sign(self.db, reviewer)
-            self.document(doc_id)  # an unknown id: a clear error
+            document_row(self.db, doc_id)  # an unknown id: a clear error
             first = {
                 "category": category,
                 "urgency": urgency,
@@ -94,7 +82,7 @@ class StageQueries:
         """Documents waiting for the LLM stage, in the order it takes them."""
         return list(
             self.db.query(
-                f"SELECT d.* FROM documents d {_LATEST} WHERE {_LLM_PENDING}"
+                f"SELECT d.* {DOCUMENTS_WITH_LATEST} WHERE {_LLM_PENDING}"
                 f" ORDER BY {LLM_STAGE_ORDER} LIMIT ?",
                 [limit],
             )
