@@ -16,6 +16,7 @@ import click
 
 from edgebox.config import TriageConfig
 from edgebox.errors import SyncError
+from edgebox.sync.central.training import CENTRAL_EMERGENCY_RECALL
 
 DbOption = Callable[[Callable[..., Any]], Callable[..., Any]]
 DbUrl = Callable[[click.Context, str | None], str]
@@ -99,9 +100,10 @@ def add_pooled_commands(group: click.Group, db_option: DbOption, db_url: DbUrl) 
     @click.option(
         "--emergency-recall",
         type=click.FloatRange(0, 1),
-        default=TriageConfig.emergency_recall,
+        default=CENTRAL_EMERGENCY_RECALL,
         show_default=True,
-        help="The urgency model's emergency recall target (as [triage] on a box).",
+        help="The urgency model's emergency recall target (see"
+        " docs/pooled-learning.md for why the centre's is 0.90).",
     )
     @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
     @click.pass_context
