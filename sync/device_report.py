@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from edgebox import __version__
-from edgebox.store import Store
+from edgebox.store import Store, now
+from edgebox.sync.payload import PROTOCOL_VERSION
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _PRINTABLE = re.compile(r"^[\x20-\x7e]{0,64}$")
@@ -37,6 +38,8 @@ def heartbeat(
         "category_override_rate": _rate(stats.get("category")),
         "urgency_override_rate": _rate(stats.get("urgency")),
         "install": store.install_id(),
+        "protocol": PROTOCOL_VERSION,
+        "clock": now(),
     }
 
 

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 from edgebox.errors import CentralUnavailable, SyncError
 from edgebox.store.schema import now
+from edgebox.sync.central.clock import clock_skew
 from edgebox.sync.central.document_store import DocumentChunks
 from edgebox.sync.payload import Heartbeat, Record, canonical_json
 
@@ -85,6 +86,10 @@ ADDED_COLUMNS = (
     ("devices", "install_id", "TEXT"),
     ("devices", "reinstalls", "BIGINT NOT NULL DEFAULT 0"),
     ("records", "install_id", "TEXT"),
+    ("devices", "protocol", "BIGINT"),
+    ("devices", "box_clock", "TEXT"),
+    ("devices", "clock_skew_s", "DOUBLE PRECISION"),
+    ("devices", "bundle_version", "BIGINT"),
 )
 """The central database's migrations, in order: columns added since SCHEMA
 was first shipped (a database made before them gets them at open)."""
@@ -93,6 +98,7 @@ _STATUS_SQL = """
 SELECT d.id, d.name, d.created_at, d.last_seen, d.pending, d.dead, d.app_version,
        d.model_sha256, d.rules_version, d.reviewed, d.category_override_rate,
        d.urgency_override_rate, d.conflicts, d.install_id, d.reinstalls,
+       d.protocol, d.box_clock, d.clock_skew_s, d.bundle_version,
        (SELECT COUNT(*) FROM records r WHERE r.device_id = d.id) AS records,
        (SELECT COUNT(*) FROM batches b WHERE b.device_id = d.id) AS batches
 FROM devices d ORDER BY d.name"""
@@ -302,12 +308,15 @@ class _SqlCentral(DocumentChunks):
             " model_sha256 = ?, rules_version = ?, reviewed = ?,"
             " category_override_rate = ?, urgency_override_rate = ?,"
             " reinstalls = reinstalls + CASE WHEN install_id <> CAST(? AS TEXT)"
-            " THEN 1 ELSE 0 END, install_id = COALESCE(CAST(? AS TEXT), install_id)"
+            " THEN 1 ELSE 0 END, install_id = COALESCE(CAST(? AS TEXT), install_id),"
+            " protocol = ?, box_clock = ?, clock_skew_s = ?, bundle_version = ?"
             " WHERE id = ?",
             [
                 at, beat.pending, beat.dead, beat.app_version, beat.model_sha256,
                 beat.rules_version, beat.reviewed, beat.category_override_rate,
-                beat.urgency_override_rate, beat.install, beat.install, device_id,
+                beat.urgency_override_rate, beat.install, beat.install,
+                beat.protocol, beat.clock, clock_skew(at, beat.clock),
+                beat.bundle_version, device_id,
             ],
         )  # fmt: skip
 

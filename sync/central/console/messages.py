@@ -78,6 +78,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "action": "Action",
         "target": "Target",
         "when": "When",
+        "clock_skew": "Clock skew (centre − box)",
+        "skew_warning": "Clock off by over {limit} s: the box's own times are wrong",
+        "protocol": "Protocol / bundle",
+        "add_user": "Add a user",
+        "disable": "Disable",
+        "user_added": "User {name} added.",
+        "user_disabled": "User {name} disabled: their sessions have ended.",
     },
     "fr": {
         "title": "console edgebox",
@@ -147,6 +154,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "action": "Action",
         "target": "Cible",
         "when": "Quand",
+        "clock_skew": "Décalage d'horloge (centre − boîtier)",
+        "skew_warning": "Horloge décalée de plus de {limit} s : heures fausses",
+        "protocol": "Protocole / paquet",
+        "add_user": "Ajouter un utilisateur",
+        "disable": "Désactiver",
+        "user_added": "Utilisateur {name} ajouté.",
+        "user_disabled": "Utilisateur {name} désactivé : ses sessions sont closes.",
     },
 }
 
