@@ -19,6 +19,7 @@ from edgebox.sync.central.clock import clock_skew, shown_skew, skew_too_large
 from edgebox.sync.client import SyncClient
 from edgebox.sync.device_report import heartbeat
 from edgebox.sync.payload import PROTOCOL_VERSION
+from tests.console_fixtures import add_user, signed_in
 from tests.sync_fixtures import (
     Central,
     device_name,
@@ -241,3 +242,35 @@ def test_the_skew_is_measured_and_shown_in_plain_words() -> None:
     ]
     assert skew_too_large(-301, 300) and not skew_too_large(300, 300)
     assert not skew_too_large(None, 0)
+
+
+def test_the_clinics_page_shows_the_skew_and_24h_stays_as_received(
+    central: Central,
+) -> None:
+    """A box three days behind: its clinic row warns, and its emergency,
+    stamped three days ago by the box, is still in the last 24 hours."""
+    behind = device_name()
+    token = central.add_device(behind)
+    late = timedelta(days=-3)
+    emergency = record(1, created_at=stamp(late)) | {
+        "content": {"urgency": "emergency", "summary": "Convulsions", "revision": 1}
+    }
+    beat = {"pending": 0, "protocol": 2, "clock": stamp(late)}
+    body = {"device": behind, "heartbeat": beat, "records": [emergency]}
+    assert post(central, token, body).is_success
+    viewer = add_user(central, f"viewer-{secrets.token_hex(3)}")
+    client = signed_in(central, viewer)
+    try:
+        page = client.get("/console/")
+        assert page.status_code == 200
+        row = next(r for r in page.text.split("<tr") if f">{behind}</a>" in r)
+        assert 'skewed"' in row.split(">")[0]
+        assert "+72 h 00 min" in row and "wrong" in row
+        french = client.get("/console/?lang=fr").text
+        assert "Décalage d&#39;horloge" in french or "Décalage d'horloge" in french
+        table = client.get("/console/?format=csv").text
+        assert "clock_skew_s" in table.splitlines()[0]
+        listed = client.get(f"/console/emergencies?clinic={behind}&window=24h")
+        assert "/documents/1" in listed.text
+    finally:
+        client.close()
