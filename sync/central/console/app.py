@@ -173,7 +173,7 @@ def mount_console(
     max_clock_skew_s: float = MAX_CLOCK_SKEW_S,
 ) -> None:
     """Add the console's pages under /console to the central app."""
-    from edgebox.sync.central.console import access, pages
+    from edgebox.sync.central.console import access, pages, users
 
     env = Environment(
         loader=FileSystemLoader(_HERE / "templates"),
@@ -197,3 +197,4 @@ def mount_console(
     )
     app.include_router(access.router(console))
     app.include_router(pages.router(console))
+    app.include_router(users.router(console))

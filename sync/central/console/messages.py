@@ -84,7 +84,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "add_user": "Add a user",
         "disable": "Disable",
         "user_added": "User {name} added.",
-        "user_disabled": "User {name} disabled: their sessions have ended.",
     },
     "fr": {
         "title": "console edgebox",
@@ -160,7 +159,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "add_user": "Ajouter un utilisateur",
         "disable": "Désactiver",
         "user_added": "Utilisateur {name} ajouté.",
-        "user_disabled": "Utilisateur {name} désactivé : ses sessions sont closes.",
     },
 }
 
