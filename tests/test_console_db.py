@@ -69,3 +69,38 @@ def test_a_batch_committed_after_a_later_one_is_still_indexed(
     _insert(console, 3, 1, earlier)
     console.catch_up()
     assert _count(console) == 3
+
+
+def test_a_page_view_with_nothing_new_indexes_nothing(console: ConsoleDB) -> None:
+    """The margin is read again on each view, but rows indexed at their
+    revision are not written again: a view is a read, not a write."""
+    stamp = datetime.now(UTC).isoformat(timespec="milliseconds")
+    _insert(console, 1, 40, stamp)
+    assert console.catch_up() == 40
+    assert console.catch_up() == 0
+    _insert(console, 41, 2, stamp)
+    assert console.catch_up() == 2
+    assert _count(console) == 42
+
+
+def test_a_later_revision_replaces_and_a_late_older_one_does_not(
+    console: ConsoleDB,
+) -> None:
+    central = console.central
+    stamp = datetime.now(UTC).isoformat(timespec="milliseconds")
+    _insert(console, 1, 1, stamp)
+    console.catch_up()
+    device = central.devices()[0]["id"]
+    sql = central._sql(
+        "INSERT INTO records (device_id, kind, document_id, revision, created_at,"
+        " received_at, batch_key, content_sha256, content)"
+        " VALUES (?, 'triage', 1, ?, ?, ?, 'k', ?, ?)"
+    )
+    for revision, urgency in ((3, "routine"), (2, "urgent")):
+        content = json.dumps({"urgency": urgency, "author": "staff:ama"})
+        with central._tx() as conn:
+            conn.execute(sql, (device, revision, stamp, stamp, "0" * 64, content))
+        console.catch_up()
+    (row,) = console._query("SELECT revision, urgency FROM console_documents")
+    assert (row["revision"], row["urgency"]) == (3, "routine")
+    assert console.catch_up() == 0  # revision 2 is older than what is shown

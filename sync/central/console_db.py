@@ -84,6 +84,15 @@ LIST_COLUMNS = (
     " c.category, c.urgency, c.summary, c.reviewed, c.created_at, c.received_at"
 )
 _CATCH_UP_BATCH = 5000
+_CATCH_UP_SQL = (
+    "SELECT r.device_id, r.document_id, r.revision, r.created_at, r.received_at,"
+    " r.content FROM records r WHERE r.kind = 'triage' AND"
+    " (r.received_at, r.device_id, r.document_id, r.revision) > (?, ?, ?, ?)"
+    " AND NOT EXISTS (SELECT 1 FROM console_documents c WHERE"
+    " c.device_id = r.device_id AND c.document_id = r.document_id"
+    " AND c.revision >= r.revision)"
+    " ORDER BY r.received_at, r.device_id, r.document_id, r.revision LIMIT ?"
+)
 CATCH_UP_MARGIN = timedelta(minutes=10)
 
 
@@ -254,31 +263,31 @@ class ConsoleDB:
 
     # -- documents ---------------------------------------------------------------
 
-    def catch_up(self) -> None:
+    def catch_up(self) -> int:
         """Bring console_documents up to date with the records received since
         the watermark (idempotent: several processes may run it at once).
 
         It starts CATCH_UP_MARGIN before the watermark: a batch is stamped
         before its transaction commits, so a slow batch can commit rows older
-        than a watermark another request already moved past."""
+        than a watermark another request already moved past. Rows already
+        indexed at their revision are skipped in the query itself, so a page
+        whose data did not change reads the margin and writes nothing: no
+        write transaction (and no commit to disk) per page view. Returns how
+        many records it indexed."""
         mark = self._query("SELECT received_at FROM console_watermark WHERE id = 1")
         start = _minus(mark[0]["received_at"], CATCH_UP_MARGIN) if mark else ""
         cursor: tuple[str, int, int, int] = (start, 0, 0, -1)
+        indexed = 0
         while True:
-            rows = self._query(
-                "SELECT device_id, document_id, revision, created_at, received_at,"
-                " content FROM records WHERE kind = 'triage' AND"
-                " (received_at, device_id, document_id, revision) > (?, ?, ?, ?)"
-                " ORDER BY received_at, device_id, document_id, revision LIMIT ?",
-                [*cursor, _CATCH_UP_BATCH],
-            )
+            rows = self._query(_CATCH_UP_SQL, [*cursor, _CATCH_UP_BATCH])
             if not rows:
-                return
+                return indexed
             self._index(rows)
+            indexed += len(rows)
             last = rows[-1]
             self._set_watermark(last["received_at"])
             if len(rows) < _CATCH_UP_BATCH:
-                return
+                return indexed
             cursor = (
                 last["received_at"], int(last["device_id"]),
                 int(last["document_id"]), int(last["revision"]),
