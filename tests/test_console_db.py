@@ -104,3 +104,28 @@ def test_a_later_revision_replaces_and_a_late_older_one_does_not(
     (row,) = console._query("SELECT revision, urgency FROM console_documents")
     assert (row["revision"], row["urgency"]) == (3, "routine")
     assert console.catch_up() == 0  # revision 2 is older than what is shown
+
+
+def test_each_clinic_shows_the_delay_of_its_latest_document(
+    console: ConsoleDB,
+) -> None:
+    central = console.central
+    north = central.register_device("clinic-north", new_token)[0]
+    central.register_device("clinic-quiet", new_token)
+    now = datetime.now(UTC)
+
+    def at(minutes: float) -> str:
+        return (now + timedelta(minutes=minutes)).isoformat(timespec="milliseconds")
+
+    sql = central._sql(
+        "INSERT INTO records (device_id, kind, document_id, revision, created_at,"
+        " received_at, batch_key, content_sha256, content)"
+        " VALUES (?, 'triage', ?, 1, ?, ?, 'k', ?, '{}')"
+    )
+    # (document, box time, received): the latest received is document 2.
+    for document, created, received in ((1, -90, -30), (2, -12, -10), (3, -60, -20)):
+        with central._tx() as conn:
+            conn.execute(sql, (north, document, at(created), at(received), "0" * 64))
+    by_name = {c["name"]: c for c in console.clinics()}
+    assert by_name["clinic-north"]["delay_s"] == pytest.approx(120.0)
+    assert by_name["clinic-quiet"]["delay_s"] is None

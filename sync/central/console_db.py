@@ -250,15 +250,21 @@ class ConsoleDB:
     def _delays(self) -> dict[int, float]:
         """Per device, the delay of its latest document between the box's
         own time and the centre's received time (the sign shows a box clock
-        ahead of the centre's)."""
+        ahead of the centre's). One newest-first index probe per device: a
+        MAX() compared row by row took seconds at a million documents."""
+        latest = (
+            "(SELECT c.{column} FROM console_documents c WHERE c.device_id = d.id"
+            " ORDER BY c.received_at DESC, c.document_id DESC LIMIT 1)"
+        )
         rows = self._query(
-            "SELECT c.device_id, c.created_at, c.received_at FROM console_documents c"
-            " WHERE c.received_at = (SELECT MAX(x.received_at) FROM console_documents"
-            " x WHERE x.device_id = c.device_id)"
+            f"SELECT d.id AS device_id, {latest.format(column='created_at')}"
+            f" AS created_at, {latest.format(column='received_at')} AS received_at"
+            " FROM devices d"
         )
         return {
             int(r["device_id"]): _seconds_between(r["created_at"], r["received_at"])
             for r in rows
+            if r["received_at"] is not None
         }
 
     # -- documents ---------------------------------------------------------------
