@@ -228,10 +228,6 @@ class SyncClient:
             "heartbeat": heartbeat(self.store, records, model_path=self.model_path),
             "records": records,
         }
-        data = gzip.compress(
-            json.dumps(body, separators=(",", ":")).encode(),
-            compresslevel=6,
-        )
         headers = {
             "Content-Type": "application/json",
             "Content-Encoding": "gzip",
@@ -239,6 +235,12 @@ class SyncClient:
         }
 
         def send() -> httpx.Response:
+            # The clock as of this try, not the first: the centre reads the
+            # box's clock skew from it, and a retry may come minutes later.
+            body["heartbeat"]["clock"] = now()
+            data = gzip.compress(
+                json.dumps(body, separators=(",", ":")).encode(), compresslevel=6
+            )
             report.requests += 1
             report.bytes_sent += len(data)
             return self.http.post(BATCHES_PATH, content=data, headers=headers)

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from edgebox import __version__
-from edgebox.store import Store
+from edgebox.store import Store, now
+from edgebox.sync.payload import PROTOCOL_VERSION
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _PRINTABLE = re.compile(r"^[\x20-\x7e]{0,64}$")
@@ -37,10 +38,12 @@ def heartbeat(
         "category_override_rate": _rate(stats.get("category")),
         "urgency_override_rate": _rate(stats.get("urgency")),
         "install": store.install_id(),
+        "protocol": PROTOCOL_VERSION,
+        "clock": now(),
     }
-    # Only when there is one: a centre from before bundles refuses a
-    # heartbeat field it does not know, and a box without a bundle may
-    # still talk to such a centre.
+    # Only when there is one. (A centre from before protocol 2 refuses any
+    # heartbeat field it does not know, `protocol` and `clock` included:
+    # upgrade the centre first, see docs/central-fleet.md.)
     if (bundle := _bundle_version(store)) is not None:
         beat["bundle_version"] = bundle
     return beat

@@ -67,11 +67,19 @@ class Kind(StrEnum):
     QUARANTINE = "quarantine"
 
 
-class Strict(BaseModel):
-    """No field the schema does not name, and numbers only as JSON numbers:
-    `"revision": "0"` or `"pending": true` is refused, not converted."""
+PROTOCOL_VERSION = 2
+"""What the box's heartbeat says it speaks: 2 added `protocol`, `clock` and
+`bundle_version`; a heartbeat without `protocol` is from a box of protocol 1."""
 
-    model_config = ConfigDict(extra="forbid")
+
+class Strict(BaseModel):
+    """Numbers only as JSON numbers: `"revision": "0"` or `"pending": true` is
+    refused, not converted. A field the schema does not name is ignored, not
+    refused: a fleet never upgrades at once, and a centre must take a newer
+    box's batch (whose extra fields it cannot use yet) as well as an older
+    box's (without the fields added since)."""
+
+    model_config = ConfigDict(extra="ignore")
 
 
 class Heartbeat(Strict):
@@ -88,8 +96,13 @@ class Heartbeat(Strict):
     install: str | None = Field(default=None, pattern=INSTALL_PATTERN)
     """The box's per-install identity: a new one under an old device name is a
     reinstalled box, not a replay."""
+    protocol: Count | None = None
+    """The protocol version the box speaks (PROTOCOL_VERSION on its side)."""
+    clock: str | None = Field(default=None, pattern=TIMESTAMP)
+    """The box's own UTC time when it sent the batch: the centre's received
+    time minus this is the box's clock skew."""
     bundle_version: Count | None = None
-    """The centre's bundle the box runs (None: none, or an older box)."""
+    """The centre's bundle the box runs (None: none yet)."""
 
 
 MAX_SHARED_CHARS = 50_000

@@ -69,3 +69,63 @@ def test_a_batch_committed_after_a_later_one_is_still_indexed(
     _insert(console, 3, 1, earlier)
     console.catch_up()
     assert _count(console) == 3
+
+
+def test_a_page_view_with_nothing_new_indexes_nothing(console: ConsoleDB) -> None:
+    """The margin is read again on each view, but rows indexed at their
+    revision are not written again: a view is a read, not a write."""
+    stamp = datetime.now(UTC).isoformat(timespec="milliseconds")
+    _insert(console, 1, 40, stamp)
+    assert console.catch_up() == 40
+    assert console.catch_up() == 0
+    _insert(console, 41, 2, stamp)
+    assert console.catch_up() == 2
+    assert _count(console) == 42
+
+
+def test_a_later_revision_replaces_and_a_late_older_one_does_not(
+    console: ConsoleDB,
+) -> None:
+    central = console.central
+    stamp = datetime.now(UTC).isoformat(timespec="milliseconds")
+    _insert(console, 1, 1, stamp)
+    console.catch_up()
+    device = central.devices()[0]["id"]
+    sql = central._sql(
+        "INSERT INTO records (device_id, kind, document_id, revision, created_at,"
+        " received_at, batch_key, content_sha256, content)"
+        " VALUES (?, 'triage', 1, ?, ?, ?, 'k', ?, ?)"
+    )
+    for revision, urgency in ((3, "routine"), (2, "urgent")):
+        content = json.dumps({"urgency": urgency, "author": "staff:ama"})
+        with central._tx() as conn:
+            conn.execute(sql, (device, revision, stamp, stamp, "0" * 64, content))
+        console.catch_up()
+    (row,) = console._query("SELECT revision, urgency FROM console_documents")
+    assert (row["revision"], row["urgency"]) == (3, "routine")
+    assert console.catch_up() == 0  # revision 2 is older than what is shown
+
+
+def test_each_clinic_shows_the_delay_of_its_latest_document(
+    console: ConsoleDB,
+) -> None:
+    central = console.central
+    north = central.register_device("clinic-north", new_token)[0]
+    central.register_device("clinic-quiet", new_token)
+    now = datetime.now(UTC)
+
+    def at(minutes: float) -> str:
+        return (now + timedelta(minutes=minutes)).isoformat(timespec="milliseconds")
+
+    sql = central._sql(
+        "INSERT INTO records (device_id, kind, document_id, revision, created_at,"
+        " received_at, batch_key, content_sha256, content)"
+        " VALUES (?, 'triage', ?, 1, ?, ?, 'k', ?, '{}')"
+    )
+    # (document, box time, received): the latest received is document 2.
+    for document, created, received in ((1, -90, -30), (2, -12, -10), (3, -60, -20)):
+        with central._tx() as conn:
+            conn.execute(sql, (north, document, at(created), at(received), "0" * 64))
+    by_name = {c["name"]: c for c in console.clinics()}
+    assert by_name["clinic-north"]["delay_s"] == pytest.approx(120.0)
+    assert by_name["clinic-quiet"]["delay_s"] is None

@@ -22,6 +22,7 @@ from edgebox.cli.console import add_console_commands
 from edgebox.cli.pooled import add_pooled_commands, drift_options, limits_from
 from edgebox.cli.runner import run_group
 from edgebox.errors import SyncError
+from edgebox.sync.central.clock import MAX_CLOCK_SKEW_S
 
 _DB_HELP = (
     "A SQLite file path, sqlite:///PATH or postgresql://USER@HOST/DB "
@@ -180,6 +181,16 @@ _KEEP_DAYS = click.option(
 )
 
 
+_MAX_SKEW = click.option(
+    "--max-clock-skew-s",
+    type=click.FloatRange(min=0),
+    default=MAX_CLOCK_SKEW_S,
+    show_default=True,
+    envvar="EDGEBOX_CENTRAL_MAX_CLOCK_SKEW_S",
+    help="Warn about a box whose clock is off by more seconds than this.",
+)
+
+
 @central_group.command()
 @_db_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address.")
@@ -195,6 +206,7 @@ _KEEP_DAYS = click.option(
     " a TLS proxy).",
 )
 @_KEEP_DAYS
+@_MAX_SKEW
 @click.pass_context
 def serve(
     ctx: click.Context,
@@ -206,6 +218,7 @@ def serve(
     ssl_keyfile: str | None,
     secure_cookies: bool,
     keep_days: int,
+    max_clock_skew_s: float,
 ) -> None:
     """Run the central server (uvicorn) until stopped."""
     import uvicorn
@@ -223,6 +236,7 @@ def serve(
         central,
         max_body_bytes=max_body_bytes or MAX_BODY_BYTES,
         secure_cookies=secure_cookies or bool(ssl_certfile),
+        max_clock_skew_s=max_clock_skew_s,
     )
     click.echo(f"edgebox central on {host}:{port}, database {shown_url(url)}", err=True)
     uvicorn.run(
@@ -289,11 +303,17 @@ def add_device(
 @_db_option
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @drift_options
+@_MAX_SKEW
 @click.pass_context
 def central_status(
-    ctx: click.Context, db: str | None, as_json: bool, **drift: Any
+    ctx: click.Context,
+    db: str | None,
+    as_json: bool,
+    max_clock_skew_s: float,
+    **drift: Any,
 ) -> None:
     """Per device: last seen, records received, pending count it reported."""
+    from edgebox.sync.central.clock import shown_skew, skew_too_large
     from edgebox.sync.central.database import open_central
     from edgebox.sync.central.drift import drift_report, flagged_clinics
 
@@ -322,12 +342,21 @@ def central_status(
             f" dead {_dash(device['dead'])}, conflicts {device['conflicts']},"
             f" reinstalls {device['reinstalls']},"
             f" app {_dash(device['app_version'])},"
+            f" protocol {_dash(device['protocol'])},"
             f" bundle {_dash(device['bundle_version'])}"
             f" (group {device['device_group'] or 'none'}),"
-            f" shared reviews {device['shared_reviews']}"
+            f" shared reviews {device['shared_reviews']},"
+            f" clock skew {shown_skew(device['clock_skew_s'])}"
         )
         for why in device["drift"]:
             click.echo(f"{'':20} DRIFT {why}")
+        if skew_too_large(device["clock_skew_s"], max_clock_skew_s):
+            click.echo(
+                f"warning: {device['name']}'s clock is off by"
+                f" {shown_skew(device['clock_skew_s'])} (limit"
+                f" {max_clock_skew_s:g} s); its own times are not to be trusted",
+                err=True,
+            )
 
 
 add_console_commands(central_group, _db_option, _db_url)

@@ -84,6 +84,26 @@ LIST_COLUMNS = (
     " c.category, c.urgency, c.summary, c.reviewed, c.created_at, c.received_at"
 )
 _CATCH_UP_BATCH = 5000
+_CLINICS_SQL = (
+    "SELECT d.id, d.name, d.created_at, d.last_seen, d.pending, d.dead,"
+    " d.app_version, d.model_sha256, d.rules_version, d.reviewed,"
+    " d.category_override_rate, d.urgency_override_rate, d.conflicts,"
+    " d.protocol, d.box_clock, d.clock_skew_s, d.bundle_version,"
+    " CASE WHEN d.token_hash = '!revoked' THEN 1 ELSE 0 END AS revoked"
+    " FROM devices d ORDER BY d.name"
+)
+"""The devices' own columns, without the per-device counts of records and
+batches that `central status` shows: the console does not show them, and
+counting every record on each view of its landing page grows with the table."""
+_CATCH_UP_SQL = (
+    "SELECT r.device_id, r.document_id, r.revision, r.created_at, r.received_at,"
+    " r.content FROM records r WHERE r.kind = 'triage' AND"
+    " (r.received_at, r.device_id, r.document_id, r.revision) > (?, ?, ?, ?)"
+    " AND NOT EXISTS (SELECT 1 FROM console_documents c WHERE"
+    " c.device_id = r.device_id AND c.document_id = r.document_id"
+    " AND c.revision >= r.revision)"
+    " ORDER BY r.received_at, r.device_id, r.document_id, r.revision LIMIT ?"
+)
 CATCH_UP_MARGIN = timedelta(minutes=10)
 
 
@@ -216,7 +236,7 @@ class ConsoleDB:
     def clinics(self) -> list[dict[str, Any]]:
         """Each device with its heartbeat and its documents per urgency."""
         self.catch_up()
-        devices = self.central.devices()
+        devices = self._query(_CLINICS_SQL)
         counts = self._query(
             "SELECT device_id, urgency, COUNT(*) AS n, SUM(reviewed) AS reviewed"
             " FROM console_documents GROUP BY device_id, urgency"
@@ -228,57 +248,56 @@ class ConsoleDB:
             device["documents"] = sum(device["per_urgency"].values())
             device["reviewed_docs"] = sum(int(c["reviewed"] or 0) for c in mine)
             device["delay_s"] = delays.get(device["id"])
-        revoked = {
-            r["name"]
-            for r in self._query(
-                "SELECT name FROM devices WHERE token_hash = '!revoked'"
-            )
-        }
-        for device in devices:
-            device["revoked"] = device["name"] in revoked
+            device["revoked"] = bool(device["revoked"])
         return devices
 
     def _delays(self) -> dict[int, float]:
         """Per device, the delay of its latest document between the box's
         own time and the centre's received time (the sign shows a box clock
-        ahead of the centre's)."""
+        ahead of the centre's). One newest-first index probe per device: a
+        MAX() compared row by row grew with every document held."""
+        latest = (
+            "(SELECT c.{column} FROM console_documents c WHERE c.device_id = d.id"
+            " ORDER BY c.received_at DESC, c.document_id DESC LIMIT 1)"
+        )
         rows = self._query(
-            "SELECT c.device_id, c.created_at, c.received_at FROM console_documents c"
-            " WHERE c.received_at = (SELECT MAX(x.received_at) FROM console_documents"
-            " x WHERE x.device_id = c.device_id)"
+            f"SELECT d.id AS device_id, {latest.format(column='created_at')}"
+            f" AS created_at, {latest.format(column='received_at')} AS received_at"
+            " FROM devices d"
         )
         return {
             int(r["device_id"]): _seconds_between(r["created_at"], r["received_at"])
             for r in rows
+            if r["received_at"] is not None
         }
 
     # -- documents ---------------------------------------------------------------
 
-    def catch_up(self) -> None:
+    def catch_up(self) -> int:
         """Bring console_documents up to date with the records received since
         the watermark (idempotent: several processes may run it at once).
 
         It starts CATCH_UP_MARGIN before the watermark: a batch is stamped
         before its transaction commits, so a slow batch can commit rows older
-        than a watermark another request already moved past."""
+        than a watermark another request already moved past. Rows already
+        indexed at their revision are skipped in the query itself, so a page
+        whose data did not change reads the margin and writes nothing: no
+        write transaction (and no commit to disk) per page view. Returns how
+        many records it indexed."""
         mark = self._query("SELECT received_at FROM console_watermark WHERE id = 1")
         start = _minus(mark[0]["received_at"], CATCH_UP_MARGIN) if mark else ""
         cursor: tuple[str, int, int, int] = (start, 0, 0, -1)
+        indexed = 0
         while True:
-            rows = self._query(
-                "SELECT device_id, document_id, revision, created_at, received_at,"
-                " content FROM records WHERE kind = 'triage' AND"
-                " (received_at, device_id, document_id, revision) > (?, ?, ?, ?)"
-                " ORDER BY received_at, device_id, document_id, revision LIMIT ?",
-                [*cursor, _CATCH_UP_BATCH],
-            )
+            rows = self._query(_CATCH_UP_SQL, [*cursor, _CATCH_UP_BATCH])
             if not rows:
-                return
+                return indexed
             self._index(rows)
+            indexed += len(rows)
             last = rows[-1]
             self._set_watermark(last["received_at"])
             if len(rows) < _CATCH_UP_BATCH:
-                return
+                return indexed
             cursor = (
                 last["received_at"], int(last["device_id"]),
                 int(last["document_id"]), int(last["revision"]),

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 from edgebox.errors import CentralUnavailable, SyncError
 from edgebox.store.schema import now
+from edgebox.sync.central.clock import clock_skew
 from edgebox.sync.central.document_store import DocumentChunks
 from edgebox.sync.central.pooled import TABLE as POOLED_TABLE
 from edgebox.sync.central.pooled import PooledReviews, stored_content
@@ -91,6 +92,9 @@ ADDED_COLUMNS = (
     ("devices", "reinstalls", "BIGINT NOT NULL DEFAULT 0"),
     ("records", "install_id", "TEXT"),
     ("devices", "device_group", "TEXT"),
+    ("devices", "protocol", "BIGINT"),
+    ("devices", "box_clock", "TEXT"),
+    ("devices", "clock_skew_s", "DOUBLE PRECISION"),
     ("devices", "bundle_version", "BIGINT"),
 )
 """The central database's migrations, in order: columns added since SCHEMA
@@ -100,7 +104,7 @@ _STATUS_SQL = """
 SELECT d.id, d.name, d.created_at, d.last_seen, d.pending, d.dead, d.app_version,
        d.model_sha256, d.rules_version, d.reviewed, d.category_override_rate,
        d.urgency_override_rate, d.conflicts, d.install_id, d.reinstalls,
-       d.device_group, d.bundle_version,
+       d.device_group, d.protocol, d.box_clock, d.clock_skew_s, d.bundle_version,
        (SELECT COUNT(*) FROM records r WHERE r.device_id = d.id) AS records,
        (SELECT COUNT(*) FROM batches b WHERE b.device_id = d.id) AS batches
 FROM devices d ORDER BY d.name"""
@@ -312,15 +316,16 @@ class _SqlCentral(DocumentChunks, PooledReviews):
             "UPDATE devices SET last_seen = ?, pending = ?, dead = ?, app_version = ?,"
             " model_sha256 = ?, rules_version = ?, reviewed = ?,"
             " category_override_rate = ?, urgency_override_rate = ?,"
-            " bundle_version = ?,"
             " reinstalls = reinstalls + CASE WHEN install_id <> CAST(? AS TEXT)"
-            " THEN 1 ELSE 0 END, install_id = COALESCE(CAST(? AS TEXT), install_id)"
+            " THEN 1 ELSE 0 END, install_id = COALESCE(CAST(? AS TEXT), install_id),"
+            " protocol = ?, box_clock = ?, clock_skew_s = ?, bundle_version = ?"
             " WHERE id = ?",
             [
                 at, beat.pending, beat.dead, beat.app_version, beat.model_sha256,
                 beat.rules_version, beat.reviewed, beat.category_override_rate,
-                beat.urgency_override_rate, beat.bundle_version, beat.install,
-                beat.install, device_id,
+                beat.urgency_override_rate, beat.install, beat.install,
+                beat.protocol, beat.clock, clock_skew(at, beat.clock),
+                beat.bundle_version, device_id,
             ],
         )  # fmt: skip
 

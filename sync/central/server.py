@@ -34,6 +34,7 @@ from edgebox import __version__
 from edgebox.errors import CentralUnavailable, DocumentConflict, DocumentInvalid
 from edgebox.sync.central.auth import device_id_of, token_matches
 from edgebox.sync.central.bundle_api import add_bundle_route
+from edgebox.sync.central.clock import MAX_CLOCK_SKEW_S
 from edgebox.sync.central.console.app import mount_console
 from edgebox.sync.central.database import CentralDB
 from edgebox.sync.payload import (
@@ -126,6 +127,7 @@ def create_app(
     max_json_items: int = MAX_JSON_ITEMS,
     close_db: bool = True,
     secure_cookies: bool = False,
+    max_clock_skew_s: float = MAX_CLOCK_SKEW_S,
 ) -> FastAPI:
     """The central ASGI app over an open database."""
 
@@ -151,7 +153,9 @@ def create_app(
     # Signed bundles down to the boxes.
     add_bundle_route(app, db, auth, {k: _ERRORS[k] for k in (401, 422, 503)})
     # Staff pages: a session cookie there, a device token here, never crossed.
-    mount_console(app, db, secure_cookies=secure_cookies)
+    mount_console(
+        app, db, secure_cookies=secure_cookies, max_clock_skew_s=max_clock_skew_s
+    )
 
     @app.get(HEALTH_PATH, responses={503: _ERRORS[503]})
     async def health() -> Health:

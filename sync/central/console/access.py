@@ -132,16 +132,7 @@ def _device_routes(routes: APIRouter, console: Console) -> None:
 
 
 def _admin_lists(routes: APIRouter, console: Console) -> None:
-    @routes.get("/users")
-    async def users(request: Request) -> Response:
-        staff = await console.staff(request, admin=True)
-        rows = await console.run(console.db.users)
-        if request.query_params.get("format") == "csv":
-            return csv_response(
-                "users", ["name", "role", "disabled", "created_at"], rows
-            )
-        return console.render(request, "users.html", staff, users=rows)
-
+    # The users page and its forms: console/users.py.
     @routes.get("/audit")
     async def audit(request: Request) -> Response:
         staff = await console.staff(request, admin=True)

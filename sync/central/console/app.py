@@ -23,6 +23,7 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 
+from edgebox.sync.central.clock import MAX_CLOCK_SKEW_S, shown_skew
 from edgebox.sync.central.console.messages import choose_language, translator
 from edgebox.sync.central.console.security import (
     CSRF_COOKIE,
@@ -67,6 +68,7 @@ class Console:
     secure_cookies: bool
     max_failed: int
     silent_hours: int
+    max_clock_skew_s: float = MAX_CLOCK_SKEW_S
 
     async def run(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         return await run_in_threadpool(lambda: fn(*args, **kwargs))
@@ -168,16 +170,21 @@ def mount_console(
     secure_cookies: bool = False,
     max_failed: int = 5,
     silent_hours: int = 24,
+    max_clock_skew_s: float = MAX_CLOCK_SKEW_S,
 ) -> None:
     """Add the console's pages under /console to the central app."""
-    from edgebox.sync.central.console import access, bundles_page, pages
+    from edgebox.sync.central.console import access, bundles_page, pages, users
 
     env = Environment(
         loader=FileSystemLoader(_HERE / "templates"),
         autoescape=select_autoescape(["html"], default=True),
     )
     env.filters["when"] = shown_time
-    console = Console(ConsoleDB(central), env, secure_cookies, max_failed, silent_hours)
+    env.filters["skew"] = shown_skew
+    console = Console(
+        ConsoleDB(central), env, secure_cookies, max_failed, silent_hours,
+        max_clock_skew_s,
+    )  # fmt: skip
 
     @app.exception_handler(Refusal)
     async def on_refusal(request: Request, exc: Refusal) -> Response:
@@ -191,3 +198,4 @@ def mount_console(
     app.include_router(access.router(console))
     app.include_router(pages.router(console))
     app.include_router(bundles_page.router(console))
+    app.include_router(users.router(console))

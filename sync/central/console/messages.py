@@ -85,6 +85,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "action": "Action",
         "target": "Target",
         "when": "When",
+        "clock_skew": "Clock skew (centre − box)",
+        "skew_warning": "Clock off by over {limit} s: the box's own times are wrong",
+        "protocol": "Protocol / bundle",
+        "add_user": "Add a user",
+        "disable": "Disable",
+        "user_added": "User {name} added.",
     },
     "fr": {
         "title": "console edgebox",
@@ -161,6 +167,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "action": "Action",
         "target": "Cible",
         "when": "Quand",
+        "clock_skew": "Décalage d'horloge (centre − boîtier)",
+        "skew_warning": "Horloge décalée de plus de {limit} s : heures fausses",
+        "protocol": "Protocole / paquet",
+        "add_user": "Ajouter un utilisateur",
+        "disable": "Désactiver",
+        "user_added": "Utilisateur {name} ajouté.",
     },
 }
 

@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from edgebox.sync.central.clock import skew_too_large
 from edgebox.sync.central.console.app import (
     PREFIX,
     Console,
@@ -27,7 +28,8 @@ LIST_CSV = [
 CLINIC_CSV = [
     "name", "last_seen", "pending", "dead", "app_version", "model_sha256",
     "rules_version", "documents", "reviewed_docs", "category_override_rate",
-    "urgency_override_rate", "delay_s",
+    "urgency_override_rate", "delay_s", "clock_skew_s", "box_clock", "protocol",
+    "bundle_version",
 ]  # fmt: skip
 WINDOWS = {"24h": timedelta(hours=24), "7d": timedelta(days=7)}
 
@@ -45,9 +47,13 @@ def router(console: Console) -> APIRouter:
         for row in rows:
             row["silent"] = _silent(row.get("last_seen"), console.silent_hours)
             row["drift"] = flags.get(row["name"], [])
+            row["skewed"] = skew_too_large(
+                row.get("clock_skew_s"), console.max_clock_skew_s
+            )
         return console.render(
             request, "clinics.html", staff, clinics=rows,
             silent_hours=console.silent_hours,
+            max_clock_skew_s=console.max_clock_skew_s,
         )  # fmt: skip
 
     @routes.get("/emergencies")
