@@ -15,7 +15,9 @@ from typing import Any, Self
 from sqlite_utils import Database
 
 from edgebox.errors import StoreError
+from edgebox.store.patients import PATIENT_KEY_SQL
 from edgebox.store.schema import QUEUE_ORDER, refuse_a_foreign_database, where_set
+from edgebox.store.sorting import QueueSort, match_words, sort_clause
 from edgebox.vocabulary import NOT_RATED
 
 _QUEUE_FROM = """FROM documents d
@@ -68,11 +70,20 @@ class QueueQueries:
     # -- the queue -------------------------------------------------------------
 
     def queue_page(
-        self, filters: QueueFilter | None = None, *, limit: int = 500, offset: int = 0
+        self,
+        filters: QueueFilter | None = None,
+        *,
+        limit: int = 500,
+        offset: int = 0,
+        sort: QueueSort | None = None,
+        words: str | None = None,
+        patient: str | None = None,
     ) -> list[dict[str, Any]]:
         """Documents with their latest result that pass the filters, most urgent
-        first (no result sorts as unknown), then oldest; `offset` pages on."""
-        clause, params = _queue_where(filters or QueueFilter())
+        first (no result sorts as unknown), then oldest, unless `sort` says
+        otherwise; `words` and `patient` narrow further; `offset` pages on."""
+        clause, params = _narrowed(filters, words=words, patient=patient)
+        order = QUEUE_ORDER if sort is None else sort_clause(sort)
         rows = self.db.query(
             f"""
             SELECT d.id AS document_id, d.file_name, d.state, d.received_at,
@@ -85,7 +96,7 @@ class QueueQueries:
                        WHERE value = ?)) AS not_rated
             {_QUEUE_FROM}
             {clause}
-            ORDER BY {QUEUE_ORDER}
+            ORDER BY {order}
             LIMIT ? OFFSET ?""",
             [NOT_RATED, *params, limit, offset],
         )
@@ -99,9 +110,15 @@ class QueueQueries:
             for row in rows
         ]
 
-    def queue_count(self, filters: QueueFilter | None = None) -> int:
+    def queue_count(
+        self,
+        filters: QueueFilter | None = None,
+        *,
+        words: str | None = None,
+        patient: str | None = None,
+    ) -> int:
         """How many documents pass the filters: what a page leaves out."""
-        clause, params = _queue_where(filters or QueueFilter())
+        clause, params = _narrowed(filters, words=words, patient=patient)
         row = self.db.conn.execute(
             f"SELECT COUNT(*) {_QUEUE_FROM} {clause}", params
         ).fetchone()
@@ -122,6 +139,28 @@ def _queue_where(filters: QueueFilter) -> tuple[str, list[Any]]:
             " AND d.state IN ('failed', 'quarantined')))"
         )
     return (f"WHERE {' AND '.join(where)}" if where else ""), params
+
+
+def _narrowed(
+    filters: QueueFilter | None, *, words: str | None, patient: str | None
+) -> tuple[str, list[Any]]:
+    """The queue's WHERE clause with the words (full text, every word) and the
+    patient reference (compared as edgebox.store.patients says) added."""
+    clause, params = _queue_where(filters or QueueFilter())
+    extra: list[str] = []
+    match = match_words(words)
+    if match:
+        extra.append(
+            "d.id IN (SELECT rowid FROM documents_fts WHERE documents_fts MATCH ?)"
+        )
+        params.append(match)
+    if patient is not None:
+        extra.append(f"{PATIENT_KEY_SQL} = lower(trim(?))")
+        params.append(patient)
+    if not extra:
+        return clause, params
+    joined = " AND ".join(extra)
+    return (f"{clause} AND {joined}" if clause else f"WHERE {joined}"), params
 
 
 def _read_only_connection(path: Path, timeout: float) -> sqlite3.Connection:

@@ -20,6 +20,11 @@ this: ranking 100k matches takes ~100 ms. Hybrid search leaves such words to
 the embedding; word-only search lists the newest matches."""
 
 
+def words_of(query: str) -> list[str]:
+    """The words of a query as full-text search takes them."""
+    return _WORD.findall(query)
+
+
 @dataclass(frozen=True)
 class Chunk:
     """One embedded span of a document's text."""
