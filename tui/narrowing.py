@@ -35,6 +35,7 @@ class QueueNarrowing:
     filters: QueueFilter
     sort: QueueSort
     words: str | None
+    to_top: bool
     app: Any
 
     if TYPE_CHECKING:  # provided by QueueScreen and its Screen
@@ -76,6 +77,7 @@ class QueueNarrowing:
 
     def _set_sort(self, sort: QueueSort) -> None:
         self.sort = sort
+        self.to_top = True
         self._show_sort()
         self._set_filters(self.filters)
 

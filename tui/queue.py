@@ -83,6 +83,8 @@ class QueueScreen(QueueNarrowing, Screen):
         self.page_start = 0
         self.snapshot: QueueSnapshot | None = None
         self._summary_width = 0
+        self.to_top = False
+        """The next paint puts the cursor on the first row (a new sort)."""
 
     @property
     def edgebox(self) -> EdgeboxApp:
@@ -153,7 +155,10 @@ class QueueScreen(QueueNarrowing, Screen):
 
     def _paint(self, snapshot: QueueSnapshot) -> None:
         table = self.query_one(QueueTable)
-        selected = self.selected_id()
+        # A new order starts at its top; otherwise the cursor stays on its
+        # document wherever a refresh moved it.
+        selected = None if self.to_top else self.selected_id()
+        self.to_top = False
         width = self._wanted_width()
         if width != self._summary_width or not table.columns:
             self._summary_width = width
@@ -167,6 +172,8 @@ class QueueScreen(QueueNarrowing, Screen):
             table.add_row(*self._cells(row, width), key=str(row[0]))
         if selected is not None and str(selected) in table.rows:
             table.move_cursor(row=table.get_row_index(str(selected)), animate=False)
+        elif selected is None:
+            table.move_cursor(row=0, animate=False)
         self._show_counts(snapshot)
         self._show_more(snapshot)
         empty = self.query_one("#empty", Static)
