@@ -159,6 +159,7 @@ async def test_the_patient_view_groups_and_searches_by_reference(
         )
         assert queue.patient == "LB-2231"
         assert "patient LB-2231" in screen_dump(pilot.app)
+        assert "1 document(s) with this reference" in screen_text(pilot.app)
         await pilot.press("escape")
         await until_on(pilot, PatientsScreen)
         await pilot.press("escape")

@@ -202,6 +202,11 @@ class QueueScreen(QueueNarrowing, Screen):
     def _show_counts(self, snapshot: QueueSnapshot) -> None:
         """Needs review first, then what needs doing; what does not fit at this
         width is left out (the status screen lists every state)."""
+        if self.patient is not None:  # the box's counts would read as hers
+            line = literal(f"{snapshot.total} document(s) with this reference",
+                           style="bold")  # fmt: skip
+            self.query_one("#counts", Static).update(line)
+            return
         width = self.size.width - 2 - len(" …")
         line = Text()
         for name, count in _count_items(snapshot):
