@@ -194,3 +194,41 @@ async def test_from_a_document_p_lists_its_patients_documents(
             lambda: any("No patient reference" in str(n.message)
                         for n in pilot.app._notifications),
         )  # fmt: skip
+
+
+@pytest.mark.anyio
+async def test_a_read_only_store_cannot_save_a_filter(
+    settings: config.Config, seeded: dict[str, int]
+) -> None:
+    from edgebox.tui.snapshots import StoreOpener
+
+    opener = StoreOpener(settings.db_path, read_only=True)
+    async with make_app(settings, opener=opener).run_test(size=SIZE) as pilot:
+        await queue_ready(pilot, 5)
+        await pilot.press("F")
+        await until(
+            pilot,
+            lambda: any("cannot save a filter" in str(n.message)
+                        for n in pilot.app._notifications),
+        )  # fmt: skip
+        assert isinstance(pilot.app.screen, QueueScreen)
+    assert _saved(settings) == []
+
+
+@pytest.mark.anyio
+async def test_a_recalled_category_the_settings_dropped_still_cycles(
+    settings: config.Config, seeded: dict[str, int]
+) -> None:
+    from edgebox.store.saved_filters import save_filter
+
+    with Store(settings.db_path) as store:
+        save_filter(store, SavedFilter("old", category="maternity"), by=None)
+    async with make_app(settings).run_test(size=SIZE) as pilot:
+        await queue_ready(pilot, 5)
+        await pilot.press("f")
+        await until_on(pilot, SavedFiltersScreen)
+        await pilot.press("enter")
+        await until(pilot, lambda: "No document matches" in screen_text(pilot.app))
+        assert "k category: maternity" in screen_text(pilot.app)
+        await pilot.press("k")  # on to the first configured category
+        await until(pilot, lambda: "k category: referral" in screen_text(pilot.app))

@@ -108,9 +108,10 @@ class QueueNarrowing:
     def use_filter(
         self, filters: QueueFilter, sort: QueueSort, words: str | None
     ) -> None:
-        """Show what a recalled filter shows."""
+        """Show what a recalled filter shows, from its top."""
         self.words = words
         self.sort = sort
+        self.to_top = True
         self._show_sort()
         self._set_filters(filters)
 
