@@ -61,9 +61,11 @@ class QueueScreen(QueueNarrowing, Screen):
         Binding("F", "save_filter", "save filter", show=False),
         Binding("p", "patients", "patients", show=False),
         Binding("escape", "back", "back"),
-        Binding("x", "cycle('state')", "state"),
-        Binding("k", "cycle('category')", "categ."),
-        Binding("u", "cycle('urgency')", "urgency"),
+        # The filter line above the table names x, k and u with their values:
+        # out of the footer, which then fits 80 columns with ? and q.
+        Binding("x", "cycle('state')", "state", show=False),
+        Binding("k", "cycle('category')", "categ.", show=False),
+        Binding("u", "cycle('urgency')", "urgency", show=False),
         Binding("0", "clear_filters", "all", show=False),
         # Shown in the line under the table, only when there is another page.
         Binding("right_square_bracket", "page(1)", "next page", show=False),
