@@ -55,6 +55,7 @@ def test_migrations_run_from_empty(tmp_path: Path) -> None:
             "m015_retention",
             "m019_alerts",
             "m020_staff",
+            "m021_saved_filters",
         ]
         assert store.journal_mode() == "wal"
     with Store(path) as reopened:  # a second open applies nothing new
@@ -73,6 +74,7 @@ def test_migrations_run_from_empty(tmp_path: Path) -> None:
             "m015_retention",
             "m019_alerts",
             "m020_staff",
+            "m021_saved_filters",
         ]
 
 

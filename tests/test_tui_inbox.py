@@ -103,6 +103,36 @@ async def test_fifty_routine_documents_are_cleared_in_52_keystrokes(
 
 
 @pytest.mark.anyio
+async def test_with_the_sort_reversed_fifty_are_cleared_in_53_keys_alone(
+    inbox_settings: config.Config, seeded: dict[str, int]
+) -> None:
+    """No cursor placed by the test: O puts the routine ones on top (least
+    urgent first), then space 50 times, C, y."""
+    with Store(inbox_settings.db_path) as store:
+        routine = routine_to_review(store, 50)
+    keys: list[str] = []
+
+    async def press(*sequence: str) -> None:
+        keys.extend(sequence)
+        await pilot.press(*sequence)
+
+    async with make_app(inbox_settings).run_test(size=(80, 24)) as pilot:
+        table = await queue_ready(pilot, 53)
+        await press("O")
+        await until(pilot, lambda: table_rows(table)[0][0] == "   routine")
+        assert table.cursor_row == 0
+        await press(*["space"] * 50)
+        await press("C")
+        await until(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen))
+        assert "Confirm 50 document(s) as they are?" in screen_text(pilot.app)
+        await press("y")
+        await queue_ready(pilot, 3)
+    assert len(keys) == 53
+    with Store(inbox_settings.db_path) as store:
+        assert {store.latest_revision(d)["author"] for d in routine} == {"staff:amina"}
+
+
+@pytest.mark.anyio
 async def test_bulk_confirm_leaves_emergencies_out(
     inbox_settings: config.Config, seeded: dict[str, int]
 ) -> None:

@@ -11,6 +11,7 @@ import pytest
 from edgebox import config
 from edgebox.store import Store
 from edgebox.tui.document import DocumentScreen
+from edgebox.tui.patients import PatientsScreen
 from edgebox.tui.status import StatusScreen
 from tests.test_tui_fixtures import make_app, queue_ready, screen_text, until, until_on
 
@@ -86,6 +87,18 @@ def test_help(snap_compare, settings: config.Config, seeded: dict[str, int]) -> 
 
     app = make_app(settings, refresh_s=600)
     assert snap_compare(app, terminal_size=SIZE, run_before=help_open)
+
+
+def test_patients(
+    snap_compare, settings: config.Config, seeded: dict[str, int]
+) -> None:
+    async def patients_open(pilot) -> None:
+        await queue_painted(pilot)
+        await pilot.press("p")
+        await until_on(pilot, PatientsScreen, lambda s: s.shown)
+
+    app = make_app(settings, refresh_s=600)
+    assert snap_compare(app, terminal_size=SIZE, run_before=patients_open)
 
 
 @pytest.mark.parametrize("size", [(160, 48)])

@@ -41,6 +41,7 @@ class DocumentScreen(Screen):
         Binding("z", "undo", "undo"),
         Binding("e", "escalate", "escalate"),
         Binding("x", "export", "export"),
+        Binding("p", "patient", "patient", show=False),
     ]
 
     def __init__(self, doc_id: int, *, review: bool = False) -> None:
@@ -187,6 +188,17 @@ class DocumentScreen(Screen):
         self._as_reviewer(
             lambda: self._reviewed(ReviewChoice(latest["revision"]), form=False)
         )
+
+    def action_patient(self) -> None:
+        """This patient's documents (the patient view, narrowed to one)."""
+        from edgebox.tui.queue import QueueScreen
+
+        latest = self.view.latest if self.view else None
+        ref = str((latest or {}).get("fields", {}).get("patient_ref") or "").strip()
+        if not ref:
+            self.notify("No patient reference was read; r corrects the fields.")
+            return
+        self.app.push_screen(QueueScreen(patient=ref))
 
     def action_export(self) -> None:
         """Copy the original out of the archive into a folder the person

@@ -12,15 +12,16 @@ from textual.widgets import Footer, Static
 
 KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     ("Queue", (
-        ("enter", "open the document"),
-        ("r", "review the document"),
+        ("enter r", "open the document; review it"),
         ("t", "to review (what waits for a person) or all"),
         ("space", "mark for a bulk confirmation, then down"),
         ("C", "confirm the marked as they are (never emergencies)"),
-        ("/", "search"),
-        ("s", "status, quarantine, requeue"),
-        ("x k u", "filter by state, category, urgency (repeat to cycle)"),
-        ("0", "clear the filters"),
+        ("/ s", "search; status, quarantine, requeue"),
+        ("x k u w", "filter: state, category, urgency (cycle); words"),
+        ("0", "clear the filters and the words"),
+        ("o O", "sort by the next column; reverse (arrow in header)"),
+        ("F f", "save the filter and sort by name; recall (1-9, d)"),
+        ("p", "patients: documents grouped by patient reference"),
         ("] [", "next, previous page (past 500 documents)"),
     )),
     ("Document", (
@@ -29,6 +30,7 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ("z", "undo the last change (kept in the history)"),
         ("e", "escalate to emergency, even before any triage"),
         ("x", "export a copy of the original to a folder"),
+        ("p", "this patient's other documents (escape: back)"),
         ("tab", "similar cases; enter opens one"),
         ("escape", "back"),
     )),
@@ -38,6 +40,11 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ("ctrl+s", "save a change (or a note)"),
         ("ctrl+y", "confirm as it is, nothing changed"),
         ("escape", "cancel"),
+    )),
+    ("Patients", (
+        ("type", "part of a patient reference"),
+        ("down", "to the list; enter lists the patient's documents"),
+        ("escape", "back"),
     )),
     ("Search", (
         ("enter", "search; words first, then meaning"),

@@ -14,6 +14,8 @@ from textual.widgets import DataTable, Footer, Static
 
 from edgebox.store import DocState
 from edgebox.store.filters import DocumentFilter
+from edgebox.store.sorting import QueueSort
+from edgebox.tui.narrowing import COLUMNS, QueueAsk, QueueNarrowing
 from edgebox.tui.snapshots import QUEUE_PAGE, QueueSnapshot, load_queue
 from edgebox.tui.text import clip, literal, local_time, urgency_text
 from edgebox.tui.topbar import TopBar
@@ -21,6 +23,7 @@ from edgebox.vocabulary import Urgency
 
 if TYPE_CHECKING:
     from edgebox.tui.app import EdgeboxApp
+
 
 # Fixed widths, each with one blank column after its text (no cell padding:
 # two blanks between every pair of columns cost the summary ten characters);
@@ -38,9 +41,11 @@ class QueueTable(DataTable):
     BINDINGS = [Binding("enter", "select_cursor", "open")]
 
 
-class QueueScreen(Screen):
-    """Documents by urgency then age; x/k/u cycle the state, category and
-    urgency filters; the counts per state update as documents arrive."""
+class QueueScreen(QueueNarrowing, Screen):
+    """Documents by urgency then age, or by any column (o, O); x/k/u cycle
+    the state, category and urgency filters, w narrows by words, f and F
+    recall and save them; the counts per state update as documents arrive.
+    With `patient`, only that patient's documents (escape goes back)."""
 
     BINDINGS = [
         Binding("r", "review", "review"),
@@ -49,30 +54,46 @@ class QueueScreen(Screen):
         Binding("C", "confirm_marked", "confirm marked", show=False),
         Binding("slash", "search", "search"),
         Binding("s", "status", "status"),
-        Binding("x", "cycle('state')", "state"),
-        Binding("k", "cycle('category')", "categ."),
-        Binding("u", "cycle('urgency')", "urgency"),
+        Binding("o", "sort", "sort"),
+        Binding("O", "reverse", "reverse", show=False),
+        Binding("w", "words", "words", show=False),
+        Binding("f", "recall", "saved filters", show=False),
+        Binding("F", "save_filter", "save filter", show=False),
+        Binding("p", "patients", "patients", show=False),
+        Binding("escape", "back", "back"),
+        # The filter line above the table names x, k and u with their values:
+        # out of the footer, which then fits 80 columns with ? and q.
+        Binding("x", "cycle('state')", "state", show=False),
+        Binding("k", "cycle('category')", "categ.", show=False),
+        Binding("u", "cycle('urgency')", "urgency", show=False),
         Binding("0", "clear_filters", "all", show=False),
         # Shown in the line under the table, only when there is another page.
         Binding("right_square_bracket", "page(1)", "next page", show=False),
         Binding("left_square_bracket", "page(-1)", "previous page", show=False),
     ]
 
-    def __init__(self, *, to_review: bool = False) -> None:
+    def __init__(self, *, to_review: bool = False, patient: str | None = None) -> None:
         super().__init__()
         self.filters = DocumentFilter(to_review=to_review)
+        self.sort = QueueSort()
+        self.words: str | None = None
+        """Full-text words every listed document holds (w); None: any."""
+        self.patient = patient
+        """Only this patient's documents (the patient view), or everyone's."""
         self.marked: set[int] = set()
         """Documents marked (space) for a bulk confirmation (C)."""
         self.page_start = 0
         self.snapshot: QueueSnapshot | None = None
         self._summary_width = 0
+        self.to_top = False
+        """The next paint puts the cursor on the first row (a new sort)."""
 
     @property
     def edgebox(self) -> EdgeboxApp:
         return cast("EdgeboxApp", self.app)
 
     def compose(self) -> Any:
-        yield TopBar("queue")
+        yield TopBar(f"patient {self.patient}" if self.patient else "queue")
         yield Static(id="counts")
         yield Static(id="filters")
         yield QueueTable(
@@ -100,20 +121,30 @@ class QueueScreen(Screen):
     # -- loading -----------------------------------------------------------
 
     def reload(self) -> None:
-        self._load(self.filters, self.page_start)
+        self._load(self._asked(), self.page_start)
+
+    def _asked(self) -> QueueAsk:
+        return QueueAsk(self.filters, self.sort, self.words, self.patient)
 
     @work(thread=True, exclusive=True, group="queue", exit_on_error=False)
-    def _load(self, filters: DocumentFilter, offset: int) -> None:
+    def _load(self, asked: QueueAsk, offset: int) -> None:
         try:
             with self.edgebox.opener() as store:
-                snapshot = load_queue(store, filters, offset=offset)
+                snapshot = load_queue(
+                    store,
+                    asked.filters,
+                    offset=offset,
+                    sort=asked.sort,
+                    words=asked.words,
+                    patient=asked.patient,
+                )
         except Exception as exc:  # noqa: BLE001 - shown, never a crash
             self.edgebox.report("loading the queue", exc)
             return
-        self.app.call_from_thread(self._show, (filters, offset), snapshot)
+        self.app.call_from_thread(self._show, (asked, offset), snapshot)
 
-    def _show(self, asked: tuple[DocumentFilter, int], snapshot: QueueSnapshot) -> None:
-        if asked != (self.filters, self.page_start) or snapshot == self.snapshot:
+    def _show(self, asked: tuple[QueueAsk, int], snapshot: QueueSnapshot) -> None:
+        if asked != (self._asked(), self.page_start) or snapshot == self.snapshot:
             return  # stale, or nothing changed: no repaint, no flicker
         self.snapshot = snapshot
         self.page_start = snapshot.offset  # the last page, when documents left
@@ -126,19 +157,25 @@ class QueueScreen(Screen):
 
     def _paint(self, snapshot: QueueSnapshot) -> None:
         table = self.query_one(QueueTable)
-        selected = self.selected_id()
+        # A new order starts at its top; otherwise the cursor stays on its
+        # document wherever a refresh moved it.
+        selected = None if self.to_top else self.selected_id()
+        self.to_top = False
         width = self._wanted_width()
         if width != self._summary_width or not table.columns:
             self._summary_width = width
             table.clear(columns=True)
-            for name in ("urgency", "category", "summary", "received", "state"):
+            for name in COLUMNS:
                 table.add_column(name, width=_WIDTHS.get(name, width), key=name)
+            self._show_sort()
         else:
             table.clear()
         for row in snapshot.rows:
             table.add_row(*self._cells(row, width), key=str(row[0]))
         if selected is not None and str(selected) in table.rows:
             table.move_cursor(row=table.get_row_index(str(selected)), animate=False)
+        elif selected is None:
+            table.move_cursor(row=0, animate=False)
         self._show_counts(snapshot)
         self._show_more(snapshot)
         empty = self.query_one("#empty", Static)
@@ -167,6 +204,11 @@ class QueueScreen(Screen):
     def _show_counts(self, snapshot: QueueSnapshot) -> None:
         """Needs review first, then what needs doing; what does not fit at this
         width is left out (the status screen lists every state)."""
+        if self.patient is not None:  # the box's counts would read as hers
+            line = literal(f"{snapshot.total} document(s) with this reference",
+                           style="bold")  # fmt: skip
+            self.query_one("#counts", Static).update(line)
+            return
         width = self.size.width - 2 - len(" …")
         line = Text()
         for name, count in _count_items(snapshot):
@@ -212,13 +254,17 @@ class QueueScreen(Screen):
             line.append(f"{name}: ")
             line.append(value or "all", style="bold" if value else "")
             line.append("  ")
-        if replace(f, to_review=False) != DocumentFilter():
+        if self.words:
+            line.append("w ", style="bold")
+            line.append_text(literal(f'"{self.words}"', style="bold", one_line=True))
+            line.append("  ")
+        if self._narrowed():
             line.append("0 ", style="bold")
             line.append("clear")
         self.query_one("#filters", Static).update(line)
 
     def _empty_message(self) -> Text:
-        if replace(self.filters, to_review=False) != DocumentFilter():
+        if self._narrowed():
             return Text("No document matches these filters (0 clears them).")
         if self.filters.to_review:
             return Text("Nothing waits for a person. t shows every document.")
@@ -264,11 +310,21 @@ class QueueScreen(Screen):
     def action_cycle(self, name: str) -> None:
         choices = self._choices(name)
         current = getattr(self.filters, name)
-        following = choices[(choices.index(current) + 1) % len(choices)]
+        # A recalled filter may name a category the settings no longer list.
+        at = choices.index(current) if current in choices else 0
+        following = choices[(at + 1) % len(choices)]
         self._set_filters(replace(self.filters, **{name: following}))
 
     def action_clear_filters(self) -> None:
+        self.words = None
         self._set_filters(DocumentFilter(to_review=self.filters.to_review))
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Escape leaves a patient's documents; the main queue has no "back".
+        return self.patient is not None if action == "back" else True
 
     def action_toggle_view(self) -> None:
         self._set_filters(replace(self.filters, to_review=not self.filters.to_review))

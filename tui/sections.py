@@ -106,6 +106,9 @@ def _fields(view: DocumentView) -> Text:
         out.append(literal(name, style="dim", one_line=True))
         out.append(": ")
         out.append(literal(value, one_line=True))
+        if name == "patient_ref" and str(value).strip():
+            out.append("  p", style="bold")
+            out.append(" this patient's documents", style="dim")
         out.append("\n")
     return out
 

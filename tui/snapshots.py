@@ -16,6 +16,7 @@ from edgebox.errors import StoreError
 from edgebox.store import Store
 from edgebox.store.filters import DocumentFilter
 from edgebox.store.queue import check_readable
+from edgebox.store.sorting import QueueSort
 from edgebox.vocabulary import NOT_RATED
 
 QUEUE_PAGE = 500
@@ -69,9 +70,17 @@ class QueueSnapshot:
 
 
 def load_queue(
-    store: Store, filters: DocumentFilter, *, offset: int = 0, page: int = QUEUE_PAGE
+    store: Store,
+    filters: DocumentFilter,
+    *,
+    offset: int = 0,
+    page: int = QUEUE_PAGE,
+    sort: QueueSort | None = None,
+    words: str | None = None,
+    patient: str | None = None,
 ) -> QueueSnapshot:
-    total = store.queue_count(filters)
+    narrow = {"words": words, "patient": patient}
+    total = store.queue_count(filters, **narrow)
     # The last page when documents left since (a filter or a requeue).
     offset = max(0, min(offset, (total - 1) // page * page))
     rows = tuple(
@@ -91,7 +100,9 @@ def load_queue(
             "provisional" if row["provisional"] else row["state"],
             row["needs_review"],
         )
-        for row in store.queue_page(filters, limit=page, offset=offset)
+        for row in store.queue_page(
+            filters, limit=page, offset=offset, sort=sort, **narrow
+        )
     )
     counts = tuple(store.counts_by_state().items())
     return QueueSnapshot(rows, counts, store.needs_review_count(), offset, total)

@@ -17,7 +17,9 @@ from edgebox.errors import StoreError
 from edgebox.store.base import StoreBase
 from edgebox.store.filters import DocumentFilter
 from edgebox.store.latest import DOCUMENTS_WITH_LATEST, LATEST_URGENCY
+from edgebox.store.patients import PATIENT_KEY_SQL
 from edgebox.store.schema import QUEUE_ORDER, refuse_a_foreign_database
+from edgebox.store.sorting import QueueSort, match_words, sort_clause
 from edgebox.vocabulary import NOT_RATED
 
 
@@ -56,10 +58,15 @@ class QueueQueries(StoreBase):
         *,
         limit: int = 500,
         offset: int = 0,
+        sort: QueueSort | None = None,
+        words: str | None = None,
+        patient: str | None = None,
     ) -> list[dict[str, Any]]:
         """Documents with their latest result that pass the filters, most urgent
-        first (no result sorts as unknown), then oldest; `offset` pages on."""
-        clause, params = (filters or DocumentFilter()).where_clause()
+        first (no result sorts as unknown), then oldest, unless `sort` says
+        otherwise; `words` and `patient` narrow further; `offset` pages on."""
+        clause, params = _narrowed(filters, words=words, patient=patient)
+        order = QUEUE_ORDER if sort is None else sort_clause(sort)
         rows = self.db.query(
             f"""
             SELECT d.id AS document_id, d.file_name, d.state, d.received_at,
@@ -72,7 +79,7 @@ class QueueQueries(StoreBase):
                        WHERE value = ?)) AS not_rated
             {DOCUMENTS_WITH_LATEST}
             {clause}
-            ORDER BY {QUEUE_ORDER}
+            ORDER BY {order}
             LIMIT ? OFFSET ?""",
             [NOT_RATED, *params, limit, offset],
         )
@@ -86,13 +93,41 @@ class QueueQueries(StoreBase):
             for row in rows
         ]
 
-    def queue_count(self, filters: DocumentFilter | None = None) -> int:
+    def queue_count(
+        self,
+        filters: DocumentFilter | None = None,
+        *,
+        words: str | None = None,
+        patient: str | None = None,
+    ) -> int:
         """How many documents pass the filters: what a page leaves out."""
-        clause, params = (filters or DocumentFilter()).where_clause()
+        clause, params = _narrowed(filters, words=words, patient=patient)
         row = self.db.conn.execute(
             f"SELECT COUNT(*) {DOCUMENTS_WITH_LATEST} {clause}", params
         ).fetchone()
         return int(row[0])
+
+
+def _narrowed(
+    filters: DocumentFilter | None, *, words: str | None, patient: str | None
+) -> tuple[str, list[Any]]:
+    """The queue's WHERE clause with the words (full text, every word) and the
+    patient reference (compared as edgebox.store.patients says) added."""
+    clause, params = (filters or DocumentFilter()).where_clause()
+    extra: list[str] = []
+    match = match_words(words)
+    if match:
+        extra.append(
+            "d.id IN (SELECT rowid FROM documents_fts WHERE documents_fts MATCH ?)"
+        )
+        params.append(match)
+    if patient is not None:
+        extra.append(f"{PATIENT_KEY_SQL} = lower(trim(?))")
+        params.append(patient)
+    if not extra:
+        return clause, params
+    joined = " AND ".join(extra)
+    return (f"{clause} AND {joined}" if clause else f"WHERE {joined}"), params
 
 
 def _read_only_connection(path: Path, timeout: float) -> sqlite3.Connection:

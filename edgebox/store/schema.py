@@ -305,6 +305,21 @@ def m020_staff(db: Database) -> None:
         )""")
 
 
+@migrations()
+def m021_saved_filters(db: Database) -> None:
+    # Saved queue filters (issue 20): kept in the store, not a file, so that
+    # every terminal on the box sees the same names, a backup keeps them, and
+    # a read-only copy cannot change them. `filter` is JSON (see
+    # edgebox.store.saved_filters for its keys).
+    db.execute("""
+        CREATE TABLE saved_filters (
+            name TEXT PRIMARY KEY COLLATE NOCASE,
+            filter TEXT NOT NULL,
+            saved_by TEXT,
+            saved_at TEXT NOT NULL
+        )""")
+
+
 def now() -> str:
     """The current UTC time as ISO 8601 text, as every timestamp is stored."""
     return datetime.now(UTC).isoformat(timespec="milliseconds")

@@ -23,6 +23,11 @@ this: ranking that many matches costs more than the latency goal allows
 word-only search lists the newest matches."""
 
 
+def words_of(query: str) -> list[str]:
+    """The words of a query as full-text search takes them."""
+    return _WORD.findall(query)
+
+
 @dataclass(frozen=True)
 class Chunk:
     """One embedded span of a document's text."""
