@@ -7,7 +7,7 @@ stand-in, so this script splits the work in two:
 
     # 1. With any checkout first on the path: the summary each document gets.
     PYTHONPATH=CHECKOUT python scripts/summaries_shown.py emit FILE \\
-        --limit N --home HOME > shown.jsonl
+        --limit N --home HOME [--start K] >> shown.jsonl
     # 2. With this checkout: score those summaries with today's checks.
     python scripts/summaries_shown.py score FILE shown.jsonl [--json]
 
@@ -29,14 +29,14 @@ from pathlib import Path
 from typing import Any
 
 
-def emit(path: Path, *, limit: int, home: Path) -> None:
+def emit(path: Path, *, limit: int, home: Path, start: int = 0) -> None:
     """One JSON line per document: its id, the summary shown and its source."""
     from edgebox import config
     from edgebox.triage.engine import TriageEngine
 
     settings = config.load(home)
     engine = TriageEngine(settings)
-    for row in _rows(path)[:limit]:
+    for row in _rows(path)[start:limit]:
         result = engine.triage(row["text"])
         line = {
             "id": row["id"],
@@ -140,13 +140,16 @@ def main() -> None:
     emit_cmd.add_argument("file", type=Path)
     emit_cmd.add_argument("--limit", type=int, default=20)
     emit_cmd.add_argument("--home", type=Path, required=True)
+    emit_cmd.add_argument(
+        "--start", type=int, default=0, help="skip rows before this one (resume)"
+    )
     score_cmd = commands.add_parser("score", help="score summaries of FILE")
     score_cmd.add_argument("file", type=Path)
     score_cmd.add_argument("shown", type=Path)
     score_cmd.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if args.command == "emit":
-        emit(args.file, limit=args.limit, home=args.home)
+        emit(args.file, limit=args.limit, home=args.home, start=args.start)
         return
     report = score(args.file, args.shown)
     print(json.dumps(report, indent=2) if args.json else _lines(report))
