@@ -158,3 +158,40 @@ def test_a_lock_file_another_account_made_is_taken_read_only(
     result = subprocess.run(command, capture_output=True, text=True, cwd=REPO)
     assert result.returncode == 0, result.stderr
     assert result.stdout == "took it\n"
+
+
+_BACKLOG = """
+import sys, time
+from pathlib import Path
+from edgebox.triage.model_lock import model_turn
+lock, log = Path(sys.argv[1]), Path(sys.argv[2])
+for turn in range(int(sys.argv[3])):
+    with model_turn(lock):
+        with log.open("a") as out:
+            out.write(f"{turn}\\n")
+        print(turn, flush=True)
+        time.sleep(0.2)  # a model's answer, in short
+"""
+
+
+def test_a_waiter_gets_the_next_turn_from_a_process_working_a_backlog(
+    tmp_path: Path,
+) -> None:
+    """flock alone is not fair: the service taking turn after turn would keep
+    a foreground `triage` (or the service an `eval`) waiting for its whole
+    backlog. The waiter gets the turn after the one in progress."""
+    lock, log = tmp_path / "llama.lock", tmp_path / "turns.log"
+    backlog = subprocess.Popen(
+        [sys.executable, "-c", _BACKLOG, str(lock), str(log), "15"],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+    )
+    try:
+        assert backlog.stdout.readline().strip() == "0"  # it holds its first turn
+        with model_turn(lock):
+            turns_before_mine = len(log.read_text().split())
+        assert turns_before_mine <= 2, f"waited through {turns_before_mine} turns"
+    finally:
+        backlog.kill()
+        backlog.wait()

@@ -7,6 +7,13 @@ docs/benchmarks.md). Every edgebox process that runs the model
 advisory `flock` on one file per machine while the model reads a prompt and
 answers, and waits for it otherwise. The kernel drops the lock when a process
 dies, so a crash never leaves it held.
+
+`flock` is not fair: a process that releases the lock and asks again at once
+(the service working through a backlog, `eval` through a file) wins against a
+waiter that polls, so the waiter could wait for the whole backlog. Waiters
+therefore hold a shared lock on a second file (`<lock>.waiting`) while they
+wait; a process that sees, as it lets go, that someone waits, pauses before
+its next turn long enough for the waiter to take it. Turns then alternate.
 """
 
 from __future__ import annotations
@@ -25,17 +32,55 @@ from edgebox.errors import Cancelled, ModelError
 log = logging.getLogger(__name__)
 
 _POLL_S = 0.05
+_COURTESY_S = 4 * _POLL_S
+"""The pause before the next turn of a process that let go while another
+waited: longer than a waiter's poll, short beside a model's answer."""
+_owe_a_turn = False
+"""Whether this process let go of its last turn while another waited."""
 
 
 @contextmanager
 def model_turn(path: Path, *, cancel: threading.Event | None = None) -> Iterator[float]:
     """Hold the machine's model lock; yields the seconds spent waiting for it
     (a caller's deadline should not count them)."""
-    fd = _open(path)
+    global _owe_a_turn
+    fd, waiting = _open(path), _open_waiting(path)
     try:
-        yield _wait(fd, path, cancel)
+        if waiting is not None:
+            fcntl.flock(waiting, fcntl.LOCK_SH)  # "I wait", seen by the holder
+        if _owe_a_turn:
+            time.sleep(_COURTESY_S)  # the waiter's turn first
+        waited = _wait(fd, path, cancel)
+        if waiting is not None:
+            fcntl.flock(waiting, fcntl.LOCK_UN)
+        yield waited
     finally:
+        _owe_a_turn = _someone_waits(waiting)
         os.close(fd)  # closing drops the flock
+        if waiting is not None:
+            os.close(waiting)
+
+
+def _open_waiting(path: Path) -> int | None:
+    """The waiters' file beside the lock; None where this account cannot
+    make it (a folder only another account may write): turns still come,
+    only not in fair order."""
+    try:
+        return _open_shared(path.with_name(path.name + ".waiting"))
+    except OSError:
+        return None
+
+
+def _someone_waits(waiting: int | None) -> bool:
+    """Whether another process holds the waiting file's shared lock."""
+    if waiting is None:
+        return False
+    try:
+        fcntl.flock(waiting, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    fcntl.flock(waiting, fcntl.LOCK_UN)
+    return False
 
 
 def _open(path: Path) -> int:
