@@ -23,6 +23,7 @@ from textual.binding import Binding
 
 from edgebox.config import Config
 from edgebox.errors import EdgeboxError
+from edgebox.i18n import activate, choose
 from edgebox.store import Store
 from edgebox.store.alerts import emergency_ids
 from edgebox.store.staff import sign_in, staff_registered
@@ -67,6 +68,7 @@ class EdgeboxApp(App[None]):
         super().__init__()
         self.config = config
         use_date_style(config.ui.dates)
+        activate(choose(config.ui.language))
         self.opener = opener or StoreOpener(config.db_path)
         self.reviewer = reviewer or reviewer_name()
         self.signed = _how_named(reviewer)

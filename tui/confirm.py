@@ -10,8 +10,10 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
+from edgebox.tui.language import TranslatedKeys
 
-class ConfirmScreen(ModalScreen[bool]):
+
+class ConfirmScreen(TranslatedKeys, ModalScreen[bool]):
     """y does it, n or escape does not."""
 
     BINDINGS = [

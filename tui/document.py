@@ -18,6 +18,7 @@ from textual.widgets.option_list import Option
 
 from edgebox.store import Store
 from edgebox.terminal import visible
+from edgebox.tui.language import TranslatedKeys
 from edgebox.tui.review import ReviewChoice
 from edgebox.tui.sections import SECTIONS
 from edgebox.tui.snapshots import DocumentView, load_document
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 SIMILAR_LIMIT = 5
 
 
-class DocumentScreen(Screen):
+class DocumentScreen(TranslatedKeys, Screen):
     """Everything about one document; r review, c confirm, z undo."""
 
     BINDINGS = [

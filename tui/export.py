@@ -11,8 +11,10 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Label
 
+from edgebox.tui.language import TranslatedKeys
 
-class ExportScreen(ModalScreen[Path | None]):
+
+class ExportScreen(TranslatedKeys, ModalScreen[Path | None]):
     BINDINGS = [Binding("escape", "cancel", "cancel")]
 
     def __init__(self, folder: Path) -> None:

@@ -15,6 +15,7 @@ from textual.widgets.option_list import Option
 from edgebox.store.filters import DocumentFilter
 from edgebox.store.saved_filters import SavedFilter
 from edgebox.store.sorting import QueueSort
+from edgebox.tui.language import TranslatedKeys
 from edgebox.tui.text import literal
 
 Recall = tuple[str, SavedFilter]
@@ -57,7 +58,7 @@ def describe(saved: SavedFilter) -> str:
     return ", ".join(parts)
 
 
-class SavedFiltersScreen(ModalScreen[Recall | None]):
+class SavedFiltersScreen(TranslatedKeys, ModalScreen[Recall | None]):
     """enter or 1-9 recalls a filter, d deletes it, escape closes."""
 
     BINDINGS = [

@@ -10,6 +10,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
+from edgebox.tui.language import TranslatedKeys
+
 KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     ("Queue", (
         ("enter r", "open the document; review it"),
@@ -66,7 +68,7 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
 )  # fmt: skip
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(TranslatedKeys, ModalScreen[None]):
     """Keys by screen; the urgency symbols; escape closes."""
 
     BINDINGS = [

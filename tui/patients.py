@@ -16,6 +16,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
 from edgebox.store.patients import Patient, patients
+from edgebox.tui.language import TranslatedKeys
 from edgebox.tui.text import clip, literal, local_time, urgency_text
 from edgebox.tui.topbar import TopBar
 
@@ -28,7 +29,7 @@ _WIDTHS = (("patient", 0), ("docs", 5), ("to review", 10),
            ("most urgent", 12), ("last received", 14))  # fmt: skip
 
 
-class PatientsScreen(Screen):
+class PatientsScreen(TranslatedKeys, Screen):
     """Type part of a reference; down moves to the list; enter opens one."""
 
     BINDINGS = [

@@ -16,6 +16,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Label, Select, Static
 
+from edgebox.tui.language import TranslatedKeys
 from edgebox.tui.text import literal
 from edgebox.vocabulary import Urgency
 
@@ -35,7 +36,7 @@ FIELDS = ("patient_ref", "age", "sex", "date", "facility")
 """What the machine read that a person may correct, besides the summary."""
 
 
-class ReviewScreen(ModalScreen[ReviewChoice | None]):
+class ReviewScreen(TranslatedKeys, ModalScreen[ReviewChoice | None]):
     """Urgency, category and a note, then what the machine read (summary and
     fields). ctrl+s saves a change; a confirmation with nothing changed and no
     note needs its own key (ctrl+y): it is a staff label that is synced and
@@ -178,7 +179,7 @@ class ReviewScreen(ModalScreen[ReviewChoice | None]):
         self.dismiss(None)
 
 
-class NameScreen(ModalScreen[str | None]):
+class NameScreen(TranslatedKeys, ModalScreen[str | None]):
     """Asks who is reviewing when neither $EDGEBOX_USER nor a login name says."""
 
     BINDINGS = [Binding("escape", "cancel", "cancel")]

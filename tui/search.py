@@ -20,6 +20,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 from textual.worker import get_current_worker
 
 from edgebox.terminal import visible
+from edgebox.tui.language import TranslatedKeys
 from edgebox.tui.text import clip, literal, urgency_text
 from edgebox.tui.topbar import TopBar
 
@@ -79,7 +80,7 @@ def similar_cases(app: EdgeboxApp, doc_id: int, *, limit: int) -> tuple[list[Hit
     return hits, "" if hits else "none close enough yet"
 
 
-class SearchScreen(Screen):
+class SearchScreen(TranslatedKeys, Screen):
     """Type words, enter; down moves to the results; enter opens one."""
 
     BINDINGS = [

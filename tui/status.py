@@ -19,6 +19,7 @@ from edgebox.intake.archive import clear_quarantine_copy
 from edgebox.learn.choice import in_use_words
 from edgebox.service.heartbeat import model_words, service_running
 from edgebox.store import DocState
+from edgebox.tui.language import TranslatedKeys
 from edgebox.tui.snapshots import StatusSnapshot, load_status
 from edgebox.tui.text import clip, literal, local_time
 from edgebox.tui.topbar import TopBar
@@ -56,7 +57,7 @@ class ProblemTable(DataTable):
         self.post_message(self.Moved())
 
 
-class StatusScreen(Screen):
+class StatusScreen(TranslatedKeys, Screen):
     """The box at a glance; r requeues the selected quarantined document."""
 
     BINDINGS = [

@@ -368,6 +368,13 @@ class UiConfig:
         ' ("2025-03-04 08:15"); never month-first.',
         choices=("day-month", "iso"),
     )
+    language: str = setting(
+        "auto",
+        "The language of the UI, the CLI's messages, `doctor` and the hand-over"
+        " report: auto (from LANGUAGE, LC_ALL, LC_MESSAGES or LANG; English"
+        " unless French), en or fr. Stored and synced words stay English.",
+        choices=("auto", "en", "fr"),
+    )
 
 
 @dataclass(frozen=True)
