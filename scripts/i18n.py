@@ -59,6 +59,30 @@ def _marked(path: Path) -> list[tuple[str, int]]:
     ]
 
 
+def shadowed(roots: tuple[Path, ...] = SOURCES) -> list[str]:
+    """Places that assign `_` in a module that imports it from edgebox.i18n
+    (`_, x = row`): every later `_()` there calls the assigned value."""
+    out = []
+    for root in roots:
+        for path in sorted(root.rglob("*.py")):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            if not any(
+                isinstance(node, ast.ImportFrom)
+                and node.module == "edgebox.i18n"
+                and any(alias.name == "_" for alias in node.names)
+                for node in ast.walk(tree)
+            ):
+                continue
+            out += [
+                f"{path.relative_to(root.parent)}:{node.lineno}: assigns _"
+                for node in ast.walk(tree)
+                if isinstance(node, ast.Name)
+                and node.id == "_"
+                and isinstance(node.ctx, ast.Store)
+            ]
+    return out
+
+
 def read_po(text: str) -> dict[str, str]:
     """msgid -> msgstr of a .po file (the header under ""); no plurals."""
     entries: dict[str, str] = {}
@@ -118,6 +142,7 @@ def problems() -> list[str]:
         for message, where in used_messages().items()
         if not entries.get(message)
     ]
+    out += shadowed()
     if not MO.exists() or MO.read_bytes() != compile_mo(entries):
         out.append(f"{MO.name} is stale: run python scripts/i18n.py compile")
     return out

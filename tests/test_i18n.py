@@ -122,3 +122,11 @@ def test_each_translation_keeps_its_placeholders():
 def test_the_catalogue_is_packaged():
     pyproject = (REPO / "pyproject.toml").read_text(encoding="utf-8")
     assert re.search(r'edgebox = \[.*"locale/\*/LC_MESSAGES/\*\.mo"', pyproject)
+
+
+def test_the_check_finds_an_assignment_that_hides_the_translator(tmp_path):
+    (tmp_path / "table.py").write_text(
+        "from edgebox.i18n import _\n_, name = (1, 2)\nlabel = _(name)\n"
+    )
+    (tmp_path / "plain.py").write_text("_, name = (1, 2)\n")
+    assert _script().shadowed((tmp_path,)) == [f"{tmp_path.name}/table.py:2: assigns _"]

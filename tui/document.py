@@ -16,6 +16,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
+from edgebox.i18n import _
 from edgebox.store import Store
 from edgebox.terminal import visible
 from edgebox.tui.language import TranslatedKeys
@@ -60,7 +61,7 @@ class DocumentScreen(TranslatedKeys, Screen):
         return cast("EdgeboxApp", self.app)
 
     def compose(self) -> Any:
-        yield TopBar(f"document {self.doc_id}")
+        yield TopBar(_("document {id}").format(id=self.doc_id))
         with VerticalScroll(id="document"):
             yield Static(id="head")
             yield Static(id="result")
@@ -197,7 +198,7 @@ class DocumentScreen(TranslatedKeys, Screen):
         latest = self.view.latest if self.view else None
         ref = str((latest or {}).get("fields", {}).get("patient_ref") or "").strip()
         if not ref:
-            self.notify("No patient reference was read; r corrects the fields.")
+            self.notify(_("No patient reference was read; r corrects the fields."))
             return
         self.app.push_screen(QueueScreen(patient=ref))
 
@@ -208,7 +209,7 @@ class DocumentScreen(TranslatedKeys, Screen):
 
         view = self.view
         if view is None or view.original is None:
-            self.notify("This document's original is not in the archive.")
+            self.notify(_("This document's original is not in the archive."))
             return
         folder = self.edgebox.config.home / "exports"
 
@@ -228,7 +229,10 @@ class DocumentScreen(TranslatedKeys, Screen):
             self.edgebox.report("exporting", exc)
             return
         self.app.call_from_thread(
-            self.notify, f"Copied to {target}", title="export", markup=False
+            self.notify,
+            _("Copied to {target}").format(target=target),
+            title=_("export"),
+            markup=False,
         )
 
     def action_escalate(self) -> None:

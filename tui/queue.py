@@ -188,7 +188,7 @@ class QueueScreen(QueueNarrowing, TranslatedKeys, Screen):
             empty.update(self._empty_message())
 
     def _cells(self, row: tuple[Any, ...], width: int) -> list[Text]:
-        _, urgency, category, summary, received, state, needs_review = row
+        _id, urgency, category, summary, received, state, needs_review = row
         loud = "bold" if urgency == Urgency.EMERGENCY else ""
         shown = _one_line(summary)
         if row[0] in self.marked:

@@ -15,6 +15,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
+from edgebox.i18n import _
 from edgebox.intake.archive import clear_quarantine_copy
 from edgebox.learn.choice import in_use_words
 from edgebox.service.heartbeat import model_words, service_running
@@ -75,7 +76,7 @@ class StatusScreen(TranslatedKeys, Screen):
         return cast("EdgeboxApp", self.app)
 
     def compose(self) -> Any:
-        yield TopBar("status")
+        yield TopBar(_("status"))
         with VerticalScroll(id="status"):
             yield Static("loading…", id="facts")
             yield Static(id="problems-title")
@@ -85,10 +86,10 @@ class StatusScreen(TranslatedKeys, Screen):
 
     def on_mount(self) -> None:
         table = self.query_one("#problems", DataTable)
-        table.add_column("id", key="id")
-        table.add_column("file", width=22, key="file")
-        table.add_column("state", key="state")
-        table.add_column("reason", key="reason")
+        table.add_column(_("id"), key="id")
+        table.add_column(_("file"), width=22, key="file")
+        table.add_column(_("state"), key="state")
+        table.add_column(_("reason"), key="reason")
         table.focus()
         self.reload()
 
@@ -121,8 +122,10 @@ class StatusScreen(TranslatedKeys, Screen):
         facts.append(_overrides(snapshot.overrides))
         facts.append(_learned(snapshot.learned))
         self.query_one("#facts", Static).update(facts)
-        title = Text("Quarantined and failed", style="bold underline")
-        title.append(f" ({len(snapshot.problems)})" if snapshot.problems else ": none")
+        title = Text(_("Quarantined and failed"), style="bold underline")
+        title.append(
+            f" ({len(snapshot.problems)})" if snapshot.problems else _(": none")
+        )
         self.query_one("#problems-title", Static).update(title)
         self._show_problems(snapshot.problems)
 
@@ -135,7 +138,7 @@ class StatusScreen(TranslatedKeys, Screen):
             table.add_row(
                 Text(str(doc["id"])),
                 literal(clip(doc["file_name"], 22), one_line=True),
-                Text(doc["state"]),
+                Text(_(doc["state"])),
                 literal(clip(_reason(doc), width), one_line=True),
                 key=str(doc["id"]),
             )
@@ -187,20 +190,20 @@ class StatusScreen(TranslatedKeys, Screen):
 
         table = self.query_one("#problems", DataTable)
         if self.snapshot is None or not table.row_count:
-            self.notify("Nothing to requeue.")
+            self.notify(_("Nothing to requeue."))
             return
         if self.edgebox.read_only:
             self.notify(
-                "The store is read-only here: cannot requeue.", severity="warning"
+                _("The store is read-only here: cannot requeue."), severity="warning"
             )
             return
         doc = self._selected()
         if doc is None:
             return
-        question = Text("Requeue ")
+        question = Text(_("Requeue "))
         question.append(literal(doc["file_name"], style="bold", one_line=True))
         question.append(f" (#{doc['id']})? {_again(doc)}")
-        question.append("\nReason: ", style="dim")
+        question.append("\n" + _("Reason: "), style="dim")
         question.append(literal(_reason(doc)))
 
         def answered(yes: bool | None) -> None:
@@ -223,8 +226,8 @@ class StatusScreen(TranslatedKeys, Screen):
             return
         app.call_from_thread(
             self.notify,
-            f"Hand-over of the last 24 hours written to {path}",
-            title="hand-over",
+            _("Hand-over of the last 24 hours written to {path}").format(path=path),
+            title=_("hand-over"),
             timeout=15,
             markup=False,
         )
