@@ -30,6 +30,10 @@ STATE_WORDS = (
 URGENCY_WORDS = (N_("emergency"), N_("urgent"), N_("unknown"), N_("routine"))
 """Urgency levels as the store keeps them; shown through `_()`."""
 
+FIELD_NAMES = (N_("patient_ref"), N_("age"), N_("sex"), N_("date"), N_("facility"))
+"""The fields the model reads, by their stored names; shown through `_()`
+(any other name the model wrote is shown as written)."""
+
 
 class TranslatedKeys:
     """Mixed into a Screen: its footer shows key labels in the UI's language."""

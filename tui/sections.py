@@ -11,6 +11,7 @@ from rich.text import Text
 
 from edgebox.i18n import N_, _
 from edgebox.store.review import undo_marker
+from edgebox.tui.language import FIELD_NAMES
 from edgebox.tui.snapshots import DocumentView
 from edgebox.tui.text import literal, local_time, urgency_text
 
@@ -96,7 +97,7 @@ def _flags(view: DocumentView) -> Text:
         level = flag.get("level")
         out.append("!! " if level == "emergency" else "!  " if level else "*  ")
         out.append(literal(flag.get("sign"), style="bold", one_line=True))
-        details = [str(v) for v in (level, flag.get("source")) if v]
+        details = [_(str(v)) for v in (level, flag.get("source")) if v]
         out.append(f" ({', '.join(details)})" if details else "")
         if flag.get("evidence"):
             out.append(": “")
@@ -119,12 +120,13 @@ def _fields(view: DocumentView) -> Text:
     if not fields:
         out.append(_("none found"))
     for name, value in fields.items():
-        out.append(literal(name, style="dim", one_line=True))
+        shown = _(name) if name in FIELD_NAMES else name
+        out.append(literal(shown, style="dim", one_line=True))
         out.append(": ")
         out.append(literal(value, one_line=True))
         if name == "patient_ref" and str(value).strip():
             out.append("  p", style="bold")
-            out.append(" this patient's documents", style="dim")
+            out.append(_(" this patient's documents"), style="dim")
         out.append("\n")
     return out
 

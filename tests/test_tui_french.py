@@ -1,0 +1,130 @@
+"""The UI in French at 80x24: the main flow (queue, open, review, confirm), the
+alert banner, and the locale choosing French when `[ui] language` is auto.
+What is stored and synced stays English."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from edgebox import config
+from edgebox.store import Store
+from edgebox.tui.alert import EmergencyBanner
+from edgebox.tui.document import DocumentScreen
+from edgebox.tui.review import ReviewScreen
+from tests.test_tui_fixtures import (
+    make_app,
+    queue_ready,
+    screen_dump,
+    screen_text,
+    table_rows,
+    until,
+    until_on,
+)
+
+pytestmark = pytest.mark.anyio
+pytest_plugins = ["tests.test_tui_fixtures"]
+
+
+@pytest.fixture
+def french(settings: config.Config, monkeypatch: pytest.MonkeyPatch) -> config.Config:
+    monkeypatch.setenv("EDGEBOX_UI_LANGUAGE", "fr")
+    return config.load(settings.home)
+
+
+async def test_the_queue_reads_french_at_80x24(
+    french: config.Config, seeded: dict[str, int]
+) -> None:
+    async with make_app(french).run_test(size=(80, 24)) as pilot:
+        table = await queue_ready(pilot, 5)
+        headers = [
+            str(column.label.plain).split()[0] for column in table.columns.values()
+        ]
+        assert headers == ["urgence", "catégorie", "résumé", "reçu", "état"]
+        assert table_rows(table)[0][0] == "!! URGENCE"
+        shown = screen_dump(pilot.app)
+        assert "vue t tout" in shown
+        assert "à réviser" in shown
+        assert "réviser" in shown.splitlines()[-1]  # the footer's key labels
+        assert "review" not in shown.splitlines()[-1]
+        assert shown.splitlines()[-1].rstrip().endswith("? aide q quitter")  # fits
+        assert "file d'attente · réviseur : amina" in shown.splitlines()[0]
+
+
+async def test_open_review_and_confirm_in_french_store_english(
+    french: config.Config, seeded: dict[str, int]
+) -> None:
+    reviewed = seeded["referral-kibera.txt"]
+    async with make_app(french).run_test(size=(80, 24)) as pilot:
+        table = await queue_ready(pilot, 5)
+        table.move_cursor(row=table.get_row_index(str(reviewed)))
+        await pilot.press("enter")
+        screen = await until_on(pilot, DocumentScreen, lambda s: s.view is not None)
+        text = screen_text(pilot.app)
+        for title in ("Résumé", "Signes d'alerte", "Champs", "Historique", "Texte"):
+            assert f"{title}\n" in text
+        assert "À RÉVISER" in text
+        assert "n° patient: KE-4471" in text
+        assert "!! convulsions (urgence vitale, règles)" in text
+        footer = screen_dump(pilot.app).splitlines()[-1].rstrip()
+        assert footer.startswith("esc retour r réviser c valider")
+        assert footer.endswith("q quitter")  # the French keys fit 80 columns
+        await pilot.press("r")
+        form = await until_on(pilot, ReviewScreen)
+        assert "Urgence" in screen_dump(pilot.app)
+        assert "ctrl+s enregistrer" in screen_dump(pilot.app)
+        await pilot.press("enter", "down", "enter")  # urgency: emergency -> urgent
+        assert form.query_one("#urgency").value == "urgent"
+        await pilot.press("tab", "tab", *"vu au téléphone", "ctrl+s")
+        await until(pilot, lambda: len(screen.view.revisions) == 2)
+        assert "!  urgent" in screen_text(pilot.app)
+        assert "réviser" in screen_dump(pilot.app).splitlines()[-1]
+        await pilot.press("escape")
+        table = await queue_ready(pilot, 5)
+        confirmed = int(table.coordinate_to_cell_key((1, 0)).row_key.value)
+        table.move_cursor(row=1)
+        await pilot.press("enter")
+        screen = await until_on(pilot, DocumentScreen, lambda s: s.view is not None)
+        await pilot.press("c")
+        await until(pilot, lambda: len(screen.view.revisions) == 2)
+        assert "· révisé ·" in screen_text(pilot.app)
+    with Store(french.db_path) as store:
+        latest = store.latest_revision(reviewed)
+        assert (latest["urgency"], latest["note"]) == ("urgent", "vu au téléphone")
+        assert store.document(confirmed)["state"] == "reviewed"
+        outbox = [r for r in store.pending_outbox() if r.document_id == reviewed]
+        assert json.loads(outbox[-1].payload)["urgency"] == "urgent"
+
+
+async def test_the_alert_banner_reads_french(
+    french: config.Config, seeded: dict[str, int]
+) -> None:
+    async with make_app(french).run_test(size=(80, 24)) as pilot:
+        await queue_ready(pilot, 5)
+        pilot.app.push_screen(EmergencyBanner({7: "referral"}))
+        await until(pilot, lambda: isinstance(pilot.app.screen, EmergencyBanner))
+        await pilot.pause(0.1)
+        shown = screen_dump(pilot.app)
+        assert "URGENCE VITALE : 1 nouvelle(s)" in shown
+        assert "document 7  referral" in shown
+        assert "(maj+a) acquitter" in shown
+
+
+async def test_a_french_locale_chooses_french_when_the_setting_is_auto(
+    settings: config.Config, seeded: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert settings.ui.language == "auto"
+    monkeypatch.setenv("LANG", "fr_FR.UTF-8")
+    async with make_app(settings).run_test(size=(80, 24)) as pilot:
+        table = await queue_ready(pilot, 5)
+        assert table_rows(table)[0][0] == "!! URGENCE"
+
+
+async def test_english_stays_the_default(
+    settings: config.Config, seeded: dict[str, int]
+) -> None:
+    async with make_app(settings).run_test(size=(80, 24)) as pilot:
+        table = await queue_ready(pilot, 5)
+        assert table_rows(table)[0][0] == "!! EMERG"
+        assert "review" in screen_dump(pilot.app).splitlines()[-1]
