@@ -12,6 +12,7 @@ from edgebox import config
 from edgebox.store import Store
 from edgebox.tui.alert import EmergencyBanner
 from edgebox.tui.document import DocumentScreen
+from edgebox.tui.help import HelpScreen
 from edgebox.tui.review import ReviewScreen
 from tests.test_tui_fixtures import (
     make_app,
@@ -50,6 +51,13 @@ async def test_the_queue_reads_french_at_80x24(
         assert "review" not in shown.splitlines()[-1]
         assert shown.splitlines()[-1].rstrip().endswith("? aide q quitter")  # fits
         assert "file d'attente · réviseur : amina" in shown.splitlines()[0]
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(pilot.app.screen, HelpScreen))
+        help_text = screen_text(pilot.app)
+        assert "File d'attente\n" in help_text
+        assert (
+            "valider les marqués tels quels (jamais les urgences vitales)" in help_text
+        )
 
 
 async def test_open_review_and_confirm_in_french_store_english(
