@@ -12,6 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
+from edgebox.i18n import _
 from edgebox.store.filters import DocumentFilter
 from edgebox.store.saved_filters import SavedFilter
 from edgebox.store.sorting import QueueSort
@@ -73,7 +74,7 @@ class SavedFiltersScreen(TranslatedKeys, ModalScreen[Recall | None]):
 
     def compose(self) -> Any:
         with Vertical(id="saved-box"):
-            yield Static(Text("Saved filters (enter or 1-9 recalls)", style="bold"))
+            yield Static(Text(_("Saved filters (enter or 1-9 recalls)"), style="bold"))
             yield OptionList(
                 *(self._option(n, s) for n, s in enumerate(self.saved, 1)),
                 id="saved-list",
