@@ -10,10 +10,13 @@ import pytest
 
 from edgebox import config
 from edgebox.store import Store
+from edgebox.store.staff import add_staff
 from edgebox.tui.alert import EmergencyBanner
 from edgebox.tui.document import DocumentScreen
 from edgebox.tui.help import HelpScreen
+from edgebox.tui.queue import QueueScreen
 from edgebox.tui.review import ReviewScreen
+from edgebox.tui.signin import SignInScreen
 from tests.test_tui_fixtures import (
     make_app,
     queue_ready,
@@ -117,6 +120,25 @@ async def test_the_alert_banner_reads_french(
         assert "URGENCE VITALE : 1 nouvelle(s)" in shown
         assert "document 7  referral" in shown
         assert "(maj+a) acquitter" in shown
+
+
+async def test_sign_in_reads_french(
+    french: config.Config, seeded: dict[str, int]
+) -> None:
+    with Store(french.db_path) as store:
+        add_staff(store, "Fatou", "8080")
+    app = make_app(french)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until_on(pilot, SignInScreen)
+        shown = screen_text(app)
+        assert "Connectez-vous pour réviser." in shown
+        assert "Votre nom" in shown and "PIN (entrée pour se connecter)" in shown
+        await pilot.press(*"Fatou", "enter", *"1111", "enter")
+        await until(pilot, lambda: "Nom ou PIN non reconnu" in screen_text(app))
+        await pilot.press(*"8080", "enter")
+        await until(pilot, lambda: app.reviewer == "Fatou")
+        await until_on(pilot, QueueScreen)
+        assert "réviseur : Fatou" in screen_text(app)
 
 
 async def test_a_french_locale_chooses_french_when_the_setting_is_auto(
