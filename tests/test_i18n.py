@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import gettext
 import importlib.util
-import re
 import string
 import subprocess
 import sys
@@ -117,11 +116,6 @@ def test_each_translation_keeps_its_placeholders():
         wanted = {name for _, name, _, _ in fields.parse(msgid) if name is not None}
         given = {name for _, name, _, _ in fields.parse(msgstr) if name is not None}
         assert given == wanted, msgid
-
-
-def test_the_catalogue_is_packaged():
-    pyproject = (REPO / "pyproject.toml").read_text(encoding="utf-8")
-    assert re.search(r'edgebox = \[.*"locale/\*/LC_MESSAGES/\*\.mo"', pyproject)
 
 
 def test_the_check_finds_an_assignment_that_hides_the_translator(tmp_path):

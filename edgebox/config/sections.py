@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from edgebox.config.declare import setting
+from edgebox.i18n import CHOICES as LANGUAGE_CHOICES
 from edgebox.vocabulary import LANGUAGES, Urgency
 
 CONFIG_NAME = "edgebox.toml"
@@ -373,7 +374,7 @@ class UiConfig:
         "The language of the UI, the CLI's messages, `doctor` and the hand-over"
         " report: auto (from LANGUAGE, LC_ALL, LC_MESSAGES or LANG; English"
         " unless French), en or fr. Stored and synced words stay English.",
-        choices=("auto", "en", "fr"),
+        choices=LANGUAGE_CHOICES,
     )
 
 
