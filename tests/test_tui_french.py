@@ -17,6 +17,7 @@ from edgebox.tui.help import HelpScreen
 from edgebox.tui.queue import QueueScreen
 from edgebox.tui.review import ReviewScreen
 from edgebox.tui.signin import SignInScreen
+from edgebox.tui.status import StatusScreen
 from tests.test_tui_fixtures import (
     make_app,
     queue_ready,
@@ -120,6 +121,24 @@ async def test_the_alert_banner_reads_french(
         assert "URGENCE VITALE : 1 nouvelle(s)" in shown
         assert "document 7  referral" in shown
         assert "(maj+a) acquitter" in shown
+
+
+async def test_the_status_screen_reads_french(
+    french: config.Config, seeded: dict[str, int]
+) -> None:
+    async with make_app(french).run_test(size=(80, 24)) as pilot:
+        await queue_ready(pilot, 5)
+        await pilot.press("s")
+        screen = await until_on(pilot, StatusScreen, lambda s: s.snapshot is not None)
+        shown = screen_text(pilot.app)
+        assert "Documents\n" in shown and "Corrections du personnel\n" in shown
+        assert "par état     " in shown and "quarantaine 1" in shown
+        assert "En quarantaine et en échec (2)" in shown
+        assert screen.query_one("#problems").columns  # headers in French
+        labels = [str(c.label) for c in screen.query_one("#problems").columns.values()]
+        assert labels == ["n°", "fichier", "état", "motif"]
+        footer = screen_dump(pilot.app).splitlines()[-1]
+        assert "r relancer" in footer and "h relève" in footer
 
 
 async def test_sign_in_reads_french(

@@ -15,7 +15,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from edgebox.i18n import _
+from edgebox.i18n import N_, _
 from edgebox.intake.archive import clear_quarantine_copy
 from edgebox.learn.choice import in_use_words
 from edgebox.service.heartbeat import model_words, service_running
@@ -247,15 +247,15 @@ class StatusScreen(TranslatedKeys, Screen):
         except Exception as exc:  # noqa: BLE001 - shown, never a crash
             self.edgebox.report("requeue", exc)
             return
-        self.app.notify(f"requeued document {doc_id}", markup=False)
+        self.app.notify(_("requeued document {id}").format(id=doc_id), markup=False)
         self.app.call_from_thread(self.reload)
 
 
 def _again(doc: dict[str, Any]) -> str:
     """What a requeue will do: a failed triage keeps the text already read."""
     if doc["state"] == DocState.TRIAGED:
-        return "The service triages it again."
-    return "The service reads it again from the start."
+        return _("The service triages it again.")
+    return _("The service reads it again from the start.")
 
 
 def _reason(doc: dict[str, Any]) -> str:
@@ -263,38 +263,52 @@ def _reason(doc: dict[str, Any]) -> str:
 
 
 def _line(out: Text, name: str, value: object) -> None:
-    out.append(f"{name:<13}", style="dim")
+    out.append(f"{_(name):<13}", style="dim")
     out.append(literal(value, one_line=True))
     out.append("\n")
 
 
 def _service(service: dict[str, str]) -> Text:
-    out = Text("Service\n", style="bold underline")
+    out = Text(_("Service") + "\n", style="bold underline")
     if not service:
-        out.append("service not running (it has never reported)\n", style="bold")
+        out.append(
+            _("service not running (it has never reported)") + "\n", style="bold"
+        )
         return out
     if service_running(service):
-        out.append(f"running since {local_time(service.get('started_at'))}\n")
+        out.append(
+            _("running since {time}").format(time=local_time(service.get("started_at")))
+            + "\n"
+        )
     else:
         last = local_time(service.get("heartbeat_at"), with_year=True)
-        out.append(f"service not running (last heard {last})\n", style="bold")
-    _line(out, "model", model_words(service))
-    _line(out, "speed", f"{service.get('docs_per_s', '?')} docs/s")
-    _line(out, "triaged", service.get("triaged", "?"))
+        out.append(
+            _("service not running (last heard {time})").format(time=last) + "\n",
+            style="bold",
+        )
+    _line(out, N_("model"), model_words(service))
+    _line(out, N_("speed"), f"{service.get('docs_per_s', '?')} docs/s")
+    _line(out, N_("triaged"), service.get("triaged", "?"))
     return out
 
 
 def _documents(snapshot: StatusSnapshot) -> Text:
-    out = Text("Documents\n", style="bold underline")
+    out = Text(_("Documents") + "\n", style="bold underline")
     counts = snapshot.counts
-    states = ", ".join(f"{state} {n}" for state, n in counts.items() if n)
-    waiting = "file" if snapshot.inbox == 1 else "files"
-    _line(out, "inbox", f"{snapshot.inbox} {waiting} in the drop folder")
-    _line(out, "by state", states or "none yet")
-    _line(out, "in progress", counts.get("received", 0) + counts.get("extracted", 0))
-    _line(out, "quarantined", counts.get("quarantined", 0))
-    _line(out, "failed", _failed(counts.get("failed", 0), snapshot.problems))
-    _line(out, "needs review", snapshot.needs_review)
+    states = ", ".join(f"{_(state)} {n}" for state, n in counts.items() if n)
+    waiting = (
+        _("{n} file in the drop folder")
+        if snapshot.inbox == 1
+        else _("{n} files in the drop folder")
+    )
+    _line(out, N_("inbox"), waiting.format(n=snapshot.inbox))
+    _line(out, N_("by state"), states or _("none yet"))
+    _line(
+        out, N_("in progress"), counts.get("received", 0) + counts.get("extracted", 0)
+    )
+    _line(out, N_("quarantined"), counts.get("quarantined", 0))
+    _line(out, N_("failed"), _failed(counts.get("failed", 0), snapshot.problems))
+    _line(out, N_("needs review"), snapshot.needs_review)
     return out
 
 
@@ -306,24 +320,24 @@ def _failed(reading: int, problems: list[dict[str, Any]]) -> str:
 
 
 def _sync(snapshot: StatusSnapshot) -> Text:
-    out = Text("Sync\n", style="bold underline")
+    out = Text(_("Sync") + "\n", style="bold underline")
     sync, outbox = snapshot.sync, snapshot.outbox
-    _line(out, "outbox", ", ".join(f"{k} {v}" for k, v in outbox.items()))
-    _line(out, "last success", local_time(sync.get("last_success"), with_year=True))
-    _line(out, "last attempt", local_time(sync.get("last_attempt"), with_year=True))
+    _line(out, N_("outbox"), ", ".join(f"{k} {v}" for k, v in outbox.items()))
+    _line(out, N_("last success"), local_time(sync.get("last_success"), with_year=True))
+    _line(out, N_("last attempt"), local_time(sync.get("last_attempt"), with_year=True))
     if sync.get("last_error"):
         when = local_time(sync.get("last_error_at"), with_year=True)
-        _line(out, "last error", f"{when} {sync['last_error']}")
+        _line(out, N_("last error"), f"{when} {sync['last_error']}")
     return out
 
 
 def _overrides(stats: dict[str, Any]) -> Text:
-    out = Text("Staff overrides\n", style="bold underline")
+    out = Text(_("Staff overrides") + "\n", style="bold underline")
     reviewed = stats["reviewed"]
     if not reviewed:
-        _line(out, "reviewed", "none yet")
+        _line(out, N_("reviewed"), _("none yet"))
         return out
-    _line(out, "reviewed", reviewed)
+    _line(out, N_("reviewed"), reviewed)
     for field in ("urgency", "category"):
         entry = stats[field]
         _line(out, field, f"{entry['overridden']} changed ({entry['rate']:.0%})")
