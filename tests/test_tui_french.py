@@ -101,6 +101,15 @@ async def test_open_review_and_confirm_in_french_store_english(
         await pilot.press("c")
         await until(pilot, lambda: len(screen.view.revisions) == 2)
         assert "· révisé ·" in screen_text(pilot.app)
+        await pilot.press("z")
+        await until(
+            pilot,
+            lambda: "Défaire révision 2 par staff:amina" in screen_dump(pilot.app),
+        )
+        assert "y oui · n non" in screen_dump(pilot.app)
+        await pilot.press("n")
+        await pilot.pause(0.1)
+        assert len(screen.view.revisions) == 2
     with Store(french.db_path) as store:
         latest = store.latest_revision(reviewed)
         assert (latest["urgency"], latest["note"]) == ("urgent", "vu au téléphone")

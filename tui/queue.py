@@ -370,11 +370,13 @@ class QueueScreen(QueueNarrowing, TranslatedKeys, Screen):
         )
         if emergencies:
             question.append(
-                f"\n{len(emergencies)} emergency(ies) left out: each is"
-                " confirmed on its own."
+                "\n"
+                + _(
+                    "{n} emergency(ies) left out: each is confirmed on its own."
+                ).format(n=len(emergencies))
             )
         question.append(
-            "\nBulk confirmations are marked as such and do not train the box."
+            "\n" + _("Bulk confirmations are marked as such and do not train the box.")
         )
 
         def answered(yes: bool | None) -> None:
