@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import run_cli
 from tests.test_handover import _invoke, _seed
 
 
@@ -54,3 +55,18 @@ def test_the_csv_is_the_same_in_french(
     assert french == english
     rows = list(csv.DictReader(io.StringIO(french)))
     assert {row["urgency"] for row in rows} >= {"emergency", "urgent"}
+
+
+def test_escalate_from_the_cli_answers_in_french(edgebox_home: Path) -> None:
+    from tests.test_escalate import untriaged
+
+    doc = untriaged()
+    done = run_cli(
+        "escalate",
+        str(doc),
+        env={"EDGEBOX_USER": "amina", "EDGEBOX_UI_LANGUAGE": "fr"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == (
+        f"document {doc} : urgence vitale, enregistré comme révision 1\n"
+    )

@@ -441,7 +441,8 @@ def escalate(
             note=note,
             signed="EDGEBOX_USER" if os.environ.get("EDGEBOX_USER") else "login",
         )
-    click.echo(f"document {document_id}: {urgency}, saved as revision {revision}")
+    said = _("document {id}: {urgency}, saved as revision {n}")
+    click.echo(said.format(id=document_id, urgency=_(urgency), n=revision))
 
 
 @cli.command()
@@ -520,7 +521,8 @@ def export(ctx: click.Context, document_id: int, directory: Path) -> None:
             f"document {document_id}: its original is not in the archive ({source})"
         )
     target = export_copy(source, doc["file_name"], directory)
-    click.echo(f"document {document_id}: {target} (archived as {source})")
+    said = _("document {id}: {target} (archived as {source})")
+    click.echo(said.format(id=document_id, target=target, source=source))
 
 
 def _iso_date(value: str | None, param: click.Parameter) -> str | None:
