@@ -40,7 +40,7 @@ class TranslatedKeys:
 
     @property
     def active_bindings(self) -> dict[str, ActiveBinding]:
-        shown = super().active_bindings  # type: ignore[misc]
+        shown = super().active_bindings  # the Screen this is mixed into
         return {
             key: active._replace(
                 binding=replace(
