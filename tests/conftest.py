@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from edgebox import config
+from edgebox import config, i18n
 from edgebox.triage.engine import TriageEngine
 
 REPO = Path(__file__).resolve().parent.parent
@@ -29,6 +29,18 @@ def edgebox_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "home"
     monkeypatch.setenv("EDGEBOX_HOME", str(home))
     return home
+
+
+@pytest.fixture(autouse=True)
+def english(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every test reads English unless it asks for French: `[ui] language` is
+    auto by default, so a French locale on the machine would change the text.
+    The language is the process's, so it is put back after each test."""
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    for name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES"):
+        monkeypatch.delenv(name, raising=False)
+    yield
+    i18n.activate("en")
 
 
 @pytest.fixture(scope="session")

@@ -89,6 +89,7 @@ def test_the_wheel_holds_edgebox_alone_with_sync_and_tui_inside(wheel: Path) -> 
         "edgebox/tui/app.py",
         "edgebox/tui/edgebox.tcss",
         "edgebox/data/redflags.toml",
+        "edgebox/locale/fr/LC_MESSAGES/edgebox.mo",
     ):
         assert inside in names
 

@@ -13,11 +13,14 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
+from edgebox.i18n import _
+from edgebox.tui.language import TranslatedKeys
+
 ACKNOWLEDGE = "A"
 """Shift+a: a plain letter typed into a note must not dismiss an emergency."""
 
 
-class EmergencyBanner(ModalScreen[int | None]):
+class EmergencyBanner(TranslatedKeys, ModalScreen[int | None]):
     """Dismissed with the document to open (o) or None (acknowledged)."""
 
     BINDINGS = [
@@ -35,7 +38,9 @@ class EmergencyBanner(ModalScreen[int | None]):
             yield Static(id="alert-text")
             yield Static(
                 Text(
-                    f"o open the first · {ACKNOWLEDGE} (shift+a) acknowledge",
+                    _("o open the first · {key} (shift+a) acknowledge").format(
+                        key=ACKNOWLEDGE
+                    ),
                     style="bold",
                 )
             )
@@ -50,9 +55,15 @@ class EmergencyBanner(ModalScreen[int | None]):
         self._show()
 
     def _show(self) -> None:
-        text = Text(f"EMERGENCY: {len(self.arrived)} new\n", style="bold reverse red")
+        text = Text(
+            _("EMERGENCY: {n} new").format(n=len(self.arrived)) + "\n",
+            style="bold reverse red",
+        )
         for doc_id, category in self.arrived.items():
-            text.append(f"document {doc_id}  {category}\n")
+            text.append(
+                _("document {id}  {category}").format(id=doc_id, category=category)
+                + "\n"
+            )
         self.query_one("#alert-text", Static).update(text)
 
     def action_acknowledge(self) -> None:

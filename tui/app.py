@@ -23,6 +23,7 @@ from textual.binding import Binding
 
 from edgebox.config import Config
 from edgebox.errors import EdgeboxError
+from edgebox.i18n import _, activate, choose
 from edgebox.store import Store
 from edgebox.store.alerts import emergency_ids
 from edgebox.store.staff import sign_in, staff_registered
@@ -67,6 +68,7 @@ class EdgeboxApp(App[None]):
         super().__init__()
         self.config = config
         use_date_style(config.ui.dates)
+        activate(choose(config.ui.language))
         self.opener = opener or StoreOpener(config.db_path)
         self.reviewer = reviewer or reviewer_name()
         self.signed = _how_named(reviewer)
@@ -102,7 +104,7 @@ class EdgeboxApp(App[None]):
             self.sign_in_required = False  # the queue screen reports the store
         if self.sign_in_required:
             self.reviewer = None
-            self.ask_who(lambda: None, why="Sign in to review.")
+            self.ask_who(lambda: None, why=_("Sign in to review."))
             timeout_min = self.config.ui.sign_out_after_min
             if timeout_min > 0:
                 self.set_interval(min(IDLE_CHECK_S, timeout_min * 60), self._idle)
@@ -132,7 +134,7 @@ class EdgeboxApp(App[None]):
                 then()
 
         if self.sign_in_required:
-            screen = SignInScreen(self._check_pin, why or "Sign in to review.")
+            screen = SignInScreen(self._check_pin, why or _("Sign in to review."))
             self.push_screen(screen, lambda name: named(name, "pin"))
         else:
             self.push_screen(NameScreen(), lambda name: named(name, "typed"))
@@ -170,7 +172,10 @@ class EdgeboxApp(App[None]):
         self.reviewer = None
         self._show_reviewer()
         minutes = self.config.ui.sign_out_after_min
-        self.ask_who(lambda: None, why=f"Signed out after {minutes:g} idle minutes.")
+        self.ask_who(
+            lambda: None,
+            why=_("Signed out after {minutes:g} idle minutes.").format(minutes=minutes),
+        )
 
     def _show_reviewer(self) -> None:
         from edgebox.tui.topbar import TopBar

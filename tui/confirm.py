@@ -10,8 +10,11 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
+from edgebox.i18n import _
+from edgebox.tui.language import TranslatedKeys
 
-class ConfirmScreen(ModalScreen[bool]):
+
+class ConfirmScreen(TranslatedKeys, ModalScreen[bool]):
     """y does it, n or escape does not."""
 
     BINDINGS = [
@@ -27,7 +30,7 @@ class ConfirmScreen(ModalScreen[bool]):
     def compose(self) -> Any:
         with Vertical(id="confirm-box"):
             yield Static(self.question)
-            yield Static(Text("y yes · n no", style="bold"))
+            yield Static(Text(_("y yes · n no"), style="bold"))
         yield Footer(compact=True)
 
     def action_answer(self, yes: bool) -> None:

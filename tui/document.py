@@ -16,8 +16,10 @@ from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
+from edgebox.i18n import _
 from edgebox.store import Store
 from edgebox.terminal import visible
+from edgebox.tui.language import TranslatedKeys
 from edgebox.tui.review import ReviewChoice
 from edgebox.tui.sections import SECTIONS
 from edgebox.tui.snapshots import DocumentView, load_document
@@ -31,7 +33,7 @@ if TYPE_CHECKING:
 SIMILAR_LIMIT = 5
 
 
-class DocumentScreen(Screen):
+class DocumentScreen(TranslatedKeys, Screen):
     """Everything about one document; r review, c confirm, z undo."""
 
     BINDINGS = [
@@ -59,7 +61,7 @@ class DocumentScreen(Screen):
         return cast("EdgeboxApp", self.app)
 
     def compose(self) -> Any:
-        yield TopBar(f"document {self.doc_id}")
+        yield TopBar(_("document {id}").format(id=self.doc_id))
         with VerticalScroll(id="document"):
             yield Static(id="head")
             yield Static(id="result")
@@ -131,8 +133,8 @@ class DocumentScreen(Screen):
         self.app.call_from_thread(self._show_similar, hits, note)
 
     def _show_similar(self, hits: list[Any], note: str) -> None:
-        title = Text("Similar cases", style="bold")
-        title.append(f": {note}" if note else " (enter opens)")
+        title = Text(_("Similar cases"), style="bold")
+        title.append(f": {note}" if note else _(" (enter opens)"))
         self.query_one("#similar-title", Static).update(title)
         options = self.query_one("#similar", OptionList)
         options.clear_options()
@@ -180,8 +182,10 @@ class DocumentScreen(Screen):
             return
         if latest["urgency"] not in Urgency.levels():
             self.notify(
-                "Nothing confirmed: triage failed, so there is no urgency to"
-                " confirm. Press r to choose one.",
+                _(
+                    "Nothing confirmed: triage failed, so there is no urgency to"
+                    " confirm. Press r to choose one."
+                ),
                 severity="warning",
             )
             return
@@ -196,7 +200,7 @@ class DocumentScreen(Screen):
         latest = self.view.latest if self.view else None
         ref = str((latest or {}).get("fields", {}).get("patient_ref") or "").strip()
         if not ref:
-            self.notify("No patient reference was read; r corrects the fields.")
+            self.notify(_("No patient reference was read; r corrects the fields."))
             return
         self.app.push_screen(QueueScreen(patient=ref))
 
@@ -207,7 +211,7 @@ class DocumentScreen(Screen):
 
         view = self.view
         if view is None or view.original is None:
-            self.notify("This document's original is not in the archive.")
+            self.notify(_("This document's original is not in the archive."))
             return
         folder = self.edgebox.config.home / "exports"
 
@@ -227,7 +231,10 @@ class DocumentScreen(Screen):
             self.edgebox.report("exporting", exc)
             return
         self.app.call_from_thread(
-            self.notify, f"Copied to {target}", title="export", markup=False
+            self.notify,
+            _("Copied to {target}").format(target=target),
+            title=_("export"),
+            markup=False,
         )
 
     def action_escalate(self) -> None:
@@ -261,8 +268,12 @@ class DocumentScreen(Screen):
         if self._already_confirmed(choice):
             latest = cast(DocumentView, self.view).latest or {}
             self.notify(
-                f"Already confirmed by {visible(latest['author'], one_line=True)}"
-                f" (revision {latest['revision']}): nothing to save.",
+                _(
+                    "Already confirmed by {author} (revision {n}): nothing to save."
+                ).format(
+                    author=visible(latest["author"], one_line=True),
+                    n=latest["revision"],
+                ),
                 markup=False,
             )
             return
@@ -301,14 +312,14 @@ class DocumentScreen(Screen):
             return
         plan = cast(DocumentView, self.view).undo
         if plan is None:
-            self.notify("Nothing to undo: the result in effect is the AI's.")
+            self.notify(_("Nothing to undo: the result in effect is the AI's."))
             return
         seen = latest["revision"]
-        question = Text("Undo ")
+        question = Text(_("Undo "))
         question.append(_revision_line(plan.undone))
-        question.append("?\nThis restores ")
+        question.append("?\n" + _("This restores "))
         question.append(_revision_line(plan.restored))
-        question.append(".\nHistory is kept: the undo is a new revision.")
+        question.append(".\n" + _("History is kept: the undo is a new revision."))
 
         def undo(yes: bool | None) -> None:
             if yes and not self._saving_now():
@@ -337,13 +348,16 @@ class DocumentScreen(Screen):
         """True (and say so) while the last change is still being saved: a
         second key press must not save it twice."""
         if self._saving:
-            self.notify("Still saving the last change; try again in a moment.")
+            self.notify(_("Still saving the last change; try again in a moment."))
         return self._saving
 
     def _can_write(self, action: str) -> bool:
         if self.edgebox.read_only:
             self.notify(
-                f"The store is read-only here: cannot {action}.", severity="warning"
+                _("The store is read-only here: cannot {action}.").format(
+                    action=_(action)
+                ),
+                severity="warning",
             )
             return False
         return True
@@ -380,7 +394,12 @@ class DocumentScreen(Screen):
             app.report(action, exc)
         else:
             saved = True
-            app.notify(f"{action}: saved as revision {revision}", markup=False)
+            app.notify(
+                _("{action}: saved as revision {n}").format(
+                    action=_(action), n=revision
+                ),
+                markup=False,
+            )
         if self.is_attached:
             app.call_from_thread(self._saved, self._fetch(), saved=saved)
         else:
@@ -398,18 +417,22 @@ def _no_result(document: dict[str, Any], action: str) -> str:
     """Why a document without a triage result cannot be reviewed."""
     state = document["state"]
     if state in ("quarantined", "failed"):
-        why = f"{state} ({document['error_code'] or 'no reason given'})"
-        return (
-            f"Cannot {action}: the document is {why} and has no triage result."
+        why = f"{_(state)} ({document['error_code'] or _('no reason given')})"
+        return _(
+            "Cannot {action}: the document is {why} and has no triage result."
             " Requeue it on the status screen (s in the queue)."
-        )
+        ).format(action=_(action), why=why)
     if state == "duplicate":
-        return f"Cannot {action}: a duplicate; review the first copy instead."
-    return f"Cannot {action}: not triaged yet (the service has not finished it)."
+        return _("Cannot {action}: a duplicate; review the first copy instead.").format(
+            action=_(action)
+        )
+    return _(
+        "Cannot {action}: not triaged yet (the service has not finished it)."
+    ).format(action=_(action))
 
 
 def _revision_line(rev: dict[str, Any]) -> Text:
-    line = Text(f"revision {rev['revision']} by ")
+    line = Text(_("revision {n} by ").format(n=rev["revision"]))
     line.append(literal(rev["author"], one_line=True))
-    line.append(f" ({rev['urgency']}, {rev['category'] or '-'})")
+    line.append(f" ({_(rev['urgency'])}, {rev['category'] or '-'})")
     return line

@@ -11,8 +11,11 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Label
 
+from edgebox.i18n import _
+from edgebox.tui.language import TranslatedKeys
 
-class ExportScreen(ModalScreen[Path | None]):
+
+class ExportScreen(TranslatedKeys, ModalScreen[Path | None]):
     BINDINGS = [Binding("escape", "cancel", "cancel")]
 
     def __init__(self, folder: Path) -> None:
@@ -21,7 +24,7 @@ class ExportScreen(ModalScreen[Path | None]):
 
     def compose(self) -> Any:
         with Vertical(id="export-box"):
-            yield Label("Copy the original into this folder (enter copies)")
+            yield Label(_("Copy the original into this folder (enter copies)"))
             yield Input(str(self.folder), id="folder", max_length=1000)
         yield Footer(compact=True)
 

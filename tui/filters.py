@@ -12,9 +12,11 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
+from edgebox.i18n import _
 from edgebox.store.filters import DocumentFilter
 from edgebox.store.saved_filters import SavedFilter
 from edgebox.store.sorting import QueueSort
+from edgebox.tui.language import TranslatedKeys
 from edgebox.tui.text import literal
 
 Recall = tuple[str, SavedFilter]
@@ -57,7 +59,7 @@ def describe(saved: SavedFilter) -> str:
     return ", ".join(parts)
 
 
-class SavedFiltersScreen(ModalScreen[Recall | None]):
+class SavedFiltersScreen(TranslatedKeys, ModalScreen[Recall | None]):
     """enter or 1-9 recalls a filter, d deletes it, escape closes."""
 
     BINDINGS = [
@@ -72,7 +74,7 @@ class SavedFiltersScreen(ModalScreen[Recall | None]):
 
     def compose(self) -> Any:
         with Vertical(id="saved-box"):
-            yield Static(Text("Saved filters (enter or 1-9 recalls)", style="bold"))
+            yield Static(Text(_("Saved filters (enter or 1-9 recalls)"), style="bold"))
             yield OptionList(
                 *(self._option(n, s) for n, s in enumerate(self.saved, 1)),
                 id="saved-list",

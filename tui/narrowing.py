@@ -12,10 +12,11 @@ from rich.text import Text
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey
 
+from edgebox.i18n import N_, _
 from edgebox.store.filters import DocumentFilter
 from edgebox.store.sorting import SORT_COLUMNS, QueueSort
 
-COLUMNS = ("urgency", "category", "summary", "received", "state")
+COLUMNS = (N_("urgency"), N_("category"), N_("summary"), N_("received"), N_("state"))
 """The queue's columns, left to right; each is a sort key of the store."""
 
 
@@ -64,7 +65,7 @@ class QueueNarrowing:
                 if name == self.sort.column
                 else ""
             )
-            column.label = Text(name + arrow, style="bold" if arrow else "")
+            column.label = Text(_(name) + arrow, style="bold" if arrow else "")
         table.refresh()
 
     def action_sort(self) -> None:

@@ -15,7 +15,9 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
+from edgebox.i18n import N_, _
 from edgebox.store.patients import Patient, patients
+from edgebox.tui.language import TranslatedKeys
 from edgebox.tui.text import clip, literal, local_time, urgency_text
 from edgebox.tui.topbar import TopBar
 
@@ -24,11 +26,11 @@ if TYPE_CHECKING:
 
 PATIENT_LIMIT = 200
 # patient, docs, to review, most urgent, last received; the scrollbar.
-_WIDTHS = (("patient", 0), ("docs", 5), ("to review", 10),
-           ("most urgent", 12), ("last received", 14))  # fmt: skip
+_WIDTHS = ((N_("patient"), 0), (N_("docs"), 5), (N_("to review"), 10),
+           (N_("most urgent"), 12), (N_("last received"), 14))  # fmt: skip
 
 
-class PatientsScreen(Screen):
+class PatientsScreen(TranslatedKeys, Screen):
     """Type part of a reference; down moves to the list; enter opens one."""
 
     BINDINGS = [
@@ -46,7 +48,7 @@ class PatientsScreen(Screen):
         return cast("EdgeboxApp", self.app)
 
     def compose(self) -> Any:
-        yield TopBar("patients")
+        yield TopBar(_("patients"))
         yield Input(self.search, placeholder="patient reference, or part of it",
                     id="patient-query")  # fmt: skip
         yield Static(id="patient-state")
@@ -55,10 +57,10 @@ class PatientsScreen(Screen):
 
     def on_mount(self) -> None:
         table = self.query_one("#patients", DataTable)
-        fixed = sum(width for _, width in _WIDTHS)
+        fixed = sum(width for _name, width in _WIDTHS)
         for name, width in _WIDTHS:
-            table.add_column(name, width=width or max(12, self.size.width - fixed - 12),
-                             key=name)  # fmt: skip
+            width = width or max(12, self.size.width - fixed - 12)
+            table.add_column(_(name), width=width, key=name)
         self.query_one("#patient-query", Input).focus()
         self.reload()
 
@@ -115,15 +117,16 @@ class PatientsScreen(Screen):
     def _state(self, search: str, count: int) -> None:
         if count == 0:
             line = Text(
-                "No document names a patient like that. The reference is read "
-                "from each document; r in a document corrects it."
+                _("No document names a patient like that. The reference is read "
+                  "from each document; r in a document corrects it.")
                 if search
-                else "No document names a patient yet."
-            )
+                else _("No document names a patient yet.")
+            )  # fmt: skip
         else:
-            more = " (the first ones)" if count == PATIENT_LIMIT else ""
-            line = Text(f"{count} patient(s){more}, most urgent first; "
-                        "enter lists one's documents")  # fmt: skip
+            more = _(" (the first ones)") if count == PATIENT_LIMIT else ""
+            said = _("{n} patient(s){more}, most urgent first; enter lists one's"
+                     " documents")  # fmt: skip
+            line = Text(said.format(n=count, more=more))
         self.query_one("#patient-state", Static).update(line)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:

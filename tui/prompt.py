@@ -10,8 +10,10 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Label
 
+from edgebox.tui.language import TranslatedKeys
 
-class PromptScreen(ModalScreen[str | None]):
+
+class PromptScreen(TranslatedKeys, ModalScreen[str | None]):
     """Dismisses with the text typed (spaces tidied; "" only when `empty_ok`),
     or None on escape."""
 

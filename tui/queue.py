@@ -12,9 +12,11 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
+from edgebox.i18n import N_, _
 from edgebox.store import DocState
 from edgebox.store.filters import DocumentFilter
 from edgebox.store.sorting import QueueSort
+from edgebox.tui.language import TranslatedKeys
 from edgebox.tui.narrowing import COLUMNS, QueueAsk, QueueNarrowing
 from edgebox.tui.snapshots import QUEUE_PAGE, QueueSnapshot, load_queue
 from edgebox.tui.text import clip, literal, local_time, urgency_text
@@ -41,7 +43,7 @@ class QueueTable(DataTable):
     BINDINGS = [Binding("enter", "select_cursor", "open")]
 
 
-class QueueScreen(QueueNarrowing, Screen):
+class QueueScreen(QueueNarrowing, TranslatedKeys, Screen):
     """Documents by urgency then age, or by any column (o, O); x/k/u cycle
     the state, category and urgency filters, w narrows by words, f and F
     recall and save them; the counts per state update as documents arrive.
@@ -93,7 +95,9 @@ class QueueScreen(QueueNarrowing, Screen):
         return cast("EdgeboxApp", self.app)
 
     def compose(self) -> Any:
-        yield TopBar(f"patient {self.patient}" if self.patient else "queue")
+        yield TopBar(
+            _("patient {ref}").format(ref=self.patient) if self.patient else _("queue")
+        )
         yield Static(id="counts")
         yield Static(id="filters")
         yield QueueTable(
@@ -166,7 +170,7 @@ class QueueScreen(QueueNarrowing, Screen):
             self._summary_width = width
             table.clear(columns=True)
             for name in COLUMNS:
-                table.add_column(name, width=_WIDTHS.get(name, width), key=name)
+                table.add_column(_(name), width=_WIDTHS.get(name, width), key=name)
             self._show_sort()
         else:
             table.clear()
@@ -184,7 +188,7 @@ class QueueScreen(QueueNarrowing, Screen):
             empty.update(self._empty_message())
 
     def _cells(self, row: tuple[Any, ...], width: int) -> list[Text]:
-        _, urgency, category, summary, received, state, needs_review = row
+        _id, urgency, category, summary, received, state, needs_review = row
         loud = "bold" if urgency == Urgency.EMERGENCY else ""
         shown = _one_line(summary)
         if row[0] in self.marked:
@@ -196,28 +200,28 @@ class QueueScreen(QueueNarrowing, Screen):
             Text(local_time(received)),
             # Provisional first: the one name for the fast stage's result
             # everywhere (docs/triage.md, "Two stages"); the view says it waits.
-            Text("to review", style="bold")
+            Text(_("to review"), style="bold")
             if needs_review and state != "provisional"
-            else Text(state),
+            else Text(_(state)),
         ]
 
     def _show_counts(self, snapshot: QueueSnapshot) -> None:
         """Needs review first, then what needs doing; what does not fit at this
         width is left out (the status screen lists every state)."""
         if self.patient is not None:  # the box's counts would read as hers
-            line = literal(f"{snapshot.total} document(s) with this reference",
-                           style="bold")  # fmt: skip
+            said = _("{n} document(s) with this reference")
+            line = literal(said.format(n=snapshot.total), style="bold")
             self.query_one("#counts", Static).update(line)
             return
         width = self.size.width - 2 - len(" …")
         line = Text()
         for name, count in _count_items(snapshot):
             gap = "  " if line else ""
-            if line.cell_len + len(f"{gap}{name} {count}") > width:
+            if line.cell_len + len(f"{gap}{_(name)} {count}") > width:
                 line.append(" …", style="dim")
                 break
             line.append(gap)
-            line.append(f"{name} ", style="dim")
+            line.append(f"{_(name)} ", style="dim")
             line.append(str(count), style="bold")
         self.query_one("#counts", Static).update(line)
 
@@ -229,21 +233,26 @@ class QueueScreen(QueueNarrowing, Screen):
             return
         start = snapshot.offset + 1
         end = snapshot.offset + len(snapshot.rows)
-        line = Text(f"{start}–{end} of {snapshot.total} shown", style="bold")
+        line = Text(
+            _("{start}–{end} of {total} shown").format(
+                start=start, end=end, total=snapshot.total
+            ),
+            style="bold",
+        )
         if end < snapshot.total:
             line.append("  ] ", style="bold")
-            line.append("next page")
+            line.append(_("next page"))
         if snapshot.offset:
             line.append("  [ ", style="bold")
-            line.append("previous")
-        line.append("  x k u filter to narrow", style="dim")
+            line.append(_("previous"))
+        line.append(_("  x k u filter to narrow"), style="dim")
         more.update(Padding(line, (0, 1)))
 
     def _show_filters(self) -> None:
         f = self.filters
-        line = Text("view ", style="dim")
+        line = Text(_("view "), style="dim")
         line.append("t ", style="bold")
-        line.append("to review" if f.to_review else "all", style="bold")
+        line.append(_("to review") if f.to_review else _("all"), style="bold")
         line.append("  ")
         for key, name, value in (
             ("x", "state", f.state),
@@ -251,8 +260,9 @@ class QueueScreen(QueueNarrowing, Screen):
             ("u", "urgency", f.urgency),
         ):
             line.append(f"{key} ", style="bold")
-            line.append(f"{name}: ")
-            line.append(value or "all", style="bold" if value else "")
+            line.append(f"{_(name)}: ")
+            shown = value if key == "k" else value and _(value)  # stored words
+            line.append(shown or _("all"), style="bold" if value else "")
             line.append("  ")
         if self.words:
             line.append("w ", style="bold")
@@ -260,14 +270,14 @@ class QueueScreen(QueueNarrowing, Screen):
             line.append("  ")
         if self._narrowed():
             line.append("0 ", style="bold")
-            line.append("clear")
+            line.append(_("clear"))
         self.query_one("#filters", Static).update(line)
 
     def _empty_message(self) -> Text:
         if self._narrowed():
-            return Text("No document matches these filters (0 clears them).")
+            return Text(_("No document matches these filters (0 clears them)."))
         if self.filters.to_review:
-            return Text("Nothing waits for a person. t shows every document.")
+            return Text(_("Nothing waits for a person. t shows every document."))
         return literal(
             "No documents yet. Files dropped into "
             f"{self.edgebox.config.inbox_dir} appear here once the service "
@@ -346,23 +356,27 @@ class QueueScreen(QueueNarrowing, Screen):
         from edgebox.tui.confirm import ConfirmScreen
 
         if not self.marked:
-            self.notify("Mark documents with space first, then C confirms them.")
+            self.notify(_("Mark documents with space first, then C confirms them."))
             return
         if self.edgebox.read_only:
-            self.notify("The store is read-only here: cannot confirm.")
+            self.notify(_("The store is read-only here: cannot confirm."))
             return
         rows = {row[0]: row for row in (self.snapshot.rows if self.snapshot else ())}
         emergencies = sorted(d for d in self.marked if rows.get(d, [None, ""])[1]
                              == Urgency.EMERGENCY)  # fmt: skip
         chosen = sorted(self.marked - set(emergencies))
-        question = Text(f"Confirm {len(chosen)} document(s) as they are?", "bold")
+        question = Text(
+            _("Confirm {n} document(s) as they are?").format(n=len(chosen)), "bold"
+        )
         if emergencies:
             question.append(
-                f"\n{len(emergencies)} emergency(ies) left out: each is"
-                " confirmed on its own."
+                "\n"
+                + _(
+                    "{n} emergency(ies) left out: each is confirmed on its own."
+                ).format(n=len(emergencies))
             )
         question.append(
-            "\nBulk confirmations are marked as such and do not train the box."
+            "\n" + _("Bulk confirmations are marked as such and do not train the box.")
         )
 
         def answered(yes: bool | None) -> None:
@@ -401,7 +415,7 @@ class QueueScreen(QueueNarrowing, Screen):
             return
         offset = snapshot.offset + step * QUEUE_PAGE
         if not 0 <= offset < snapshot.total:
-            self.notify("No more documents that way.")
+            self.notify(_("No more documents that way."))
             return
         self.page_start = offset
         self.snapshot = None
@@ -428,12 +442,12 @@ def _count_items(snapshot: QueueSnapshot) -> list[tuple[str, int]]:
     counts = dict(snapshot.counts)
     in_progress = counts.get("received", 0) + counts.get("extracted", 0)
     items = [
-        ("needs review", snapshot.needs_review),
+        (N_("needs review"), snapshot.needs_review),
         ("failed", counts.get("failed", 0)),
         ("quarantined", counts.get("quarantined", 0)),
         ("triaged", counts.get("triaged", 0)),
         ("reviewed", counts.get("reviewed", 0)),
-        ("in progress", in_progress),
+        (N_("in progress"), in_progress),
         ("duplicate", counts.get("duplicate", 0)),
     ]
     always = ("needs review", "triaged", "reviewed")

@@ -16,6 +16,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Label, Select, Static
 
+from edgebox.i18n import N_, _
+from edgebox.tui.language import TranslatedKeys
 from edgebox.tui.text import literal
 from edgebox.vocabulary import Urgency
 
@@ -32,10 +34,12 @@ class ReviewChoice:
 
 
 FIELDS = ("patient_ref", "age", "sex", "date", "facility")
+FIELD_LABELS = (N_("patient ref"), N_("age"), N_("sex"), N_("date"), N_("facility"))
+"""The fields' labels on the form, for the catalogue."""
 """What the machine read that a person may correct, besides the summary."""
 
 
-class ReviewScreen(ModalScreen[ReviewChoice | None]):
+class ReviewScreen(TranslatedKeys, ModalScreen[ReviewChoice | None]):
     """Urgency, category and a note, then what the machine read (summary and
     fields). ctrl+s saves a change; a confirmation with nothing changed and no
     note needs its own key (ctrl+y): it is a staff label that is synced and
@@ -67,40 +71,40 @@ class ReviewScreen(ModalScreen[ReviewChoice | None]):
 
     def compose(self) -> Any:
         with VerticalScroll(id="review-box"):
-            title = Text("Review: ", style="bold")
+            title = Text(_("Review: "), style="bold")
             title.append(
-                literal(self.latest["summary"] or "(no summary)", one_line=True)
+                literal(self.latest["summary"] or _("(no summary)"), one_line=True)
             )
             yield Static(title, id="review-title")
             with Horizontal(classes="review-row"):
-                yield Label("Urgency", classes="review-label")
+                yield Label(_("Urgency"), classes="review-label")
                 yield Select(
-                    [(level.value, level.value) for level in Urgency.levels()],
+                    [(_(level.value), level.value) for level in Urgency.levels()],
                     value=self.latest["urgency"]
                     if self.latest["urgency"] in Urgency.levels()
                     else Select.NULL,
                     id="urgency",
-                    prompt="(choose)",
+                    prompt=_("(choose)"),
                     compact=True,
                 )
             with Horizontal(classes="review-row"):
-                yield Label("Category", classes="review-label")
+                yield Label(_("Category"), classes="review-label")
                 yield Select(
                     [(label, label) for label in self.labels],
                     value=self.latest["category"] or Select.NULL,
                     id="category",
-                    prompt="(none)",
+                    prompt=_("(none)"),
                     compact=True,
                 )
             with Horizontal(classes="review-row"):
-                yield Label("Note", classes="review-label")
+                yield Label(_("Note"), classes="review-label")
                 yield Input(self.note, id="note", max_length=500, compact=True)
             yield Static(
-                Text("Correct what was read (kept beside the AI's values):"),
+                Text(_("Correct what was read (kept beside the AI's values):")),
                 classes="review-section",
             )
             with Horizontal(classes="review-row"):
-                yield Label("Summary", classes="review-label")
+                yield Label(_("Summary"), classes="review-label")
                 yield Input(
                     self.latest["summary"] or "",
                     id="summary",
@@ -109,7 +113,7 @@ class ReviewScreen(ModalScreen[ReviewChoice | None]):
                 )
             for name in FIELDS:
                 with Horizontal(classes="review-row"):
-                    yield Label(name.replace("_", " "), classes="review-label")
+                    yield Label(_(name.replace("_", " ")), classes="review-label")
                     yield Input(
                         self.fields[name],
                         id=f"field-{name}",
@@ -117,7 +121,7 @@ class ReviewScreen(ModalScreen[ReviewChoice | None]):
                         compact=True,
                     )
             yield Static(
-                Text("ctrl+s save · ctrl+y confirm as is · esc cancel", style="bold")
+                Text(_("ctrl+s save · ctrl+y confirm as is · esc cancel"), style="bold")
             )
         yield Footer(compact=True)
 
@@ -133,7 +137,7 @@ class ReviewScreen(ModalScreen[ReviewChoice | None]):
             return
         if not choice.changes and not choice.note:
             self.notify(
-                "Nothing changed. ctrl+y confirms the result as it is.",
+                _("Nothing changed. ctrl+y confirms the result as it is."),
                 severity="warning",
             )
             return
@@ -151,7 +155,7 @@ class ReviewScreen(ModalScreen[ReviewChoice | None]):
             value = self.query_one(f"#{name}", Select).value
             if value is Select.NULL:
                 if name == "urgency":
-                    self.notify("Choose an urgency first.", severity="warning")
+                    self.notify(_("Choose an urgency first."), severity="warning")
                     return None
                 continue
             if value != self.latest[name]:
@@ -178,14 +182,14 @@ class ReviewScreen(ModalScreen[ReviewChoice | None]):
         self.dismiss(None)
 
 
-class NameScreen(ModalScreen[str | None]):
+class NameScreen(TranslatedKeys, ModalScreen[str | None]):
     """Asks who is reviewing when neither $EDGEBOX_USER nor a login name says."""
 
     BINDINGS = [Binding("escape", "cancel", "cancel")]
 
     def compose(self) -> Any:
         with Vertical(id="name-box"):
-            yield Label("Your name, recorded with each review (enter saves)")
+            yield Label(_("Your name, recorded with each review (enter saves)"))
             yield Input(id="name", max_length=80)
         yield Footer(compact=True)
 

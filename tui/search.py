@@ -19,7 +19,9 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 from textual.worker import get_current_worker
 
+from edgebox.i18n import _
 from edgebox.terminal import visible
+from edgebox.tui.language import TranslatedKeys
 from edgebox.tui.text import clip, literal, urgency_text
 from edgebox.tui.topbar import TopBar
 
@@ -79,7 +81,7 @@ def similar_cases(app: EdgeboxApp, doc_id: int, *, limit: int) -> tuple[list[Hit
     return hits, "" if hits else "none close enough yet"
 
 
-class SearchScreen(Screen):
+class SearchScreen(TranslatedKeys, Screen):
     """Type words, enter; down moves to the results; enter opens one."""
 
     BINDINGS = [
@@ -99,10 +101,10 @@ class SearchScreen(Screen):
         return cast("EdgeboxApp", self.app)
 
     def compose(self) -> Any:
-        yield TopBar("search")
+        yield TopBar(_("search"))
         yield Input(placeholder="words to find, then enter", id="query")
         yield Static(
-            "Words and meaning: fever, chest pain, référence…", id="search-state"
+            _("Words and meaning: fever, chest pain, référence…"), id="search-state"
         )
         yield DataTable(id="hits", cursor_type="row", zebra_stripes=True)
         yield Footer(compact=True)

@@ -12,8 +12,11 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Label, Static
 
+from edgebox.i18n import _
+from edgebox.tui.language import TranslatedKeys
 
-class SignInScreen(ModalScreen[str | None]):
+
+class SignInScreen(TranslatedKeys, ModalScreen[str | None]):
     """Dismissed with the registered name, or None (escape: read only)."""
 
     BINDINGS = [Binding("escape", "cancel", "read only")]
@@ -28,9 +31,9 @@ class SignInScreen(ModalScreen[str | None]):
     def compose(self) -> Any:
         with Vertical(id="signin-box"):
             yield Label(self.why)
-            yield Label("Your name")
+            yield Label(_("Your name"))
             yield Input(id="signin-name", max_length=80)
-            yield Label("PIN (enter signs in)")
+            yield Label(_("PIN (enter signs in)"))
             yield Input(id="signin-pin", password=True, max_length=64)
             yield Static(id="signin-problem")
         yield Footer(compact=True)
@@ -45,7 +48,7 @@ class SignInScreen(ModalScreen[str | None]):
         if signed is None:
             pin.value = ""
             self.query_one("#signin-problem", Static).update(
-                "Name or PIN not recognised (or the name is disabled)."
+                _("Name or PIN not recognised (or the name is disabled).")
             )
             return
         self.dismiss(signed)

@@ -15,10 +15,12 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
+from edgebox.i18n import N_, _
 from edgebox.intake.archive import clear_quarantine_copy
 from edgebox.learn.choice import in_use_words
 from edgebox.service.heartbeat import model_words, service_running
 from edgebox.store import DocState
+from edgebox.tui.language import TranslatedKeys
 from edgebox.tui.snapshots import StatusSnapshot, load_status
 from edgebox.tui.text import clip, literal, local_time
 from edgebox.tui.topbar import TopBar
@@ -56,7 +58,7 @@ class ProblemTable(DataTable):
         self.post_message(self.Moved())
 
 
-class StatusScreen(Screen):
+class StatusScreen(TranslatedKeys, Screen):
     """The box at a glance; r requeues the selected quarantined document."""
 
     BINDINGS = [
@@ -74,7 +76,7 @@ class StatusScreen(Screen):
         return cast("EdgeboxApp", self.app)
 
     def compose(self) -> Any:
-        yield TopBar("status")
+        yield TopBar(_("status"))
         with VerticalScroll(id="status"):
             yield Static("loading…", id="facts")
             yield Static(id="problems-title")
@@ -84,10 +86,10 @@ class StatusScreen(Screen):
 
     def on_mount(self) -> None:
         table = self.query_one("#problems", DataTable)
-        table.add_column("id", key="id")
-        table.add_column("file", width=22, key="file")
-        table.add_column("state", key="state")
-        table.add_column("reason", key="reason")
+        table.add_column(_("id"), key="id")
+        table.add_column(_("file"), width=22, key="file")
+        table.add_column(_("state"), key="state")
+        table.add_column(_("reason"), key="reason")
         table.focus()
         self.reload()
 
@@ -120,8 +122,10 @@ class StatusScreen(Screen):
         facts.append(_overrides(snapshot.overrides))
         facts.append(_learned(snapshot.learned))
         self.query_one("#facts", Static).update(facts)
-        title = Text("Quarantined and failed", style="bold underline")
-        title.append(f" ({len(snapshot.problems)})" if snapshot.problems else ": none")
+        title = Text(_("Quarantined and failed"), style="bold underline")
+        title.append(
+            f" ({len(snapshot.problems)})" if snapshot.problems else _(": none")
+        )
         self.query_one("#problems-title", Static).update(title)
         self._show_problems(snapshot.problems)
 
@@ -134,7 +138,7 @@ class StatusScreen(Screen):
             table.add_row(
                 Text(str(doc["id"])),
                 literal(clip(doc["file_name"], 22), one_line=True),
-                Text(doc["state"]),
+                Text(_(doc["state"])),
                 literal(clip(_reason(doc), width), one_line=True),
                 key=str(doc["id"]),
             )
@@ -186,20 +190,20 @@ class StatusScreen(Screen):
 
         table = self.query_one("#problems", DataTable)
         if self.snapshot is None or not table.row_count:
-            self.notify("Nothing to requeue.")
+            self.notify(_("Nothing to requeue."))
             return
         if self.edgebox.read_only:
             self.notify(
-                "The store is read-only here: cannot requeue.", severity="warning"
+                _("The store is read-only here: cannot requeue."), severity="warning"
             )
             return
         doc = self._selected()
         if doc is None:
             return
-        question = Text("Requeue ")
+        question = Text(_("Requeue "))
         question.append(literal(doc["file_name"], style="bold", one_line=True))
         question.append(f" (#{doc['id']})? {_again(doc)}")
-        question.append("\nReason: ", style="dim")
+        question.append("\n" + _("Reason: "), style="dim")
         question.append(literal(_reason(doc)))
 
         def answered(yes: bool | None) -> None:
@@ -222,8 +226,8 @@ class StatusScreen(Screen):
             return
         app.call_from_thread(
             self.notify,
-            f"Hand-over of the last 24 hours written to {path}",
-            title="hand-over",
+            _("Hand-over of the last 24 hours written to {path}").format(path=path),
+            title=_("hand-over"),
             timeout=15,
             markup=False,
         )
@@ -243,15 +247,15 @@ class StatusScreen(Screen):
         except Exception as exc:  # noqa: BLE001 - shown, never a crash
             self.edgebox.report("requeue", exc)
             return
-        self.app.notify(f"requeued document {doc_id}", markup=False)
+        self.app.notify(_("requeued document {id}").format(id=doc_id), markup=False)
         self.app.call_from_thread(self.reload)
 
 
 def _again(doc: dict[str, Any]) -> str:
     """What a requeue will do: a failed triage keeps the text already read."""
     if doc["state"] == DocState.TRIAGED:
-        return "The service triages it again."
-    return "The service reads it again from the start."
+        return _("The service triages it again.")
+    return _("The service reads it again from the start.")
 
 
 def _reason(doc: dict[str, Any]) -> str:
@@ -259,38 +263,52 @@ def _reason(doc: dict[str, Any]) -> str:
 
 
 def _line(out: Text, name: str, value: object) -> None:
-    out.append(f"{name:<13}", style="dim")
+    out.append(f"{_(name):<13}", style="dim")
     out.append(literal(value, one_line=True))
     out.append("\n")
 
 
 def _service(service: dict[str, str]) -> Text:
-    out = Text("Service\n", style="bold underline")
+    out = Text(_("Service") + "\n", style="bold underline")
     if not service:
-        out.append("service not running (it has never reported)\n", style="bold")
+        out.append(
+            _("service not running (it has never reported)") + "\n", style="bold"
+        )
         return out
     if service_running(service):
-        out.append(f"running since {local_time(service.get('started_at'))}\n")
+        out.append(
+            _("running since {time}").format(time=local_time(service.get("started_at")))
+            + "\n"
+        )
     else:
         last = local_time(service.get("heartbeat_at"), with_year=True)
-        out.append(f"service not running (last heard {last})\n", style="bold")
-    _line(out, "model", model_words(service))
-    _line(out, "speed", f"{service.get('docs_per_s', '?')} docs/s")
-    _line(out, "triaged", service.get("triaged", "?"))
+        out.append(
+            _("service not running (last heard {time})").format(time=last) + "\n",
+            style="bold",
+        )
+    _line(out, N_("model"), model_words(service))
+    _line(out, N_("speed"), f"{service.get('docs_per_s', '?')} docs/s")
+    _line(out, N_("triaged"), service.get("triaged", "?"))
     return out
 
 
 def _documents(snapshot: StatusSnapshot) -> Text:
-    out = Text("Documents\n", style="bold underline")
+    out = Text(_("Documents") + "\n", style="bold underline")
     counts = snapshot.counts
-    states = ", ".join(f"{state} {n}" for state, n in counts.items() if n)
-    waiting = "file" if snapshot.inbox == 1 else "files"
-    _line(out, "inbox", f"{snapshot.inbox} {waiting} in the drop folder")
-    _line(out, "by state", states or "none yet")
-    _line(out, "in progress", counts.get("received", 0) + counts.get("extracted", 0))
-    _line(out, "quarantined", counts.get("quarantined", 0))
-    _line(out, "failed", _failed(counts.get("failed", 0), snapshot.problems))
-    _line(out, "needs review", snapshot.needs_review)
+    states = ", ".join(f"{_(state)} {n}" for state, n in counts.items() if n)
+    waiting = (
+        _("{n} file in the drop folder")
+        if snapshot.inbox == 1
+        else _("{n} files in the drop folder")
+    )
+    _line(out, N_("inbox"), waiting.format(n=snapshot.inbox))
+    _line(out, N_("by state"), states or _("none yet"))
+    _line(
+        out, N_("in progress"), counts.get("received", 0) + counts.get("extracted", 0)
+    )
+    _line(out, N_("quarantined"), counts.get("quarantined", 0))
+    _line(out, N_("failed"), _failed(counts.get("failed", 0), snapshot.problems))
+    _line(out, N_("needs review"), snapshot.needs_review)
     return out
 
 
@@ -302,24 +320,24 @@ def _failed(reading: int, problems: list[dict[str, Any]]) -> str:
 
 
 def _sync(snapshot: StatusSnapshot) -> Text:
-    out = Text("Sync\n", style="bold underline")
+    out = Text(_("Sync") + "\n", style="bold underline")
     sync, outbox = snapshot.sync, snapshot.outbox
-    _line(out, "outbox", ", ".join(f"{k} {v}" for k, v in outbox.items()))
-    _line(out, "last success", local_time(sync.get("last_success"), with_year=True))
-    _line(out, "last attempt", local_time(sync.get("last_attempt"), with_year=True))
+    _line(out, N_("outbox"), ", ".join(f"{k} {v}" for k, v in outbox.items()))
+    _line(out, N_("last success"), local_time(sync.get("last_success"), with_year=True))
+    _line(out, N_("last attempt"), local_time(sync.get("last_attempt"), with_year=True))
     if sync.get("last_error"):
         when = local_time(sync.get("last_error_at"), with_year=True)
-        _line(out, "last error", f"{when} {sync['last_error']}")
+        _line(out, N_("last error"), f"{when} {sync['last_error']}")
     return out
 
 
 def _overrides(stats: dict[str, Any]) -> Text:
-    out = Text("Staff overrides\n", style="bold underline")
+    out = Text(_("Staff overrides") + "\n", style="bold underline")
     reviewed = stats["reviewed"]
     if not reviewed:
-        _line(out, "reviewed", "none yet")
+        _line(out, N_("reviewed"), _("none yet"))
         return out
-    _line(out, "reviewed", reviewed)
+    _line(out, N_("reviewed"), reviewed)
     for field in ("urgency", "category"):
         entry = stats[field]
         _line(out, field, f"{entry['overridden']} changed ({entry['rate']:.0%})")

@@ -13,17 +13,18 @@ from datetime import datetime
 
 from rich.text import Text
 
+from edgebox.i18n import N_, _
 from edgebox.terminal import visible
 from edgebox.vocabulary import Urgency
 
 # Colour is never the only cue: each urgency has its own symbol and word.
 URGENCY_LABEL = {
-    Urgency.EMERGENCY: "!! EMERG",
-    Urgency.URGENT: "!  urgent",
-    Urgency.UNKNOWN: "?  unknown",
-    Urgency.ROUTINE: "   routine",
-    "none": "·  -",
-    "not rated": "?  not rated",
+    Urgency.EMERGENCY: N_("!! EMERG"),
+    Urgency.URGENT: N_("!  urgent"),
+    Urgency.UNKNOWN: N_("?  unknown"),
+    Urgency.ROUTINE: N_("   routine"),
+    "none": N_("·  -"),
+    "not rated": N_("?  not rated"),
 }
 URGENCY_STYLE = {
     Urgency.EMERGENCY: "bold reverse red",
@@ -77,6 +78,6 @@ def urgency_text(urgency: str | None) -> Text:
     """The urgency by symbol and word; None: no result yet (not triaged)."""
     urgency = urgency or "none"
     return Text(
-        URGENCY_LABEL.get(urgency, visible(urgency)),
+        _(URGENCY_LABEL[urgency]) if urgency in URGENCY_LABEL else visible(urgency),
         style=URGENCY_STYLE.get(urgency, ""),
     )

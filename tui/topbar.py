@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
+from edgebox.i18n import _
 from edgebox.terminal import visible
 
 
@@ -23,8 +24,10 @@ class TopBar(Static):
         app = self.app
         line = Text.assemble(("edgebox", "bold"), f" · {self.where}")
         reviewer = getattr(app, "reviewer", None)
-        nobody = "(sign in)" if getattr(app, "sign_in_required", False) else "(ask)"
-        line.append(f" · reviewer: {visible(reviewer, one_line=True) or nobody}")
+        asks = getattr(app, "sign_in_required", False)
+        nobody = _("(sign in)") if asks else _("(ask)")
+        who = visible(reviewer, one_line=True) or nobody
+        line.append(" · " + _("reviewer: {who}").format(who=who))
         if getattr(app, "read_only", False):
-            line.append(" · READ-ONLY", style="bold")
+            line.append(_(" · READ-ONLY"), style="bold")
         self.update(line)

@@ -16,13 +16,14 @@ from typing import Any
 
 import click
 
-from edgebox import __version__
+from edgebox import __version__, i18n
 from edgebox import config as config_module
 from edgebox.cli.runner import run_group
 from edgebox.cli.settings import config_group
 from edgebox.cli.users import users_group
 from edgebox.clinical.redflags import bundled_rules_text
 from edgebox.errors import EdgeboxError, ExtractError
+from edgebox.i18n import _
 from edgebox.store.schema import DocState
 from edgebox.vocabulary import NOT_RATED, Urgency
 
@@ -49,7 +50,9 @@ def _config(ctx: click.Context) -> config_module.Config:
     """The settings, with the centre's bundle in use laid over them."""
     from edgebox.service.bundles import applied
 
-    return applied(config_module.load(ctx.obj))
+    settings = applied(config_module.load(ctx.obj))
+    i18n.activate(i18n.choose(settings.ui.language))  # messages, doctor, report
+    return settings
 
 
 @cli.command()
@@ -438,7 +441,8 @@ def escalate(
             note=note,
             signed="EDGEBOX_USER" if os.environ.get("EDGEBOX_USER") else "login",
         )
-    click.echo(f"document {document_id}: {urgency}, saved as revision {revision}")
+    said = _("document {id}: {urgency}, saved as revision {n}")
+    click.echo(said.format(id=document_id, urgency=_(urgency), n=revision))
 
 
 @cli.command()
@@ -481,9 +485,17 @@ def report(ctx: click.Context, since: str, fmt: str, output: Path | None) -> Non
         click.echo(text, nl=False)
         return
     output.write_text(text, encoding="utf-8")
+    said = _(
+        "{path}: {emergencies} emergencies, {urgent} urgent,"
+        " {waiting} waiting for a person"
+    )
     click.echo(
-        f"{output}: {len(found.emergencies)} emergencies, {len(found.urgent)} urgent,"
-        f" {len(found.to_review)} waiting for a person"
+        said.format(
+            path=output,
+            emergencies=len(found.emergencies),
+            urgent=len(found.urgent),
+            waiting=len(found.to_review),
+        )
     )
 
 
@@ -509,7 +521,8 @@ def export(ctx: click.Context, document_id: int, directory: Path) -> None:
             f"document {document_id}: its original is not in the archive ({source})"
         )
     target = export_copy(source, doc["file_name"], directory)
-    click.echo(f"document {document_id}: {target} (archived as {source})")
+    said = _("document {id}: {target} (archived as {source})")
+    click.echo(said.format(id=document_id, target=target, source=source))
 
 
 def _iso_date(value: str | None, param: click.Parameter) -> str | None:
@@ -811,7 +824,7 @@ def _index_report(settings: config_module.Config, store: Any) -> dict[str, Any]:
     from edgebox.search.embed import EmbeddingError, resolve_model
 
     try:
-        _, name = resolve_model(settings.index.model)
+        _source, name = resolve_model(settings.index.model)
     except EmbeddingError as exc:
         return {"model": settings.index.model, "problem": exc.message}
     return {"model": name, "not_indexed": store.count_to_index(name)}

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from edgebox.i18n import N_, _
 from edgebox.service.step import Step, StepOutcome
 from edgebox.terminal import visible
 from edgebox.vocabulary import Urgency
@@ -109,66 +110,109 @@ def progress_line(doc: Mapping[str, Any], result: Any) -> str:
 
 
 def doctor_text(checks: Mapping[str, Any]) -> str:
+    """The checks as aligned lines in the active language (`--json` stays
+    English: scripts read it). The warnings' own text is still English."""
     model, llama, sqlite = checks["model"], checks["llama_cpp"], checks["sqlite"]
     ocr, gpu = checks["ocr"], checks["gpu"]
+    config_file = checks["config_file"] or _("defaults")
     lines = [
-        f"edgebox     {checks['edgebox']}  Python {checks['python']}",
-        f"platform    {checks['platform']}",
-        f"home        {checks['home']}  config: {checks['config_file'] or 'defaults'}",
-        f"sqlite      {sqlite['version']}  extensions loadable: "
-        f"{_yes(sqlite['extensions_loadable'])}",
-        f"model       {model['file']}",
+        _row(N_("edgebox"), f"{checks['edgebox']}  Python {checks['python']}"),
+        _row(N_("platform"), checks["platform"]),
+        _row(N_("home"), f"{checks['home']}  " + _("config: ") + str(config_file)),
+        _row(
+            N_("sqlite"),
+            f"{sqlite['version']}  "
+            + _("extensions loadable: ")
+            + _yes(sqlite["extensions_loadable"]),
+        ),
+        _row(N_("model"), model["file"]),
     ]
     if model.get("sha256"):
         lines.append(
-            f"            sha256 {model['sha256']}  manifest: {model['manifest']}"
+            _row("", f"sha256 {model['sha256']}  ")
+            + _("manifest: ")
+            + _(str(model["manifest"]))
         )
-        votes = ", ".join(model.get("votes") or []) or (
+        votes = ", ".join(model.get("votes") or []) or _(
             "none (no [model.votes] record shows it beats the rules: until the"
             " box learns, what no rule flags is not rated)"
         )
-        lines.append(f"            its labels vote on: {votes}")
-    if llama.get("installed"):
-        lines.append(
-            f"llama.cpp   llama-cpp-python {llama['version']}  GPU offload: "
-            f"{_yes(llama['gpu_offload'])}  layers: {llama['gpu_layers_used']} "
-            f"(setting {llama['gpu_layers_setting']})"
-        )
-        if not llama.get("extra_buffers", True):
-            lines.append(
-                "            weight repacking off: this CPU advertises AMX,"
-                " whose llama.cpp kernels crash"
-            )
-    else:
-        lines.append(f"llama.cpp   not usable: {llama.get('problem')}")
-    lines.append(f"gpu         {gpu['detail'] if gpu['present'] else 'none found'}")
-    lines.append(f"threads     {checks['threads']}")
+        lines.append(_row("", _("its labels vote on: ") + votes))
+    lines += _llama_lines(llama)
+    lines.append(_row(N_("gpu"), gpu["detail"] if gpu["present"] else _("none found")))
+    lines.append(_row(N_("threads"), str(checks["threads"])))
     langs = ", ".join(ocr["languages"]) or "-"
-    tesseract = f"tesseract ({langs})" if ocr["available"] else "not installed"
-    lines.append(f"ocr         {tesseract}")
+    tesseract = f"tesseract ({langs})" if ocr["available"] else _("not installed")
+    lines.append(_row(N_("ocr"), tesseract))
     if ocr.get("pdf_policy"):
-        lines.append(f"            {ocr['pdf_policy']}")
-    rules = checks["rules"]
-    rules_state = f"version {rules['version']}" if rules["ok"] else "DO NOT LOAD"
-    lines.append(f"rules       {rules['file']}  {rules_state}")
-    inbox = checks["inbox"]
-    inbox_state = (
-        "missing" if not inbox["exists"] else "mounted" if inbox["is_mount"] else "ok"
-    )
-    lines.append(f"inbox       {inbox['path']}  {inbox_state}")
-    at_rest = checks["at_rest"]
-    sealed = {True: "encrypted", False: "NOT encrypted", None: "unknown"}
-    lines.append(f"at rest     {sealed[at_rest['encrypted']]}: {at_rest['how']}")
-    for part, facts in checks.get("retention", {}).items():
-        kept = f"{facts['days']} days" if facts["days"] else "for ever"
-        when = f", {facts['due']} due now" if facts["due"] else ""
-        if not facts["due"] and facts["next_due_at"]:
-            when = f", next due {facts['next_due_at']}"
-        lines.append(f"retention   {part} kept {kept}{when}")
+        lines.append(_row("", ocr["pdf_policy"]))
+    lines += _store_lines(checks)
     for warning in checks["warnings"]:
-        lines.append(f"warning: {warning}")
+        lines.append(_("warning: ") + warning)
     return "\n".join(lines)
 
 
+def _row(label: str, text: str) -> str:
+    """`label` in its 12-column gutter (translated), then the text."""
+    return f"{_(label):<11} {text}"
+
+
+def _llama_lines(llama: Mapping[str, Any]) -> list[str]:
+    if not llama.get("installed"):
+        return [_row(N_("llama.cpp"), _("not usable: ") + str(llama.get("problem")))]
+    lines = [
+        _row(
+            N_("llama.cpp"),
+            _("llama-cpp-python {version}  GPU offload: {offload}  layers: {layers}"
+              " (setting {setting})").format(
+                version=llama["version"],
+                offload=_yes(llama["gpu_offload"]),
+                layers=llama["gpu_layers_used"],
+                setting=llama["gpu_layers_setting"],
+            ),
+        )
+    ]  # fmt: skip
+    if not llama.get("extra_buffers", True):
+        lines.append(
+            _row(
+                "",
+                _("weight repacking off: this CPU advertises AMX,"
+                  " whose llama.cpp kernels crash"),
+            )
+        )  # fmt: skip
+    return lines
+
+
+def _store_lines(checks: Mapping[str, Any]) -> list[str]:
+    """Rules, inbox, encryption at rest and retention."""
+    rules, inbox, at_rest = checks["rules"], checks["inbox"], checks["at_rest"]
+    rules_state = (
+        _("version {version}").format(version=rules["version"])
+        if rules["ok"]
+        else _("DO NOT LOAD")
+    )
+    inbox_state = (
+        _("missing")
+        if not inbox["exists"]
+        else _("mounted")
+        if inbox["is_mount"]
+        else _("ok")
+    )
+    sealed = {True: N_("encrypted"), False: N_("NOT encrypted"), None: N_("unknown")}
+    lines = [
+        _row(N_("rules"), f"{rules['file']}  {rules_state}"),
+        _row(N_("inbox"), f"{inbox['path']}  {inbox_state}"),
+        _row(N_("at rest"), f"{_(sealed[at_rest['encrypted']])}: {at_rest['how']}"),
+    ]
+    for part, facts in checks.get("retention", {}).items():
+        kept = _("{n} days").format(n=facts["days"]) if facts["days"] else _("for ever")
+        when = _(", {n} due now").format(n=facts["due"]) if facts["due"] else ""
+        if not facts["due"] and facts["next_due_at"]:
+            when = _(", next due {at}").format(at=facts["next_due_at"])
+        said = _("{part} kept {kept}{when}").format(part=_(part), kept=kept, when=when)
+        lines.append(_row(N_("retention"), said))
+    return lines
+
+
 def _yes(flag: bool) -> str:
-    return "yes" if flag else "no"
+    return _("yes") if flag else _("no")

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from edgebox.config.declare import setting
+from edgebox.i18n import CHOICES as LANGUAGE_CHOICES
 from edgebox.vocabulary import LANGUAGES, Urgency
 
 CONFIG_NAME = "edgebox.toml"
@@ -367,6 +368,13 @@ class UiConfig:
         'How the UI shows times: day-month ("04 Mar 08:15") or iso'
         ' ("2025-03-04 08:15"); never month-first.',
         choices=("day-month", "iso"),
+    )
+    language: str = setting(
+        "auto",
+        "The language of the UI, the CLI's messages, `doctor` and the hand-over"
+        " report: auto (from LANGUAGE, LC_ALL, LC_MESSAGES or LANG; English"
+        " unless French), en or fr. Stored and synced words stay English.",
+        choices=LANGUAGE_CHOICES,
     )
 
 

@@ -14,6 +14,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from edgebox.i18n import N_, _, language
 from edgebox.store.handover import Handover, HandoverRow
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([hd])\s*$")
@@ -59,9 +60,9 @@ def _iso(moment: datetime) -> str:
 
 def _sections(report: Handover) -> list[tuple[str, str, list[HandoverRow]]]:
     return [
-        ("emergency", "Emergencies", report.emergencies),
-        ("urgent", "Urgent", report.urgent),
-        ("to_review", "Waiting for a person", report.to_review),
+        ("emergency", N_("Emergencies"), report.emergencies),
+        ("urgent", N_("Urgent"), report.urgent),
+        ("to_review", N_("Waiting for a person"), report.to_review),
     ]
 
 
@@ -71,7 +72,7 @@ def to_csv(report: Handover) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
-    for key, _, rows in _sections(report):
+    for key, _heading, rows in _sections(report):
         for row in rows:
             writer.writerow(
                 [
@@ -112,50 +113,71 @@ p.none { font-style: italic; }
 """
 
 
-def to_html(report: Handover, *, title: str = "edgebox hand-over") -> str:
-    """A self-contained page (no script, no external file); every value from a
-    document is escaped."""
+def to_html(report: Handover, *, title: str = "") -> str:
+    """A self-contained page (no script, no external file) in the active
+    language; every value from a document is escaped."""
+    title = title or _("edgebox hand-over")
     parts = [
         "<!doctype html>",
-        '<html lang="en"><head><meta charset="utf-8">',
+        f'<html lang="{language()}"><head><meta charset="utf-8">',
         f"<title>{escape(title)}</title><style>{_STYLE}</style></head><body>",
         f"<h1>{escape(title)}</h1>",
-        f"<p>Documents received from {escape(_shown(report.since))}"
-        f" to {escape(_shown(report.until))} (UTC).</p>",
-    ]
-    for _, heading, rows in _sections(report):
-        parts.append(f"<h2>{escape(heading)} ({len(rows)})</h2>")
-        if not rows:
-            parts.append('<p class="none">None.</p>')
-            continue
-        parts.append(
-            "<table><thead><tr><th>#</th><th>Received</th><th>Urgency</th>"
-            "<th>Category</th><th>Red flags</th><th>Summary</th>"
-            "<th>Reviewed by</th></tr></thead><tbody>"
+        "<p>"
+        + escape(
+            _("Documents received from {start} to {end} (UTC).").format(
+                start=_shown(report.since), end=_shown(report.until)
+            )
         )
+        + "</p>",
+    ]
+    for _key, heading, rows in _sections(report):
+        parts.append(f"<h2>{escape(_(heading))} ({len(rows)})</h2>")
+        if not rows:
+            parts.append(f'<p class="none">{escape(_("None."))}</p>')
+            continue
+        parts.append(_table_head())
         for row in rows:
             css = ' class="emergency"' if row.urgency == "emergency" else ""
-            urgency = row.urgency + (" (provisional)" if row.provisional else "")
+            urgency = _(row.urgency) + (_(" (provisional)") if row.provisional else "")
             parts.append(
                 f"<tr{css}><td>{row.document_id}</td>"
                 f"<td>{escape(_shown(row.received_at))}</td>"
                 f"<td>{escape(urgency)}</td><td>{escape(row.category or '')}</td>"
                 f"<td>{escape('; '.join(row.red_flags))}</td>"
                 f"<td>{escape(row.summary)}</td>"
-                f"<td>{escape(row.reviewed_by or 'not yet')}</td></tr>"
+                f"<td>{escape(row.reviewed_by or _('not yet'))}</td></tr>"
             )
         parts.append("</tbody></table>")
-    parts.append("<h2>Reviews by person</h2>")
+    parts.append(f"<h2>{escape(_('Reviews by person'))}</h2>")
     if report.reviews_by:
-        parts.append("<table><thead><tr><th>Reviewer</th><th>Revisions</th></tr>")
+        heads = (_("Reviewer"), _("Revisions"))
+        cells = "".join(f"<th>{escape(head)}</th>" for head in heads)
+        parts.append(f"<table><thead><tr>{cells}</tr>")
         parts.append("</thead><tbody>")
         for reviewer, count in report.reviews_by.items():
             parts.append(f"<tr><td>{escape(reviewer)}</td><td>{count}</td></tr>")
         parts.append("</tbody></table>")
     else:
-        parts.append('<p class="none">No reviews in this period.</p>')
+        none = escape(_("No reviews in this period."))
+        parts.append(f'<p class="none">{none}</p>')
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
+
+
+_HEADS = (
+    "#",
+    N_("Received"),
+    N_("Urgency"),
+    N_("Category"),
+    N_("Red flags"),
+    N_("Summary"),
+    N_("Reviewed by"),
+)
+
+
+def _table_head() -> str:
+    cells = "".join(f"<th>{escape(_(head))}</th>" for head in _HEADS)
+    return f"<table><thead><tr>{cells}</tr></thead><tbody>"
 
 
 def _shown(iso: str) -> str:
