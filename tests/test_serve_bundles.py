@@ -206,3 +206,24 @@ def test_a_running_service_takes_a_switch_and_a_rollback_without_a_restart(
         assert revision["provenance"]["rules_version"] == "ngo-2027.02"
     assert "now triaging on bundle 1" in err
     assert "now triaging on bundle none" in err
+
+
+def test_retraining_follows_the_bundle_in_use(
+    edgebox_home: Path, ngo_key: tuple[Path, str], tmp_path: Path
+) -> None:
+    """A bundle that lowers min_examples lets the running service's retrainer
+    train on the reviews it already has, without a new review or a restart."""
+    from edgebox.learn.classifiers import model_path
+    from edgebox.service.supervisor import Retrainer
+    from tests.test_serve import _reviewed_store, _rows
+
+    settings = bundles.applied(config.load(edgebox_home))
+    retrainer = Retrainer(settings)
+    _reviewed_store(settings, _rows("urgency_train.jsonl")[:12])
+    assert not retrainer.check()  # 12 reviews: fewer than min_examples (30)
+    assert not retrainer.check()
+    switch(settings, ngo_key, 1, {
+        "settings.toml": b"[triage]\nmin_examples = 10\nretrain_after = 5\n",
+    }, tmp_path)  # fmt: skip
+    assert retrainer.check()
+    assert model_path(settings.data_dir, "urgency").is_file()
