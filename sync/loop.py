@@ -160,11 +160,6 @@ class SyncLoop:
 
 def _log_bundle(said: str | None) -> None:
     """What the bundle check did, when it did something."""
-    if said and said.startswith("switched"):
-        # The running service built its triage settings at start.
-        log.warning(
-            "%s: its rules, taxonomy and settings apply when `edgebox serve` restarts",
-            said,
-        )
-    elif said:
+    if said:
+        # A running service takes it before its next document (Pipeline).
         log.info("%s", said)

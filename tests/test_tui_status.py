@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -191,3 +192,59 @@ async def test_a_failed_triage_a_nurse_reviewed_is_not_offered_for_requeue(
         rows = table_rows(screen.query_one("#problems"))
         assert [row[1] for row in rows] == ["scan-0007.png"]
         assert "failed       0" in screen_text(pilot.app)
+
+
+def _install(settings: config.Config, key: tuple[Path, str], version: int) -> None:
+    """A real signed bundle (red-flag rules only), verified and switched to."""
+    from edgebox.service import bundles
+    from edgebox.service.bundle_format import load_private, pack
+
+    rules = b'version = "ngo-%d"\n\n[[rule]]\nsign = "zebra fever"\n' % version
+    rules += b"level = \"emergency\"\npatterns = ['zebra fever']\n"
+    content, _ = pack(
+        {"rules.toml": rules},
+        {"version": version, "created_at": "2027-01-05T08:00:00+00:00"},
+        load_private(key[0]),
+    )
+    archive = key[0].parent / f"bundle-{version}.tar"
+    archive.write_bytes(content)
+    bundles.install(settings.data_dir, archive, pinned=key[1], texts=())
+
+
+async def test_status_shows_the_bundle_in_use_a_refusal_and_a_hold(
+    settings: config.Config, seeded: dict[str, int], tmp_path: Path
+) -> None:
+    from edgebox.service import bundles
+    from edgebox.service.bundle_format import new_key
+
+    key_file = tmp_path / "ngo.key"
+    key = (key_file, new_key(key_file))
+    async with make_app(settings).run_test(size=(100, 60)) as pilot:
+        screen = await open_status(pilot)
+        assert "Centre's bundle" not in screen_text(pilot.app)  # never had one
+
+        _install(settings, key, 1)
+        _install(settings, key, 2)
+        bundles.refuse(
+            settings.data_dir,
+            3,
+            "bad signature: the bundle was not signed by the pinned key",
+            for_good=True,
+        )
+        screen.reload()
+        await until(pilot, lambda: "Centre's bundle" in screen_text(pilot.app))
+        text = screen_text(pilot.app)
+        assert "in use       bundle 2 (made 2027-01-05 08:00)" in text
+        assert "previous     bundle 1 (edgebox bundle rollback)" in text
+        assert (
+            "refused      bundle 3 at" in text
+            and ": bad signature: the bundle was not signed by the pinned key" in text
+        )
+
+        bundles.rollback(settings.data_dir)
+        screen.reload()
+        await until(pilot, lambda: "held " in screen_text(pilot.app))
+        text = screen_text(pilot.app)
+        assert "in use       bundle 1" in text
+        assert "held         rolled back from bundle 2" in text
+        assert "previous" not in text

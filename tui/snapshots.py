@@ -173,11 +173,15 @@ class StatusSnapshot:
     service runs to take them)."""
     learned: dict[str, Any] = field(default_factory=dict)
     """Per task, which learned model decides: own or the centre's."""
+    bundle: dict[str, Any] = field(default_factory=dict)
+    """The centre's bundle in use, the previous one, a hold and the last
+    refusal (`edgebox.service.bundles.status`)."""
 
 
 def load_status(store: Store, config: Config) -> StatusSnapshot:
     from edgebox.intake.ignore import inbox_files
     from edgebox.learn.choice import in_use_report
+    from edgebox.service.bundles import status as bundle_status
 
     problems = store.requeueable()
     return StatusSnapshot(
@@ -190,6 +194,7 @@ def load_status(store: Store, config: Config) -> StatusSnapshot:
         problems=[{k: d[k] for k in _PROBLEM_KEYS} for d in problems],
         inbox=len(inbox_files(config.inbox_dir, config.ingest.ignore)),
         learned=in_use_report(config.data_dir, min_examples=config.triage.min_examples),
+        bundle=bundle_status(config.data_dir),
     )
 
 

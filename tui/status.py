@@ -121,6 +121,7 @@ class StatusScreen(TranslatedKeys, Screen):
         facts.append(_sync(snapshot))
         facts.append(_overrides(snapshot.overrides))
         facts.append(_learned(snapshot.learned))
+        facts.append(_bundle(snapshot.bundle))
         self.query_one("#facts", Static).update(facts)
         title = Text(_("Quarantined and failed"), style="bold underline")
         title.append(
@@ -352,4 +353,33 @@ def _learned(learned: dict[str, Any]) -> Text:
     out.append("Learned models\n", style="bold underline")
     for task, entry in learned.items():
         _line(out, task, in_use_words(entry))
+    return out
+
+
+def _bundle(found: dict[str, Any]) -> Text:
+    """The centre's bundle, as `edgebox bundle status` says it; nothing while
+    the box has never had or refused one."""
+    out = Text()
+    refused = found.get("refused")
+    if not (found.get("version") or found.get("previous") or refused
+            or found.get("held_from")):  # fmt: skip
+        return out
+    out.append("Centre's bundle\n", style="bold underline")
+    version = found.get("version")
+    made = f" (made {local_time(found['created_at'], with_year=True)})"
+    _line(out, "in use", f"bundle {version}{made if found.get('created_at') else ''}"
+          if version else "none")  # fmt: skip
+    if found.get("group"):
+        _line(out, "group", found["group"])
+    if found.get("previous"):
+        _line(out, "previous", f"bundle {found['previous']} (edgebox bundle rollback)")
+    if found.get("held_from"):
+        _line(out, "held", f"rolled back from bundle {found['held_from']}; a newer"
+              " bundle from the centre ends the hold")  # fmt: skip
+    if refused:
+        out.append(f"{'refused':<13}", style="dim")
+        when = local_time(refused.get("at"), with_year=True)
+        out.append(f"bundle {refused.get('version') or '?'} at {when}: ", style="bold")
+        out.append(literal(refused.get("reason") or "", style="bold", one_line=True))
+        out.append("\n")
     return out

@@ -235,5 +235,6 @@ def bundle_rollback(ctx: click.Context) -> None:
     with Store(settings.db_path) as store:
         store.update_sync_state({"bundle_version": version})
     click.echo(
-        f"now on bundle {version or 'none'}; restart `edgebox serve` to apply it"
+        f"now on bundle {version or 'none'}; a running `edgebox serve` takes it"
+        " before its next document"
     )

@@ -48,6 +48,10 @@ class Config:
     sync_off: str = ""
     """Why sync is off although it was set up (a token or URL that cannot
     work), so that `edgebox sync` says that, not "set [sync] url"; else empty."""
+    unbundled: Config | None = field(default=None, compare=False, repr=False)
+    """These settings before the bundle was laid over them (None: no bundle
+    is): a running service lays the next bundle over these, so that a key the
+    old bundle set and the new one does not falls back to the box's own."""
 
     @property
     def inbox_dir(self) -> Path:

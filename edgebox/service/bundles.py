@@ -44,11 +44,24 @@ def current_dir(data_dir: Path) -> Path | None:
 def applied(config: Config) -> Config:
     """The settings with the bundle in use laid over them (rules, taxonomy,
     whitelisted `[triage]` keys)."""
+    config = config.unbundled or config  # a bundle is laid over the box's own
     folder = current_dir(config.data_dir)
     laid = bundle_use.applied(config, folder)
     if laid is config:
         return config  # none, or one that cannot be read (logged)
-    return dataclasses.replace(laid, bundle_version=version_of(folder))
+    return dataclasses.replace(
+        laid, bundle_version=version_of(folder), unbundled=config
+    )
+
+
+def in_use(data_dir: Path) -> tuple[str, int] | None:
+    """What `current` points at now (its folder and manifest's mtime), or None:
+    a change means a switch or a rollback happened since it was last read."""
+    link = root(data_dir) / "current"
+    try:
+        return os.readlink(link), (link / MANIFEST).stat().st_mtime_ns
+    except OSError:
+        return None
 
 
 def version_of(folder: Path | None) -> int:

@@ -12,6 +12,10 @@ text behind it and runs the LLM stage: an emergency typed after a scan is not
 held back by its OCR. On 2 cores that is at most one tesseract beside
 llama.cpp, never a second model. Until its text is written the document stays
 `received`, so a kill mid-OCR only means reading it again.
+
+A new bundle from the centre (a switch by the sync loop, a rollback from the
+CLI) is taken between steps, never during one: its rules, taxonomy and
+`[triage]` keys replace the engine's, which keeps its loaded LLM.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from edgebox.intake.ignore import inbox_files
 from edgebox.intake.ingest import Ingestor
 from edgebox.search.embed import Embedder, EmbeddingError
 from edgebox.search.index import SearchIndex
+from edgebox.service import bundles
 from edgebox.service.step import Step, StepOutcome
 from edgebox.store import DocState, Store
 from edgebox.store.search import Chunk
@@ -102,6 +107,14 @@ class Pipeline:
         self._index: SearchIndex | None = None
         self._reading: tuple[dict, PendingExtraction] | None = None
         """The document being read in the worker process, and its reading."""
+        self._bundle_seen = bundles.in_use(config.data_dir)
+        """What `bundles/current` pointed at when `config` was last built."""
+        if bundles.version_of(bundles.current_dir(config.data_dir)) != (
+            config.bundle_version
+        ):
+            self._bundle_seen = ("", -1)  # switched since `config` was built
+        self._engine_stale = False
+        """The engine the loader builds predates the bundle now in use."""
         self.extractor = TimeboxedExtractor(
             Limits(
                 max_bytes=config.ingest.max_bytes,
@@ -115,7 +128,28 @@ class Pipeline:
     def engine(self) -> TriageEngine:
         if self._engine is None:
             self._engine = self._engine_loader()
+            if self._engine_stale:
+                self._engine = self._engine.with_config(self.config)
+                self._engine_stale = False
         return self._engine
+
+    def follow_bundle(self) -> bool:
+        """Take the bundle now in use if it changed; True when it did. Called
+        between steps, so that one document is triaged on one bundle."""
+        seen = bundles.in_use(self.config.data_dir)
+        if seen == self._bundle_seen:
+            return False
+        self._bundle_seen = seen  # read before the bundle: a later switch is seen
+        self.config = bundles.applied(self.config)
+        if self._engine is not None:
+            self._engine = self._engine.with_config(self.config)
+        else:
+            self._engine_stale = True
+        log.info(
+            "now triaging on bundle %s (its rules, taxonomy and settings)",
+            self.config.bundle_version or "none",
+        )
+        return True
 
     @property
     def index(self) -> SearchIndex | None:
@@ -163,6 +197,7 @@ class Pipeline:
         the LLM stage goes on. With `block` False, a step that has only that
         file to wait for waits briefly and returns None (the service calls
         again; `edgebox process` waits)."""
+        self.follow_bundle()
         while True:
             if self._reading is not None and self._reading[1].done():
                 return self._finish_reading()

@@ -52,31 +52,37 @@ class Retrainer:
     """Retrains the learned models when enough new reviews have arrived."""
 
     config: Config
-    _seen: tuple[int, int] | None = None
-    """Staff activity (count, last audit id) at the last check: unchanged means
-    nothing to do, without reading the reviewed texts or the saved models."""
+    _seen: tuple[object, ...] | None = None
+    """Staff activity (count, last audit id) and the bundle in use at the last
+    check: unchanged means nothing to do, without reading the reviewed texts
+    or the saved models."""
 
     def check(self) -> bool:
         """One check; True when a model was retrained (and saved for the worker,
         which reloads a model file when it changes)."""
         from edgebox.learn.choice import compare_if_due, comparison_due
         from edgebox.learn.classifiers import retrain_if_due
+        from edgebox.service.bundles import applied, in_use
 
         data_dir = self.config.data_dir
         with Store(self.config.db_path) as store:
-            seen = store.staff_activity()
+            # A switch may change min_examples or retrain_after: look again.
+            seen = (*store.staff_activity(), in_use(data_dir))
             # A new bundle from the centre is compared without a new review.
             if seen == self._seen and not comparison_due(data_dir):
                 return False
             examples = store.training_examples()
-        triage = self.config.triage
+        # The bundle in use now (it may have switched since the start): its
+        # [triage] keys and taxonomy govern retraining as they govern triage.
+        config = applied(self.config)
+        triage = config.triage
         retrained = retrain_if_due(
             examples,
             data_dir,
             min_examples=triage.min_examples,
             min_new=triage.retrain_after,
             emergency_recall=triage.emergency_recall,
-            categories=self.config.categories,
+            categories=config.categories,
         )
         # Own against central, where both exist: which one triages.
         compare_if_due(
@@ -84,7 +90,7 @@ class Retrainer:
             data_dir,
             min_examples=triage.min_examples,
             emergency_recall_target=triage.emergency_recall,
-            categories=self.config.categories,
+            categories=config.categories,
         )
         self._seen = seen  # only once the check went through: a failure retries
         if retrained:

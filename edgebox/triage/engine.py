@@ -149,6 +149,17 @@ class TriageEngine:
         if not lazy_model:
             self._document_budget()
 
+    def with_config(self, config: Config) -> TriageEngine:
+        """This engine on other settings (a new bundle's rules, taxonomy and
+        `[triage]` keys), keeping the loaded LLM: a switch costs no reload."""
+        same_learned = config.triage.min_examples == self.config.triage.min_examples
+        return TriageEngine(
+            config,
+            model=self._model,
+            learned=self.learned if same_learned else None,
+            lazy_model=self._model is None,
+        )
+
     @property
     def model(self) -> LlamaModel:
         if self._model is None:
