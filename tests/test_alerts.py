@@ -20,11 +20,9 @@ from edgebox.store import Store
 from edgebox.store.alerts import alert_counts
 from edgebox.tui.alert import EmergencyBanner
 from edgebox.tui.document import DocumentScreen
-from tests.conftest import run_cli
-from tests.test_store import ai_result
-from tests.test_tui_fixtures import make_app, queue_ready, screen_text, until, until_on
-
-pytest_plugins = ["tests.test_tui_fixtures"]
+from tests.support.processes import run_cli
+from tests.support.records import ai_result
+from tests.support.tui import make_app, queue_ready, screen_text, until, until_on
 
 
 def script(tmp_path: Path, name: str, body: str) -> Path:

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from edgebox.cli.at_rest import at_rest_report
-from tests.conftest import run_cli
+from tests.support.processes import run_cli
 
 # Recorded on an Ubuntu 24.04 laptop installed with "encrypt the disk" (LVM on
 # LUKS2), plus a USB stick and a tmpfs; names shortened.

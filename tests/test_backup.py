@@ -13,7 +13,7 @@ from pathlib import Path
 from edgebox.config import load
 from edgebox.intake.archive import copy_into_archive
 from edgebox.store import Store
-from tests.conftest import run_cli
+from tests.support.processes import run_cli
 
 
 def _add(store: Store, archive: Path, n: int) -> int:

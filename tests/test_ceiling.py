@@ -10,8 +10,8 @@ import pytest
 
 from edgebox.evaluation.ceiling import by_threshold, levels, urgency_ceiling
 from edgebox.evaluation.evaluate import EvalError
-from tests.conftest import DATA
-from tests.test_crossval import crossval
+from tests.support.paths import DATA
+from tests.support.processes import crossval
 
 # Four notes worked by hand. Columns: emergency, routine, urgent.
 TRUTH = np.array(["emergency", "emergency", "urgent", "routine"])

@@ -12,18 +12,13 @@ import pytest
 from edgebox.store import Store
 from edgebox.sync.central.retention import prune, retention_log
 from edgebox.sync.client import SyncClient
-from tests.conftest import run_cli
-from tests.sync_fixtures import (
-    Central,
-    device_name,
-    fill_store,
-    shared_central,  # noqa: F401
-    sync_settings,
-)
+from tests.support.central import Central, device_name, sync_settings
+from tests.support.processes import run_cli
+from tests.support.records import fill_store
 
 
 @pytest.fixture
-def central(shared_central: Central) -> Central:  # noqa: F811
+def central(shared_central: Central) -> Central:
     return shared_central
 
 

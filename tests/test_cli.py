@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import DATA, REPO, as_unprivileged, run_cli
+from tests.support.paths import DATA, REPO
+from tests.support.processes import as_unprivileged, run_cli
 
 NOTE = "Intake note. 40-year-old woman, SpO2 80 %, convulsions this morning."
 REQUIRED = {

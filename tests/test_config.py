@@ -5,7 +5,7 @@ import pytest
 
 from edgebox import config
 from edgebox.errors import ConfigError
-from tests.conftest import run_cli
+from tests.support.processes import run_cli
 
 
 def write(home: Path, text: str) -> Path:

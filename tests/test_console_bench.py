@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from tests.conftest import REPO
-from tests.sync_fixtures import POSTGRES_URL
+from tests.support.central import POSTGRES_URL
+from tests.support.paths import REPO
 
 
 @pytest.mark.slow

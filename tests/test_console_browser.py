@@ -17,13 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, run_cli, wait_for
-from tests.console_fixtures import PASSWORD, add_user
-from tests.sync_fixtures import (  # noqa: F401 - a fixture
-    Central,
-    central_db_url,
-    running_central,
-)
+from tests.support.central import Central, running_central
+from tests.support.console import PASSWORD, add_user
+from tests.support.paths import REPO
+from tests.support.processes import run_cli, wait_for
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -64,7 +61,7 @@ def triaged_box(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def synced(
     triaged_box: Path,
-    central_db_url: str,  # noqa: F811
+    central_db_url: str,
     tmp_path: Path,
 ) -> Iterator[Central]:
     """A central server (per backend) that a copy of the box synced to."""
@@ -114,7 +111,7 @@ def browser(tmp_path: Path) -> Iterator[object]:
 def test_a_coordinator_sees_opens_and_exports_a_synced_emergency(
     synced: Central,
     browser: object,
-    central_db_url: str,  # noqa: F811
+    central_db_url: str,
 ) -> None:
     from selenium.webdriver.common.by import By
 

@@ -12,8 +12,8 @@ import httpx
 
 from edgebox.sync.central.console_db import ConsoleDB
 from edgebox.sync.central.database import open_central
-from tests.conftest import REPO
 from tests.support.loopback import CentralProcess
+from tests.support.paths import REPO
 
 
 def central_cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess:

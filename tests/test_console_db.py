@@ -13,7 +13,7 @@ import pytest
 from edgebox.sync.central.auth import new_token
 from edgebox.sync.central.console_db import ConsoleDB
 from edgebox.sync.central.database import open_central
-from tests.sync_fixtures import database_url
+from tests.support.central import database_url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.console_fixtures import add_user, push, signed_in, triage
-from tests.sync_fixtures import Central, database_url, running_central
+from tests.support.central import Central, database_url, running_central
+from tests.support.console import add_user, push, signed_in, triage
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])

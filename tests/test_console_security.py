@@ -11,23 +11,12 @@ import httpx
 import pytest
 
 from edgebox.sync.central.console_db import ConsoleDB
-from tests.console_fixtures import (
-    add_user,
-    csrf_of,
-    login,
-    push,
-    signed_in,
-    triage,
-)
-from tests.sync_fixtures import (  # noqa: F401 - a fixture
-    Central,
-    central_db_url,
-    running_central,
-)
+from tests.support.central import Central, running_central
+from tests.support.console import add_user, csrf_of, login, push, signed_in, triage
 
 
 @pytest.fixture
-def central(central_db_url: str, tmp_path: Path) -> Iterator[Central]:  # noqa: F811
+def central(central_db_url: str, tmp_path: Path) -> Iterator[Central]:
     """A fresh database (SQLite, then PostgreSQL) and a real server per test."""
     with running_central(central_db_url, tmp_path) as server:
         yield server

@@ -1,22 +1,10 @@
 """scripts/crossval.py in a real subprocess, on the small fixture file."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
-from tests.conftest import DATA
-
-SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "crossval.py"
-
-
-def crossval(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, str(SCRIPT), *args],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+from tests.support.paths import DATA
+from tests.support.processes import crossval
 
 
 def test_the_review_cut_decides_what_goes_to_review(tmp_path: Path) -> None:

@@ -10,16 +10,8 @@ from edgebox import config
 from edgebox.config import load
 from edgebox.store import Store
 from edgebox.tui.document import DocumentScreen
-from tests.conftest import run_cli
-from tests.test_tui_fixtures import (
-    make_app,
-    queue_ready,
-    screen_text,
-    until,
-    until_on,
-)
-
-pytest_plugins = ["tests.test_tui_fixtures"]
+from tests.support.processes import run_cli
+from tests.support.tui import make_app, queue_ready, screen_text, until, until_on
 
 
 def untriaged(name: str = "scan.txt") -> int:

@@ -16,7 +16,7 @@ from edgebox.evaluation.evaluate import (
     run_eval,
 )
 from edgebox.triage.engine import TriageEngine
-from tests.conftest import DATA
+from tests.support.paths import DATA
 
 
 def settings(tmp_path: Path) -> config.Config:

@@ -11,7 +11,7 @@ from edgebox.intake.extract import Limits, extract_text
 from edgebox.intake.extract.ocr import ocr_available
 from edgebox.intake.extract.sniff import sniff
 from edgebox.intake.extract.timebox import TimeboxedExtractor
-from tests.documents import docx_file, encrypted_pdf, scanned_image, text_pdf
+from tests.support.documents import docx_file, encrypted_pdf, scanned_image, text_pdf
 
 needs_ocr = pytest.mark.skipif(
     not ocr_available(), reason="Tesseract is not installed (scripts/setup installs it)"

@@ -16,11 +16,9 @@ from edgebox.service.pipeline import Pipeline
 from edgebox.store import DocState, Store
 from edgebox.triage.engine import TriageEngine
 from edgebox.tui.document import DocumentScreen
-from tests.conftest import run_cli
-from tests.documents import paged_pdf
-from tests.test_tui_fixtures import make_app, queue_ready, screen_text, until_on
-
-pytest_plugins = ["tests.test_tui_fixtures"]
+from tests.support.documents import paged_pdf
+from tests.support.processes import run_cli
+from tests.support.tui import make_app, queue_ready, screen_text, until_on
 
 needs_ocr = pytest.mark.skipif(
     not ocr_available(), reason="Tesseract is not installed (scripts/setup installs it)"

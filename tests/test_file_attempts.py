@@ -16,7 +16,7 @@ from edgebox import config
 from edgebox.intake import ingest
 from edgebox.intake.ingest import Ingestor
 from edgebox.store import DocState, Store
-from tests.test_ingest import FlakyShareReads, drop, without_file_access
+from tests.support.inbox import FlakyShareReads, drop, without_file_access
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ from edgebox.config import load
 from edgebox.intake.archive import copy_into_archive
 from edgebox.service.handover import period
 from edgebox.store import Store
-from tests.conftest import run_cli
-from tests.test_store import ai_result
+from tests.support.processes import run_cli
+from tests.support.records import ai_result
 
 
 def _seed(home: Path) -> dict[str, int]:

@@ -12,7 +12,7 @@ from edgebox.search.embed import Embedder, EmbeddingError
 from edgebox.search.index import SearchError, SearchIndex
 from edgebox.store import DocState, Store
 from edgebox.store.search import Filters
-from tests.conftest import run_cli
+from tests.support.processes import run_cli
 
 DOCS = {
     "fievre.txt": (

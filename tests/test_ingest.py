@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import errno
-import io
 import os
-import shutil
 import subprocess
 import sys
 import threading
@@ -27,7 +25,8 @@ from edgebox.intake.watcher import InboxWatcher
 from edgebox.service.pipeline import Pipeline, retry_delay_s
 from edgebox.service.step import StepOutcome
 from edgebox.store import DocState, Store
-from tests.documents import encrypted_pdf, scanned_image, text_pdf
+from tests.support.documents import encrypted_pdf, scanned_image, text_pdf
+from tests.support.inbox import FlakyShareReads, drop, without_file_access
 
 
 @pytest.fixture
@@ -41,15 +40,6 @@ def settings(edgebox_home: Path) -> config.Config:
 def store(settings: config.Config) -> Store:
     with Store(settings.db_path) as opened:
         yield opened
-
-
-def drop(settings: config.Config, name: str, content: bytes | str) -> Path:
-    path = settings.inbox_dir / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(content, str):
-        content = content.encode()
-    path.write_bytes(content)
-    return path
 
 
 def read_only(settings: config.Config, store: Store) -> Pipeline:
@@ -684,23 +674,6 @@ def test_a_file_that_never_opens_is_quarantined_after_max_attempts(
     assert not list(settings.inbox_dir.iterdir())
 
 
-class FlakyShareReads:
-    """Fault injector: the inbox file opens, then every read fails with EIO,
-    as a file on a failing disk or a dropped network share does."""
-
-    def __init__(self, real: io.BufferedReader) -> None:
-        self.real = real
-
-    def __enter__(self) -> FlakyShareReads:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.real.close()
-
-    def read(self, size: int = -1) -> bytes:
-        raise OSError(errno.EIO, os.strerror(errno.EIO))
-
-
 def test_a_file_whose_reads_fail_after_it_opens_is_quarantined_after_max_attempts(
     settings: config.Config, store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -764,22 +737,6 @@ def test_a_name_cannot_forge_log_lines(settings: config.Config) -> None:
         f"{doc['id']}-a_ERROR forged line.txt",
         f"{doc['id']}-a_ERROR forged line.txt.reason.txt",
     ]
-
-
-def without_file_access(command: list[str], unreadable: Path) -> list[str]:
-    """The command as a user who meets file modes: as root, without the
-    capabilities that let root read any file (the unit runs as User=edgebox)."""
-    if os.geteuid() != 0:
-        return command
-    setpriv = shutil.which("setpriv")
-    if setpriv is None:
-        pytest.skip("running as root without setpriv: every file is readable")
-    caps = "-dac_override,-dac_read_search"
-    dropped = [setpriv, f"--bounding-set={caps}", f"--inh-caps={caps}", "--"]
-    probe = [*dropped, sys.executable, "-c", "import sys; open(sys.argv[1]).read()"]
-    if subprocess.run([*probe, str(unreadable)], capture_output=True).returncode == 0:
-        pytest.skip("root reads a mode-000 file here even without its capabilities")
-    return [*dropped, *command]
 
 
 def watch_without_file_access(

@@ -11,15 +11,9 @@ import pytest
 from edgebox.config import load
 from edgebox.store import Store
 from edgebox.sync.client import SyncClient
-from tests.conftest import run_cli
-from tests.sync_fixtures import (
-    Central,
-    device_name,
-    fill_store,
-    result,
-    shared_central,  # noqa: F401
-    sync_settings,
-)
+from tests.support.central import Central, device_name, sync_settings
+from tests.support.processes import run_cli
+from tests.support.records import fill_store, result
 
 
 def test_init_makes_an_identity_that_a_restore_keeps(tmp_path: Path) -> None:
@@ -41,7 +35,7 @@ def test_init_makes_an_identity_that_a_restore_keeps(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def central(shared_central: Central) -> Central:  # noqa: F811
+def central(shared_central: Central) -> Central:
     return shared_central
 
 

@@ -9,7 +9,7 @@ import sys
 import tomllib
 
 import edgebox
-from tests.conftest import REPO
+from tests.support.paths import REPO
 
 # The faces on the core: the CLI entry (the one place that starts the UI or
 # sync), the UI and sync. Every other module is core: a new module is checked

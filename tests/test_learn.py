@@ -17,7 +17,7 @@ from edgebox.learn.pipelines import (
     log_odds,
     pick_threshold,
 )
-from tests.conftest import DATA
+from tests.support.paths import DATA
 
 
 def examples(name: str) -> list[dict]:

@@ -10,7 +10,7 @@ from edgebox.triage.manifest import (
     sha256_file,
     verify,
 )
-from tests.conftest import REPO
+from tests.support.paths import REPO
 
 MODELS = REPO / "models"
 

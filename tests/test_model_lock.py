@@ -14,7 +14,8 @@ import pytest
 
 from edgebox.errors import Cancelled
 from edgebox.triage.model_lock import model_turn
-from tests.conftest import REPO, as_unprivileged, wait_for
+from tests.support.paths import REPO
+from tests.support.processes import as_unprivileged, wait_for
 
 NOTE = "Referral: child with convulsions, SpO2 80 % on air, please see today."
 

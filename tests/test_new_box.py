@@ -27,16 +27,9 @@ from edgebox.triage.engine import TriageEngine
 from edgebox.triage.manifest import llm_vote_tasks
 from edgebox.tui.document import DocumentScreen
 from edgebox.vocabulary import NOT_RATED
-from tests.conftest import REPO, run_cli
-from tests.test_tui_fixtures import (
-    make_app,
-    queue_ready,
-    screen_text,
-    table_rows,
-    until_on,
-)
-
-pytest_plugins = ["tests.test_tui_fixtures"]
+from tests.support.paths import REPO
+from tests.support.processes import run_cli
+from tests.support.tui import make_app, queue_ready, screen_text, table_rows, until_on
 
 DENTAL = (
     "Prescription. Dental clinic. Amoxicillin 500 mg three times daily for 5"

@@ -13,14 +13,9 @@ import pytest
 from edgebox.store import Store
 from edgebox.store.outbox import sent_cutoff
 from edgebox.sync.client import SyncClient
-from tests.conftest import run_cli
-from tests.sync_fixtures import (
-    Central,
-    device_name,
-    fill_store,
-    shared_central,  # noqa: F401
-    sync_settings,
-)
+from tests.support.central import Central, device_name, sync_settings
+from tests.support.processes import run_cli
+from tests.support.records import fill_store
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 
@@ -69,7 +64,7 @@ def test_only_rows_sent_before_the_cutoff_go_and_the_audit_says_so(
 
 
 @pytest.fixture
-def central(shared_central: Central) -> Central:  # noqa: F811
+def central(shared_central: Central) -> Central:
     return shared_central
 
 

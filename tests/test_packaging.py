@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import edgebox
-from tests.conftest import REPO
+from tests.support.paths import REPO
 
 # What a fresh checkout holds, less what is built, installed or fetched here.
 NOT_SOURCE = shutil.ignore_patterns(

@@ -11,7 +11,7 @@ from edgebox.service.pipeline import Pipeline, inbox_files
 from edgebox.store import DocState, Store
 from edgebox.triage.engine import TriageEngine
 from edgebox.vocabulary import Urgency
-from tests.conftest import run_cli
+from tests.support.processes import run_cli
 
 
 def test_inbox_files_skips_hidden_files(tmp_path: Path) -> None:

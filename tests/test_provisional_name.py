@@ -14,8 +14,8 @@ from edgebox.service.pipeline import Pipeline
 from edgebox.store import DocState, Store
 from edgebox.sync.client import wire_record
 from edgebox.triage.engine import TriageEngine
-from tests.conftest import run_cli
-from tests.test_tui_fixtures import make_app, queue_ready
+from tests.support.processes import run_cli
+from tests.support.tui import make_app, queue_ready
 
 EMERGENCY = SAMPLES["referral_pregnancy_convulsion_en.txt"]
 

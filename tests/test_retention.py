@@ -16,8 +16,8 @@ from edgebox.errors import StoreError
 from edgebox.intake.ingest import Ingestor
 from edgebox.service.retention import retention_report, run_retention
 from edgebox.store import Store
-from tests.conftest import run_cli
-from tests.sync_fixtures import result
+from tests.support.processes import run_cli
+from tests.support.records import result
 
 TODAY = datetime.now(UTC)
 """The documents' ages are set from this; a test's clock is this or later."""

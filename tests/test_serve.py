@@ -22,8 +22,9 @@ from edgebox.service.lock import InstanceLock, ServiceRunning
 from edgebox.service.supervisor import Retrainer, Supervisor
 from edgebox.service.workers import LOCK_NAME, Workers
 from edgebox.store import Store
-from tests.conftest import DATA, run_cli, wait_for
-from tests.sync_fixtures import running_central
+from tests.support.central import running_central
+from tests.support.paths import DATA
+from tests.support.processes import run_cli, wait_for
 
 EMERGENCY_NOTE = (
     "Referral to district hospital. 2-year-old boy, convulsions this morning,"

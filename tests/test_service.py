@@ -14,8 +14,8 @@ from edgebox.intake.extract.ocr import ocr_available
 from edgebox.service.workers import Workers
 from edgebox.store import DocState, Store
 from edgebox.triage.engine import TriageEngine
-from tests.conftest import run_cli, wait_for
-from tests.documents import scanned_image
+from tests.support.documents import scanned_image
+from tests.support.processes import run_cli, wait_for
 
 
 def fast_settings(monkeypatch: pytest.MonkeyPatch) -> config.Config:

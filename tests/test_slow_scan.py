@@ -21,8 +21,8 @@ from edgebox.service.workers import Workers
 from edgebox.store import Store
 from edgebox.triage.engine import TriageEngine
 from edgebox.triage.manifest import sha256_file
-from tests.conftest import wait_for
-from tests.documents import paged_pdf
+from tests.support.documents import paged_pdf
+from tests.support.processes import wait_for
 
 needs_ocr = pytest.mark.skipif(
     not ocr_available(), reason="Tesseract is not installed (scripts/setup installs it)"

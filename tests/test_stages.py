@@ -8,7 +8,7 @@ import pytest
 
 from edgebox.errors import StoreError
 from edgebox.store import DocState, Store
-from tests.test_store import add, ai_result
+from tests.support.records import add, ai_result
 
 
 @pytest.fixture

@@ -7,32 +7,13 @@ import pytest
 from edgebox.errors import StoreError
 from edgebox.store import DocState, Store
 from edgebox.store.queue import QueueFilter
-
-
-def ai_result(urgency: str = "urgent", **changes: object) -> dict:
-    return {
-        "category": "referral",
-        "urgency": urgency,
-        "summary": "A test summary.",
-        "red_flags": [{"sign": "chest pain", "source": "rules"}],
-        "fields": {"age": "54"},
-        "language": "en",
-        "confidence": None,
-        "needs_review": False,
-        "sources": {"category": "llm", "urgency": "llm"},
-        "provenance": {"model": "m.gguf", "prompt_version": "triage-v1"},
-        "error": None,
-    } | changes
+from tests.support.records import add, ai_result
 
 
 @pytest.fixture
 def store(tmp_path: Path) -> Store:
     with Store(tmp_path / "data" / "edgebox.db") as opened:
         yield opened
-
-
-def add(store: Store, name: str = "a.txt", sha: str = "0" * 64) -> int:
-    return store.add_document(file_name=name, sha256=sha, size=10)
 
 
 def test_migrations_run_from_empty(tmp_path: Path) -> None:

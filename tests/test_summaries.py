@@ -16,7 +16,7 @@ from edgebox.triage.summaries import (
     invented_terms,
     unnamed_danger_signs,
 )
-from tests.conftest import run_cli
+from tests.support.processes import run_cli
 
 COMA_REFERRAL_FR = (
     "Centre de santé de Kalima. Objet : référence. Nous vous adressons le petit"

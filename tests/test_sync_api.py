@@ -16,19 +16,14 @@ import httpx
 import pytest
 
 from edgebox.sync.payload import canonical_json
-from tests.sync_fixtures import (  # noqa: F401
-    Central,
-    device_name,
-    result,
-    running_central,
-    shared_central,
-)
+from tests.support.central import Central, device_name, running_central
+from tests.support.records import result
 
 KEY = "batch-0001"
 
 
 @pytest.fixture
-def central(shared_central: Central) -> Central:  # noqa: F811
+def central(shared_central: Central) -> Central:
     """The module's server; each test writes as devices of its own."""
     return shared_central
 

@@ -15,22 +15,18 @@ from edgebox.sync.central.auth import new_token
 from edgebox.sync.central.database import open_central
 from edgebox.sync.client import PushReport, SyncClient
 from edgebox.sync.privacy import outgoing
+from tests.support.central import sync_settings
+from tests.support.fault_proxy import FaultProxy
 from tests.support.loopback import CentralProcess
-from tests.sync_fixtures import (  # noqa: F401
-    FaultProxy,
-    big_store_template,
-    central_db_url,
-    copy_store,
-    sync_settings,
-)
+from tests.support.records import copy_store
 
 KILL_AT_POSTS = (3, 9)
 
 
 @pytest.mark.slow
 def test_ten_thousand_results_arrive_exactly_once_through_faults_and_kills(
-    central_db_url: str,  # noqa: F811
-    big_store_template: Path,  # noqa: F811
+    central_db_url: str,
+    big_store_template: Path,
     tmp_path: Path,
 ) -> None:
     central = open_central(central_db_url)

@@ -12,9 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import REPO
 from tests.support.loopback import CentralProcess, free_port, wait_until_healthy
-from tests.sync_fixtures import fill_store
+from tests.support.paths import REPO
+from tests.support.records import fill_store
 
 # What the `box` extra brings (by import name): a central server has none of it.
 HEAVY = (
@@ -250,7 +250,7 @@ def test_sync_once_fails_when_results_are_dead_lettered(
     """A box rebuilt under the same device name numbers its documents from 1
     again: the server holds other content under those ids (a conflict)."""
     from edgebox.store import Store
-    from tests.sync_fixtures import result
+    from tests.support.records import result
 
     db = f"sqlite:///{tmp_path / 'central.db'}"
     token = sync_cli("central", "add-device", "clinic-a", "--db", db).stdout.strip()

@@ -24,20 +24,14 @@ from edgebox.sync import uploads
 from edgebox.sync.client import SyncClient, sync_status
 from edgebox.sync.loop import SyncLoop
 from edgebox.sync.privacy import outgoing
+from tests.support.central import Central, device_name, sync_settings
+from tests.support.fault_proxy import FaultProxy
 from tests.support.loopback import CentralProcess, free_port
-from tests.sync_fixtures import (
-    Central,
-    FaultProxy,
-    device_name,
-    fill_store,
-    result,
-    shared_central,  # noqa: F401
-    sync_settings,
-)
+from tests.support.records import fill_store, result
 
 
 @pytest.fixture
-def central(shared_central: Central) -> Central:  # noqa: F811
+def central(shared_central: Central) -> Central:
     return shared_central
 
 

@@ -24,11 +24,11 @@ from schemathesis.config import SchemathesisConfig
 from edgebox.sync.central.database import open_central
 from edgebox.sync.central.server import create_app
 from edgebox.sync.payload import DEVICE_PATTERN, MAX_ID
-from tests.sync_fixtures import Central, device_name, shared_central  # noqa: F401
+from tests.support.central import Central, device_name
 
 
 @pytest.fixture
-def device(shared_central: Central) -> tuple[str, str]:  # noqa: F811
+def device(shared_central: Central) -> tuple[str, str]:
     name = device_name()
     return name, shared_central.add_device(name)
 
@@ -71,7 +71,7 @@ DOCUMENT = _document()
 schema = schemathesis.openapi.from_dict(DOCUMENT, config=CONFIG)
 
 
-def test_the_fuzzed_document_is_the_served_one(shared_central: Central) -> None:  # noqa: F811
+def test_the_fuzzed_document_is_the_served_one(shared_central: Central) -> None:
     served = httpx.get(shared_central.url + "/openapi.json").json()
     assert served == json.loads(json.dumps(DOCUMENT))
 
@@ -110,7 +110,7 @@ def _as_this_device(body: object, name: str) -> None:
 def test_the_api_answers_as_its_document_says(
     case: Any,
     device: tuple[str, str],
-    shared_central: Central,  # noqa: F811
+    shared_central: Central,
 ) -> None:
     name, token = device
     _as_this_device(case.body, name)
@@ -121,7 +121,7 @@ def test_the_api_answers_as_its_document_says(
 
 def test_schemathesis_run_with_every_check_passes(
     device: tuple[str, str],
-    shared_central: Central,  # noqa: F811
+    shared_central: Central,
     tmp_path: Path,
 ) -> None:
     """`st run --checks all`, as an auditor runs it: its stateful phase too

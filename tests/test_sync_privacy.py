@@ -15,12 +15,7 @@ import pytest
 from edgebox.store import Store
 from edgebox.sync.client import SyncClient
 from edgebox.sync.privacy import pseudonym
-from tests.sync_fixtures import (
-    Central,
-    device_name,
-    shared_central,  # noqa: F401
-    sync_settings,
-)
+from tests.support.central import Central, device_name, sync_settings
 
 NAME = "Mrs Aminata Kone"
 KEY = "ngo-secret-for-tests-only"
@@ -51,7 +46,7 @@ RESULT = {
 
 
 @pytest.fixture
-def central(shared_central: Central) -> Central:  # noqa: F811
+def central(shared_central: Central) -> Central:
     return shared_central
 
 

@@ -20,9 +20,11 @@ from edgebox.store import Store
 from edgebox.sync.central.auth import new_token
 from edgebox.sync.central.database import open_central
 from edgebox.sync.client import SyncClient
-from tests.conftest import REPO, wait_for
+from tests.support.central import sync_settings
 from tests.support.loopback import free_port
-from tests.sync_fixtures import fill_store, sync_settings
+from tests.support.paths import REPO
+from tests.support.processes import wait_for
+from tests.support.records import fill_store
 
 OPENSSL = shutil.which("openssl")
 pytestmark = pytest.mark.skipif(

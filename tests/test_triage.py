@@ -13,7 +13,8 @@ from edgebox.errors import ConfigError, ModelError
 from edgebox.triage.engine import TriageEngine, ground_fields
 from edgebox.triage.llm import LlamaModel, resolve_gpu_layers
 from edgebox.triage.manifest import default_entry
-from tests.conftest import REPO, run_cli
+from tests.support.paths import REPO
+from tests.support.processes import run_cli
 
 MODEL = REPO / "models" / "SmolLM2-135M-Instruct.Q4_1.gguf"
 
@@ -292,7 +293,7 @@ def learned_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     import json
 
     from edgebox.learn import classifiers as learn
-    from tests.conftest import DATA
+    from tests.support.paths import DATA
 
     folder = tmp_path_factory.mktemp("learned")
     rows = [

@@ -16,7 +16,7 @@ from edgebox.tui.help import HelpScreen
 from edgebox.tui.queue import QueueScreen
 from edgebox.tui.review import NameScreen, ReviewScreen
 from edgebox.tui.snapshots import StoreOpener
-from tests.test_tui_fixtures import (
+from tests.support.tui import (
     REFERRAL_TEXT,
     ai_result,
     make_app,
@@ -31,7 +31,6 @@ from tests.test_tui_fixtures import (
 )
 
 pytestmark = pytest.mark.anyio
-pytest_plugins = ["tests.test_tui_fixtures"]
 
 
 async def open_document(pilot, row: int) -> DocumentScreen:

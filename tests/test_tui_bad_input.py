@@ -15,17 +15,11 @@ from edgebox import config
 from edgebox.store import Store
 from edgebox.tui.document import DocumentScreen
 from edgebox.tui.queue import QueueScreen, QueueTable
-from tests.conftest import REPO, as_unprivileged, run_cli
-from tests.test_tui_fixtures import (
-    make_app,
-    screen_dump,
-    screen_text,
-    seed,
-    until,
-)
+from tests.support.paths import REPO
+from tests.support.processes import as_unprivileged, run_cli
+from tests.support.tui import make_app, screen_dump, screen_text, seed, until
 
 pytestmark = pytest.mark.anyio
-pytest_plugins = ["tests.test_tui_fixtures"]
 
 HOSTILE = (
     "[bold]loud[/] [link=https://evil.example]click[/link] [/] "

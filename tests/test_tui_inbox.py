@@ -12,7 +12,7 @@ import pytest
 from edgebox import config
 from edgebox.store import Store
 from edgebox.tui.confirm import ConfirmScreen
-from tests.test_tui_fixtures import (
+from tests.support.tui import (
     ai_result,
     make_app,
     queue_ready,
@@ -20,8 +20,6 @@ from tests.test_tui_fixtures import (
     table_rows,
     until,
 )
-
-pytest_plugins = ["tests.test_tui_fixtures"]
 
 
 @pytest.fixture
@@ -150,7 +148,7 @@ async def test_the_hand_over_and_an_export_from_the_ui(
     from edgebox.tui.document import DocumentScreen
     from edgebox.tui.export import ExportScreen
     from edgebox.tui.status import StatusScreen
-    from tests.test_tui_fixtures import until_on
+    from tests.support.tui import until_on
 
     original = tmp_path / "fiche de référence.pdf"
     original.write_bytes(b"%PDF-1.4 the scanned referral")

@@ -9,7 +9,7 @@ from edgebox.search.index import SearchIndex
 from edgebox.store import Store
 from edgebox.tui.document import DocumentScreen
 from edgebox.tui.search import SearchScreen, SearchTools, snippet_text
-from tests.test_tui_fixtures import (
+from tests.support.tui import (
     make_app,
     queue_ready,
     screen_text,
@@ -19,7 +19,6 @@ from tests.test_tui_fixtures import (
 )
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
-pytest_plugins = ["tests.test_tui_fixtures"]
 
 
 @pytest.fixture

@@ -12,9 +12,7 @@ from edgebox import config
 from edgebox.store import Store
 from edgebox.tui.document import DocumentScreen
 from edgebox.tui.status import StatusScreen
-from tests.test_tui_fixtures import make_app, queue_ready, screen_text, until, until_on
-
-pytest_plugins = ["tests.test_tui_fixtures"]
+from tests.support.tui import make_app, queue_ready, screen_text, until, until_on
 
 SIZE = (80, 24)
 

@@ -10,7 +10,7 @@ from edgebox import config
 from edgebox.store import DocState, Store
 from edgebox.tui.confirm import ConfirmScreen
 from edgebox.tui.status import StatusScreen
-from tests.test_tui_fixtures import (
+from tests.support.tui import (
     make_app,
     screen_dump,
     screen_text,
@@ -20,7 +20,6 @@ from tests.test_tui_fixtures import (
 )
 
 pytestmark = pytest.mark.anyio
-pytest_plugins = ["tests.test_tui_fixtures"]
 
 
 async def open_status(pilot) -> StatusScreen:

@@ -10,7 +10,7 @@ import pytest
 from edgebox.errors import StoreError
 from edgebox.store import DocState, Store
 from edgebox.store.queue import QueueFilter, check_readable
-from tests.test_tui_fixtures import seed
+from tests.support.tui import seed
 
 
 @pytest.fixture

@@ -12,9 +12,8 @@ from pathlib import Path
 import pytest
 
 from edgebox import config
-from tests.conftest import REPO, wait_for
-
-pytest_plugins = ["tests.test_tui_fixtures"]
+from tests.support.paths import REPO
+from tests.support.processes import wait_for
 
 HEAVY = {"llama_cpp", "torch", "sentence_transformers", "sklearn"}
 

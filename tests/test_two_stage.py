@@ -17,7 +17,7 @@ from edgebox.service.pipeline import Pipeline
 from edgebox.service.workers import Workers
 from edgebox.store import Store
 from edgebox.triage.engine import TriageEngine
-from tests.conftest import wait_for
+from tests.support.processes import wait_for
 
 EMERGENCY = SAMPLES["referral_pregnancy_convulsion_en.txt"]
 

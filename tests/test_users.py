@@ -18,10 +18,8 @@ from edgebox.store.staff import add_staff, disable_staff, sign_in
 from edgebox.tui.document import DocumentScreen
 from edgebox.tui.queue import QueueScreen
 from edgebox.tui.signin import SignInScreen
-from tests.conftest import run_cli
-from tests.test_tui_fixtures import make_app, screen_text, until, until_on
-
-pytest_plugins = ["tests.test_tui_fixtures"]
+from tests.support.processes import run_cli
+from tests.support.tui import make_app, screen_text, until, until_on
 
 
 def users(*args: str, pin: str | None = None) -> str:
@@ -76,7 +74,7 @@ def test_sign_in_checks_the_pin_and_refuses_a_disabled_name(tmp_path: Path) -> N
 def test_a_disabled_reviewer_cannot_sign_and_signatures_are_audited(
     tmp_path: Path,
 ) -> None:
-    from tests.test_store import ai_result
+    from tests.support.records import ai_result
 
     with Store(tmp_path / "edgebox.db") as store:
         add_staff(store, "Amina", "2468")

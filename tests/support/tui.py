@@ -1,18 +1,16 @@
-"""A seeded store for the UI tests: five realistic documents at fixed times.
+"""A seeded store for the UI tests (five realistic documents at fixed times)
+and the helpers that drive the app under Textual's Pilot.
 
-Imported by the other test_tui_* modules; it holds no tests of its own.
+Plain helpers; the fixtures built on them (`utc`, `settings`, `seeded`) are in
+tests/conftest.py, because UI tests live in more than one folder.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
-
-import pytest
 
 from edgebox import config
 from edgebox.store import DocState, Store
@@ -167,31 +165,6 @@ def pin_times(store: Store, doc_id: int, at: str) -> None:
             "UPDATE triage_revisions SET created_at = ? WHERE document_id = ?",
             [at, doc_id],
         )
-
-
-@pytest.fixture
-def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Local time is UTC, so that absolute times are the same everywhere."""
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
-
-
-@pytest.fixture
-def settings(edgebox_home: Path, monkeypatch: pytest.MonkeyPatch) -> config.Config:
-    monkeypatch.setenv("EDGEBOX_USER", "amina")
-    # These tests look at every seeded document; the default view (to review)
-    # has tests of its own (test_tui_inbox.py).
-    monkeypatch.setenv("EDGEBOX_UI_START_VIEW", "all")
-    return config.load(edgebox_home)
-
-
-@pytest.fixture
-def seeded(settings: config.Config, utc: None) -> dict[str, int]:
-    with Store(settings.db_path) as store:
-        return seed(store)
 
 
 def make_app(settings: config.Config, **options: Any) -> EdgeboxApp:

@@ -12,7 +12,7 @@ import httpx
 from edgebox.store.schema import now
 from edgebox.sync.central.console.security import hash_password
 from edgebox.sync.central.console_db import ConsoleDB
-from tests.sync_fixtures import Central
+from tests.support.central import Central
 
 PASSWORD = "correct horse battery"
 
