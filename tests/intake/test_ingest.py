@@ -29,19 +29,6 @@ from tests.support.documents import encrypted_pdf, scanned_image, text_pdf
 from tests.support.inbox import FlakyShareReads, drop, without_file_access
 
 
-@pytest.fixture
-def settings(edgebox_home: Path) -> config.Config:
-    loaded = config.load()
-    loaded.inbox_dir.mkdir(parents=True)
-    return loaded
-
-
-@pytest.fixture
-def store(settings: config.Config) -> Store:
-    with Store(settings.db_path) as opened:
-        yield opened
-
-
 def read_only(settings: config.Config, store: Store) -> Pipeline:
     """The pipeline without triage: what is tested here is ingestion."""
     return Pipeline(settings, store, triage=False)

@@ -17,19 +17,6 @@ SECRET = "outside file, must not be touched"
 
 
 @pytest.fixture
-def settings(edgebox_home: Path) -> config.Config:
-    loaded = config.load()
-    loaded.inbox_dir.mkdir(parents=True)
-    return loaded
-
-
-@pytest.fixture
-def store(settings: config.Config) -> Store:
-    with Store(settings.db_path) as opened:
-        yield opened
-
-
-@pytest.fixture
 def outside(tmp_path: Path) -> Path:
     """A folder next to the inbox holding a file someone wants taken."""
     folder = tmp_path / "outside3"

@@ -19,13 +19,6 @@ from edgebox.store import DocState, Store
 from tests.support.inbox import FlakyShareReads, drop, without_file_access
 
 
-@pytest.fixture
-def settings(edgebox_home: Path) -> config.Config:
-    loaded = config.load()
-    loaded.inbox_dir.mkdir(parents=True)
-    return loaded
-
-
 def test_a_new_file_under_the_same_path_starts_a_fresh_count(
     settings: config.Config,
 ) -> None:
