@@ -1,6 +1,6 @@
 """Snapshots of each screen at 80x24 with the seeded store (fixed times, UTC).
 
-Update after an intended change with `pytest tests/test_tui_snapshots.py
+Update after an intended change with `pytest tests/tui/test_tui_snapshots.py
 --snapshot-update` and look at the SVGs before committing them.
 """
 
