@@ -19,8 +19,6 @@ import pytest
 from edgebox import config
 from edgebox.store import Store
 from edgebox.triage.engine import TriageEngine
-from tests.support.central import BACKENDS, Central, database_url, running_central
-from tests.support.records import fill_store
 from tests.support.tui import seed
 
 
@@ -94,32 +92,3 @@ def settings(edgebox_home: Path, monkeypatch: pytest.MonkeyPatch) -> config.Conf
 def seeded(settings: config.Config, utc: None) -> dict[str, int]:
     with Store(settings.db_path) as store:
         return seed(store)
-
-
-@pytest.fixture(params=BACKENDS)
-def central_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    with database_url(request.param, tmp_path) as url:
-        yield url
-
-
-@pytest.fixture
-def central(central_db_url: str, tmp_path: Path) -> Iterator[Central]:
-    """A fresh database and server for one test."""
-    with running_central(central_db_url, tmp_path) as server:
-        yield server
-
-
-@pytest.fixture(scope="module", params=BACKENDS)
-def shared_central(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Central]:
-    """One server per module and backend; tests keep apart by device name."""
-    folder = tmp_path_factory.mktemp("central")
-    with database_url(request.param, folder) as url, running_central(url, folder) as c:
-        yield c
-
-
-@pytest.fixture(scope="session")
-def big_store_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """10,000 results, built once; tests copy the file."""
-    return fill_store(tmp_path_factory.mktemp("big") / "edgebox.db", 10_000)
