@@ -23,7 +23,7 @@ from edgebox.service.supervisor import Retrainer, Supervisor
 from edgebox.service.workers import LOCK_NAME, Workers
 from edgebox.store import Store
 from tests.support.central import running_central
-from tests.support.paths import DATA
+from tests.support.paths import DATA, SCRIPTS
 from tests.support.processes import run_cli, wait_for
 
 EMERGENCY_NOTE = (
@@ -317,7 +317,7 @@ def test_serve_triages_a_dropped_emergency_and_syncs_it(
 
 
 def test_the_systemd_unit_runs_a_real_serve_command() -> None:
-    unit = (Path(__file__).parent.parent / "scripts" / "edgebox.service").read_text()
+    unit = (SCRIPTS / "edgebox.service").read_text()
     (start,) = [line for line in unit.splitlines() if line.startswith("ExecStart=")]
     program, *args = start.removeprefix("ExecStart=").split()
     assert program.endswith("/edgebox") and args[0] == "serve"
