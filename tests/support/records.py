@@ -6,7 +6,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from edgebox.store import Store
+from edgebox.store import DocState, Store
 
 
 def ai_result(urgency: str = "urgent", **changes: object) -> dict:
@@ -69,3 +69,17 @@ def copy_store(template: Path, target: Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(template, target)
     return target
+
+
+def record(
+    store: Store, name: str, urgency: str, *, text: str | None = None, **kind: object
+) -> int:
+    """A document read from the inbox and triaged; `error` makes the triage a
+    failed one (urgency unknown), as a timed-out model leaves it."""
+    doc = store.add_document(
+        file_name=name, sha256=name.encode().hex().ljust(64, "0"), size=1,
+        state=DocState.EXTRACTED, text=text or f"The note {name}.", archive_path="a",
+    )  # fmt: skip
+    result = {"category": "letter", "urgency": urgency, "summary": f"About {name}."}
+    store.record_triage(doc, result | {"needs_review": urgency != "routine"} | kind)
+    return doc

@@ -5,6 +5,7 @@ import pytest
 
 from edgebox import config
 from edgebox.errors import ConfigError
+from tests.support.cli import invoke
 from tests.support.processes import run_cli
 
 
@@ -25,8 +26,8 @@ def test_defaults_apply_without_a_file(edgebox_home: Path) -> None:
 
 
 def test_init_writes_a_file_that_loads_to_the_defaults(edgebox_home: Path) -> None:
-    result = run_cli("init")
-    assert result.returncode == 0, result.stderr
+    result = invoke("init")
+    assert result.exit_code == 0, result.stderr
     settings = config.load()
     assert settings.source == edgebox_home.resolve() / "edgebox.toml"
     assert settings.model == config.ModelConfig()
@@ -44,7 +45,7 @@ def test_init_refuses_to_overwrite(edgebox_home: Path) -> None:
 
 def test_init_into_a_named_directory(tmp_path: Path) -> None:
     target = tmp_path / "clinic"
-    assert run_cli("init", str(target)).returncode == 0
+    assert invoke("init", str(target)).exit_code == 0
     assert config.load(target).source == target.resolve() / "edgebox.toml"
 
 
@@ -260,7 +261,7 @@ def test_a_boolean_key_refuses_other_values(edgebox_home: Path) -> None:
 
 def test_init_copies_the_rule_file_for_the_ngo_to_edit(edgebox_home: Path) -> None:
     assert config.load().rules_path is None  # bundled rules until there is a file
-    assert run_cli("init").returncode == 0
+    assert invoke("init").exit_code == 0
     settings = config.load()
     assert settings.rules_path == edgebox_home.resolve() / "redflags.toml"
     assert 'version = "' in settings.rules_path.read_text(encoding="utf-8")
