@@ -81,9 +81,11 @@ def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.fixture
 def settings(edgebox_home: Path, monkeypatch: pytest.MonkeyPatch) -> config.Config:
+    """The UI tests' settings: reviewer amina, the queue opening on every
+    document. (tests/intake/conftest.py has settings of its own.)"""
     monkeypatch.setenv("EDGEBOX_USER", "amina")
     # These tests look at every seeded document; the default view (to review)
-    # has tests of its own (test_tui_inbox.py).
+    # has tests of its own (tests/tui/test_tui_inbox.py).
     monkeypatch.setenv("EDGEBOX_UI_START_VIEW", "all")
     return config.load(edgebox_home)
 

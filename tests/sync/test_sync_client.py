@@ -82,7 +82,7 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 def payloads(store: Store) -> dict[tuple[int, int], dict[str, Any]]:
     """What the outbox holds, as the default settings let it leave the box
-    (tests/test_sync_privacy.py checks what they leave out)."""
+    (tests/sync/test_sync_privacy.py checks what they leave out)."""
     rows = store.db.query("SELECT document_id, revision, payload FROM outbox")
     return {
         (r["document_id"], r["revision"]): outgoing(

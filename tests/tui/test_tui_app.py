@@ -227,7 +227,7 @@ async def test_the_queue_refreshes_as_documents_arrive_and_not_otherwise(
                   "result": {"category": "letter", "urgency": "emergency",
                              "summary": "arrived later", "needs_review": True}}],
             )  # fmt: skip
-        # A new emergency brings up the banner (tests/test_alerts.py); the
+        # A new emergency brings up the banner (tests/triage/test_alerts.py); the
         # queue under it has refreshed all the same.
         await until_on(pilot, EmergencyBanner)
         await until(pilot, lambda: table.row_count == 6)
