@@ -13,7 +13,7 @@ from pathlib import Path
 from pypdf import PdfReader
 
 from edgebox.intake.extract import Limits, extract
-from tests.documents import paged_pdf
+from tests.support.documents import paged_pdf
 
 LINES = ["Referral: fever for three days, cough, BP 120/80, HR 96, temp 38.4."] * 30
 

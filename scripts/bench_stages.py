@@ -100,7 +100,7 @@ def _text_backlog(
         names = _backlog(staging, docs, emergencies, seed=18)
         if not ocr_available():
             return names, None
-        from tests.documents import scanned_image
+        from tests.support.documents import scanned_image
 
         path = staging / f"{docs // 2:03}-scan.png"
         return names, scanned_image(path, SCANNED_LINES)
@@ -110,7 +110,7 @@ def _text_backlog(
 
 def _behind_a_long_scan(staging: Path) -> tuple[list[str], Path | None]:
     """A long scan first, a text emergency right behind it."""
-    from tests.documents import paged_pdf
+    from tests.support.documents import paged_pdf
 
     pages = [
         {"scan": [f"Discharge summary, page {n}.", "Routine review in 3 months."]}

@@ -57,7 +57,7 @@ sys.path[:0] = [str(REPO)]
 
 from edgebox.cli.demo import SAMPLES  # noqa: E402
 from edgebox.store import Store  # noqa: E402
-from tests.documents import paged_pdf, scanned_image, text_pdf  # noqa: E402
+from tests.support.documents import paged_pdf, scanned_image, text_pdf  # noqa: E402
 
 EDGEBOX = REPO / ".venv" / "bin" / "edgebox"
 FRACTION = 0.5

@@ -1,23 +1,25 @@
-"""Shared fixtures: every test gets its own EDGEBOX_HOME; the real model loads once."""
+"""Fixtures for tests in every folder: each test gets its own EDGEBOX_HOME, the
+real models load once, and the seeded store the UI tests share.
+
+Plain helpers live in tests/support/; a fixture used by one folder only lives in
+that folder's conftest.py.
+"""
 
 from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from edgebox import config, i18n
+from edgebox.store import Store
 from edgebox.triage.engine import TriageEngine
-
-REPO = Path(__file__).resolve().parent.parent
-DATA = Path(__file__).resolve().parent / "data"
+from tests.support.tui import seed
 
 
 @pytest.fixture(autouse=True)
@@ -68,35 +70,6 @@ def embedder():
     return loaded
 
 
-def run_cli(
-    *args: str, env: dict[str, str] | None = None, stdin: str | None = None
-) -> subprocess.CompletedProcess:
-    """Run `edgebox ARGS` in a real subprocess, as a user would."""
-    return subprocess.run(
-        [sys.executable, "-m", "edgebox", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-        timeout=600,
-    )
-
-
-def wait_for(
-    check: Callable[[], object], *, timeout_s: float = 60.0, what: str
-) -> object:
-    """Poll `check` until it gives something truthy and return that (processes
-    take their time on a loaded 2-core machine: a deadline, not a speed
-    assertion)."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 @pytest.fixture
 def shared_home() -> Iterator[Path]:
     """A home another user can reach (pytest's tmp_path is private to root)."""
@@ -108,25 +81,28 @@ def shared_home() -> Iterator[Path]:
     shutil.rmtree(folder)
 
 
-def as_unprivileged(command: list[str]) -> list[str]:
-    """Root ignores file modes: drop to nobody to meet a read-only file."""
-    if os.geteuid() != 0:
-        return command
-    setpriv = shutil.which("setpriv")
-    if setpriv is None:
-        pytest.skip("running as root without setpriv: cannot make a file read-only")
-    dropped = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
-    # A checkout inside a folder only root may enter (mktemp -d) cannot be
-    # run by nobody at all: then there is no unprivileged user to test with.
-    reachable = subprocess.run(
-        [*dropped, sys.executable, "-c", "import edgebox.tui.snapshots"],
-        capture_output=True,
-        cwd=REPO,
-        timeout=120,
-    )
-    if reachable.returncode != 0:
-        pytest.skip(
-            f"user nobody cannot run this checkout's Python ({REPO} is not"
-            " reachable for other users), so a read-only file cannot be met"
-        )
-    return [*dropped, *command]
+@pytest.fixture
+def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Local time is UTC, so that absolute times are the same everywhere."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.fixture
+def settings(edgebox_home: Path, monkeypatch: pytest.MonkeyPatch) -> config.Config:
+    """The UI tests' settings: reviewer amina, the queue opening on every
+    document. (tests/intake/conftest.py has settings of its own.)"""
+    monkeypatch.setenv("EDGEBOX_USER", "amina")
+    # These tests look at every seeded document; the default view (to review)
+    # has tests of its own (tests/tui/test_tui_inbox.py).
+    monkeypatch.setenv("EDGEBOX_UI_START_VIEW", "all")
+    return config.load(edgebox_home)
+
+
+@pytest.fixture
+def seeded(settings: config.Config, utc: None) -> dict[str, int]:
+    with Store(settings.db_path) as store:
+        return seed(store)

@@ -345,8 +345,8 @@ def central_status(
             f" protocol {_dash(device['protocol'])},"
             f" bundle {_dash(device['bundle_version'])}"
             f" (group {device['device_group'] or 'none'}),"
-            f" shared reviews {device['shared_reviews']},"
-            f" clock skew {shown_skew(device['clock_skew_s'])}"
+            f" clock skew {shown_skew(device['clock_skew_s'])},"
+            f" shared reviews {device['shared_reviews']}"
         )
         for why in device["drift"]:
             click.echo(f"{'':20} DRIFT {why}")
