@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from edgebox.clinical.redflags import Finding
 from edgebox.clinical.vitals import Vitals
@@ -189,15 +190,52 @@ def extractive_summary(
     sentences = [
         (m.start(), m.end()) for m in _SENTENCE.finditer(text) if m.group().strip()
     ]
+    bounds = _Bounds({a for a, _ in sentences}, {b for _, b in sentences})
     chosen: list[tuple[int, int]] = []
     for wanted in _wanted_spans(text, findings, vitals):
         for sentence in sentences:
-            if sentence not in chosen and _overlaps(sentence, wanted):
-                if _length(text, chosen + [sentence]) <= limit:
-                    chosen.append(sentence)
+            if not _overlaps(sentence, wanted):
+                continue
+            # A sentence too long for the summary gives the part around the
+            # sign: a danger sign late in a long opening sentence must not be
+            # cut off for the sentence's first words.
+            piece = _around(text, sentence, wanted, limit, bounds)
+            if piece not in chosen and _length(text, chosen + [piece], bounds) <= limit:
+                chosen.append(piece)
     if not chosen and sentences:
         chosen = [sentences[0]]
-    return _clip(_joined(text, sorted(chosen)), limit)
+    return _clip(_joined(text, sorted(chosen), bounds), limit)
+
+
+@dataclass(frozen=True)
+class _Bounds:
+    """Where the document's sentences start and end: a piece that starts or
+    ends elsewhere is shown with "…" there."""
+
+    starts: set[int]
+    ends: set[int]
+
+
+def _around(
+    text: str,
+    sentence: tuple[int, int],
+    wanted: tuple[int, int],
+    limit: int,
+    bounds: _Bounds,
+) -> tuple[int, int]:
+    """The sentence, or where it is longer than `limit`, the words around
+    `wanted` within it, starting a third of the limit before it."""
+    if _length(text, [sentence], bounds) <= limit:
+        return sentence
+    start = max(sentence[0], wanted[0] - limit // 3)
+    while start > sentence[0] and not text[start - 1].isspace():
+        start -= 1  # back to the start of the word
+    end = min(sentence[1], wanted[1])
+    while end < sentence[1] and _length(text, [(start, end + 1)], bounds) <= limit:
+        end += 1
+    while end < sentence[1] and end > wanted[1] and not text[end].isspace():
+        end -= 1  # back to the end of a word
+    return start, end
 
 
 def _wanted_spans(
@@ -225,12 +263,25 @@ def _overlaps(sentence: tuple[int, int], span: tuple[int, int]) -> bool:
     return sentence[0] <= span[0] < sentence[1]
 
 
-def _joined(text: str, spans: list[tuple[int, int]]) -> str:
-    return " ".join(" ".join(text[a:b].split()) for a, b in spans)
+def _joined(
+    text: str, spans: list[tuple[int, int]], bounds: _Bounds | None = None
+) -> str:
+    return " ".join(_piece(text, a, b, bounds) for a, b in spans)
 
 
-def _length(text: str, spans: list[tuple[int, int]]) -> int:
-    return len(_joined(text, spans))
+def _piece(text: str, a: int, b: int, bounds: _Bounds | None) -> str:
+    words = " ".join(text[a:b].split())
+    if bounds is None:
+        return words
+    lead = "" if a in bounds.starts else "… "
+    trail = "" if b in bounds.ends else " …"
+    return f"{lead}{words}{trail}"
+
+
+def _length(
+    text: str, spans: list[tuple[int, int]], bounds: _Bounds | None = None
+) -> int:
+    return len(_joined(text, spans, bounds))
 
 
 def _clip(summary: str, limit: int) -> str:

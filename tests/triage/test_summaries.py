@@ -100,6 +100,24 @@ def test_a_stand_in_cuts_a_single_long_sentence_at_a_word() -> None:
     assert summary == "Convulsions and more words and more …"
 
 
+def test_a_danger_sign_late_in_a_long_sentence_is_kept_with_its_words() -> None:
+    """A case report's opening sentence can run past the whole summary's
+    length with the sign at its end; the stand-in then shows the words
+    around the sign, marked as cut, not the sentence's first words."""
+    text = (
+        "Il s'agit d'un enfant de 4 ans, sans antécédents, "
+        + "suivi en consultation pour une toux chronique et des douleurs, " * 6
+        + "qui présente depuis ce matin des convulsions généralisées répétées."
+        " Le reste de l'examen est sans particularité."
+    )
+    findings = load_rules().findings(text)
+    assert "convulsions" in [f.sign for f in findings if f.level == "emergency"]
+    summary = extractive_summary(text, findings, parse_vitals(text), limit=120)
+    assert len(summary) <= 120
+    assert unnamed_danger_signs(summary, findings) == []
+    assert summary.startswith("… ") and "convulsions généralisées" in summary
+
+
 class InventingModel:
     """Fault injector: the real bundled model, whose summary is then replaced
     by one that invents a sign, an age and a sex (as a small model does)."""
