@@ -80,6 +80,13 @@ def test_a_coordinator_sees_opens_and_exports_a_synced_emergency(
     driver.find_element(By.ID, "name").send_keys("coordinator")  # type: ignore[attr-defined]
     driver.find_element(By.ID, "password").send_keys(PASSWORD)  # type: ignore[attr-defined]
     driver.find_element(By.ID, "login").click()  # type: ignore[attr-defined]
+    # The login's answer must be in before the next page is asked for: a
+    # busy database can still be writing the session when click() returns.
+    wait_for(
+        lambda: "/console/login" not in driver.current_url,  # type: ignore[attr-defined]
+        timeout_s=30,
+        what="the console to sign the coordinator in",
+    )
     driver.get(synced.url + "/console/emergencies")  # type: ignore[attr-defined]
     rows = driver.find_elements(By.CSS_SELECTOR, "#documents tbody tr")  # type: ignore[attr-defined]
     assert len(rows) == 1

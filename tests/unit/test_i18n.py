@@ -14,7 +14,7 @@ import pytest
 
 from edgebox import config, i18n
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]  # tests/<folder>/this file
 SCRIPT = REPO / "scripts" / "i18n.py"
 
 

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from types import ModuleType
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]  # tests/<folder>/this file
 REFERRAL = (
     "Garçon de 3 ans, convulsions depuis ce matin, coma. Température 39,5."
     " Référé pour prise en charge urgente."
