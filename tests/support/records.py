@@ -12,6 +12,23 @@ from edgebox.store import DocState, Store
 from tests.support.paths import DATA
 
 
+def learned_result(**provenance: object) -> dict:
+    """A result whose labels came from a learned model ("urgent" intake note,
+    sent to review), as the pooled-learning and drift tests record it."""
+    return {
+        "category": "intake_note",
+        "urgency": "urgent",
+        "summary": "",
+        "red_flags": [],
+        "fields": {},
+        "language": "en",
+        "confidence": None,
+        "needs_review": True,
+        "sources": {"category": "learned", "urgency": "learned"},
+        "provenance": dict(provenance),
+    }
+
+
 def ai_result(urgency: str = "urgent", **changes: object) -> dict:
     return {
         "category": "referral",

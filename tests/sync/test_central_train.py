@@ -17,6 +17,7 @@ from edgebox.sync.client import SyncClient
 from tests.support.central import database_url, device_name, running_central
 from tests.support.central import sync_settings as settings_for
 from tests.support.paths import DATA
+from tests.support.records import learned_result
 
 
 def both_files(task: str, folder: Path) -> Path:
@@ -161,20 +162,5 @@ def _reviewed(store: Store, rows: list[dict[str, Any]]) -> None:
         doc = store.add_document(
             file_name=f"n{n}.txt", sha256=f"{n:064x}", size=1, text=row["text"]
         )
-        store.record_triage(doc, _ai())
+        store.record_triage(doc, learned_result())
         store.record_review(doc, reviewer="amina", changes={"urgency": row["urgency"]})
-
-
-def _ai() -> dict[str, Any]:
-    return {
-        "category": "intake_note",
-        "urgency": "urgent",
-        "summary": "",
-        "red_flags": [],
-        "fields": {},
-        "language": "en",
-        "confidence": None,
-        "needs_review": True,
-        "sources": {"category": "learned", "urgency": "learned"},
-        "provenance": {},
-    }

@@ -18,6 +18,7 @@ from edgebox.sync.central.drift import DriftLimits, drift_report, flagged_clinic
 from edgebox.sync.client import SyncClient
 from tests.support.central import Central, device_name, sync_settings
 from tests.support.console import add_user, signed_in
+from tests.support.records import learned_result
 
 WEEKS_AGO = (datetime.now(UTC) - timedelta(days=21)).isoformat(timespec="seconds")
 
@@ -36,7 +37,7 @@ def clinic(
     with Store(folder / f"{name}.db") as store:
         for n in range(40):
             doc = store.add_document(file_name=f"{n}.txt", sha256=f"{n:064x}", size=1)
-            store.record_triage(doc, _ai(bundle))
+            store.record_triage(doc, learned_result(bundle_version=bundle))
             changed = n < before if n < 20 else n - 20 < after
             urgency = "emergency" if changed else "urgent"
             store.record_review(doc, reviewer="amina", changes={"urgency": urgency})
@@ -123,19 +124,4 @@ def test_bulk_confirmations_and_re_reviews_are_not_counted() -> None:
             "bundle unknown: urgency overridden in 100% of reviews since"
             f" {entry['windows'][0]['from']} (limit 50%)"
         ]
-    }
-
-
-def _ai(bundle: str) -> dict[str, Any]:
-    return {
-        "category": "intake_note",
-        "urgency": "urgent",
-        "summary": "",
-        "red_flags": [],
-        "fields": {},
-        "language": "en",
-        "confidence": None,
-        "needs_review": True,
-        "sources": {"category": "learned", "urgency": "learned"},
-        "provenance": {"bundle_version": bundle},
     }

@@ -20,6 +20,7 @@ from edgebox.service.supervisor import Retrainer
 from edgebox.store import Store
 from edgebox.triage.engine import TriageEngine
 from tests.support.paths import DATA
+from tests.support.records import learned_result
 
 ROTATED = {"emergency": "routine", "routine": "urgent", "urgent": "emergency"}
 
@@ -54,7 +55,7 @@ def reviewed_box(settings: config.Config) -> None:
             doc = store.add_document(
                 file_name=f"n{n}.txt", sha256=f"{n:064x}", size=1, text=row["text"]
             )
-            store.record_triage(doc, _ai())
+            store.record_triage(doc, learned_result())
             store.record_review(
                 doc, reviewer="amina", changes={"urgency": row["urgency"]}
             )
@@ -138,18 +139,3 @@ def test_the_status_screen_names_the_model_in_use(
         assert "urgency      the centre's (learned from 48 documents)" in shown
     else:
         assert shown == ""  # a new box without models: the screen is as before
-
-
-def _ai() -> dict[str, Any]:
-    return {
-        "category": "intake_note",
-        "urgency": "urgent",
-        "summary": "",
-        "red_flags": [],
-        "fields": {},
-        "language": "en",
-        "confidence": None,
-        "needs_review": True,
-        "sources": {"category": "learned", "urgency": "learned"},
-        "provenance": {},
-    }
